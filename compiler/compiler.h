@@ -1,0 +1,43 @@
+/*
+ * compiler.h -- the compiler's entry: namespace or request XML in, bundle bytes and
+ * diagnostics out.  The only header of compiler/ that other modules include.
+ */
+#ifndef PROVOST_COMPILER_H
+#define PROVOST_COMPILER_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+enum provost_severity { PROVOST_WARNING = 0, PROVOST_ERROR = 1 };
+
+typedef struct provost_diag {
+    unsigned line, col;
+    int severity; /* provost_severity */
+    char *message;
+} provost_diag;
+
+typedef struct provost_compiled {
+    unsigned char *bundle; /* malloc'd bundle bytes; NULL when there were errors */
+    size_t size;
+    provost_diag *diags;   /* in document order */
+    size_t ndiags;
+    unsigned nerrors, nwarnings;
+} provost_compiled;
+
+/* Compile the document in buf (a namespace, or a request with an inline procedure).
+ * filename is used in diagnostics only.  Returns 0 when a bundle was produced, -1
+ * otherwise; either way out must be released with provost_compiled_free(). */
+int provost_compile(const char *filename, const char *buf, size_t len, provost_compiled *out);
+
+/* Print the diagnostics as "FILE:LINE:COL: error: MESSAGE", one per line. */
+void provost_compiled_print(const provost_compiled *c, const char *filename, FILE *to);
+
+void provost_compiled_free(provost_compiled *c);
+
+/* The compiler's version string, stored in every bundle. */
+const char *provost_compiler_version(void);
+
+/* One-time initialisation of libxml2/libxslt for the compiler (idempotent). */
+void provost_compiler_init(void);
+
+#endif

@@ -1,0 +1,176 @@
+/*
+ * lang.c -- recognising the language's elements and reading their attributes: known
+ * attribute sets (an unknown one is a warning: it is usually a typo), enumerated values
+ * (an unknown one is an error naming what is accepted), names of namespaces and
+ * procedures.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "compiler/internal.h"
+
+bool pvc_is_lang(xmlNodePtr node)
+{
+    if (!node || node->type != XML_ELEMENT_NODE)
+        return false;
+    if (!node->ns || !node->ns->href)
+        return true;
+    const char *uri = (const char *)node->ns->href;
+    return strcmp(uri, PVC_MPF_URI) == 0 || strcmp(uri, PVC_MPF_URI_TLS) == 0;
+}
+
+bool pvc_is_xsl(xmlNodePtr node)
+{
+    return node && node->type == XML_ELEMENT_NODE && node->ns && node->ns->href &&
+           strcmp((const char *)node->ns->href, PVC_XSL_URI) == 0;
+}
+
+bool pvc_named(xmlNodePtr node, const char *name)
+{
+    return pvc_is_lang(node) && strcmp((const char *)node->name, name) == 0;
+}
+
+xmlNodePtr pvc_next(xmlNodePtr node)
+{
+    for (node = node ? node->next : NULL; node; node = node->next)
+        if (node->type == XML_ELEMENT_NODE)
+            return node;
+    return NULL;
+}
+
+xmlNodePtr pvc_first_child(xmlNodePtr node)
+{
+    for (node = node ? node->children : NULL; node; node = node->next)
+        if (node->type == XML_ELEMENT_NODE)
+            return node;
+    return NULL;
+}
+
+static bool blank(const xmlChar *s)
+{
+    for (; s && *s; s++)
+        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+            return false;
+    return true;
+}
+
+void pvc_check_content(pvc_ctx *ctx, xmlNodePtr node)
+{
+    for (xmlNodePtr c = node->children; c; c = c->next) {
+        if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && !blank(c->content)) {
+            pvc_error(ctx, node, "unexpected text inside <%s>: only elements belong here",
+                      (const char *)node->name);
+            return;
+        }
+        if (c->type == XML_ENTITY_REF_NODE) {
+            pvc_error(ctx, node, "unexpected entity reference inside <%s>", (const char *)node->name);
+            return;
+        }
+    }
+}
+
+const char *pvc_attr(xmlNodePtr node, const char *name)
+{
+    for (xmlAttrPtr a = node->properties; a; a = a->next) {
+        if (a->ns || strcmp((const char *)a->name, name) != 0)
+            continue;
+        if (a->children && a->children->type == XML_TEXT_NODE && !a->children->next)
+            return (const char *)a->children->content;
+        return a->children ? (const char *)a->children->content : "";
+    }
+    return NULL;
+}
+
+void pvc_check_attrs(pvc_ctx *ctx, xmlNodePtr node, const char *const *known)
+{
+    for (xmlAttrPtr a = node->properties; a; a = a->next) {
+        if (a->ns) /* xml:lang, xsi:* and other qualified attributes are not ours */
+            continue;
+        bool ok = false;
+        for (const char *const *k = known; *k && !ok; k++)
+            ok = strcmp(*k, (const char *)a->name) == 0;
+        if (!ok) {
+            const char *near = NULL;
+            for (const char *const *k = known; *k && !near; k++)
+                if (strcasecmp(*k, (const char *)a->name) == 0)
+                    near = *k;
+            if (near)
+                pvc_attr_warning(ctx, node, (const char *)a->name,
+                                 "unknown attribute '%s' on <%s> is ignored (did you mean '%s'?)",
+                                 (const char *)a->name, (const char *)node->name, near);
+            else
+                pvc_attr_warning(ctx, node, (const char *)a->name,
+                                 "unknown attribute '%s' on <%s> is ignored",
+                                 (const char *)a->name, (const char *)node->name);
+        }
+    }
+}
+
+const char *pvc_require(pvc_ctx *ctx, xmlNodePtr node, const char *name)
+{
+    const char *v = pvc_attr(node, name);
+    if (!v)
+        pvc_error(ctx, node, "<%s> needs a '%s' attribute", (const char *)node->name, name);
+    return v;
+}
+
+int pvc_enum(pvc_ctx *ctx, xmlNodePtr node, const char *name, const char *const *values,
+             const int *codes, int def)
+{
+    const char *v = pvc_attr(node, name);
+    if (!v)
+        return def;
+    for (int i = 0; values[i]; i++)
+        if (strcasecmp(v, values[i]) == 0)
+            return codes ? codes[i] : i;
+    char list[256] = "";
+    for (int i = 0; values[i]; i++) {
+        if (codes && i > 0 && codes[i] == codes[i - 1])
+            continue; /* list synonyms once */
+        size_t n = strlen(list);
+        snprintf(list + n, sizeof list - n, "%s'%s'", n ? ", " : "", values[i]);
+    }
+    pvc_attr_error(ctx, node, name, "%s=\"%s\" is not valid on <%s>: use one of %s", name, v,
+                   (const char *)node->name, list);
+    return -1;
+}
+
+int pvc_bool(pvc_ctx *ctx, xmlNodePtr node, const char *name, int def)
+{
+    static const char *const values[] = {"0", "1", "false", "true", NULL};
+    static const int codes[] = {0, 1, 0, 1};
+    int v = pvc_enum(ctx, node, name, values, codes, def);
+    return v < 0 ? def : v;
+}
+
+bool pvc_check_name(pvc_ctx *ctx, xmlNodePtr node, const char *attr, const char *what)
+{
+    const char *v = pvc_attr(node, attr);
+    if (!v)
+        return false;
+    if (!*v) {
+        pvc_attr_error(ctx, node, attr, "the %s name is empty", what);
+        return false;
+    }
+    for (const char *p = v; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.' || c == ' ')) {
+            if (c >= 0x20 && c < 0x7F)
+                pvc_attr_error(ctx, node, attr,
+                               "%s name \"%s\" contains '%c': use letters, digits, '_', '-', '.' and spaces",
+                               what, v, c);
+            else
+                pvc_attr_error(ctx, node, attr,
+                               "%s name \"%s\" contains a character outside ASCII letters, digits, '_', '-', '.' and spaces",
+                               what, v);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool pvc_name_eq(const char *a, const char *b)
+{
+    return a && b && strcasecmp(a, b) == 0;
+}

@@ -1,0 +1,54 @@
+/*
+ * bundle.h -- a loaded bundle: the mapped file (or a buffer) checked once, with typed
+ * views of its sections.  Nothing is allocated per instruction or per pool entry.
+ */
+#ifndef PROVOST_VM_BUNDLE_H
+#define PROVOST_VM_BUNDLE_H
+
+#include <stdio.h>
+
+#include "provost/bytecode.h"
+
+typedef struct provost_bundle {
+    const unsigned char *base;
+    size_t size;
+    int owner; /* 0 borrowed, 1 mmap'd, 2 malloc'd copy */
+    const provost_bundle_header *header;
+    const char *strings;
+    size_t nstrings;
+#define PVB_VIEW(name, type) const type *name##_v; size_t n##name;
+    PVB_VIEW(paths, provost_path)
+    PVB_VIEW(psteps, provost_pstep)
+    PVB_VIEW(xsls, provost_xsl)
+    PVB_VIEW(xforms, provost_xform)
+    PVB_VIEW(calls, provost_call)
+    PVB_VIEW(selects, provost_select)
+    PVB_VIEW(wheres, provost_where)
+    PVB_VIEW(cases, uint32_t)
+    PVB_VIEW(procs, provost_proc)
+    PVB_VIEW(code, provost_insn)
+#undef PVB_VIEW
+    const provost_nsinfo *ns;
+} provost_bundle;
+
+/* Map and check a bundle file.  On failure returns NULL and writes a one-line reason. */
+provost_bundle *provost_bundle_open(const char *path, char *err, size_t errlen);
+
+/* Check a bundle in memory; copy != 0 takes a private copy, else buf must outlive it. */
+provost_bundle *provost_bundle_load(const void *buf, size_t len, int copy, char *err, size_t errlen);
+
+void provost_bundle_close(provost_bundle *b);
+
+/* A string of the pool, or NULL for PROVOST_NONE. */
+static inline const char *provost_bundle_str(const provost_bundle *b, uint32_t off)
+{
+    return off == PROVOST_NONE ? NULL : b->strings + off;
+}
+
+/* Print every procedure the way EXPLAIN prints a program. */
+void provost_disasm(const provost_bundle *b, FILE *out);
+
+/* Is this buffer a bundle (by its magic)? */
+int provost_is_bundle(const void *buf, size_t len);
+
+#endif

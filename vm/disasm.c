@@ -1,0 +1,262 @@
+/*
+ * disasm.c -- prints a bundle the way SQLite's EXPLAIN prints a program: for each
+ * procedure its attributes, then one instruction per line with every operand decoded
+ * (scopes, paths, transforms, calls, selects, cases, jump targets) and the source line
+ * it came from.  Operand decoding is driven by the opcode table in bytecode.h.
+ */
+#include <string.h>
+
+#include "vm/bundle.h"
+
+static const char *const opnames[PROVOST_OP__COUNT] = {
+#define DIS_NAME(name, p1, p2, p3, p4, p5, doc) #name,
+    PROVOST_OPCODES(DIS_NAME)
+#undef DIS_NAME
+};
+
+static const char opkinds[PROVOST_OP__COUNT][5] = {
+#define DIS_KINDS(name, p1, p2, p3, p4, p5, doc) {p1, p2, p3, p4, p5},
+    PROVOST_OPCODES(DIS_KINDS)
+#undef DIS_KINDS
+};
+
+static const char *const type_names[] = {"?", "read", "write", "twoPhase"};
+static const char *const kind_names[] = {"execute", "queue", "transform"};
+static const char *const ifnull_names[] = {"fail", "skip", "ignore"};
+static const char *const mode_names[] = {"insert", "merge", "replace", "move"};
+
+/* A string printed on one line: quoted, with control characters escaped, and cut
+ * after max bytes. */
+static void put_quoted(FILE *out, const char *s, size_t max)
+{
+    fputc('"', out);
+    size_t i = 0;
+    for (; s[i] && i < max; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            fprintf(out, "\\%c", c);
+        else if (c == '\n')
+            fputs("\\n", out);
+        else if (c == '\t')
+            fputs("\\t", out);
+        else if (c < 0x20)
+            fprintf(out, "\\x%02x", c);
+        else
+            fputc(c, out);
+    }
+    fputc('"', out);
+    if (s[i])
+        fprintf(out, "...(%zu bytes)", strlen(s));
+}
+
+static void put_scope(FILE *out, unsigned r)
+{
+    static const char *const names[] = {"data", "executeData", "procedureData", "context"};
+    if (r < PROVOST_SCOPE_SLOT0)
+        fputs(names[r], out);
+    else
+        fprintf(out, "slot%u", r - PROVOST_SCOPE_SLOT0);
+}
+
+static void put_path(const provost_bundle *b, FILE *out, uint32_t i)
+{
+    const provost_path *p = &b->paths_v[i];
+    if (p->kind == PROVOST_PATH_SELF) {
+        fputs("(self)", out);
+        return;
+    }
+    put_quoted(out, provost_bundle_str(b, p->text), 200);
+    fputs(p->kind == PROVOST_PATH_SIMPLE ? (p->flags & PROVOST_PATH_CREATABLE ? "[simple,creatable]" : "[simple]")
+                                         : "[xpath]",
+          out);
+}
+
+static void put_scope_path(const provost_bundle *b, FILE *out, unsigned scope, uint32_t path)
+{
+    put_scope(out, scope);
+    if (path != PROVOST_NONE && b->paths_v[path].kind != PROVOST_PATH_SELF) {
+        fputc('/', out);
+        put_path(b, out, path);
+    }
+}
+
+static void put_call(const provost_bundle *b, FILE *out, uint32_t i, int queue)
+{
+    const provost_call *c = &b->calls_v[i];
+    put_quoted(out, provost_bundle_str(b, c->ns), 200);
+    fputc('/', out);
+    put_quoted(out, provost_bundle_str(b, c->proc), 200);
+    if (c->impersonate)
+        fprintf(out, " impersonate=%u", c->impersonate);
+    if (c->sensitive)
+        fprintf(out, " sensitive=%u", c->sensitive);
+    if (c->trusted)
+        fprintf(out, " trusted=%u", c->trusted);
+    if (queue)
+        fprintf(out, " suspended=%u", c->suspended);
+}
+
+static const char *case_name(const provost_bundle *b, const provost_proc *p, uint32_t k)
+{
+    return k < p->ncases ? provost_bundle_str(b, b->cases_v[p->cases + k]) : "?";
+}
+
+static void put_operand(const provost_bundle *b, const provost_proc *p, FILE *out, char kind, uint32_t v,
+                        uint8_t op)
+{
+    switch (kind) {
+    case PROVOST_OPK_INT: fprintf(out, " %u", v); break;
+    case PROVOST_OPK_SLOT: fprintf(out, " slot%u", v); break;
+    case PROVOST_OPK_SCOPE: fputc(' ', out); put_scope(out, v); break;
+    case PROVOST_OPK_IFNULL: fprintf(out, " ifNull=%s", ifnull_names[v]); break;
+    case PROVOST_OPK_KIND: fprintf(out, " %s", kind_names[v]); break;
+    case PROVOST_OPK_PATH: fputc(' ', out); put_path(b, out, v); break;
+    case PROVOST_OPK_LIT:
+        fputc(' ', out);
+        if (v == PROVOST_NONE)
+            fputs("(empty)", out);
+        else
+            put_quoted(out, provost_bundle_str(b, v), 120);
+        break;
+    case PROVOST_OPK_XFORM: {
+        const provost_xform *x = &b->xforms_v[v];
+        fprintf(out, " %s ", x->dir == PROVOST_XFORM_BEFORE ? "before" : "after");
+        put_scope_path(b, out, x->source, x->source_path);
+        fputs(" -> ", out);
+        put_scope_path(b, out, x->destination, x->dest_path);
+        fprintf(out, " mode=%s ifNull=%s", mode_names[x->mode], ifnull_names[x->ifnull]);
+        if (x->allow_null)
+            fputs(" allowNullTransform=1", out);
+        if (x->xsl != PROVOST_NONE)
+            fprintf(out, " xsl#%u", x->xsl);
+        break;
+    }
+    case PROVOST_OPK_CALL: fputc(' ', out); put_call(b, out, v, op == PROVOST_OP_QUEUE); break;
+    case PROVOST_OPK_SEL: {
+        const char *name = NULL;
+        for (uint32_t pc = 0; pc < p->ncode && !name; pc++) {
+            const provost_insn *in = &b->code_v[p->code + pc];
+            if (in->op == PROVOST_OP_SELECT && in->p2 == v)
+                name = provost_bundle_str(b, b->selects_v[in->p4].name);
+        }
+        fprintf(out, " sel%u(%s)", v, name ? name : "?");
+        break;
+    }
+    case PROVOST_OPK_SELD: {
+        const provost_select *s = &b->selects_v[v];
+        fputs(" = ", out);
+        put_scope_path(b, out, s->source, s->path);
+        for (uint32_t w = 0; w < s->nwhere; w++) {
+            const provost_where *wh = &b->wheres_v[s->first + w];
+            fputs(w ? ", " : " where ", out);
+            put_quoted(out, provost_bundle_str(b, wh->value), 80);
+            fprintf(out, ":%s", case_name(b, p, wh->kase));
+        }
+        if (s->def_case != PROVOST_NONE)
+            fprintf(out, " default:%s", case_name(b, p, s->def_case));
+        if (s->null_case != PROVOST_NONE)
+            fprintf(out, " ifNull:%s", case_name(b, p, s->null_case));
+        break;
+    }
+    case PROVOST_OPK_CASE: fprintf(out, " case=%s", case_name(b, p, v)); break;
+    case PROVOST_OPK_JUMP: fprintf(out, " ->%u", v); break;
+    case PROVOST_OPK_STEP: fprintf(out, " #%u", v); break;
+    default: break;
+    }
+}
+
+static void put_flags(FILE *out, uint8_t f)
+{
+    if (f & PROVOST_PROC_AUDIT)
+        fputs(" auditEnabled", out);
+    if (f & PROVOST_PROC_PERF)
+        fputs(" perfEnabled", out);
+    if (f & PROVOST_PROC_SAVEDATA)
+        fputs(" saveDataForRollback", out);
+}
+
+void provost_disasm(const provost_bundle *b, FILE *out)
+{
+    const provost_nsinfo *ns = b->ns;
+    if (ns->kind == PROVOST_BUNDLE_REQUEST) {
+        fputs("request\n", out);
+    } else {
+        fputs("namespace ", out);
+        put_quoted(out, provost_bundle_str(b, ns->name), 200);
+        if (ns->version != PROVOST_NONE) {
+            fputs(" version=", out);
+            put_quoted(out, provost_bundle_str(b, ns->version), 80);
+        }
+        if (ns->provider != PROVOST_NONE) {
+            fputs(" providerSource=", out);
+            put_quoted(out, provost_bundle_str(b, ns->provider), 200);
+        }
+        if (ns->read_only)
+            fputs(" readOnly", out);
+        fputc('\n', out);
+        if (ns->description != PROVOST_NONE) {
+            fputs("  description ", out);
+            put_quoted(out, provost_bundle_str(b, ns->description), 200);
+            fputc('\n', out);
+        }
+        if (ns->provider_context != PROVOST_NONE) {
+            fputs("  providerContext ", out);
+            put_quoted(out, provost_bundle_str(b, ns->provider_context), 200);
+            fputc('\n', out);
+        }
+    }
+    for (size_t i = 0; i < b->nprocs; i++) {
+        const provost_proc *p = &b->procs_v[i];
+        fputs("\nprocedure ", out);
+        if (p->name != PROVOST_NONE)
+            put_quoted(out, provost_bundle_str(b, p->name), 200);
+        else
+            fputs("(request)", out);
+        if (ns->kind == PROVOST_BUNDLE_NAMESPACE)
+            fprintf(out, " type=%s access=%s", type_names[p->type],
+                    p->access == PROVOST_ACCESS_PUBLIC ? "public" : "private");
+        put_flags(out, p->flags);
+        if (p->flags & PROVOST_PROC_PROVIDER)
+            fputs(" provider", out);
+        fprintf(out, " ; line %u\n", p->line);
+        if (p->description != PROVOST_NONE) {
+            fputs("  description ", out);
+            put_quoted(out, provost_bundle_str(b, p->description), 200);
+            fputc('\n', out);
+        }
+        if (p->procdata != PROVOST_NONE) {
+            fputs("  procedureData ", out);
+            put_quoted(out, provost_bundle_str(b, p->procdata), 200);
+            fputc('\n', out);
+        }
+        if (p->input_schema != PROVOST_NONE) {
+            fputs("  inputSchema ", out);
+            put_quoted(out, provost_bundle_str(b, p->input_schema), 120);
+            fputc('\n', out);
+        }
+        if (p->output_schema != PROVOST_NONE) {
+            fputs("  outputSchema ", out);
+            put_quoted(out, provost_bundle_str(b, p->output_schema), 120);
+            fputc('\n', out);
+        }
+        for (uint32_t pc = 0; pc < p->ncode; pc++) {
+            const provost_insn *in = &b->code_v[p->code + pc];
+            fprintf(out, "  %4u  %-9s", pc, opnames[in->op]);
+            const char *k = opkinds[in->op];
+            put_operand(b, p, out, k[0], in->p1, in->op);
+            put_operand(b, p, out, k[1], in->p2, in->op);
+            put_operand(b, p, out, k[2], in->p3, in->op);
+            put_operand(b, p, out, k[3], in->p4, in->op);
+            put_operand(b, p, out, k[4], in->p5, in->op);
+            fprintf(out, " ; line %u\n", in->line);
+        }
+    }
+    if (b->nxsls) {
+        fputs("\nstylesheets\n", out);
+        for (size_t i = 0; i < b->nxsls; i++) {
+            fprintf(out, "  xsl#%zu ", i);
+            put_quoted(out, provost_bundle_str(b, b->xsls_v[i].text), 4000);
+            fprintf(out, " ; line %u\n", b->xsls_v[i].line);
+        }
+    }
+}
