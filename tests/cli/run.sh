@@ -1,1 +1,100 @@
-echo "1 passed, 0 failed"
+#!/bin/sh
+# The provost command as an operator meets it: help for every command, exit statuses,
+# the FILE:LINE:COL error format, stdin, and that a failed compile writes nothing.
+# usage: run.sh PROVOST SOURCE_DIR
+set -u
+P=$1
+SRC=$2
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+
+check() { # check NAME EXPECTED_STATUS ACTUAL_STATUS
+    if [ "$2" = "$3" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1 (exit $3, expected $2)"; fi
+}
+contains() { # contains NAME FILE TEXT
+    if grep -qF -- "$3" "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1: '$3' not in output:"; cat "$2"; fi
+}
+
+# help
+"$P" --help >"$T/out" 2>&1; check "--help" 0 $?
+for c in compile disasm version help; do
+    contains "--help lists $c" "$T/out" "  $c"
+done
+for c in compile disasm; do
+    "$P" $c --help >"$T/out" 2>&1; check "$c --help" 0 $?
+    contains "$c --help usage" "$T/out" "usage: provost $c"
+done
+"$P" compile --help >"$T/out"
+for opt in -o --output --check --quiet --werror; do contains "compile --help describes $opt" "$T/out" "$opt"; done
+"$P" help compile >"$T/out" 2>&1; check "help compile" 0 $?
+"$P" >"$T/out" 2>&1; check "no command" 2 $?
+"$P" frobnicate >"$T/out" 2>&1; check "unknown command" 2 $?
+contains "unknown command message" "$T/out" "unknown command 'frobnicate'"
+"$P" compile --bogus x.xml >"$T/out" 2>&1; check "unknown option" 2 $?
+"$P" version >"$T/out" 2>&1; check "version" 0 $?
+contains "version text" "$T/out" "bundle format"
+
+# compile: success writes NS.pvb beside NS.xml, or -o
+cp "$SRC/examples/mailbox.xml" "$T/mailbox.xml"
+"$P" compile "$T/mailbox.xml" >"$T/out" 2>&1; check "compile example" 0 $?
+[ -s "$T/mailbox.pvb" ]; check "default output written" 0 $?
+"$P" compile "$T/mailbox.xml" -o "$T/other.pvb" >"$T/out" 2>&1; check "compile -o" 0 $?
+cmp -s "$T/mailbox.pvb" "$T/other.pvb"; check "compiling twice gives the same bundle" 0 $?
+"$P" compile --check - <"$T/mailbox.xml" >"$T/out" 2>&1; check "compile from stdin" 0 $?
+"$P" compile - <"$T/mailbox.xml" >"$T/out" 2>&1; check "stdin needs -o" 2 $?
+
+# disasm: of the XML and of the bundle, identical
+"$P" disasm "$T/mailbox.xml" >"$T/a" 2>"$T/err"; check "disasm xml" 0 $?
+"$P" disasm "$T/mailbox.pvb" >"$T/b" 2>"$T/err"; check "disasm pvb" 0 $?
+cmp -s "$T/a" "$T/b"; check "disasm xml = disasm pvb" 0 $?
+contains "disasm shows a call" "$T/a" 'CALL      "Mailbox"/"CreateMailbox"'
+contains "disasm shows source lines" "$T/a" "; line "
+
+# errors: FILE:LINE:COL, exit 2, several errors, nothing written
+cat >"$T/bad.xml" <<'XML'
+<namespace name="Bad" providerSource="test">
+  <procedure name="P" type="write">
+    <execute namespace="Bad" procedure="Q">
+      <before source="data" destination="executeData" mode="move"/>
+    </execute>
+    <exeucte namespace="X" procedure="Y"/>
+  </procedure>
+  <procedure name="Q" type="sometimes"/>
+</namespace>
+XML
+"$P" compile "$T/bad.xml" >"$T/out" 2>&1; check "bad namespace" 2 $?
+contains "move error located" "$T/out" "$T/bad.xml:4:55: error: mode=\"move\" needs a 'sourcePath'"
+contains "typo error located" "$T/out" "$T/bad.xml:6:5: error: unknown element <exeucte>"
+contains "bad type located" "$T/out" "$T/bad.xml:8:23: error: type=\"sometimes\""
+contains "error count" "$T/out" "3 errors"
+[ ! -e "$T/bad.pvb" ]; check "no bundle written on error" 0 $?
+cp "$T/mailbox.pvb" "$T/keep.pvb"
+"$P" compile "$T/bad.xml" -o "$T/keep.pvb" >"$T/out" 2>&1
+cmp -s "$T/mailbox.pvb" "$T/keep.pvb"; check "existing bundle untouched on error" 0 $?
+printf '<namespace name="N"><procedure name="P"' >"$T/trunc.xml"
+"$P" compile "$T/trunc.xml" >"$T/out" 2>&1; check "truncated" 2 $?
+contains "truncated located" "$T/out" "$T/trunc.xml:1:"
+head -c 300 /dev/urandom >"$T/garbage.xml"; printf '\0' >>"$T/garbage.xml"
+"$P" compile "$T/garbage.xml" >"$T/out" 2>&1; check "binary garbage" 2 $?
+"$P" compile "$T/missing.xml" >"$T/out" 2>&1; check "missing file" 2 $?
+contains "missing file message" "$T/out" "No such file"
+"$P" compile "$T" >"$T/out" 2>&1; check "directory" 2 $?
+"$P" disasm "$T/garbage.xml" >"$T/out" 2>&1; check "disasm garbage" 2 $?
+head -c 100 "$T/mailbox.pvb" >"$T/short.pvb"
+"$P" disasm "$T/short.pvb" >"$T/out" 2>&1; check "disasm truncated bundle" 2 $?
+contains "truncated bundle message" "$T/out" "truncated"
+
+# warnings: exit 0, --werror makes them fatal, --quiet hides them
+cat >"$T/warn.xml" <<'XML'
+<namespace name="W" providerSource="test"><procedure name="P" colour="blue"/></namespace>
+XML
+"$P" compile --check "$T/warn.xml" >"$T/out" 2>&1; check "warnings only" 0 $?
+contains "warning format" "$T/out" "$T/warn.xml:1:63: warning: unknown attribute 'colour'"
+"$P" compile --check --werror "$T/warn.xml" >"$T/out" 2>&1; check "--werror" 2 $?
+"$P" compile --check --quiet "$T/warn.xml" >"$T/out" 2>&1; check "--quiet" 0 $?
+[ ! -s "$T/out" ]; check "--quiet prints nothing" 0 $?
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
