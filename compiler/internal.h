@@ -133,6 +133,7 @@ int pvc_enum(pvc_ctx *ctx, xmlNodePtr node, const char *name, const char *const 
 int pvc_bool(pvc_ctx *ctx, xmlNodePtr node, const char *name, int def);
 bool pvc_check_name(pvc_ctx *ctx, xmlNodePtr node, const char *attr, const char *what);
 bool pvc_name_eq(const char *a, const char *b); /* ASCII case-insensitive */
+void pvc_strip_mpf(xmlNodePtr node); /* data in the MPF namespace -> no namespace */
 
 /* pool.c */
 uint32_t pvc_str(pvc_ctx *ctx, const char *s);   /* interned; NULL -> NONE */

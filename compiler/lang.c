@@ -174,3 +174,34 @@ bool pvc_name_eq(const char *a, const char *b)
 {
     return a && b && strcasecmp(a, b) == 0;
 }
+
+static bool mpf_uri(const xmlChar *href)
+{
+    return href && (strcmp((const char *)href, PVC_MPF_URI) == 0 || strcmp((const char *)href, PVC_MPF_URI_TLS) == 0);
+}
+
+/* The MPF namespace is the language's, not the data's: a file that declares it as its
+ * default namespace means the same as one that does not, so literal data and XSL result
+ * elements in it are put in no namespace. */
+void pvc_strip_mpf(xmlNodePtr node)
+{
+    for (xmlNodePtr n = node; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        if (n->ns && mpf_uri(n->ns->href))
+            n->ns = NULL;
+        for (xmlNsPtr *d = &n->nsDef; *d;) {
+            if (mpf_uri((*d)->href) && !(*d)->prefix) {
+                xmlNsPtr dead = *d;
+                *d = dead->next;
+                dead->next = NULL;
+                xmlFreeNs(dead);
+            } else {
+                d = &(*d)->next;
+            }
+        }
+        pvc_strip_mpf(n->children);
+        if (n == node)
+            break;
+    }
+}

@@ -81,6 +81,7 @@ uint32_t pvc_literal(pvc_ctx *ctx, xmlNodePtr node)
         longjmp(ctx->oom, 1);
     }
     xmlDocSetRootElement(doc, copy);
+    pvc_strip_mpf(copy);
     xmlDOMWrapReconcileNamespaces(NULL, copy, 0);
     xmlBufferPtr buf = xmlBufferCreate();
     if (!buf) {

@@ -170,30 +170,42 @@ static uint32_t xform(pvc_ctx *ctx, xmlNodePtr node, int dir, const step_parts *
     return (uint32_t)ctx->xforms.n - 1;
 }
 
-static void emit_whens(pvc_ctx *ctx, const step_parts *s, pvc_u32vec *fix)
+/* The conditions, resolved once (so a mistake is reported once even when a repeat makes
+ * them be emitted twice): op 0 marks a when that could not be compiled. */
+typedef struct when_insn {
+    xmlNodePtr node;
+    uint8_t op, scope;
+    uint32_t arg;
+} when_insn;
+
+static void resolve_whens(pvc_ctx *ctx, const step_parts *s, when_insn *out)
 {
     for (size_t i = 0; i < s->whens.n; i++) {
         xmlNodePtr w = s->whens.v[i];
         const char *src = pvc_attr(w, "source"), *sel = pvc_attr(w, "select");
-        if (sel) {
+        out[i] = (when_insn){.node = w};
+        if (sel && !src) {
             const char *kase = pvc_attr(w, "case");
-            if (!kase)
-                continue; /* reported once, when the when was checked */
             size_t slot = 0;
             while (slot < ctx->selects_seen.v.n && strcmp((const char *)ctx->selects_seen.v.v[slot], sel) != 0)
                 slot++;
-            if (slot == ctx->selects_seen.v.n)
-                continue;
-            *PVC_PUSH(ctx, *fix) = pvc_emit(ctx, w, PROVOST_OP_WHENCASE, 0, (uint8_t)slot, 0,
-                                            pvc_case(ctx, kase), 0);
-        } else if (src) {
+            if (kase && slot < ctx->selects_seen.v.n)
+                out[i] = (when_insn){w, PROVOST_OP_WHENCASE, (uint8_t)slot, pvc_case(ctx, kase)};
+        } else if (src && !sel) {
             int r = scope_ref(ctx, w, "source", src, s, s->nloops, SC_DATA | SC_PROC | SC_CTX);
-            uint32_t path = pvc_path(ctx, w, "sourcePath", pvc_attr(w, "sourcePath"));
-            if (r >= 0)
-                *PVC_PUSH(ctx, *fix) = pvc_emit(ctx, w, PROVOST_OP_WHEN, 0, (uint8_t)r, 0,
-                                                path == PROVOST_NONE ? pvc_path(ctx, w, "sourcePath", "") : path, 0);
+            const char *sp = pvc_attr(w, "sourcePath");
+            uint32_t path = pvc_path(ctx, w, "sourcePath", sp ? sp : "");
+            if (r >= 0 && path != PROVOST_NONE)
+                out[i] = (when_insn){w, PROVOST_OP_WHEN, (uint8_t)r, path};
         }
     }
+}
+
+static void emit_whens(pvc_ctx *ctx, const when_insn *w, size_t n, pvc_u32vec *fix)
+{
+    for (size_t i = 0; i < n; i++)
+        if (w[i].op)
+            *PVC_PUSH(ctx, *fix) = pvc_emit(ctx, w[i].node, w[i].op, 0, w[i].scope, 0, w[i].arg, 0);
 }
 
 static void check_whens(pvc_ctx *ctx, const step_parts *s)
@@ -268,6 +280,8 @@ void pvc_step_compile(pvc_ctx *ctx, xmlNodePtr node, int kind)
     if (kind == PROVOST_STEP_TRANSFORM && !s.befores.n && !s.afters.n)
         pvc_warning(ctx, node, "<transform> has no <before> or <after>: it does nothing");
     check_whens(ctx, &s);
+    when_insn *whens = pvc_alloc(ctx, (s.whens.n ? s.whens.n : 1) * sizeof *whens);
+    resolve_whens(ctx, &s, whens);
     if (s.nloops > ctx->max_slots)
         ctx->max_slots = s.nloops;
 
@@ -291,7 +305,7 @@ void pvc_step_compile(pvc_ctx *ctx, xmlNodePtr node, int kind)
     }
 
     pvc_u32vec to_next = {0}; /* instructions whose p5 is the next combination */
-    emit_whens(ctx, &s, &to_next);
+    emit_whens(ctx, whens, s.whens.n, &to_next);
     uint32_t at_repeat = PROVOST_NONE;
     if (s.repeat) {
         static const char *const rattrs[] = {"source", "sourcePath", "ifNull", NULL};
@@ -322,7 +336,7 @@ void pvc_step_compile(pvc_ctx *ctx, xmlNodePtr node, int kind)
     uint32_t cont = pvc_pc(ctx);
     if (s.repeat) {
         *PVC_PUSH(ctx, to_next) = pvc_emit(ctx, s.repeat, PROVOST_OP_AGAIN, 0, 0, 0, 0, 0);
-        emit_whens(ctx, &s, &to_next);
+        emit_whens(ctx, whens, s.whens.n, &to_next);
         pvc_emit(ctx, s.repeat, PROVOST_OP_JUMP, 0, 0, 0, 0, body);
     }
     uint32_t next = pvc_pc(ctx);
@@ -338,6 +352,7 @@ void pvc_step_compile(pvc_ctx *ctx, xmlNodePtr node, int kind)
         pvc_insn(ctx, to_next.v[i])->p5 = next;
     for (size_t i = 0; i < to_cont.n; i++)
         pvc_insn(ctx, to_cont.v[i])->p5 = cont;
+    free(whens);
     free(to_next.v);
     free(to_cont.v);
     free(s.whens.v);

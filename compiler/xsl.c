@@ -127,11 +127,12 @@ uint32_t pvc_xsl(pvc_ctx *ctx, xmlNodePtr xform, bool *bad)
         longjmp(ctx->oom, 1);
     }
     xmlDocSetRootElement(doc, root);
+    pvc_strip_mpf(root);
     xmlNsPtr *list = xmlGetNsList(xform->doc, sheet ? sheet : xform);
     PVC_VEC(char) exclude = {0};
     for (xmlNsPtr *ns = list; ns && *ns; ns++) {
         if (!(*ns)->prefix)
-            continue;
+            continue; /* the default namespace: only the MPF one is ever in scope here, and dropped */
         if (!xmlSearchNs(doc, root, (*ns)->prefix))
             xmlNewNs(root, (*ns)->href, (*ns)->prefix);
         if (strcmp((const char *)(*ns)->href, PVC_XSL_URI) != 0) {
