@@ -188,7 +188,8 @@ int provost_compile(const char *filename, const char *buf, size_t len, provost_c
         ctx->ns.source = pvc_strn(ctx, buf, len);
         out->bundle = pvc_bundle(ctx, &out->size);
     }
-    qsort(ctx->diags.v, ctx->diags.n, sizeof *ctx->diags.v, by_position);
+    if (ctx->diags.n > 1)
+        qsort(ctx->diags.v, ctx->diags.n, sizeof *ctx->diags.v, by_position);
     out->diags = ctx->diags.v;
     out->ndiags = ctx->diags.n;
     out->nerrors = ctx->nerrors;

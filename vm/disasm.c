@@ -29,6 +29,10 @@ static const char *const mode_names[] = {"insert", "merge", "replace", "move"};
  * after max bytes. */
 static void put_quoted(FILE *out, const char *s, size_t max)
 {
+    if (!s) {
+        fputs("(none)", out);
+        return;
+    }
     fputc('"', out);
     size_t i = 0;
     for (; s[i] && i < max; i++) {
