@@ -46,7 +46,7 @@ void pvc_node_loc(pvc_ctx *ctx, xmlNodePtr node, unsigned *line, unsigned *col)
 }
 
 /* Column of a byte offset: counted in characters from the start of its line. */
-static void offset_loc(pvc_ctx *ctx, size_t off, unsigned *line, unsigned *col)
+void pvc_offset_loc(pvc_ctx *ctx, size_t off, unsigned *line, unsigned *col)
 {
     size_t lo = 0, hi = ctx->lines.n;
     while (hi - lo > 1) {
@@ -84,7 +84,7 @@ void pvc_attr_loc(pvc_ctx *ctx, xmlNodePtr node, const char *attr, unsigned *lin
                                       ctx->src[q] == '\n' || ctx->src[q] == '\r'))
                 q++;
             if (q < l->tag_end && ctx->src[q] == '=') {
-                offset_loc(ctx, p, line, col);
+                pvc_offset_loc(ctx, p, line, col);
                 return;
             }
         }

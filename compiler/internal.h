@@ -109,6 +109,7 @@ void pvc_attr_error(pvc_ctx *ctx, xmlNodePtr node, const char *attr, const char 
 void pvc_attr_warning(pvc_ctx *ctx, xmlNodePtr node, const char *attr, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void pvc_node_loc(pvc_ctx *ctx, xmlNodePtr node, unsigned *line, unsigned *col);
+void pvc_offset_loc(pvc_ctx *ctx, size_t off, unsigned *line, unsigned *col);
 void pvc_attr_loc(pvc_ctx *ctx, xmlNodePtr node, const char *attr, unsigned *line,
                   unsigned *col);
 

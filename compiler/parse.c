@@ -40,21 +40,10 @@ static void on_start(void *uctx, const xmlChar *localname, const xmlChar *prefix
         lt--;
     if (ctx->src[lt] != '<')
         return;
-    /* line and column of '<' */
-    size_t lo = 0, hi = ctx->lines.n;
-    while (hi - lo > 1) {
-        size_t mid = (lo + hi) / 2;
-        if (ctx->lines.v[mid] <= lt)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    unsigned col = 1;
-    for (size_t i = ctx->lines.v[lo]; i < lt; i++)
-        if (((unsigned char)ctx->src[i] & 0xC0) != 0x80)
-            col++;
+    unsigned line, col;
+    pvc_offset_loc(ctx, lt, &line, &col);
     pvc_loc *l = PVC_PUSH(ctx, ctx->locs);
-    l->line = (uint32_t)lo + 1;
+    l->line = line;
     l->col = col;
     l->tag_start = lt;
     l->tag_end = end;

@@ -3,6 +3,7 @@
  * 0 success, 1 a failed request, 2 bad input or usage.  Every error is one line.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,11 +23,17 @@ typedef struct command {
     const char *help;
 } command;
 
-static int die(const char *fmt, const char *a, const char *b)
+static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A one-line error on stderr; returns the exit status for bad input. */
+static int die(const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     fputs("provost: ", stderr);
-    fprintf(stderr, fmt, a, b);
+    vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+    va_end(ap);
     return 2;
 }
 
@@ -158,7 +165,7 @@ static int cmd_compile(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) {
             if (++i == argc)
-                return die("compile: %s needs a file name%s", argv[i - 1], "");
+                return die("compile: %s needs a file name", argv[i - 1]);
             out = argv[i];
         } else if (strcmp(argv[i], "--check") == 0) {
             check = 1;
@@ -167,7 +174,7 @@ static int cmd_compile(int argc, char **argv)
         } else if (strcmp(argv[i], "--werror") == 0) {
             werror = 1;
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            return die("compile: unknown option '%s' (see provost compile --help)%s", argv[i], "");
+            return die("compile: unknown option '%s' (see provost compile --help)", argv[i]);
         } else if (in) {
             return die("compile: one input file at a time ('%s' and '%s')", in, argv[i]);
         } else {
@@ -175,9 +182,9 @@ static int cmd_compile(int argc, char **argv)
         }
     }
     if (!in)
-        return die("compile: no input file (usage: provost compile NS.xml [-o NS.pvb])%s%s", "", "");
+        return die("compile: no input file (usage: provost compile NS.xml [-o NS.pvb])");
     if (strcmp(in, "-") == 0 && !out && !check)
-        return die("compile: reading standard input needs -o FILE or --check%s%s", "", "");
+        return die("compile: reading standard input needs -o FILE or --check");
     char err[256] = "";
     size_t len = 0;
     char *src = read_input(in, &len, err, sizeof err);
@@ -225,13 +232,13 @@ static int cmd_disasm(int argc, char **argv)
     const char *in = NULL;
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '-' && argv[i][1])
-            return die("disasm: unknown option '%s' (see provost disasm --help)%s", argv[i], "");
+            return die("disasm: unknown option '%s' (see provost disasm --help)", argv[i]);
         if (in)
             return die("disasm: one file at a time ('%s' and '%s')", in, argv[i]);
         in = argv[i];
     }
     if (!in)
-        return die("disasm: no input file (usage: provost disasm NS.pvb|NS.xml)%s%s", "", "");
+        return die("disasm: no input file (usage: provost disasm NS.pvb|NS.xml)");
     char err[256] = "";
     size_t len = 0;
     char *src = read_input(in, &len, err, sizeof err);
@@ -337,7 +344,7 @@ static int cmd_help(int argc, char **argv)
             fputs(commands[i].help, stdout);
             return 0;
         }
-    return die("help: unknown command '%s'%s", argv[1], "");
+    return die("help: unknown command '%s'", argv[1]);
 }
 
 int main(int argc, char **argv)
@@ -361,5 +368,5 @@ int main(int argc, char **argv)
         }
         return commands[i].run(argc - 1, argv + 1);
     }
-    return die("unknown command '%s' (see provost --help)%s", argv[1], "");
+    return die("unknown command '%s' (see provost --help)", argv[1]);
 }

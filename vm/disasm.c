@@ -169,6 +169,16 @@ static void put_operand(const provost_bundle *b, const provost_proc *p, FILE *ou
     }
 }
 
+/* An indented "label value" line, for the optional strings of a namespace or procedure. */
+static void put_field(const provost_bundle *b, FILE *out, const char *label, uint32_t str, size_t max)
+{
+    if (str == PROVOST_NONE)
+        return;
+    fprintf(out, "  %s ", label);
+    put_quoted(out, provost_bundle_str(b, str), max);
+    fputc('\n', out);
+}
+
 static void put_flags(FILE *out, uint8_t f)
 {
     if (f & PROVOST_PROC_AUDIT)
@@ -198,16 +208,8 @@ void provost_disasm(const provost_bundle *b, FILE *out)
         if (ns->read_only)
             fputs(" readOnly", out);
         fputc('\n', out);
-        if (ns->description != PROVOST_NONE) {
-            fputs("  description ", out);
-            put_quoted(out, provost_bundle_str(b, ns->description), 200);
-            fputc('\n', out);
-        }
-        if (ns->provider_context != PROVOST_NONE) {
-            fputs("  providerContext ", out);
-            put_quoted(out, provost_bundle_str(b, ns->provider_context), 200);
-            fputc('\n', out);
-        }
+        put_field(b, out, "description", ns->description, 200);
+        put_field(b, out, "providerContext", ns->provider_context, 200);
     }
     for (size_t i = 0; i < b->nprocs; i++) {
         const provost_proc *p = &b->procs_v[i];
@@ -223,26 +225,10 @@ void provost_disasm(const provost_bundle *b, FILE *out)
         if (p->flags & PROVOST_PROC_PROVIDER)
             fputs(" provider", out);
         fprintf(out, " ; line %u\n", p->line);
-        if (p->description != PROVOST_NONE) {
-            fputs("  description ", out);
-            put_quoted(out, provost_bundle_str(b, p->description), 200);
-            fputc('\n', out);
-        }
-        if (p->procdata != PROVOST_NONE) {
-            fputs("  procedureData ", out);
-            put_quoted(out, provost_bundle_str(b, p->procdata), 200);
-            fputc('\n', out);
-        }
-        if (p->input_schema != PROVOST_NONE) {
-            fputs("  inputSchema ", out);
-            put_quoted(out, provost_bundle_str(b, p->input_schema), 120);
-            fputc('\n', out);
-        }
-        if (p->output_schema != PROVOST_NONE) {
-            fputs("  outputSchema ", out);
-            put_quoted(out, provost_bundle_str(b, p->output_schema), 120);
-            fputc('\n', out);
-        }
+        put_field(b, out, "description", p->description, 200);
+        put_field(b, out, "procedureData", p->procdata, 200);
+        put_field(b, out, "inputSchema", p->input_schema, 120);
+        put_field(b, out, "outputSchema", p->output_schema, 120);
         for (uint32_t pc = 0; pc < p->ncode; pc++) {
             const provost_insn *in = &b->code_v[p->code + pc];
             fprintf(out, "  %4u  %-9s", pc, opnames[in->op]);
