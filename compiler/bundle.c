@@ -26,7 +26,7 @@ unsigned char *pvc_bundle(pvc_ctx *ctx, size_t *size)
         [PROVOST_SEC_PSTEPS] = {ctx->psteps.v, ctx->psteps.n, sizeof(provost_pstep)},
         [PROVOST_SEC_XSLS] = {ctx->xsls.v, ctx->xsls.n, sizeof(provost_xsl)},
         [PROVOST_SEC_XFORMS] = {ctx->xforms.v, ctx->xforms.n, sizeof(provost_xform)},
-        [PROVOST_SEC_CALLS] = {ctx->calls.v, ctx->calls.n, sizeof(provost_call)},
+        [PROVOST_SEC_CALLS] = {ctx->calls.v, ctx->calls.n, sizeof(provost_callref)},
         [PROVOST_SEC_SELECTS] = {ctx->selects.v, ctx->selects.n, sizeof(provost_select)},
         [PROVOST_SEC_WHERES] = {ctx->wheres.v, ctx->wheres.n, sizeof(provost_where)},
         [PROVOST_SEC_CASES] = {ctx->casenames.v, ctx->casenames.n, sizeof(uint32_t)},

@@ -16,6 +16,11 @@ const char *provost_compiler_version(void)
     return "provost " PROVOST_VERSION;
 }
 
+void provost_strip_mpf(xmlNodePtr node)
+{
+    pvc_strip_mpf(node);
+}
+
 void provost_compiler_init(void)
 {
     static int done;
@@ -127,6 +132,7 @@ static void ctx_free(pvc_ctx *ctx)
 {
     if (ctx->doc)
         xmlFreeDoc(ctx->doc);
+    free(ctx->decoded);
     free(ctx->lines.v);
     free(ctx->locs.v);
     free(ctx->strings.v);

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include <libxml/tree.h>
+
 enum provost_severity { PROVOST_WARNING = 0, PROVOST_ERROR = 1 };
 
 typedef struct provost_diag {
@@ -36,6 +38,10 @@ void provost_compiled_free(provost_compiled *c);
 
 /* The compiler's version string, stored in every bundle. */
 const char *provost_compiler_version(void);
+
+/* Elements of node's tree in the MPF namespace are put in no namespace: the namespace
+ * belongs to the language, not to data (docs/semantics.md). */
+void provost_strip_mpf(xmlNodePtr node);
 
 /* One-time initialisation of libxml2/libxslt for the compiler (idempotent). */
 void provost_compiler_init(void);

@@ -51,6 +51,7 @@ typedef struct pvc_ctx {
     const char *filename;
     const char *src;          /* the source text, for locations */
     size_t srclen;
+    char *decoded;            /* src decoded to UTF-8 when the file is in another encoding */
     PVC_VEC(size_t) lines;    /* byte offset of each line start */
     PVC_VEC(pvc_loc) locs;    /* element locations; node->_private = index + 1 */
     xmlDocPtr doc;
@@ -67,7 +68,7 @@ typedef struct pvc_ctx {
     PVC_VEC(provost_pstep) psteps;
     PVC_VEC(provost_xsl) xsls;
     PVC_VEC(provost_xform) xforms;
-    PVC_VEC(provost_call) calls;
+    PVC_VEC(provost_callref) calls;
     PVC_VEC(provost_select) selects;
     PVC_VEC(provost_where) wheres;
     PVC_VEC(uint32_t) casenames; /* CASES section: string offsets */
@@ -158,6 +159,7 @@ void pvc_procedure(pvc_ctx *ctx, xmlNodePtr node);
 uint32_t pvc_case(pvc_ctx *ctx, const char *name); /* case number, interned */
 
 void pvc_unknown_element(pvc_ctx *ctx, xmlNodePtr node, xmlNodePtr parent, const char *const *allowed);
+const char *pvc_nearest(const char *name, const char *const *allowed); /* a typo's likely intent */
 
 /* step.c: execute, queue and transform */
 void pvc_step_compile(pvc_ctx *ctx, xmlNodePtr node, int kind);

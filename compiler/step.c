@@ -208,6 +208,48 @@ static void emit_whens(pvc_ctx *ctx, const when_insn *w, size_t n, pvc_u32vec *f
             *PVC_PUSH(ctx, *fix) = pvc_emit(ctx, w[i].node, w[i].op, 0, w[i].scope, 0, w[i].arg, 0);
 }
 
+/* A <select> of that name among the steps of a block, or of its try and catch blocks. */
+static xmlNodePtr find_select(xmlNodePtr block, const char *name)
+{
+    for (xmlNodePtr c = pvc_first_child(block); c; c = pvc_next(c)) {
+        const char *n = pvc_named(c, "select") ? pvc_attr(c, "name") : NULL;
+        if (n && strcmp(n, name) == 0)
+            return c;
+        xmlNodePtr r = pvc_named(c, "try") || pvc_named(c, "catch") ? find_select(c, name) : NULL;
+        if (r)
+            return r;
+    }
+    return NULL;
+}
+
+/* A when naming a select not evaluated yet: one defined later, or none at all (a typo). */
+static void unknown_select(pvc_ctx *ctx, xmlNodePtr w, const char *sel)
+{
+    xmlNodePtr proc = w;
+    while (proc && !pvc_named(proc, "procedure"))
+        proc = proc->parent;
+    xmlNodePtr later = proc ? find_select(proc, sel) : NULL;
+    if (later) {
+        unsigned line, col;
+        pvc_node_loc(ctx, later, &line, &col);
+        pvc_attr_error(ctx, w, "select", "<when> names select \"%s\", which is defined after this step, at "
+                                         "line %u: a select must come before the steps that use it", sel, line);
+        return;
+    }
+    const char **names = pvc_alloc(ctx, (ctx->selects_seen.v.n + 1) * sizeof *names);
+    for (size_t k = 0; k < ctx->selects_seen.v.n; k++)
+        names[k] = (const char *)ctx->selects_seen.v.v[k];
+    names[ctx->selects_seen.v.n] = NULL;
+    const char *near = pvc_nearest(sel, names);
+    if (near)
+        pvc_attr_error(ctx, w, "select", "<when> names select \"%s\", but the procedure has no <select> of "
+                                         "that name (did you mean \"%s\"?)", sel, near);
+    else
+        pvc_attr_error(ctx, w, "select", "<when> names select \"%s\", but the procedure has no <select> of "
+                                         "that name", sel);
+    free(names);
+}
+
 static void check_whens(pvc_ctx *ctx, const step_parts *s)
 {
     static const char *const attrs[] = {"source", "sourcePath", "select", "case", NULL};
@@ -229,9 +271,7 @@ static void check_whens(pvc_ctx *ctx, const step_parts *s)
             for (size_t k = 0; k < ctx->selects_seen.v.n && !found; k++)
                 found = strcmp((const char *)ctx->selects_seen.v.v[k], sel) == 0;
             if (!found)
-                pvc_attr_error(ctx, w, "select", "<when> names select \"%s\", which is not evaluated before "
-                                                 "this step: define <select name=\"%s\"> earlier in the procedure",
-                               sel, sel);
+                unknown_select(ctx, w, sel);
         } else if (pvc_attr(w, "case")) {
             pvc_attr_error(ctx, w, "case", "'case' goes with 'select', not with 'source'");
         }
@@ -247,7 +287,7 @@ static uint32_t call_ref(pvc_ctx *ctx, xmlNodePtr node, int kind)
     if (proc)
         pvc_check_name(ctx, node, "procedure", "procedure");
     static const char *const v012[] = {"0", "1", "2", NULL};
-    provost_call c = {.ns = pvc_str(ctx, ns), .proc = pvc_str(ctx, proc)};
+    provost_callref c = {.ns = pvc_str(ctx, ns), .proc = pvc_str(ctx, proc)};
     int v;
     c.impersonate = (uint8_t)((v = pvc_enum(ctx, node, "impersonate", v012, NULL, 0)) < 0 ? 0 : v);
     c.sensitive = (uint8_t)((v = pvc_enum(ctx, node, "sensitive", v012, NULL, 0)) < 0 ? 0 : v);

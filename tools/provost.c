@@ -12,9 +12,8 @@
 #include <unistd.h>
 
 #include "compiler/compiler.h"
-#include "vm/bundle.h"
-
-#define MAX_INPUT ((size_t)1 << 30)
+#include "provost/bytecode.h"
+#include "tools/tools.h"
 
 typedef struct command {
     const char *name;
@@ -23,256 +22,12 @@ typedef struct command {
     const char *help;
 } command;
 
-static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* A one-line error on stderr; returns the exit status for bad input. */
-static int die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("provost: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return 2;
-}
-
-/* Reads a whole file ("-" is stdin) into a NUL-terminated, 8-aligned buffer. */
-static char *read_input(const char *path, size_t *len, char *err, size_t errlen)
-{
-    int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s", strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "is a directory");
-        close(fd);
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = aligned_alloc(8, cap);
-    while (buf) {
-        if (n + 1 >= cap) {
-            if (cap >= MAX_INPUT) {
-                snprintf(err, errlen, "larger than 1 GiB");
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            char *nb = aligned_alloc(8, cap * 2);
-            if (nb)
-                memcpy(nb, buf, n);
-            free(buf);
-            buf = nb;
-            cap *= 2;
-            if (!buf)
-                break;
-        }
-        ssize_t r = read(fd, buf + n, cap - n - 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            snprintf(err, errlen, "%s", strerror(errno));
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        if (r == 0) {
-            buf[n] = 0;
-            *len = n;
-            break;
-        }
-        n += (size_t)r;
-    }
-    if (!buf && !err[0])
-        snprintf(err, errlen, "out of memory");
-    if (fd != 0)
-        close(fd);
-    return buf;
-}
-
-/* Writes to a temporary file beside path, then renames it: never a partial bundle. */
-static int write_atomically(const char *path, const void *data, size_t len, char *err, size_t errlen)
-{
-    size_t n = strlen(path) + 16;
-    char *tmp = malloc(n);
-    if (!tmp)
-        return snprintf(err, errlen, "out of memory"), -1;
-    snprintf(tmp, n, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s", strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    const char *p = data;
-    size_t left = len;
-    int rc = 0;
-    while (left) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            rc = -1;
-            break;
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (rc == 0 && fsync(fd) != 0)
-        rc = -1;
-    if (rc == 0)
-        fchmod(fd, 0644);
-    if (close(fd) != 0)
-        rc = -1;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -1;
-    if (rc != 0) {
-        snprintf(err, errlen, "%s", strerror(errno ? errno : EIO));
-        unlink(tmp);
-    }
-    free(tmp);
-    return rc;
-}
-
-static int wants_help(int argc, char **argv)
+int wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
             return 1;
     return 0;
-}
-
-static char *default_output(const char *in)
-{
-    size_t n = strlen(in);
-    char *out = malloc(n + 5);
-    if (!out)
-        return NULL;
-    memcpy(out, in, n + 1);
-    if (n > 4 && strcmp(in + n - 4, ".xml") == 0)
-        out[n - 4] = 0;
-    strcat(out, ".pvb");
-    return out;
-}
-
-static int cmd_compile(int argc, char **argv)
-{
-    const char *in = NULL, *out = NULL;
-    int check = 0, quiet = 0, werror = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) {
-            if (++i == argc)
-                return die("compile: %s needs a file name", argv[i - 1]);
-            out = argv[i];
-        } else if (strcmp(argv[i], "--check") == 0) {
-            check = 1;
-        } else if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0) {
-            quiet = 1;
-        } else if (strcmp(argv[i], "--werror") == 0) {
-            werror = 1;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return die("compile: unknown option '%s' (see provost compile --help)", argv[i]);
-        } else if (in) {
-            return die("compile: one input file at a time ('%s' and '%s')", in, argv[i]);
-        } else {
-            in = argv[i];
-        }
-    }
-    if (!in)
-        return die("compile: no input file (usage: provost compile NS.xml [-o NS.pvb])");
-    if (strcmp(in, "-") == 0 && !out && !check)
-        return die("compile: reading standard input needs -o FILE or --check");
-    char err[256] = "";
-    size_t len = 0;
-    char *src = read_input(in, &len, err, sizeof err);
-    if (!src)
-        return die("%s: %s", in, err);
-    const char *shown = strcmp(in, "-") == 0 ? "<stdin>" : in;
-    provost_compiled c;
-    int rc = provost_compile(shown, src, len, &c);
-    free(src);
-    if (quiet) { /* drop warnings from the report */
-        size_t k = 0;
-        for (size_t i = 0; i < c.ndiags; i++) {
-            if (c.diags[i].severity == PROVOST_ERROR)
-                c.diags[k++] = c.diags[i];
-            else
-                free(c.diags[i].message);
-        }
-        c.ndiags = k;
-    }
-    provost_compiled_print(&c, shown, stderr);
-    if (rc != 0 || (werror && c.nwarnings)) {
-        if (rc != 0 && c.nerrors == 0)
-            fprintf(stderr, "%s: error: out of memory\n", shown);
-        else if (c.nerrors > 1)
-            fprintf(stderr, "%s: %u errors\n", shown, c.nerrors);
-        provost_compiled_free(&c);
-        return 2;
-    }
-    int status = 0;
-    if (!check) {
-        char *def = out ? NULL : default_output(in);
-        const char *path = out ? out : def;
-        if (!path || write_atomically(path, c.bundle, c.size, err, sizeof err) != 0) {
-            fprintf(stderr, "provost: %s: cannot write: %s\n", path ? path : "output", path ? err : "out of memory");
-            status = 2;
-        }
-        free(def);
-    }
-    provost_compiled_free(&c);
-    return status;
-}
-
-static int cmd_disasm(int argc, char **argv)
-{
-    const char *in = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (argv[i][0] == '-' && argv[i][1])
-            return die("disasm: unknown option '%s' (see provost disasm --help)", argv[i]);
-        if (in)
-            return die("disasm: one file at a time ('%s' and '%s')", in, argv[i]);
-        in = argv[i];
-    }
-    if (!in)
-        return die("disasm: no input file (usage: provost disasm NS.pvb|NS.xml)");
-    char err[256] = "";
-    size_t len = 0;
-    char *src = read_input(in, &len, err, sizeof err);
-    if (!src)
-        return die("%s: %s", in, err);
-    const char *shown = strcmp(in, "-") == 0 ? "<stdin>" : in;
-    provost_bundle *b;
-    provost_compiled c = {0};
-    if (provost_is_bundle(src, len)) {
-        b = provost_bundle_load(src, len, 0, err, sizeof err);
-        if (!b) {
-            free(src);
-            return die("%s: %s", shown, err);
-        }
-    } else {
-        int rc = provost_compile(shown, src, len, &c);
-        provost_compiled_print(&c, shown, stderr);
-        if (rc != 0) {
-            provost_compiled_free(&c);
-            free(src);
-            return 2;
-        }
-        b = provost_bundle_load(c.bundle, c.size, 0, err, sizeof err);
-        if (!b) {
-            provost_compiled_free(&c);
-            free(src);
-            return die("%s: internal error: %s", shown, err);
-        }
-    }
-    provost_disasm(b, stdout);
-    provost_bundle_close(b);
-    provost_compiled_free(&c);
-    free(src);
-    return fflush(stdout) == 0 ? 0 : 2;
 }
 
 static int cmd_version(int argc, char **argv)
@@ -313,6 +68,50 @@ static const command commands[] = {
      "file is compiled first (its diagnostics go to standard error).  FILE may be - .\n"
      "\n"
      "Exit status: 0 printed, 2 the file is not a valid bundle or does not compile.\n"},
+    {"register", cmd_register, "register namespaces (XML or bundles) in the database",
+     "usage: provost [--db DIR] register NS.xml|NS.pvb ...\n"
+     "\n"
+     "Compiles (or loads) each namespace and stores it in the engine's database.  A\n"
+     "namespace of the same name (compared without case) is replaced atomically and its\n"
+     "revision goes up by one; a read-only namespace cannot be replaced.  Calls between\n"
+     "namespaces are linked again at once.\n"
+     "\n"
+     "Exit status: 0 registered, 2 a file did not compile or could not be stored.\n"},
+    {"unregister", cmd_unregister, "remove namespaces from the database",
+     "usage: provost [--db DIR] unregister NAME ...\n"
+     "\n"
+     "Removes the namespaces.  Read-only namespaces (such as Error Provider) stay.\n"
+     "Exit status: 0 removed, 2 not registered or read-only.\n"},
+    {"list", cmd_list, "list namespaces, or the procedures of one",
+     "usage: provost [--db DIR] list [NAMESPACE]\n"
+     "\n"
+     "Without NAMESPACE: every registered namespace with its version, revision, number of\n"
+     "procedures, provider and flags.  With it: its procedures with type, access and flags.\n"},
+    {"export", cmd_export, "print the XML a namespace was registered from",
+     "usage: provost [--db DIR] export NAMESPACE\n"},
+    {"run", cmd_run, "run a trusted request and print its response",
+     "usage: provost [--db DIR] run REQUEST.xml [--pretty] [--stats]\n"
+     "\n"
+     "Runs the request (which carries its own <procedure>) as a transaction -- or one\n"
+     "transaction per <data> when it holds several -- and prints the response XML on\n"
+     "standard output.  REQUEST.xml may be - for standard input.\n"
+     "\n"
+     "  --pretty   indent the response\n"
+     "  --stats    after the response, print each procedure's counters on standard error\n"
+     "\n"
+     "Exit status: 0 succeeded, 1 the request (or a part of it) failed, 2 bad input\n"
+     "(malformed XML is reported as FILE:LINE:COL).\n"},
+    {"call", cmd_call, "call a public procedure (a simple request)",
+     "usage: provost [--db DIR] call NAMESPACE PROCEDURE [DATA.xml] [--pretty] [--stats]\n"
+     "\n"
+     "Runs one public procedure with DATA.xml as its data and prints the response.\n"
+     "DATA.xml holds a <data> element, or a <request> without <procedure> (to give a\n"
+     "context, e.g. clientContext); without it the data is empty.  It may be - .\n"
+     "\n"
+     "  --pretty   indent the response\n"
+     "  --stats    after the response, print each procedure's counters on standard error\n"
+     "\n"
+     "Exit status: 0 succeeded, 1 the request failed, 2 bad input.\n"},
     {"version", cmd_version, "print the version and the bundle format",
      "usage: provost version\n"},
     {"help", cmd_help, "describe a command", "usage: provost help [COMMAND]\n"},
@@ -326,10 +125,13 @@ static void usage(FILE *to)
           "Provost compiles and runs provisioning procedures written in the MPF namespace\n"
           "language.\n"
           "\n"
+          "options:\n"
+          "  --db DIR  the engine's database (default: $PROVOST_DB, else ./provost.db)\n"
+          "\n"
           "commands:\n",
           to);
     for (size_t i = 0; i < NCOMMANDS; i++)
-        fprintf(to, "  %-9s %s\n", commands[i].name, commands[i].summary);
+        fprintf(to, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fputs("\n'provost COMMAND --help' describes a command and every option it takes.\n", to);
 }
 
@@ -349,6 +151,11 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    while (argc > 2 && strcmp(argv[1], "--db") == 0) {
+        tool_db = argv[2];
+        argv += 2;
+        argc -= 2;
+    }
     if (argc < 2) {
         usage(stderr);
         return 2;

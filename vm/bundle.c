@@ -96,7 +96,7 @@ static const char *check_tables(const provost_bundle *b)
             return "a transform entry is corrupt";
     }
     for (size_t i = 0; i < b->ncalls; i++) {
-        const provost_call *c = &b->calls_v[i];
+        const provost_callref *c = &b->calls_v[i];
         if (!str_ok(b, c->ns, 0) || !str_ok(b, c->proc, 0) || c->impersonate > 2 || c->sensitive > 2 ||
             c->trusted > 2 || c->suspended > 1)
             return "a call entry is corrupt";

@@ -21,7 +21,7 @@ typedef struct provost_bundle {
     PVB_VIEW(psteps, provost_pstep)
     PVB_VIEW(xsls, provost_xsl)
     PVB_VIEW(xforms, provost_xform)
-    PVB_VIEW(calls, provost_call)
+    PVB_VIEW(calls, provost_callref)
     PVB_VIEW(selects, provost_select)
     PVB_VIEW(wheres, provost_where)
     PVB_VIEW(cases, uint32_t)

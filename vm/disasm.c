@@ -86,7 +86,7 @@ static void put_scope_path(const provost_bundle *b, FILE *out, unsigned scope, u
 
 static void put_call(const provost_bundle *b, FILE *out, uint32_t i, int queue)
 {
-    const provost_call *c = &b->calls_v[i];
+    const provost_callref *c = &b->calls_v[i];
     put_quoted(out, provost_bundle_str(b, c->ns), 200);
     fputc('/', out);
     put_quoted(out, provost_bundle_str(b, c->proc), 200);

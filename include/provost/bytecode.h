@@ -182,14 +182,14 @@ typedef struct provost_xform {
 } provost_xform;
 
 /* A call target, linked by the VM to a procedure when the bundle is loaded. */
-typedef struct provost_call {
+typedef struct provost_callref {
     uint32_t ns;        /* string: namespace name as written */
     uint32_t proc;      /* string: procedure name as written */
     uint8_t impersonate; /* 0 inherit, 1 impersonate, 2 engine identity */
     uint8_t sensitive;   /* 0 inherit, 1 encrypt, 2 clear */
     uint8_t trusted;     /* 0 inherit, 1 pass authentication, 2 do not */
     uint8_t suspended;   /* queue only: queueSuspended */
-} provost_call;
+} provost_callref;
 
 typedef struct provost_select {
     uint32_t name;      /* string */
@@ -248,7 +248,7 @@ typedef struct provost_nsinfo {
     X(PSTEPS, provost_pstep)                  \
     X(XSLS, provost_xsl)                      \
     X(XFORMS, provost_xform)                  \
-    X(CALLS, provost_call)                    \
+    X(CALLS, provost_callref)                    \
     X(SELECTS, provost_select)                \
     X(WHERES, provost_where)                  \
     X(CASES, uint32_t)                        \

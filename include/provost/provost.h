@@ -1,0 +1,127 @@
+/*
+ * provost.h -- the engine's public API: open a database, manage namespaces, submit
+ * requests, read counters.  One engine may be used by many threads at once.  Nothing in
+ * the library exits or aborts: every failure comes back as a code and a message.
+ */
+#ifndef PROVOST_H
+#define PROVOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libxml/tree.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct provost_engine provost_engine;
+
+/* A failure: an HRESULT-style code and a one-line message. */
+typedef struct provost_error {
+    uint32_t code;
+    char message[1024];
+} provost_error;
+
+/* Engine error codes (SPEC §7). */
+#define PROVOST_E_NOTFOUND      0x80070002u /* procedure or namespace not found */
+#define PROVOST_E_ACCESSDENIED  0x80070005u
+#define PROVOST_E_XSLT          0x8007000Du
+#define PROVOST_E_JOURNAL       0x8007001Fu
+#define PROVOST_E_BADARG        0x80070057u /* bad request or namespace XML */
+#define PROVOST_E_NOPROVIDER    0x8007007Eu
+#define PROVOST_E_NONODE        0x80070490u /* ifNull="fail", null transform */
+#define PROVOST_E_DEPTH         0x800703E9u /* more than 64 nested calls */
+#define PROVOST_E_GENERIC       0x80004005u
+#define PROVOST_E_SCHEMA        0xC00CE014u
+#define PROVOST_E_READONLY      0x80070013u /* read-only namespace */
+#define PROVOST_E_OUTOFMEMORY   0x8007000Eu
+
+typedef struct provost_options {
+    const char *db_path;        /* database directory (created when missing) */
+    const char *error_map_file; /* Error Provider lookup file (setting errorMapFile) */
+    const char *caller;         /* identity of the caller (default: the Unix user) */
+} provost_options;
+
+int provost_open(const provost_options *opts, provost_engine **out, provost_error *err);
+void provost_close(provost_engine *e);
+
+/* ---- namespaces ----------------------------------------------------------------------- */
+
+typedef struct provost_ns_info {
+    char *name;
+    char *version;      /* the namespace's version attribute, or NULL */
+    char *provider;     /* providerSource, or NULL */
+    char *description;  /* or NULL */
+    uint64_t revision;  /* 1 when first registered, +1 on every replacement */
+    unsigned procedures;
+    int read_only;
+} provost_ns_info;
+
+typedef struct provost_proc_info {
+    char *name;
+    char *description;
+    int type;   /* provost_proc_type (bytecode.h): 1 read, 2 write, 3 twoPhase */
+    int access; /* 0 private, 1 public */
+    unsigned flags; /* PROVOST_PROC_* (bytecode.h) */
+} provost_proc_info;
+
+/* Register a namespace from its XML or a compiled bundle (by content).  Replacing an
+ * existing namespace is atomic and bumps its revision; a read-only one cannot be
+ * replaced.  Compile errors come back as PROVOST_E_BADARG with the diagnostics. */
+int provost_register(provost_engine *e, const char *filename, const void *buf, size_t len,
+                     provost_ns_info *info, provost_error *err);
+int provost_unregister(provost_engine *e, const char *name, provost_error *err);
+int provost_list(provost_engine *e, provost_ns_info **out, size_t *n, provost_error *err);
+int provost_list_procedures(provost_engine *e, const char *ns, provost_proc_info **out, size_t *n,
+                            provost_error *err);
+/* The original XML the namespace was registered from (malloc'd). */
+int provost_export(provost_engine *e, const char *name, char **xml, size_t *len, provost_error *err);
+void provost_ns_info_free(provost_ns_info *v, size_t n);
+void provost_proc_info_free(provost_proc_info *v, size_t n);
+
+/* ---- requests ------------------------------------------------------------------------- */
+
+typedef struct provost_response {
+    char *xml;     /* the response document, serialised (malloc'd) */
+    size_t len;
+    int failed;    /* the request (or one part of a batch) failed */
+    uint32_t code; /* the first failure's code, 0 on success */
+} provost_response;
+
+enum provost_format { PROVOST_COMPACT = 0, PROVOST_PRETTY = 1 };
+
+/* A trusted request (it may carry its own procedure) as XML text.  Returns 0 when the
+ * request ran -- resp tells whether it succeeded --, or -1 when it could not run at all
+ * (malformed XML: err holds LINE:COL and the reason; resp holds an errorContext). */
+int provost_submit(provost_engine *e, const char *xml, size_t len, int format,
+                   provost_response *resp, provost_error *err);
+int provost_submit_doc(provost_engine *e, xmlDocPtr request, int format, provost_response *resp,
+                       provost_error *err);
+
+/* A simple request: call a public procedure.  data is a <data> element or a <request>
+ * without <procedure> (so context can be given); NULL/empty means empty data. */
+int provost_call(provost_engine *e, const char *ns, const char *proc, const char *data, size_t len,
+                 int format, provost_response *resp, provost_error *err);
+
+void provost_response_free(provost_response *r);
+
+/* ---- counters (SPEC §9) --------------------------------------------------------------- */
+
+typedef struct provost_proc_stats {
+    char *ns, *proc;
+    int perf_enabled;
+    uint64_t count, succeeded, failed, in_doubt;
+    int64_t executing;
+    /* latency in microseconds */
+    double p50, p90, p99, p999, max, mean;
+} provost_proc_stats;
+
+/* Every procedure that has run since the engine opened (nested calls included). */
+int provost_stats(provost_engine *e, provost_proc_stats **out, size_t *n, provost_error *err);
+void provost_stats_free(provost_proc_stats *v, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,29 @@
+/*
+ * db.h -- the engine's RocksDB database: one database per engine, one column family per
+ * concern (namespaces, journal, audit, queue, config).
+ */
+#ifndef PVM_DB_H
+#define PVM_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct pvm_db pvm_db;
+
+enum pvm_cf { PVM_CF_NAMESPACES = 0, PVM_CF_JOURNAL, PVM_CF_AUDIT, PVM_CF_QUEUE, PVM_CF_CONFIG, PVM_CF__COUNT };
+
+pvm_db *pvm_db_open(const char *path, bool *created, char *err, size_t errlen);
+void pvm_db_close(pvm_db *db);
+
+/* Durable writes (synced): 0 or -1 with a reason. */
+int pvm_db_put(pvm_db *db, int cf, const char *key, size_t klen, const void *val, size_t vlen,
+               char *err, size_t errlen);
+int pvm_db_delete(pvm_db *db, int cf, const char *key, size_t klen, char *err, size_t errlen);
+/* Returns a malloc'd value (or NULL with *vlen 0 when absent, NULL with err set on failure). */
+char *pvm_db_get(pvm_db *db, int cf, const char *key, size_t klen, size_t *vlen, char *err, size_t errlen);
+
+typedef int (*pvm_db_each_fn)(void *ud, const char *key, size_t klen, const char *val, size_t vlen);
+/* Calls fn for every key of cf in order; stops early when fn returns non-zero (returned). */
+int pvm_db_each(pvm_db *db, int cf, pvm_db_each_fn fn, void *ud, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,496 @@
+/*
+ * engine.c -- the engine: its database, the registered namespaces and the catalog that
+ * links them, the providers it has loaded.  Registration is serialised by one lock and
+ * publishes a new catalog; requests never wait for it.
+ */
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+
+#include "compiler/compiler.h"
+#include "providers/providers.h"
+#include "vm/counters.h"
+#include "vm/db.h"
+#include "vm/vm.h"
+
+struct pvm_rcache *pvm_rcache_new(void);
+void pvm_rcache_free(struct pvm_rcache *c);
+
+/* The Error Provider namespace every new database holds (SPEC §7). */
+static const char error_provider_ns[] =
+    "<namespace name=\"Error Provider\" providerSource=\"error\" readOnly=\"1\" version=\"1\""
+    " description=\"Raises and translates errors (MPF's Error Provider)\">"
+    "<procedure name=\"SetError\" type=\"read\" access=\"public\" description=\"Raise executeData/hr with executeData/desc\"/>"
+    "<procedure name=\"TranslateProvisioningError\" type=\"read\" access=\"public\""
+    " description=\"Translate the error being handled with the errorMapFile lookup\"/>"
+    "<procedure name=\"TranslateUserError\" type=\"read\" access=\"public\""
+    " description=\"Translate the error given in executeData with the errorMapFile lookup\"/>"
+    "</namespace>";
+
+/* A stored namespace: this header, then the bundle. */
+typedef struct ns_record {
+    char magic[4]; /* "PVNS" */
+    uint32_t format;
+    uint64_t revision;
+    uint32_t read_only;
+    uint32_t pad;
+} ns_record;
+
+static int fail(provost_error *err, uint32_t code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(provost_error *err, uint32_t code, const char *fmt, ...)
+{
+    if (err) {
+        err->code = code;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+static void lower_key(const char *name, char *key, size_t cap)
+{
+    size_t i = 0;
+    for (; name[i] && i + 1 < cap; i++)
+        key[i] = (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] + 32) : name[i];
+    key[i] = 0;
+}
+
+/* ---- providers ------------------------------------------------------------------------ */
+
+pvm_provider *pvm_provider_get(provost_engine *e, const char *name)
+{
+    pthread_mutex_lock(&e->plock);
+    for (pvm_provider *p = e->providers; p; p = p->next)
+        if (strcasecmp(p->name, name) == 0) {
+            pthread_mutex_unlock(&e->plock);
+            return p;
+        }
+    pvm_provider *p = calloc(1, sizeof *p);
+    if (!p || !(p->name = strdup(name))) {
+        free(p);
+        pthread_mutex_unlock(&e->plock);
+        return NULL;
+    }
+    p->desc = provost_builtin_provider(name);
+    if (!p->desc) {
+        char why[512] = "";
+        p->desc = provost_load_provider(name, &p->dl, why, sizeof why);
+        if (!p->desc)
+            p->load_error = strdup(why);
+    }
+    if (p->desc && p->desc->init) {
+        uint32_t rc = p->desc->init(&p->state);
+        if (rc) {
+            char why[128];
+            snprintf(why, sizeof why, "its init failed with 0x%08X", rc);
+            p->load_error = strdup(why);
+            p->desc = NULL;
+        }
+    }
+    p->next = e->providers;
+    e->providers = p;
+    pthread_mutex_unlock(&e->plock);
+    return p;
+}
+
+/* ---- namespaces ----------------------------------------------------------------------- */
+
+static pvm_ns *load_record(provost_engine *e, const char *val, size_t len, char *why, size_t whylen)
+{
+    if (len < sizeof(ns_record) || memcmp(val, "PVNS", 4) != 0) {
+        snprintf(why, whylen, "the stored record is not a namespace");
+        return NULL;
+    }
+    ns_record h;
+    memcpy(&h, val, sizeof h);
+    if (h.format != 1) {
+        snprintf(why, whylen, "the stored record has format %u", h.format);
+        return NULL;
+    }
+    provost_bundle *b = provost_bundle_load(val + sizeof h, len - sizeof h, 1, why, whylen);
+    if (!b)
+        return NULL;
+    pvm_ns *ns = pvm_ns_prepare(e, b, why, whylen);
+    if (ns)
+        ns->revision = h.revision;
+    return ns;
+}
+
+typedef struct loading {
+    provost_engine *e;
+    pvm_ns **v;
+    size_t n, cap;
+    char why[600];
+} loading;
+
+static int load_one(void *ud, const char *key, size_t klen, const char *val, size_t vlen)
+{
+    loading *l = ud;
+    char why[512];
+    pvm_ns *ns = load_record(l->e, val, vlen, why, sizeof why);
+    if (!ns) {
+        snprintf(l->why, sizeof l->why, "namespace '%.*s': %s", (int)(klen > 200 ? 200 : klen), key, why);
+        return 1;
+    }
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        pvm_ns **v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            pvm_ns_put(ns);
+            snprintf(l->why, sizeof l->why, "out of memory");
+            return 1;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = ns;
+    return 0;
+}
+
+/* Publish a catalog made of ns (n of them); takes no references away from the caller. */
+static int publish(provost_engine *e, pvm_ns **ns, size_t n)
+{
+    pvm_catalog *c = pvm_catalog_build(ns, n);
+    if (!c)
+        return -1;
+    pthread_mutex_lock(&e->catalog_lock);
+    pvm_catalog *old = e->catalog;
+    e->catalog = c;
+    pthread_mutex_unlock(&e->catalog_lock);
+    pvm_catalog_put(old);
+    return 0;
+}
+
+static int compile_or_load(provost_engine *e, const char *filename, const void *buf, size_t len,
+                           provost_bundle **out, provost_error *err)
+{
+    char why[512];
+    if (provost_is_bundle(buf, len)) {
+        *out = provost_bundle_load(buf, len, 1, why, sizeof why);
+        return *out ? 0 : fail(err, PROVOST_E_BADARG, "%s: %s", filename, why);
+    }
+    provost_compiled c;
+    if (provost_compile(filename, buf, len, &c) != 0) {
+        size_t k = 0;
+        err->code = PROVOST_E_BADARG;
+        err->message[0] = 0;
+        for (size_t i = 0; i < c.ndiags && k + 1 < sizeof err->message; i++)
+            if (c.diags[i].severity == PROVOST_ERROR)
+                k += (size_t)snprintf(err->message + k, sizeof err->message - k, "%s%s:%u:%u: error: %s",
+                                      k ? "\n" : "", filename, c.diags[i].line, c.diags[i].col, c.diags[i].message);
+        if (!k)
+            snprintf(err->message, sizeof err->message, "%s: does not compile", filename);
+        provost_compiled_free(&c);
+        return -1;
+    }
+    *out = provost_bundle_load(c.bundle, c.size, 1, why, sizeof why);
+    provost_compiled_free(&c);
+    return *out ? 0 : fail(err, PROVOST_E_BADARG, "%s: %s", filename, why);
+    (void)e;
+}
+
+static void fill_info(const pvm_ns *ns, provost_ns_info *info)
+{
+    const provost_bundle *b = ns->bundle;
+    const char *v = provost_bundle_str(b, b->ns->version), *p = provost_bundle_str(b, b->ns->provider),
+               *d = provost_bundle_str(b, b->ns->description);
+    *info = (provost_ns_info){.name = strdup(ns->name), .version = v ? strdup(v) : NULL,
+                              .provider = p ? strdup(p) : NULL, .description = d ? strdup(d) : NULL,
+                              .revision = ns->revision, .procedures = (unsigned)b->nprocs,
+                              .read_only = b->ns->read_only};
+}
+
+/* Store and publish a prepared namespace (replacing one of the same name). */
+static int install(provost_engine *e, pvm_ns *ns, bool force, provost_ns_info *info, provost_error *err)
+{
+    pthread_mutex_lock(&e->lock);
+    pvm_catalog *cat = e->catalog;
+    size_t at = 0;
+    pvm_ns *old = pvm_catalog_find(cat, ns->name, &at);
+    if (old && old->bundle->ns->read_only && !force) {
+        pthread_mutex_unlock(&e->lock);
+        return fail(err, PROVOST_E_READONLY, "namespace '%s' is read-only: it cannot be replaced", old->name);
+    }
+    ns->revision = old ? old->revision + 1 : 1;
+    size_t blen = ns->bundle->size;
+    char *rec = malloc(sizeof(ns_record) + blen);
+    if (!rec) {
+        pthread_mutex_unlock(&e->lock);
+        return fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+    }
+    ns_record h = {.magic = {'P', 'V', 'N', 'S'}, .format = 1, .revision = ns->revision,
+                   .read_only = ns->bundle->ns->read_only};
+    memcpy(rec, &h, sizeof h);
+    memcpy(rec + sizeof h, ns->bundle->base, blen);
+    char key[512], why[512];
+    lower_key(ns->name, key, sizeof key);
+    int rc = pvm_db_put(e->db, PVM_CF_NAMESPACES, key, strlen(key), rec, sizeof h + blen, why, sizeof why);
+    free(rec);
+    if (rc != 0) {
+        pthread_mutex_unlock(&e->lock);
+        return fail(err, PROVOST_E_JOURNAL, "%s", why);
+    }
+    pvm_ns **v = malloc((cat->nns + 1) * sizeof *v);
+    if (!v) {
+        pthread_mutex_unlock(&e->lock);
+        return fail(err, PROVOST_E_OUTOFMEMORY, "out of memory (the namespace is stored; reopen to use it)");
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < cat->nns; i++)
+        if (cat->ns[i] != old)
+            v[n++] = cat->ns[i];
+    v[n++] = ns;
+    rc = publish(e, v, n);
+    free(v);
+    pthread_mutex_unlock(&e->lock);
+    if (rc != 0)
+        return fail(err, PROVOST_E_OUTOFMEMORY, "out of memory (the namespace is stored; reopen to use it)");
+    if (info)
+        fill_info(ns, info);
+    return 0;
+}
+
+int provost_register(provost_engine *e, const char *filename, const void *buf, size_t len, provost_ns_info *info,
+                     provost_error *err)
+{
+    if (info)
+        memset(info, 0, sizeof *info);
+    provost_bundle *b;
+    if (compile_or_load(e, filename ? filename : "namespace", buf, len, &b, err) != 0)
+        return -1;
+    if (b->ns->kind != PROVOST_BUNDLE_NAMESPACE) {
+        provost_bundle_close(b);
+        return fail(err, PROVOST_E_BADARG, "%s holds a request, not a namespace: run it with provost run",
+                    filename ? filename : "the input");
+    }
+    char why[512];
+    pvm_ns *ns = pvm_ns_prepare(e, b, why, sizeof why);
+    if (!ns)
+        return fail(err, PROVOST_E_BADARG, "%s", why);
+    int rc = install(e, ns, false, info, err);
+    pvm_ns_put(ns);
+    return rc;
+}
+
+int provost_unregister(provost_engine *e, const char *name, provost_error *err)
+{
+    pthread_mutex_lock(&e->lock);
+    pvm_catalog *cat = e->catalog;
+    pvm_ns *old = pvm_catalog_find(cat, name, NULL);
+    int rc = 0;
+    if (!old) {
+        rc = fail(err, PROVOST_E_NOTFOUND, "no namespace '%s' is registered", name);
+    } else if (old->bundle->ns->read_only) {
+        rc = fail(err, PROVOST_E_READONLY, "namespace '%s' is read-only: it cannot be removed", old->name);
+    } else {
+        char key[512], why[512];
+        lower_key(old->name, key, sizeof key);
+        if (pvm_db_delete(e->db, PVM_CF_NAMESPACES, key, strlen(key), why, sizeof why) != 0) {
+            rc = fail(err, PROVOST_E_JOURNAL, "%s", why);
+        } else {
+            pvm_ns **v = malloc((cat->nns ? cat->nns : 1) * sizeof *v);
+            size_t n = 0;
+            for (size_t i = 0; v && i < cat->nns; i++)
+                if (cat->ns[i] != old)
+                    v[n++] = cat->ns[i];
+            if (!v || publish(e, v, n) != 0)
+                rc = fail(err, PROVOST_E_OUTOFMEMORY, "out of memory (the namespace is removed; reopen)");
+            free(v);
+        }
+    }
+    pthread_mutex_unlock(&e->lock);
+    return rc;
+}
+
+int provost_list(provost_engine *e, provost_ns_info **out, size_t *n, provost_error *err)
+{
+    pvm_catalog *c = pvm_catalog_get(e);
+    *out = calloc(c->nns ? c->nns : 1, sizeof **out);
+    if (!*out) {
+        pvm_catalog_put(c);
+        return fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+    }
+    for (size_t i = 0; i < c->nns; i++)
+        fill_info(c->ns[i], &(*out)[i]);
+    *n = c->nns;
+    pvm_catalog_put(c);
+    return 0;
+}
+
+int provost_list_procedures(provost_engine *e, const char *name, provost_proc_info **out, size_t *n,
+                            provost_error *err)
+{
+    pvm_catalog *c = pvm_catalog_get(e);
+    pvm_ns *ns = pvm_catalog_find(c, name, NULL);
+    if (!ns) {
+        pvm_catalog_put(c);
+        return fail(err, PROVOST_E_NOTFOUND, "no namespace '%s' is registered", name);
+    }
+    const provost_bundle *b = ns->bundle;
+    *out = calloc(b->nprocs ? b->nprocs : 1, sizeof **out);
+    if (!*out) {
+        pvm_catalog_put(c);
+        return fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+    }
+    for (size_t i = 0; i < b->nprocs; i++) {
+        const provost_proc *p = &b->procs_v[i];
+        const char *d = provost_bundle_str(b, p->description);
+        (*out)[i] = (provost_proc_info){.name = strdup(provost_bundle_str(b, p->name)),
+                                        .description = d ? strdup(d) : NULL, .type = p->type,
+                                        .access = p->access, .flags = p->flags};
+    }
+    *n = b->nprocs;
+    pvm_catalog_put(c);
+    return 0;
+}
+
+int provost_export(provost_engine *e, const char *name, char **xml, size_t *len, provost_error *err)
+{
+    pvm_catalog *c = pvm_catalog_get(e);
+    pvm_ns *ns = pvm_catalog_find(c, name, NULL);
+    if (!ns) {
+        pvm_catalog_put(c);
+        return fail(err, PROVOST_E_NOTFOUND, "no namespace '%s' is registered", name);
+    }
+    const char *src = provost_bundle_str(ns->bundle, ns->bundle->ns->source);
+    *len = src ? strlen(src) : 0;
+    *xml = malloc(*len + 1);
+    if (*xml)
+        memcpy(*xml, src ? src : "", *len + 1);
+    pvm_catalog_put(c);
+    return *xml ? 0 : fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+}
+
+void provost_ns_info_free(provost_ns_info *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) {
+        free(v[i].name);
+        free(v[i].version);
+        free(v[i].provider);
+        free(v[i].description);
+    }
+    free(v);
+}
+
+void provost_proc_info_free(provost_proc_info *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) {
+        free(v[i].name);
+        free(v[i].description);
+    }
+    free(v);
+}
+
+int provost_stats(provost_engine *e, provost_proc_stats **out, size_t *n, provost_error *err)
+{
+    return pvm_counters_read(e->counters, out, n) == 0 ? 0 : fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+}
+
+void provost_stats_free(provost_proc_stats *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) {
+        free(v[i].ns);
+        free(v[i].proc);
+    }
+    free(v);
+}
+
+/* ---- open and close ------------------------------------------------------------------ */
+
+int provost_open(const provost_options *opts, provost_engine **out, provost_error *err)
+{
+    *out = NULL;
+    if (err)
+        memset(err, 0, sizeof *err);
+    if (!opts || !opts->db_path || !*opts->db_path)
+        return fail(err, PROVOST_E_BADARG, "no database directory given");
+    provost_compiler_init();
+    provost_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+    pthread_mutex_init(&e->lock, NULL);
+    pthread_mutex_init(&e->plock, NULL);
+    pthread_mutex_init(&e->catalog_lock, NULL);
+    e->counters = pvm_counters_new();
+    e->rcache = pvm_rcache_new();
+    if (opts->error_map_file)
+        e->error_map_file = strdup(opts->error_map_file);
+    const char *caller = opts->caller;
+    struct passwd *pw = caller ? NULL : getpwuid(getuid());
+    e->caller = strdup(caller ? caller : pw && pw->pw_name ? pw->pw_name : "unknown");
+    e->catalog = pvm_catalog_build(NULL, 0);
+    if (!e->counters || !e->rcache || !e->caller || !e->catalog) {
+        provost_close(e);
+        return fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+    }
+    bool created = false;
+    char why[600];
+    e->db = pvm_db_open(opts->db_path, &created, why, sizeof why);
+    if (!e->db) {
+        provost_close(e);
+        return fail(err, PROVOST_E_JOURNAL, "cannot open the database: %s", why);
+    }
+    loading l = {.e = e};
+    int rc = pvm_db_each(e->db, PVM_CF_NAMESPACES, load_one, &l, why, sizeof why);
+    if (rc == 0 && publish(e, l.v, l.n) != 0) {
+        rc = -1;
+        snprintf(l.why, sizeof l.why, "out of memory");
+    }
+    for (size_t i = 0; i < l.n; i++)
+        pvm_ns_put(l.v[i]);
+    free(l.v);
+    if (rc != 0) {
+        provost_close(e);
+        return fail(err, PROVOST_E_BADARG, "cannot load the database: %s", rc < 0 && !l.why[0] ? why : l.why);
+    }
+    if (!pvm_catalog_find(e->catalog, "Error Provider", NULL)) {
+        provost_bundle *b;
+        provost_error ignored;
+        pvm_ns *ns = NULL;
+        if (compile_or_load(e, "Error Provider", error_provider_ns, sizeof error_provider_ns - 1, &b, &ignored) == 0)
+            ns = pvm_ns_prepare(e, b, why, sizeof why);
+        if (!ns || install(e, ns, true, NULL, err) != 0) {
+            pvm_ns_put(ns);
+            provost_close(e);
+            return err && err->code ? -1 : fail(err, PROVOST_E_BADARG, "cannot register the Error Provider namespace");
+        }
+        pvm_ns_put(ns);
+    }
+    *out = e;
+    return 0;
+}
+
+void provost_close(provost_engine *e)
+{
+    if (!e)
+        return;
+    pvm_catalog_put(e->catalog);
+    pvm_rcache_free(e->rcache);
+    for (pvm_provider *p = e->providers, *next; p; p = next) {
+        next = p->next;
+        if (p->desc && p->desc->fini)
+            p->desc->fini(p->state);
+        if (p->dl)
+            provost_unload_provider(p->dl);
+        free(p->name);
+        free(p->load_error);
+        free(p);
+    }
+    pvm_db_close(e->db);
+    pvm_counters_free(e->counters);
+    free(e->error_map_file);
+    free(e->caller);
+    pthread_mutex_destroy(&e->lock);
+    pthread_mutex_destroy(&e->plock);
+    pthread_mutex_destroy(&e->catalog_lock);
+    free(e);
+}

@@ -1,0 +1,141 @@
+/*
+ * queue.c -- queue steps (SPEC §6, §11).  A job is stored in the database's queue column
+ * family with its executeData, the call it makes and MPF's state code; its id (1:{UUID})
+ * is written to context/queueContext/@queueId.  queueSuspended="1" stores it SUSPENDED
+ * (13) until the transaction commits, when it becomes PENDING (4), and deletes it if the
+ * transaction rolls back; queueSuspended="0" stores it PENDING at once, whatever happens.
+ * Running jobs is the queue worker's business.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/xmlsave.h>
+
+#include "vm/db.h"
+#include "vm/vm.h"
+
+enum { JOB_PENDING = 4, JOB_SUSPENDED = 13 };
+
+static char *serialise(xmlNodePtr n, size_t *len)
+{
+    xmlBufferPtr buf = xmlBufferCreate();
+    if (!buf)
+        return NULL;
+    xmlSaveCtxtPtr s = xmlSaveToBuffer(buf, "UTF-8", XML_SAVE_NO_DECL);
+    if (s) {
+        xmlSaveTree(s, n);
+        xmlSaveClose(s);
+    }
+    char *out = malloc((size_t)xmlBufferLength(buf) + 1);
+    if (out) {
+        memcpy(out, xmlBufferContent(buf), (size_t)xmlBufferLength(buf));
+        out[xmlBufferLength(buf)] = 0;
+        *len = (size_t)xmlBufferLength(buf);
+    }
+    xmlBufferFree(buf);
+    return out;
+}
+
+static int store(pvm_req *r, const char *id, xmlNodePtr job)
+{
+    size_t len = 0;
+    char *text = serialise(job, &len);
+    if (!text)
+        return pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
+    char err[256];
+    int rc = pvm_db_put(r->e->db, PVM_CF_QUEUE, id, strlen(id), text, len, err, sizeof err);
+    free(text);
+    return rc == 0 ? 0 : pvm_fail(r, PROVOST_E_JOURNAL, "queue: %s", err);
+}
+
+int pvm_queue(pvm_frame *f, const provost_callref *c, const pvm_target *t)
+{
+    pvm_req *r = f->req;
+    if (!t->ns)
+        return pvm_fail(r, PROVOST_E_NOTFOUND, "procedure '%s' of namespace '%s' is not registered",
+                        provost_bundle_str(f->b, c->proc), provost_bundle_str(f->b, c->ns));
+    char uuid[40], id[48];
+    pvm_uuid(uuid);
+    snprintf(id, sizeof id, "1:%s", uuid);
+    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+    xmlNodePtr job = doc ? xmlNewDocNode(doc, NULL, BAD_CAST "job", NULL) : NULL;
+    if (!job) {
+        xmlFreeDoc(doc);
+        return pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
+    }
+    xmlDocSetRootElement(doc, job);
+    char state[8];
+    snprintf(state, sizeof state, "%d", c->suspended ? JOB_SUSPENDED : JOB_PENDING);
+    xmlNewProp(job, BAD_CAST "queueId", BAD_CAST id);
+    xmlNewProp(job, BAD_CAST "state", BAD_CAST state);
+    xmlNewProp(job, BAD_CAST "namespace", BAD_CAST t->ns->name);
+    xmlNewProp(job, BAD_CAST "procedure",
+               BAD_CAST provost_bundle_str(t->ns->bundle, t->ns->bundle->procs_v[t->proc].name));
+    xmlNewProp(job, BAD_CAST "transactionId", BAD_CAST r->txid);
+    xmlNodePtr ctx = xmlDocCopyNode(r->context, doc, 1);
+    if (ctx)
+        xmlAddChild(job, ctx);
+    xmlNodePtr data = xmlDocCopyNode(f->exec, doc, 1);
+    if (data)
+        xmlAddChild(job, data);
+    int rc = store(r, id, job);
+    xmlFreeDoc(doc);
+    if (rc != 0)
+        return rc;
+    if (c->suspended) {
+        char **v = realloc(r->queued, (r->nqueued + 1) * sizeof *v);
+        char *copy = strdup(id);
+        if (!v || !copy) {
+            free(copy);
+            if (v)
+                r->queued = v;
+            return pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
+        }
+        r->queued = v;
+        r->queued[r->nqueued++] = copy;
+    }
+    /* the id, where a later step's after can read it */
+    xmlNodePtr qc = NULL;
+    for (xmlNodePtr n = r->context->children; n && !qc; n = n->next)
+        if (n->type == XML_ELEMENT_NODE && xmlStrEqual(n->name, BAD_CAST "queueContext"))
+            qc = n;
+    if (!qc)
+        qc = xmlNewChild(r->context, NULL, BAD_CAST "queueContext", NULL);
+    if (!qc || !xmlSetProp(qc, BAD_CAST "queueId", BAD_CAST id))
+        return pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
+    return 0;
+}
+
+/* The transaction's outcome decides its suspended jobs. */
+void pvm_queue_finish(pvm_req *r, bool committed)
+{
+    char err[256];
+    for (size_t i = 0; i < r->nqueued; i++) {
+        const char *id = r->queued[i];
+        if (!committed) {
+            pvm_db_delete(r->e->db, PVM_CF_QUEUE, id, strlen(id), err, sizeof err);
+            continue;
+        }
+        size_t len = 0;
+        char *text = pvm_db_get(r->e->db, PVM_CF_QUEUE, id, strlen(id), &len, err, sizeof err);
+        xmlDocPtr doc = text ? xmlReadMemory(text, (int)len, "job", NULL, XML_PARSE_NONET) : NULL;
+        free(text);
+        if (!doc)
+            continue;
+        char state[8];
+        snprintf(state, sizeof state, "%d", JOB_PENDING);
+        xmlSetProp(xmlDocGetRootElement(doc), BAD_CAST "state", BAD_CAST state);
+        size_t n = 0;
+        char *out = serialise(xmlDocGetRootElement(doc), &n);
+        if (out)
+            pvm_db_put(r->e->db, PVM_CF_QUEUE, id, strlen(id), out, n, err, sizeof err);
+        free(out);
+        xmlFreeDoc(doc);
+    }
+    for (size_t i = 0; i < r->nqueued; i++)
+        free(r->queued[i]);
+    free(r->queued);
+    r->queued = NULL;
+    r->nqueued = 0;
+}

@@ -1,0 +1,606 @@
+/*
+ * request.c -- requests in, responses out (SPEC §10).  A trusted request carries its own
+ * procedure, compiled once and cached by its text; a simple request names one public
+ * procedure.  Several data elements make a batch: one transaction per data, each with
+ * globalData's children prepended, answered by <responses>.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include <libxml/parser.h>
+#include <libxml/xmlsave.h>
+
+#include "compiler/compiler.h"
+#include "vm/counters.h"
+#include "vm/vm.h"
+
+void pvm_uuid(char out[40])
+{
+    unsigned char b[16];
+    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
+        /* no entropy source: a time-and-address id is still unique enough to tell apart */
+        uint64_t t = pvm_now_ns(), a = (uint64_t)(uintptr_t)out;
+        memcpy(b, &t, 8);
+        memcpy(b + 8, &a, 8);
+    }
+    b[6] = (unsigned char)((b[6] & 0x0F) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3F) | 0x80);
+    snprintf(out, 40, "{%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X}", b[0], b[1],
+             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+/* ---- the cache of compiled request procedures ---------------------------------------- */
+
+#define RCACHE_MAX 512
+
+typedef struct rentry {
+    char *text;
+    size_t len;
+    uint64_t hash;
+    pvm_ns *ns;
+} rentry;
+
+struct pvm_rcache {
+    pthread_mutex_t lock;
+    rentry v[RCACHE_MAX];
+    size_t n;
+};
+
+struct pvm_rcache *pvm_rcache_new(void)
+{
+    struct pvm_rcache *c = calloc(1, sizeof *c);
+    if (c)
+        pthread_mutex_init(&c->lock, NULL);
+    return c;
+}
+
+void pvm_rcache_free(struct pvm_rcache *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->v[i].text);
+        pvm_ns_put(c->v[i].ns);
+    }
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+static uint64_t fnv(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h;
+}
+
+static char *serialise(xmlNodePtr n, int format, size_t *len)
+{
+    xmlBufferPtr buf = xmlBufferCreate();
+    if (!buf)
+        return NULL;
+    xmlSaveCtxtPtr s = xmlSaveToBuffer(buf, "UTF-8", XML_SAVE_NO_DECL | (format ? XML_SAVE_FORMAT : 0));
+    if (s) {
+        xmlSaveTree(s, n);
+        xmlSaveClose(s);
+    }
+    size_t l = (size_t)xmlBufferLength(buf);
+    char *out = malloc(l + 2);
+    if (out) {
+        memcpy(out, xmlBufferContent(buf), l);
+        if (format && (l == 0 || out[l - 1] != '\n'))
+            out[l++] = '\n';
+        out[l] = 0;
+        *len = l;
+    }
+    xmlBufferFree(buf);
+    return out;
+}
+
+/* The request's procedure, compiled (or found in the cache).  NULL with err set. */
+static pvm_ns *request_procedure(provost_engine *e, xmlNodePtr proc, provost_error *err)
+{
+    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+    xmlNodePtr req = doc ? xmlNewDocNode(doc, NULL, BAD_CAST "request", NULL) : NULL;
+    xmlNodePtr copy = req ? xmlDocCopyNode(proc, doc, 1) : NULL;
+    if (!copy) {
+        xmlFreeDoc(doc);
+        err->code = PROVOST_E_OUTOFMEMORY;
+        snprintf(err->message, sizeof err->message, "out of memory");
+        return NULL;
+    }
+    xmlDocSetRootElement(doc, req);
+    xmlAddChild(req, copy);
+    size_t len = 0;
+    char *text = serialise(req, 0, &len);
+    xmlFreeDoc(doc);
+    if (!text) {
+        err->code = PROVOST_E_OUTOFMEMORY;
+        snprintf(err->message, sizeof err->message, "out of memory");
+        return NULL;
+    }
+    uint64_t h = fnv(text, len);
+    struct pvm_rcache *c = e->rcache;
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < c->n; i++)
+        if (c->v[i].hash == h && c->v[i].len == len && memcmp(c->v[i].text, text, len) == 0) {
+            pvm_ns *ns = c->v[i].ns;
+            atomic_fetch_add(&ns->refs, 1);
+            pthread_mutex_unlock(&c->lock);
+            free(text);
+            return ns;
+        }
+    pthread_mutex_unlock(&c->lock);
+
+    provost_compiled out;
+    int rc = provost_compile("request", text, len, &out);
+    if (rc != 0) {
+        err->code = PROVOST_E_BADARG;
+        size_t k = (size_t)snprintf(err->message, sizeof err->message, "the request's procedure does not compile:");
+        for (size_t i = 0; i < out.ndiags && k < sizeof err->message; i++)
+            if (out.diags[i].severity == PROVOST_ERROR)
+                k += (size_t)snprintf(err->message + k, sizeof err->message - k, " %s;", out.diags[i].message);
+        provost_compiled_free(&out);
+        free(text);
+        return NULL;
+    }
+    char why[256];
+    provost_bundle *b = provost_bundle_load(out.bundle, out.size, 1, why, sizeof why);
+    provost_compiled_free(&out);
+    pvm_ns *ns = b ? pvm_ns_prepare(e, b, why, sizeof why) : NULL;
+    if (!ns) {
+        free(text);
+        err->code = PROVOST_E_BADARG;
+        snprintf(err->message, sizeof err->message, "the request's procedure cannot be loaded: %s", why);
+        return NULL;
+    }
+    pthread_mutex_lock(&c->lock);
+    if (c->n == RCACHE_MAX) { /* full: start again rather than track ages */
+        for (size_t i = 0; i < c->n; i++) {
+            free(c->v[i].text);
+            pvm_ns_put(c->v[i].ns);
+        }
+        c->n = 0;
+    }
+    atomic_fetch_add(&ns->refs, 1);
+    c->v[c->n++] = (rentry){.text = text, .len = len, .hash = h, .ns = ns};
+    pthread_mutex_unlock(&c->lock);
+    return ns;
+}
+
+/* ---- one transaction ---------------------------------------------------------------- */
+
+static xmlNodePtr child(xmlNodePtr parent, const char *name)
+{
+    for (xmlNodePtr c = parent ? parent->children : NULL; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && xmlStrEqual(c->name, BAD_CAST name))
+            return c;
+    return NULL;
+}
+
+static int flag(xmlNodePtr n, const char *name, int def)
+{
+    xmlChar *v = n ? xmlGetNoNsProp(n, BAD_CAST name) : NULL;
+    int r = def;
+    if (v && (v[0] == '0' || v[0] == '1' || v[0] == '2') && !v[1])
+        r = v[0] - '0';
+    xmlFree(v);
+    return r;
+}
+
+/* What a part runs: the request's own procedure, or one procedure by name (simple). */
+typedef struct target {
+    pvm_ns *ns;
+    uint32_t proc;
+    bool simple;
+} target;
+
+/* Runs one transaction on the request document doc (root <request>, owned by the
+ * caller), appending its <response> under out. */
+static int run_part(provost_engine *e, pvm_catalog *cat, const target *t, xmlDocPtr doc, xmlNodePtr out,
+                    uint32_t *failed_code)
+{
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    pvm_req r = {.e = e, .cat = cat, .doc = doc, .simple = t->simple};
+    r.data = child(root, "data");
+    if (!r.data)
+        r.data = xmlNewChild(root, NULL, BAD_CAST "data", NULL);
+    r.context = child(root, "context");
+    if (!r.context)
+        r.context = xmlNewChild(root, NULL, BAD_CAST "context", NULL);
+    xmlNodePtr response = xmlNewChild(out, NULL, BAD_CAST "response", NULL);
+    if (!r.data || !r.context || !response)
+        return -1;
+    /* the engine owns these parts of the context */
+    for (xmlNodePtr c = r.context->children, next; c; c = next) {
+        next = c->next;
+        if (c->type == XML_ELEMENT_NODE &&
+            (xmlStrEqual(c->name, BAD_CAST "transactionContext") || xmlStrEqual(c->name, BAD_CAST "executeContext") ||
+             xmlStrEqual(c->name, BAD_CAST "errorContext"))) {
+            xmlUnlinkNode(c);
+            xmlFreeNode(c);
+        }
+    }
+    pvm_uuid(r.txid);
+    xmlNodePtr tc = xmlNewDocNode(doc, NULL, BAD_CAST "transactionContext", NULL);
+    if (!tc)
+        return -1;
+    xmlNewProp(tc, BAD_CAST "transactionId", BAD_CAST r.txid);
+    if (r.context->children)
+        xmlAddPrevSibling(r.context->children, tc);
+    else
+        xmlAddChild(r.context, tc);
+    xmlNodePtr sc = child(r.context, "securityContext");
+    r.root_impersonate = flag(sc, "impersonate", 0);
+    r.root_trusted = flag(sc, "trusted", 1);
+    if (!r.root_trusted)
+        r.root_trusted = 1;
+    xmlChar *user = xmlGetNoNsProp(child(child(sc, "authentication"), "basic"), BAD_CAST "username");
+    r.basic_user = (const char *)user;
+
+    const provost_proc *proc = &t->ns->bundle->procs_v[t->proc];
+    xmlNodePtr result = r.data;
+    xmlDocPtr exec_doc = NULL;
+    int rc;
+    uint32_t id = t->simple && t->ns->counter_base != PROVOST_NONE ? t->ns->counter_base + t->proc : PROVOST_NONE;
+    pvm_counters_begin(e->counters, id);
+    uint64_t t0 = pvm_now_ns();
+    const char *identity = r.root_impersonate == 1 ? (r.basic_user ? r.basic_user : e->caller) : "engine";
+    if (t->simple && (proc->flags & PROVOST_PROC_PROVIDER)) {
+        /* a provider procedure called directly: executeData = the data's children */
+        exec_doc = xmlNewDoc(BAD_CAST "1.0");
+        xmlNodePtr ex = exec_doc ? xmlNewDocNode(exec_doc, NULL, BAD_CAST "executeXml", NULL) : NULL;
+        xmlNodePtr ed = ex ? xmlNewChild(ex, NULL, BAD_CAST "executeData", NULL) : NULL;
+        if (!ed) {
+            rc = pvm_fail(&r, PROVOST_E_OUTOFMEMORY, "out of memory");
+        } else {
+            xmlDocSetRootElement(exec_doc, ex);
+            for (xmlNodePtr c = r.data->children; c; c = c->next)
+                xmlAddChild(ed, xmlDocCopyNode(c, exec_doc, 1));
+            rc = pvm_provider_call(&r, t->ns, t->proc, exec_doc, r.root_trusted, identity);
+            result = child(xmlDocGetRootElement(exec_doc), "executeData");
+        }
+    } else {
+        pvm_target none = {0};
+        pvm_target *links = NULL;
+        size_t nc = t->ns->bundle->ncalls;
+        if (!t->simple && nc) { /* a request's procedure is linked against this catalog */
+            links = malloc(nc * sizeof *links);
+            if (links)
+                pvm_link(cat, t->ns, links);
+        } else if (t->simple) {
+            for (size_t i = 0; i < cat->nns; i++)
+                if (cat->ns[i] == t->ns)
+                    links = (pvm_target *)cat->links[i];
+        }
+        if (nc && !links) {
+            rc = pvm_fail(&r, PROVOST_E_OUTOFMEMORY, "out of memory");
+        } else {
+            r.depth = t->simple ? 1 : 0;
+            rc = pvm_run_proc(&r, t->ns, t->proc, links ? links : &none, r.data, r.root_impersonate,
+                              r.root_trusted, identity);
+            if (rc != 0 && t->simple)
+                pvm_error_push_source(&r.err, t->ns->name, provost_bundle_str(t->ns->bundle, proc->name));
+        }
+        if (!t->simple)
+            free(links);
+    }
+    if (pvm_finish(&r, rc == 0) != 0)
+        rc = -1;
+    pvm_queue_finish(&r, rc == 0);
+    pvm_counters_end(e->counters, id, rc == 0 ? PVM_OUTCOME_OK : PVM_OUTCOME_FAILED, pvm_now_ns() - t0);
+
+    if (rc == 0) {
+        xmlNodePtr d = result ? xmlDocCopyNode(result, out->doc, 1) : NULL;
+        if (!d)
+            d = xmlNewDocNode(out->doc, NULL, BAD_CAST "data", NULL);
+        xmlNodeSetName(d, BAD_CAST "data");
+        xmlAddChild(response, d);
+    } else {
+        if (!r.err.code)
+            pvm_fail(&r, PROVOST_E_GENERIC, "the request failed");
+        pvm_error_node(&r.err, response);
+        if (failed_code && !*failed_code)
+            *failed_code = r.err.code;
+    }
+    pvm_error_clear(&r.err);
+    pvm_txn_clear(&r);
+    for (size_t i = 0; i < r.ngrave; i++)
+        xmlFreeNode(r.grave[i]);
+    free(r.grave);
+    if (r.xp)
+        xmlXPathFreeContext(r.xp);
+    if (exec_doc)
+        xmlFreeDoc(exec_doc);
+    xmlFree(user);
+    return rc == 0 ? 0 : 1;
+}
+
+/* ---- requests ------------------------------------------------------------------------ */
+
+static int bad_input(provost_response *resp, provost_error *err, uint32_t code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int bad_input(provost_response *resp, provost_error *err, uint32_t code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    err->code = code;
+    char codes[16];
+    snprintf(codes, sizeof codes, "0x%08X", code);
+    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+    xmlNodePtr r = doc ? xmlNewDocNode(doc, NULL, BAD_CAST "response", NULL) : NULL;
+    xmlNodePtr ec = r ? xmlNewChild(r, NULL, BAD_CAST "errorContext", NULL) : NULL;
+    if (ec) {
+        xmlDocSetRootElement(doc, r);
+        xmlNewProp(ec, BAD_CAST "code", BAD_CAST codes);
+        xmlNewProp(ec, BAD_CAST "description", BAD_CAST err->message);
+        xmlNewProp(ec, BAD_CAST "executeSeqNo", BAD_CAST "0");
+        resp->xml = serialise(r, 0, &resp->len);
+    }
+    xmlFreeDoc(doc);
+    resp->failed = 1;
+    resp->code = code;
+    return -1;
+}
+
+typedef struct parse_err {
+    int line, col;
+    char msg[300];
+    bool have;
+} parse_err;
+
+static void on_parse_error(void *u, xmlErrorPtr e)
+{
+    parse_err *p = u;
+    if (p->have || !e || e->level < XML_ERR_ERROR)
+        return;
+    p->have = true;
+    p->line = e->line;
+    p->col = e->int2;
+    snprintf(p->msg, sizeof p->msg, "%s", e->message ? e->message : "not well-formed");
+    size_t n = strlen(p->msg);
+    while (n && (p->msg[n - 1] == '\n' || p->msg[n - 1] == ' '))
+        p->msg[--n] = 0;
+}
+
+/* Parse request text; NULL after filling resp/err with LINE:COL when it is not XML. */
+static xmlDocPtr parse(const char *xml, size_t len, provost_response *resp, provost_error *err)
+{
+    if (len > INT32_MAX) {
+        bad_input(resp, err, PROVOST_E_BADARG, "the request is too large");
+        return NULL;
+    }
+    parse_err pe = {0};
+    xmlSetStructuredErrorFunc(&pe, on_parse_error);
+    xmlDocPtr doc = xmlReadMemory(xml, (int)len, "request", NULL,
+                                  XML_PARSE_NOBLANKS | XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR |
+                                      XML_PARSE_BIG_LINES);
+    xmlSetStructuredErrorFunc(NULL, NULL);
+    if (!doc || pe.have) {
+        if (doc)
+            xmlFreeDoc(doc);
+        bad_input(resp, err, PROVOST_E_BADARG, "%d:%d: malformed XML: %s", pe.have ? pe.line : 1,
+                  pe.have && pe.col > 0 ? pe.col : 1, pe.have ? pe.msg : "the document is empty");
+        return NULL;
+    }
+    return doc;
+}
+
+static bool is_request_elem(xmlNodePtr n, const char *name)
+{
+    return n && n->type == XML_ELEMENT_NODE && !n->ns && xmlStrEqual(n->name, BAD_CAST name);
+}
+
+/* Split into parts and run each; doc is consumed. */
+static int run_request(provost_engine *e, pvm_catalog *cat, xmlDocPtr doc, const target *t, int format,
+                       provost_response *resp)
+{
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    xmlNodePtr global = NULL, context = NULL;
+    size_t ndata = 0;
+    for (xmlNodePtr c = root->children; c; c = c->next) {
+        if (is_request_elem(c, "data"))
+            ndata++;
+        else if (is_request_elem(c, "globalData"))
+            global = c;
+        else if (is_request_elem(c, "context"))
+            context = c;
+    }
+    xmlDocPtr outdoc = xmlNewDoc(BAD_CAST "1.0");
+    xmlNodePtr holder = outdoc ? xmlNewDocNode(outdoc, NULL, BAD_CAST "responses", NULL) : NULL;
+    int failed = 0;
+    uint32_t code = 0;
+    if (holder) {
+        xmlDocSetRootElement(outdoc, holder);
+        xmlNodePtr d = root->children;
+        for (size_t part = 0; part < (ndata ? ndata : 1); part++) {
+            while (d && !is_request_elem(d, "data"))
+                d = d->next;
+            /* one document per part: its own data and context */
+            xmlDocPtr pd = xmlNewDoc(BAD_CAST "1.0");
+            xmlNodePtr pr = pd ? xmlNewDocNode(pd, NULL, BAD_CAST "request", NULL) : NULL;
+            if (!pr) {
+                xmlFreeDoc(pd);
+                failed = 1;
+                break;
+            }
+            xmlDocSetRootElement(pd, pr);
+            xmlNodePtr data = d ? xmlDocCopyNode(d, pd, 1) : xmlNewDocNode(pd, NULL, BAD_CAST "data", NULL);
+            xmlAddChild(pr, data);
+            if (global) {
+                xmlNodePtr first = data->children;
+                for (xmlNodePtr g = global->children; g; g = g->next) {
+                    xmlNodePtr cp = xmlDocCopyNode(g, pd, 1);
+                    if (cp) {
+                        if (first)
+                            xmlAddPrevSibling(first, cp);
+                        else
+                            xmlAddChild(data, cp);
+                    }
+                }
+            }
+            if (context)
+                xmlAddChild(pr, xmlDocCopyNode(context, pd, 1));
+            failed |= run_part(e, cat, t, pd, holder, &code);
+            xmlFreeDoc(pd);
+            if (d)
+                d = d->next;
+        }
+    }
+    xmlFreeDoc(doc);
+    if (!holder) {
+        xmlFreeDoc(outdoc);
+        resp->failed = 1;
+        resp->code = PROVOST_E_OUTOFMEMORY;
+        return -1;
+    }
+    xmlNodePtr shown = ndata > 1 ? holder : holder->children;
+    resp->xml = shown ? serialise(shown, format, &resp->len) : NULL;
+    resp->failed = failed;
+    resp->code = code;
+    xmlFreeDoc(outdoc);
+    return resp->xml ? 0 : -1;
+}
+
+int provost_submit_doc(provost_engine *e, xmlDocPtr request, int format, provost_response *resp, provost_error *err)
+{
+    memset(resp, 0, sizeof *resp);
+    memset(err, 0, sizeof *err);
+    xmlDocPtr doc = xmlCopyDoc(request, 1);
+    if (!doc)
+        return bad_input(resp, err, PROVOST_E_OUTOFMEMORY, "out of memory");
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    if (root)
+        provost_strip_mpf(root);
+    if (!root || !is_request_elem(root, "request")) {
+        xmlFreeDoc(doc);
+        return bad_input(resp, err, PROVOST_E_BADARG, "the document is <%s>, not a <request>",
+                         root ? (const char *)root->name : "");
+    }
+    xmlNodePtr proc = NULL;
+    for (xmlNodePtr c = root->children; c; c = c->next)
+        if (is_request_elem(c, "procedure"))
+            proc = c;
+    if (!proc) {
+        xmlFreeDoc(doc);
+        return bad_input(resp, err, PROVOST_E_BADARG,
+                         "the request has no <procedure>: call a procedure by name with provost call");
+    }
+    pvm_ns *ns = request_procedure(e, proc, err);
+    if (!ns) {
+        xmlFreeDoc(doc);
+        return bad_input(resp, err, err->code, "%s", err->message);
+    }
+    target t = {.ns = ns, .proc = 0, .simple = false};
+    pvm_catalog *cat = pvm_catalog_get(e);
+    int rc = run_request(e, cat, doc, &t, format, resp);
+    pvm_catalog_put(cat);
+    pvm_ns_put(ns);
+    if (rc != 0)
+        return bad_input(resp, err, PROVOST_E_OUTOFMEMORY, "out of memory");
+    return 0;
+}
+
+int provost_submit(provost_engine *e, const char *xml, size_t len, int format, provost_response *resp,
+                   provost_error *err)
+{
+    memset(resp, 0, sizeof *resp);
+    memset(err, 0, sizeof *err);
+    xmlDocPtr doc = parse(xml, len, resp, err);
+    if (!doc)
+        return -1;
+    int rc = provost_submit_doc(e, doc, format, resp, err);
+    xmlFreeDoc(doc);
+    return rc;
+}
+
+int provost_call(provost_engine *e, const char *nsname, const char *procname, const char *data, size_t len,
+                 int format, provost_response *resp, provost_error *err)
+{
+    memset(resp, 0, sizeof *resp);
+    memset(err, 0, sizeof *err);
+    xmlDocPtr doc;
+    if (data && len) {
+        doc = parse(data, len, resp, err);
+        if (!doc)
+            return -1;
+    } else {
+        doc = xmlNewDoc(BAD_CAST "1.0");
+        if (doc)
+            xmlDocSetRootElement(doc, xmlNewDocNode(doc, NULL, BAD_CAST "data", NULL));
+    }
+    xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+    if (!root) {
+        xmlFreeDoc(doc);
+        return bad_input(resp, err, PROVOST_E_OUTOFMEMORY, "out of memory");
+    }
+    provost_strip_mpf(root);
+    if (is_request_elem(root, "data")) {
+        /* wrap it: <request><data/></request> */
+        xmlNodePtr req = xmlNewDocNode(doc, NULL, BAD_CAST "request", NULL);
+        if (!req) {
+            xmlFreeDoc(doc);
+            return bad_input(resp, err, PROVOST_E_OUTOFMEMORY, "out of memory");
+        }
+        xmlUnlinkNode(root);
+        xmlDocSetRootElement(doc, req);
+        xmlAddChild(req, root);
+        root = req;
+    } else if (!is_request_elem(root, "request")) {
+        xmlFreeDoc(doc);
+        return bad_input(resp, err, PROVOST_E_BADARG, "the data document is <%s>: expected <data> or <request>",
+                         (const char *)root->name);
+    }
+    size_t ndata = 0;
+    for (xmlNodePtr c = root->children; c; c = c->next) {
+        if (is_request_elem(c, "procedure")) {
+            xmlFreeDoc(doc);
+            return bad_input(resp, err, PROVOST_E_BADARG,
+                             "a simple request cannot carry a <procedure>: submit it as a trusted request (provost run)");
+        }
+        ndata += is_request_elem(c, "data");
+    }
+    if (ndata > 1) {
+        xmlFreeDoc(doc);
+        return bad_input(resp, err, PROVOST_E_BADARG, "a simple request has at most one <data>");
+    }
+    pvm_catalog *cat = pvm_catalog_get(e);
+    pvm_ns *ns = pvm_catalog_find(cat, nsname, NULL);
+    uint32_t p = ns ? pvm_find_proc(ns, procname) : PROVOST_NONE;
+    int rc = 0;
+    if (p == PROVOST_NONE) {
+        pvm_catalog_put(cat);
+        xmlFreeDoc(doc);
+        bad_input(resp, err, PROVOST_E_NOTFOUND, ns ? "namespace '%s' has no procedure '%s'" : "no namespace '%s' is registered%.0s",
+                  nsname, procname);
+        return 0; /* the request ran, and failed */
+    }
+    if (ns->bundle->procs_v[p].access != PROVOST_ACCESS_PUBLIC) {
+        pvm_catalog_put(cat);
+        xmlFreeDoc(doc);
+        bad_input(resp, err, PROVOST_E_ACCESSDENIED,
+                  "procedure '%s' of namespace '%s' is private: a simple request can only call public procedures",
+                  procname, nsname);
+        return 0;
+    }
+    target t = {.ns = ns, .proc = p, .simple = true};
+    rc = run_request(e, cat, doc, &t, format, resp);
+    pvm_catalog_put(cat);
+    if (rc != 0)
+        return bad_input(resp, err, PROVOST_E_OUTOFMEMORY, "out of memory");
+    return 0;
+}
+
+void provost_response_free(provost_response *r)
+{
+    if (r) {
+        free(r->xml);
+        memset(r, 0, sizeof *r);
+    }
+}

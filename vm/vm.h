@@ -1,0 +1,233 @@
+/*
+ * vm.h -- what the VM's modules share: loaded namespaces, the linked catalog, a request
+ * and its frames, errors, and provider calls.  Module prefix: pvm_.
+ */
+#ifndef PVM_VM_H
+#define PVM_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libxml/tree.h>
+#include <libxml/xpath.h>
+#include <libxslt/xsltInternals.h>
+
+#include "provost/bytecode.h"
+#include "provost/provider.h"
+#include "provost/provost.h"
+#include "vm/bundle.h"
+
+#define PVM_MAX_DEPTH 64 /* nested calls (SPEC §7) */
+
+/* ---- providers ------------------------------------------------------------------------ */
+
+typedef struct pvm_provider {
+    char *name;                   /* providerSource as written */
+    const provost_provider *desc; /* NULL when it could not be loaded */
+    void *state;                  /* from init */
+    void *dl;                     /* dlopen handle, or NULL for a built-in */
+    char *load_error;             /* why it could not be loaded */
+    struct pvm_provider *next;
+} pvm_provider;
+
+/* ---- namespaces and the catalog ---------------------------------------------------- */
+
+typedef struct pvm_literal {
+    uint32_t off;  /* string-pool offset */
+    xmlDocPtr doc; /* parsed once; copied per use */
+} pvm_literal;
+
+/* A registered namespace (or a trusted request's procedure): the bundle and what was
+ * prepared from it once -- stylesheets, XPath, literals -- shared by every thread. */
+typedef struct pvm_ns {
+    atomic_int refs;
+    char *name; /* NULL for a request's procedure */
+    uint64_t revision;
+    provost_bundle *bundle;
+    xsltStylesheetPtr *xsl;     /* per stylesheet of the bundle */
+    xmlXPathCompExprPtr *xpath; /* per path; NULL for simple paths */
+    pvm_literal *lits;          /* sorted by off */
+    size_t nlits;
+    pvm_provider *provider;     /* NULL if the namespace names none */
+    uint32_t counter_base;      /* counter id of procedure 0 */
+} pvm_ns;
+
+/* Where a call goes, resolved when the catalog is built: never looked up per call. */
+typedef struct pvm_target {
+    pvm_ns *ns;   /* NULL: no such namespace or procedure */
+    uint32_t proc;
+    const struct pvm_target *links; /* the target namespace's own links */
+} pvm_target;
+
+/* An immutable view of the registered namespaces with every call linked.  Requests take
+ * a reference for their whole run, so re-registering never changes a running request. */
+typedef struct pvm_catalog {
+    atomic_int refs;
+    size_t nns;
+    pvm_ns **ns;         /* sorted by name, without case */
+    pvm_target **links;  /* links[i][call] for ns[i] */
+} pvm_catalog;
+
+/* ---- the engine ----------------------------------------------------------------------- */
+
+struct provost_engine {
+    struct pvm_db *db;
+    struct pvm_rcache *rcache; /* compiled request procedures */
+    pthread_mutex_t lock;     /* registration */
+    pthread_mutex_t plock;    /* provider loading */
+    pvm_catalog *catalog;     /* guarded by catalog_lock for get+ref */
+    pthread_mutex_t catalog_lock;
+    pvm_provider *providers;
+    char *error_map_file;
+    char *caller;
+    atomic_uint next_counter;
+    struct pvm_counters *counters;
+};
+
+/* ---- errors --------------------------------------------------------------------------- */
+
+typedef struct pvm_source {
+    char *ns, *proc;
+} pvm_source;
+
+typedef struct pvm_error {
+    uint32_t code;
+    char *description;
+    xmlDocPtr detail;  /* errorDescription content (root element), or NULL */
+    pvm_source *stack; /* innermost first */
+    size_t nstack, capstack;
+    uint32_t seqno;    /* executeSeqNo */
+    bool fatal;        /* not catchable (journal failures, resource exhaustion) */
+} pvm_error;
+
+void pvm_error_clear(pvm_error *e);
+void pvm_error_move(pvm_error *to, pvm_error *from);
+int pvm_error_copy(pvm_error *to, const pvm_error *from);
+void pvm_error_push_source(pvm_error *e, const char *ns, const char *proc);
+/* The error as an errorContext element appended under parent. */
+xmlNodePtr pvm_error_node(const pvm_error *e, xmlNodePtr parent);
+
+/* ---- a request in flight ------------------------------------------------------------- */
+
+typedef struct pvm_txn_call {
+    pvm_provider *provider;
+    char *ns, *proc;       /* as registered */
+    int type;              /* provost_proc_type */
+    xmlDocPtr saved;       /* executeData saved for rollback, or NULL */
+    char **kv;             /* rollback key/values: k0, v0, k1, v1, ... */
+    size_t nkv;
+    bool prepared;
+    struct pvm_ns *ns_rt;  /* for the executeXml of later phases */
+    uint32_t procidx;
+} pvm_txn_call;
+
+typedef struct pvm_active {
+    pvm_provider *provider;
+    void *state;
+} pvm_active;
+
+typedef struct pvm_req {
+    provost_engine *e;
+    pvm_catalog *cat;
+    xmlDocPtr doc;        /* the request: data and context live here */
+    xmlNodePtr data;      /* the request's data */
+    xmlNodePtr context;   /* the request's context */
+    char txid[40];        /* {UUID} */
+    uint32_t exec_id;     /* provider calls made so far */
+    bool simple;          /* a simple request: public procedures only at the top */
+    pvm_error err;        /* the error being raised */
+    pvm_error *handling;  /* the error a catch is handling (context/errorContext), or NULL */
+    /* transaction, in memory (the journal makes it durable) */
+    pvm_txn_call *calls;
+    size_t ncalls, capcalls;
+    pvm_active *active;
+    size_t nactive, capactive;
+    /* security: inherited step flags and credentials */
+    const char *basic_user; /* securityContext/authentication/basic/@username */
+    int root_impersonate, root_trusted;
+    xmlXPathContextPtr xp;  /* reused for every XPath evaluation */
+    char **queued;          /* ids of jobs queued suspended by this transaction */
+    size_t nqueued;
+    xmlNodePtr *grave;      /* nodes removed by transforms, freed when the request ends */
+    size_t ngrave, capgrave;
+    int depth;
+} pvm_req;
+
+/* A procedure invocation. */
+typedef struct pvm_loop {
+    xmlNodePtr *nodes;
+    size_t n, i, cap;
+    bool unbound; /* ifNull="ignore" on an empty set: run once, bound to nothing */
+} pvm_loop;
+
+typedef struct pvm_frame {
+    pvm_req *req;
+    pvm_ns *ns;
+    const provost_bundle *b;
+    const provost_proc *proc;
+    const pvm_target *links;
+    xmlNodePtr data;          /* this invocation's data scope */
+    xmlDocPtr procdata_doc;   /* this invocation's procedureData, or NULL until needed */
+    xmlNodePtr exec;          /* current executeData */
+    xmlDocPtr exec_doc;       /* the executeXml document holding it */
+    uint32_t cases[PROVOST_MAX_SELECTS];
+    pvm_loop loops[PROVOST_MAX_SLOTS];
+    uint32_t repeat_left;
+    int impersonate, trusted, sensitive; /* effective, inherited from the caller */
+    const char *identity;
+} pvm_frame;
+
+/* interp.c */
+int pvm_run_proc(pvm_req *r, pvm_ns *ns, uint32_t proc, const pvm_target *links, xmlNodePtr data,
+                 int impersonate, int trusted, const char *identity);
+
+/* queue.c */
+int pvm_queue(pvm_frame *f, const provost_callref *c, const pvm_target *t);
+void pvm_queue_finish(pvm_req *r, bool committed);
+
+/* request.c */
+void pvm_uuid(char out[40]); /* {XXXXXXXX-XXXX-4XXX-YXXX-XXXXXXXXXXXX} */
+
+/* scope.c: scopes, paths and values */
+xmlNodePtr pvm_scope(pvm_frame *f, unsigned ref);
+/* Select path p on node: appends to *out (n, cap).  Returns -1 on an evaluation error. */
+int pvm_select(pvm_frame *f, uint32_t path, xmlNodePtr node, xmlNodePtr **out, size_t *n, size_t *cap);
+int pvm_path_bool(pvm_frame *f, uint32_t path, xmlNodePtr node, bool *out);
+/* The string value of what path selects (malloc'd), or *out NULL when it selects nothing. */
+int pvm_path_value(pvm_frame *f, uint32_t path, xmlNodePtr node, char **out);
+
+/* xform.c */
+typedef enum { PVM_XF_OK = 0, PVM_XF_SKIP = 1, PVM_XF_ERROR = -1 } pvm_xf_result;
+pvm_xf_result pvm_xform(pvm_frame *f, const provost_xform *x);
+
+/* call.c */
+int pvm_call(pvm_frame *f, const provost_callref *c, const pvm_target *t);
+int pvm_finish(pvm_req *r, bool ok); /* commit or roll back, then deactivate */
+void pvm_txn_clear(pvm_req *r);
+int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, int trusted,
+                      const char *identity);
+
+/* error.c */
+int pvm_fail(pvm_req *r, uint32_t code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* catalog.c */
+pvm_catalog *pvm_catalog_get(provost_engine *e);
+void pvm_catalog_put(pvm_catalog *c);
+pvm_ns *pvm_catalog_find(pvm_catalog *c, const char *name, size_t *index);
+pvm_ns *pvm_ns_prepare(provost_engine *e, provost_bundle *b, char *err, size_t errlen);
+void pvm_ns_put(pvm_ns *ns);
+uint32_t pvm_find_proc(const pvm_ns *ns, const char *name); /* PROVOST_NONE if absent */
+void pvm_link(pvm_catalog *cat, const pvm_ns *ns, pvm_target *links);
+/* A catalog of these namespaces (each gains a reference), linked; NULL if out of memory. */
+pvm_catalog *pvm_catalog_build(pvm_ns **ns, size_t n);
+
+/* providers */
+pvm_provider *pvm_provider_get(provost_engine *e, const char *name);
+
+
+/* literals */
+xmlDocPtr pvm_literal_doc(const pvm_ns *ns, uint32_t off);
+
+#endif
