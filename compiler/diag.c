@@ -58,7 +58,10 @@ void pvc_offset_loc(pvc_ctx *ctx, size_t off, unsigned *line, unsigned *col)
     }
     *line = (unsigned)lo + 1;
     unsigned c = 1;
-    for (size_t i = ctx->lines.v[lo]; i < off; i++)
+    size_t from = ctx->lines.v[lo];
+    if (from == 0 && ctx->srclen >= 3 && memcmp(ctx->src, "\xEF\xBB\xBF", 3) == 0 && off >= 3)
+        from = 3; /* a UTF-8 byte-order mark is not a column */
+    for (size_t i = from; i < off; i++)
         if (((unsigned char)ctx->src[i] & 0xC0) != 0x80)
             c++;
     *col = c;
@@ -75,7 +78,12 @@ void pvc_attr_loc(pvc_ctx *ctx, xmlNodePtr node, const char *attr, unsigned *lin
         return;
     const pvc_loc *l = &ctx->locs.v[i];
     size_t alen = strlen(attr);
+    char quote = 0; /* inside an attribute value: a name there is only text */
     for (size_t p = l->tag_start + 1; p + alen < l->tag_end && p + alen <= ctx->srclen; p++) {
+        if (quote || ctx->src[p] == '"' || ctx->src[p] == '\'') {
+            quote = quote == ctx->src[p] ? 0 : quote ? quote : ctx->src[p];
+            continue;
+        }
         char before = ctx->src[p - 1];
         if ((before == ' ' || before == '\t' || before == '\n' || before == '\r') &&
             memcmp(ctx->src + p, attr, alen) == 0) {

@@ -58,8 +58,29 @@ void pvc_check_content(pvc_ctx *ctx, xmlNodePtr node)
 {
     for (xmlNodePtr c = node->children; c; c = c->next) {
         if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && !blank(c->content)) {
-            pvc_error(ctx, node, "unexpected text inside <%s>: only elements belong here",
-                      (const char *)node->name);
+            char text[48]; /* the start of the text, on one line, to find it by */
+            size_t n = 0;
+            bool more = false;
+            for (const xmlChar *p = c->content; *p && !more;) {
+                size_t len = *p < 0x80 ? 1 : *p >= 0xF0 ? 4 : *p >= 0xE0 ? 3 : 2;
+                if (blank((const xmlChar[]){*p, 0})) {
+                    if (n && text[n - 1] != ' ')
+                        text[n++] = ' ';
+                    p++;
+                } else if (n + len + 4 > sizeof text || strnlen((const char *)p, len) < len) {
+                    more = true;
+                } else {
+                    memcpy(text + n, p, len);
+                    n += len;
+                    p += len;
+                }
+            }
+            while (n && text[n - 1] == ' ')
+                n--;
+            text[n] = 0;
+            pvc_error(ctx, node, "unexpected text \"%s%s\" inside <%s>: only elements belong here "
+                                 "(write notes as XML comments)",
+                      text, more ? "..." : "", (const char *)node->name);
             return;
         }
         if (c->type == XML_ENTITY_REF_NODE) {
@@ -183,25 +204,30 @@ static bool mpf_uri(const xmlChar *href)
 /* The MPF namespace is the language's, not the data's: a file that declares it as its
  * default namespace means the same as one that does not, so literal data and XSL result
  * elements in it are put in no namespace. */
+static void strip_mpf(xmlNodePtr n, xmlNsPtr *dead)
+{
+    if (n->ns && mpf_uri(n->ns->href))
+        n->ns = NULL;
+    for (xmlNsPtr *d = &n->nsDef; *d;) {
+        if (mpf_uri((*d)->href) && !(*d)->prefix) {
+            xmlNsPtr x = *d;
+            *d = x->next;
+            x->next = *dead;
+            *dead = x;
+        } else {
+            d = &(*d)->next;
+        }
+    }
+    for (xmlNodePtr c = n->children; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE)
+            strip_mpf(c, dead);
+}
+
 void pvc_strip_mpf(xmlNodePtr node)
 {
-    for (xmlNodePtr n = node; n; n = n->next) {
-        if (n->type != XML_ELEMENT_NODE)
-            continue;
-        if (n->ns && mpf_uri(n->ns->href))
-            n->ns = NULL;
-        for (xmlNsPtr *d = &n->nsDef; *d;) {
-            if (mpf_uri((*d)->href) && !(*d)->prefix) {
-                xmlNsPtr dead = *d;
-                *d = dead->next;
-                dead->next = NULL;
-                xmlFreeNs(dead);
-            } else {
-                d = &(*d)->next;
-            }
-        }
-        pvc_strip_mpf(n->children);
-        if (n == node)
-            break;
-    }
+    xmlNsPtr dead = NULL; /* freed after the walk: descendants point at them until then */
+    if (node && node->type == XML_ELEMENT_NODE)
+        strip_mpf(node, &dead);
+    if (dead)
+        xmlFreeNsList(dead);
 }

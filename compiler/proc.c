@@ -10,7 +10,7 @@ static const char *const proc_attrs[] = {"name", "type", "access", "auditEnabled
                                          "saveDataForRollback", "description", NULL};
 
 /* Suggest the nearest allowed element name for a typo (edit distance <= 2). */
-static const char *nearest(const char *name, const char *const *allowed)
+const char *pvc_nearest(const char *name, const char *const *allowed)
 {
     const char *best = NULL;
     size_t bestd = 3;
@@ -46,7 +46,7 @@ void pvc_unknown_element(pvc_ctx *ctx, xmlNodePtr node, xmlNodePtr parent, const
                   name, (const char *)node->ns->href, (const char *)parent->name);
         return;
     }
-    const char *near = pvc_is_lang(node) ? nearest(name, allowed) : NULL;
+    const char *near = pvc_is_lang(node) ? pvc_nearest(name, allowed) : NULL;
     char list[200] = "";
     for (const char *const *a = allowed; *a; a++) {
         size_t n = strlen(list);

@@ -12,6 +12,7 @@
 typedef struct schema_err {
     char msg[300];
     bool have;
+    xmlNodePtr node; /* the element of the copy it is about, when libxml2 says */
 } schema_err;
 
 static void on_schema_error(void *uctx, xmlErrorPtr err)
@@ -20,10 +21,24 @@ static void on_schema_error(void *uctx, xmlErrorPtr err)
     if (e->have || !err || err->level < XML_ERR_ERROR)
         return;
     e->have = true;
+    e->node = err->node && ((xmlNodePtr)err->node)->type == XML_ELEMENT_NODE ? err->node : NULL;
     snprintf(e->msg, sizeof e->msg, "%s", err->message ? err->message : "invalid schema");
     size_t n = strlen(e->msg);
     while (n && (e->msg[n - 1] == '\n' || e->msg[n - 1] == ' '))
         e->msg[--n] = 0;
+}
+
+/* The source element a node of its deep copy was made from. */
+static xmlNodePtr source_of(xmlNodePtr copy, xmlNodePtr src, xmlNodePtr want)
+{
+    if (copy == want)
+        return src;
+    for (xmlNodePtr c = copy->children, s = src->children; c && s; c = c->next, s = s->next) {
+        xmlNodePtr r = source_of(c, s, want);
+        if (r)
+            return r;
+    }
+    return NULL;
 }
 
 uint32_t pvc_schema(pvc_ctx *ctx, xmlNodePtr node)
@@ -71,9 +86,10 @@ uint32_t pvc_schema(pvc_ctx *ctx, xmlNodePtr node)
     bool ok = schema != NULL && !e.have;
     if (schema)
         xmlSchemaFree(schema);
+    xmlNodePtr at = e.node ? source_of(copy, xsd, e.node) : NULL;
     xmlFreeDoc(doc);
     if (!ok) {
-        pvc_error(ctx, xsd, "invalid XSD in <Schema name=\"%s\">: %s", pvc_attr(node, "name"),
+        pvc_error(ctx, at ? at : xsd, "invalid XSD in <Schema name=\"%s\">: %s", pvc_attr(node, "name"),
                   e.have ? e.msg : "libxml2 could not compile it");
     }
     return pvc_literal(ctx, node);

@@ -29,6 +29,12 @@ static void on_xpath_error(void *uctx, xmlErrorPtr err)
         e->msg[--n] = 0;
 }
 
+static void quiet(void *uctx, const char *fmt, ...)
+{
+    (void)uctx;
+    (void)fmt;
+}
+
 static bool name_start(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
@@ -47,6 +53,83 @@ static size_t scan_name(const char *s)
     while (name_char((unsigned char)s[n]))
         n++;
     return n;
+}
+
+/* The functions an expression calls and the prefixes it uses, checked against the
+ * context: a trial run meets only what it evaluates, and a predicate on the empty probe
+ * never is.  Tokens as in XPath 1.0 section 3.7: a name before '(' is a function (or a
+ * node type), before '::' an axis, and right after an operand an operator (and, or...). */
+static bool names_known(xmlXPathContextPtr xp, const char *text, char *msg, size_t cap)
+{
+    bool operand = false; /* the previous token ends an operand */
+    for (const char *p = text; *p;) {
+        unsigned char c = (unsigned char)*p;
+        size_t n = scan_name(p);
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            p++;
+        } else if (c == '"' || c == '\'') {
+            const char *q = strchr(p + 1, c);
+            if (!q)
+                return true; /* reported by the XPath compiler */
+            p = q + 1;
+            operand = true;
+        } else if ((c >= '0' && c <= '9') || (c == '.' && p[1] >= '0' && p[1] <= '9')) {
+            while ((*p >= '0' && *p <= '9') || *p == '.')
+                p++;
+            operand = true;
+        } else if (c == '$') {
+            p++;
+            p += scan_name(p);
+            operand = true;
+        } else if (!n) {
+            operand = c == ')' || c == ']' || c == '.' || (c == '*' && !operand);
+            p += c == '.' && p[1] == '.' ? 2 : 1;
+        } else if (operand) {
+            p += n; /* an operator name */
+            operand = false;
+        } else {
+            const char *name = p, *prefix = NULL;
+            size_t plen = 0;
+            p += n;
+            if (p[0] == ':' && p[1] != ':' && scan_name(p + 1)) {
+                prefix = name;
+                plen = n;
+                name = p + 1;
+                n = scan_name(name);
+                p = name + n;
+            } else if (p[0] == ':' && p[1] == '*') {
+                prefix = name;
+                plen = n;
+                p += 2;
+            }
+            const char *q = p;
+            while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
+                q++;
+            char pfx[64] = "", fn[128];
+            snprintf(pfx, sizeof pfx, "%.*s", (int)plen, prefix ? prefix : "");
+            snprintf(fn, sizeof fn, "%.*s", (int)n, name);
+            const xmlChar *uri = prefix ? xmlXPathNsLookup(xp, BAD_CAST pfx) : NULL;
+            if (prefix && !uri) {
+                snprintf(msg, cap, "the namespace prefix '%s' is not declared", pfx);
+                return false;
+            }
+            if (q[0] == ':' && q[1] == ':') {
+                p = q + 2; /* an axis */
+                operand = false;
+            } else if (*q != '(') {
+                operand = true; /* a name test */
+            } else if (prefix || (strcmp(fn, "node") && strcmp(fn, "text") && strcmp(fn, "comment") &&
+                                  strcmp(fn, "processing-instruction"))) {
+                if (!(prefix ? xmlXPathFunctionLookupNS(xp, BAD_CAST fn, uri)
+                             : xmlXPathFunctionLookup(xp, BAD_CAST fn))) {
+                    snprintf(msg, cap, "unknown function %s%s%s()", pfx, prefix ? ":" : "", fn);
+                    return false;
+                }
+                operand = false;
+            }
+        }
+    }
+    return true;
 }
 
 /* Decodes text into provost_psteps appended to the pool; false if it is not simple. */
@@ -191,15 +274,24 @@ uint32_t pvc_path(pvc_ctx *ctx, xmlNodePtr node, const char *attr, const char *t
     p.nsdecl = ns_decls(ctx, node, xp);
     xmlXPathCompExprPtr comp = xmlXPathCtxtCompile(xp, BAD_CAST text);
     bool ok = comp != NULL && e.code == 0;
+    if (ok && !names_known(xp, text, e.msg, sizeof e.msg)) {
+        ok = false;
+        e.code = -1;
+    }
     if (ok) {
         /* a trial run finds unknown functions, variables and prefixes */
         xmlNodePtr root = xmlNewDocNode(probe, NULL, BAD_CAST "probe", NULL);
         xmlDocSetRootElement(probe, root);
         xp->node = root;
+        xmlGenericErrorFunc generic = xmlGenericError; /* libxml2 also prints some to stderr */
+        void *generic_ctx = xmlGenericErrorContext;
+        xmlSetGenericErrorFunc(NULL, quiet);
         xmlXPathObjectPtr r = xmlXPathCompiledEval(comp, xp);
+        xmlSetGenericErrorFunc(generic_ctx, generic);
         xmlXPathFreeObject(r);
-        if (e.code == XPATH_UNKNOWN_FUNC_ERROR || e.code == XPATH_UNDEF_VARIABLE_ERROR ||
-            e.code == XPATH_UNDEF_PREFIX_ERROR)
+        /* reported with xmlParserErrors codes (XML_XPATH_*), not xmlXPathError ones */
+        if (e.code == XML_XPATH_UNKNOWN_FUNC_ERROR || e.code == XML_XPATH_UNDEF_VARIABLE_ERROR ||
+            e.code == XML_XPATH_UNDEF_PREFIX_ERROR || e.code == XML_XPATH_INVALID_ARITY)
             ok = false;
         else
             e.code = 0;

@@ -77,6 +77,82 @@ static const char *const top_level[] = {
     "template", "param", "variable", "key", "output", "decimal-format", "namespace-alias",
     "attribute-set", "strip-space", "preserve-space", NULL};
 
+static const char *const xslt_elements[] = {
+    "apply-imports", "apply-templates", "attribute", "attribute-set", "call-template", "choose",
+    "comment", "copy", "copy-of", "decimal-format", "element", "fallback", "for-each", "if",
+    "import", "include", "key", "message", "namespace-alias", "number", "otherwise", "output",
+    "param", "preserve-space", "processing-instruction", "sort", "strip-space", "stylesheet",
+    "template", "text", "transform", "value-of", "variable", "when", "with-param", NULL};
+
+static bool xslt_element(const char *name)
+{
+    for (const char *const *k = xslt_elements; *k; k++)
+        if (strcmp(*k, name) == 0)
+            return true;
+    return false;
+}
+
+/* An xsl: element XSLT 1.0 does not define is an error (libxslt only warns, and the
+ * transform would then fail or skip it at run time); so is an import or include at any
+ * depth (the direct children of the before/after are checked by the caller). */
+static bool unknown_xsl(pvc_ctx *ctx, xmlNodePtr node, xmlNodePtr xform)
+{
+    bool bad = false;
+    for (xmlNodePtr c = pvc_first_child(node); c; c = pvc_next(c)) {
+        const char *name = (const char *)c->name;
+        if (pvc_is_xsl(c) && node != xform && (strcmp(name, "import") == 0 || strcmp(name, "include") == 0)) {
+            pvc_error(ctx, c, "xsl:%s is not supported inside <%s>: a stylesheet must be self-contained",
+                      name, (const char *)xform->name);
+            bad = true;
+            continue;
+        }
+        if (!pvc_is_xsl(c) || xslt_element(name)) {
+            bad = unknown_xsl(ctx, c, xform) || bad;
+            continue;
+        }
+        const char *near = pvc_nearest(name, xslt_elements);
+        if (near)
+            pvc_error(ctx, c, "unknown XSL element xsl:%s in <%s> (did you mean xsl:%s?)", name,
+                      (const char *)xform->name, near);
+        else
+            pvc_error(ctx, c, "unknown XSL element xsl:%s in <%s>: XSLT 1.0 has no such element", name,
+                      (const char *)xform->name);
+        bad = true;
+    }
+    return bad;
+}
+
+/* Elements are numbered in document order in their line field before libxslt compiles
+ * the stylesheet, so that the "line N" of its reports names the element at fault. */
+static void number_elements(xmlNodePtr node, long *n)
+{
+    node->line = (unsigned short)(++*n < 65535 ? *n : 0);
+    for (xmlNodePtr c = pvc_first_child(node); c; c = pvc_next(c))
+        number_elements(c, n);
+}
+
+static xmlNodePtr nth_element(xmlNodePtr node, long *n)
+{
+    if (--*n == 0)
+        return node;
+    for (xmlNodePtr c = pvc_first_child(node); c; c = pvc_next(c)) {
+        xmlNodePtr r = nth_element(c, n);
+        if (r)
+            return r;
+    }
+    return NULL;
+}
+
+/* The element of the source a libxslt report is about (its first "line N" context). */
+static xmlNodePtr reported_element(const char *report, xmlNodePtr source)
+{
+    const char *at = strstr(report, "compilation error: file ");
+    long n = 0;
+    if (!at || sscanf(at, "compilation error: file %*s line %ld", &n) != 1 || n <= 0)
+        return NULL;
+    return nth_element(source, &n);
+}
+
 uint32_t pvc_xsl(pvc_ctx *ctx, xmlNodePtr xform, bool *bad)
 {
     *bad = false;
@@ -98,7 +174,7 @@ uint32_t pvc_xsl(pvc_ctx *ctx, xmlNodePtr xform, bool *bad)
                       name, (const char *)xform->name);
             *bad = true;
         } else {
-            bool ok = false;
+            bool ok = !xslt_element(name); /* an unknown name is reported with the others below */
             for (const char *const *t = top_level; *t && !ok; t++)
                 ok = strcmp(*t, name) == 0;
             if (!ok) {
@@ -110,6 +186,9 @@ uint32_t pvc_xsl(pvc_ctx *ctx, xmlNodePtr xform, bool *bad)
         }
         nxsl++;
     }
+    const char *version = sheet ? pvc_attr(sheet, "version") : NULL;
+    if (!version || strcmp(version, "1.0") == 0) /* else forwards-compatible: xsl:fallback */
+        *bad = unknown_xsl(ctx, sheet ? sheet : xform, xform) || *bad;
     if (sheet && nxsl > 1) {
         pvc_error(ctx, sheet, "xsl:%s must be the only XSL child of <%s>", (const char *)sheet->name,
                   (const char *)xform->name);
@@ -191,6 +270,9 @@ uint32_t pvc_xsl(pvc_ctx *ctx, xmlNodePtr xform, bool *bad)
     xmlSetStructuredErrorFunc(&e, on_xml_error);
     xmlDocPtr back = xmlReadMemory((const char *)text, len, "stylesheet", NULL,
                                    XML_PARSE_NONET | XML_PARSE_NOBLANKS);
+    long count = 0;
+    if (back && xmlDocGetRootElement(back))
+        number_elements(xmlDocGetRootElement(back), &count);
     xsltStylesheetPtr style = back ? xsltParseStylesheetDoc(back) : NULL;
     bool ok = style && style->errors == 0;
     if (style)
@@ -203,7 +285,8 @@ uint32_t pvc_xsl(pvc_ctx *ctx, xmlNodePtr xform, bool *bad)
     if (!ok) {
         char detail[400];
         summarise(e.msg, detail, sizeof detail);
-        pvc_error(ctx, xform, "invalid XSL in <%s>: %s", (const char *)xform->name, detail);
+        xmlNodePtr at = reported_element(e.msg, sheet ? sheet : xform);
+        pvc_error(ctx, at ? at : xform, "invalid XSL in <%s>: %s", (const char *)xform->name, detail);
         *bad = true;
         return PROVOST_NONE;
     }
