@@ -96,5 +96,46 @@ contains "warning format" "$T/out" "$T/warn.xml:1:63: warning: unknown attribute
 "$P" compile --check --quiet "$T/warn.xml" >"$T/out" 2>&1; check "--quiet" 0 $?
 [ ! -s "$T/out" ]; check "--quiet prints nothing" 0 $?
 
+# the engine: register, list, export, run, call
+DB="$T/db"
+for c in register unregister list export run call; do
+    "$P" $c --help >"$T/out" 2>&1; check "$c --help" 0 $?
+    contains "$c --help usage" "$T/out" "usage: provost"
+done
+"$P" --db "$DB" register "$SRC/examples/mailbox.xml" >"$T/out" 2>&1; check "register" 0 $?
+contains "register says what" "$T/out" "registered Mailbox (revision 1, 4 procedures)"
+"$P" --db "$DB" register "$SRC/examples/mailbox.xml" >"$T/out" 2>&1; check "re-register" 0 $?
+contains "re-register bumps the revision" "$T/out" "revision 2"
+PROVOST_DB="$DB" "$P" list >"$T/out" 2>&1; check "list (PROVOST_DB)" 0 $?
+contains "list shows Mailbox" "$T/out" "Mailbox"
+contains "list shows the Error Provider" "$T/out" "Error Provider"
+"$P" --db "$DB" list Mailbox >"$T/out" 2>&1; check "list NS" 0 $?
+contains "list NS shows flags" "$T/out" "provider saveDataForRollback"
+"$P" --db "$DB" export Mailbox >"$T/out" 2>&1; check "export" 0 $?
+cmp -s "$T/out" "$SRC/examples/mailbox.xml"; check "export gives the registered text back" 0 $?
+"$P" --db "$DB" register "$T/bad.xml" >"$T/out" 2>&1; check "register a bad namespace" 2 $?
+contains "register reports the location" "$T/out" "bad.xml:4:55: error:"
+"$P" --db "$DB" unregister "Error Provider" >"$T/out" 2>&1; check "unregister read-only" 2 $?
+contains "read-only message" "$T/out" "read-only"
+"$P" --db "$DB" run "$SRC/examples/provision-user.xml" >"$T/out" 2>&1; check "run" 0 $?
+contains "run prints the response" "$T/out" "<response><data>"
+"$P" --db "$DB" run --pretty - <"$SRC/examples/provision-user.xml" >"$T/out" 2>&1; check "run from stdin, pretty" 0 $?
+contains "pretty response is indented" "$T/out" "  <data>"
+"$P" --db "$DB" call Mailbox ProvisionUser "$SRC/examples/user.xml" --stats >"$T/out" 2>"$T/err"; check "call" 0 $?
+contains "call prints the response" "$T/out" '<mailbox owner="joe" address="joe@example.com" type="user"/>'
+contains "--stats prints the counters" "$T/err" "Mailbox/CreateMailbox"
+"$P" --db "$DB" call Mailbox CreateMailbox >"$T/out" 2>&1; check "call a private procedure" 1 $?
+contains "access denied" "$T/out" 'code="0x80070005"'
+"$P" --db "$DB" call Mailbox Nothing >"$T/out" 2>&1; check "call an unknown procedure" 1 $?
+contains "not found" "$T/out" 'code="0x80070002"'
+printf '<request><procedure><execute namespace="Error Provider" procedure="SetError"><executeData><hr>0x80070005</hr><desc>no</desc></executeData></execute></procedure></request>' >"$T/fail.xml"
+"$P" --db "$DB" run "$T/fail.xml" >"$T/out" 2>&1; check "a failing request" 1 $?
+contains "failure response" "$T/out" '<errorContext code="0x80070005" description="no"'
+printf '<request><data><a></data></request>' >"$T/malformed.xml"
+"$P" --db "$DB" run "$T/malformed.xml" >"$T/out" 2>&1; check "malformed request" 2 $?
+contains "malformed request located" "$T/out" "$T/malformed.xml:1:"
+"$P" --db "$DB" call Mailbox ProvisionUser "$T/malformed.xml" >"$T/out" 2>&1; check "malformed data" 2 $?
+"$P" --db "$DB" run "$T/missing.xml" >"$T/out" 2>&1; check "run a missing file" 2 $?
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
