@@ -1,0 +1,56 @@
+/*
+ * providers.h -- how the engine finds a provider: the built-in ones (`test`, `error`) by
+ * name, and plug-ins (shared objects exporting PROVOST_PROVIDER_SYMBOL) with dlopen.
+ * Module prefix of the helpers the built-ins share: pvp_.
+ */
+#ifndef PROVOST_PROVIDERS_H
+#define PROVOST_PROVIDERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libxml/tree.h>
+
+#include "provost/provider.h"
+
+/* The built-in provider named NAME (ASCII case-insensitive: "test", "error"), or NULL. */
+const provost_provider *provost_builtin_provider(const char *name);
+
+/*
+ * Loads a plug-in.  NAME_OR_PATH containing '/' is a file path, used as is.  Otherwise it
+ * is a name, tried in this order:
+ *   1. for each directory D of $PROVOST_PROVIDER_PATH (colon-separated, empty entries
+ *      skipped): D/NAME.so, then D/libprovost-NAME.so;
+ *   2. dlopen("libprovost-NAME.so"), then dlopen("NAME"): the dynamic linker's own search
+ *      (LD_LIBRARY_PATH, the cache, the default directories).
+ * A file that exists but does not load ends the search with its own error.
+ *
+ * On success returns the plug-in's descriptor and sets *HANDLE (pass it to
+ * provost_unload_provider when the descriptor is no longer used).  On failure returns
+ * NULL, sets *HANDLE to NULL, closes whatever was opened and writes a one-line reason
+ * into ERR (ERRLEN bytes, always NUL-terminated when ERRLEN > 0).  Symbols are bound at
+ * load (RTLD_NOW), so a plug-in calling a service the engine does not export fails here,
+ * not in the middle of a transaction.  Thread-safe.
+ */
+const provost_provider *provost_load_provider(const char *name_or_path, void **handle, char *err,
+                                              size_t errlen);
+void provost_unload_provider(void *handle); /* NULL is allowed */
+
+/* ---- shared by the built-in providers (builtin.c) ----------------------------------- */
+
+/* ASCII case-insensitive equality; NULL equals nothing. */
+int pvp_eq_nocase(const char *a, const char *b);
+/* The first element child of PARENT whose local name is NAME (any namespace), or NULL. */
+xmlNodePtr pvp_child(xmlNodePtr parent, const char *name);
+/* context/NAME and executeData under the executeXml root, or NULL. */
+xmlNodePtr pvp_context_child(xmlDocPtr execute_xml, const char *name);
+xmlNodePtr pvp_execute_data(xmlDocPtr execute_xml);
+/* The text of PARENT's child NAME (malloc'd, caller frees), or NULL when there is no such
+ * child.  Whitespace at both ends is removed when TRIM is set. */
+char *pvp_child_text(xmlNodePtr parent, const char *name, int trim);
+/* An HRESULT written `0x` + 1..8 hex digits, or in decimal (0..4294967295, or negative
+ * down to -2147483648 as Visual Basic prints HRESULTs); whitespace around is allowed.
+ * Returns 0 and sets *OUT, or -1 when TEXT is not such a number. */
+int pvp_parse_code(const char *text, uint32_t *out);
+
+#endif
