@@ -94,6 +94,8 @@ pvm_provider *pvm_provider_get(provost_engine *e, const char *name)
             snprintf(why, sizeof why, "its init failed with 0x%08X", rc);
             p->load_error = strdup(why);
             p->desc = NULL;
+            provost_unload_provider(p->dl);
+            p->dl = NULL;
         }
     }
     p->next = e->providers;
