@@ -11,13 +11,29 @@
 #include "tools/tools.h"
 
 const char *tool_db;
+int tool_sync = -1;
+
+int parse_sync(const char *v)
+{
+    if (!v)
+        return -1;
+    if (strcmp(v, "group") == 0)
+        return PROVOST_SYNC_GROUP;
+    if (strcmp(v, "always") == 0)
+        return PROVOST_SYNC_ALWAYS;
+    if (strcmp(v, "none") == 0)
+        return PROVOST_SYNC_NONE;
+    return -1;
+}
 
 static provost_engine *open_engine(int *status)
 {
     const char *db = tool_db ? tool_db : getenv("PROVOST_DB");
     if (!db || !*db)
         db = "provost.db";
-    provost_options o = {.db_path = db, .error_map_file = getenv("PROVOST_ERROR_MAP")};
+    int sync = tool_sync >= 0 ? tool_sync : parse_sync(getenv("PROVOST_SYNC"));
+    provost_options o = {.db_path = db, .error_map_file = getenv("PROVOST_ERROR_MAP"),
+                         .sync = sync >= 0 ? sync : PROVOST_SYNC_GROUP};
     provost_engine *e = NULL;
     provost_error err;
     if (provost_open(&o, &e, &err) != 0) {
@@ -281,4 +297,89 @@ int cmd_export(int argc, char **argv)
     free(xml);
     provost_close(e);
     return fflush(stdout) == 0 ? 0 : 2;
+}
+
+int cmd_recover(int argc, char **argv)
+{
+    if (argc > 1)
+        return die("recover: usage: provost recover");
+    (void)argv;
+    int status = 0;
+    provost_engine *e = open_engine(&status); /* opening recovers */
+    if (!e)
+        return status;
+    provost_txn_info *v;
+    size_t n;
+    provost_error err;
+    size_t stuck = 0;
+    if (provost_txn_list(e, &v, &n, &err) == 0) {
+        for (size_t i = 0; i < n; i++)
+            stuck += v[i].stuck != NULL;
+        provost_txn_info_free(v, n);
+    }
+    printf("recovered: every unfinished transaction is rolled back or committed; %zu stuck%s\n", stuck,
+           stuck ? " (see provost txn list --stuck)" : "");
+    provost_close(e);
+    return stuck ? 1 : 0;
+}
+
+static const char *const state_names[] = {"intended (outcome unknown)", "done", "failed", "prepared", "committed",
+                                          "rolled back"};
+
+int cmd_txn(int argc, char **argv)
+{
+    if (argc < 2)
+        return die("txn: usage: provost txn list [--stuck] | provost txn resolve ID --rolled-back|--retry");
+    int status = 0;
+    if (strcmp(argv[1], "list") == 0) {
+        int only_stuck = argc == 3 && strcmp(argv[2], "--stuck") == 0;
+        if (argc > 3 || (argc == 3 && !only_stuck))
+            return die("txn list: usage: provost txn list [--stuck]");
+        provost_engine *e = open_engine(&status);
+        if (!e)
+            return status;
+        provost_txn_info *v;
+        size_t n;
+        provost_error err;
+        if (provost_txn_list(e, &v, &n, &err) != 0) {
+            provost_close(e);
+            return die("txn list: %s", err.message);
+        }
+        size_t shown = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (only_stuck && !v[i].stuck)
+                continue;
+            shown++;
+            printf("%s%s%s%s%s\n", v[i].id, v[i].client ? " client=" : "", v[i].client ? v[i].client : "",
+                   v[i].commit_decided ? " commit-decided" : "", v[i].stuck ? " STUCK" : "");
+            if (v[i].stuck)
+                printf("  why: %s\n", v[i].stuck);
+            for (size_t k = 0; k < v[i].nsteps; k++)
+                printf("  step %u %s/%s: %s\n", v[i].steps[k].exec_id, v[i].steps[k].ns, v[i].steps[k].proc,
+                       state_names[v[i].steps[k].state]);
+        }
+        if (!shown)
+            printf("no %stransaction in the journal\n", only_stuck ? "stuck " : "");
+        provost_txn_info_free(v, n);
+        provost_close(e);
+        return 0;
+    }
+    if (strcmp(argv[1], "resolve") == 0) {
+        if (argc != 4 || (strcmp(argv[3], "--rolled-back") != 0 && strcmp(argv[3], "--retry") != 0))
+            return die("txn resolve: usage: provost txn resolve ID --rolled-back|--retry");
+        provost_engine *e = open_engine(&status);
+        if (!e)
+            return status;
+        provost_error err;
+        int how = strcmp(argv[3], "--retry") == 0 ? PROVOST_RESOLVE_RETRY : PROVOST_RESOLVE_ROLLEDBACK;
+        if (provost_txn_resolve(e, argv[2], how, &err) != 0) {
+            provost_close(e);
+            fprintf(stderr, "provost: txn resolve: %s: %s\n", argv[2], err.message);
+            return err.code == PROVOST_E_NOTFOUND ? 2 : 1;
+        }
+        printf("%s: %s\n", argv[2], how == PROVOST_RESOLVE_RETRY ? "finished" : "marked rolled back and removed");
+        provost_close(e);
+        return 0;
+    }
+    return die("txn: unknown subcommand '%s' (list or resolve)", argv[1]);
 }

@@ -112,6 +112,25 @@ static const command commands[] = {
      "  --stats    after the response, print each procedure's counters on standard error\n"
      "\n"
      "Exit status: 0 succeeded, 1 the request failed, 2 bad input.\n"},
+    {"recover", cmd_recover, "finish every transaction a crash left unfinished",
+     "usage: provost [--db DIR] recover\n"
+     "\n"
+     "Rolls back, newest step first, every transaction the journal holds unfinished (a step\n"
+     "journaled but never confirmed is rolled back in doubt, with inDoubt=\"1\"), and\n"
+     "commits those whose commit was decided.  Opening the database does the same; this\n"
+     "command does only that.  A compensation that keeps failing parks its transaction as\n"
+     "stuck.\n"
+     "\n"
+     "Exit status: 0 nothing left, 1 some transactions are stuck, 2 the database cannot be\n"
+     "opened.\n"},
+    {"txn", cmd_txn, "list the journal's transactions, resolve stuck ones",
+     "usage: provost [--db DIR] txn list [--stuck]\n"
+     "       provost [--db DIR] txn resolve ID --rolled-back|--retry\n"
+     "\n"
+     "list shows every transaction the journal holds, with each journaled step and its\n"
+     "state; --stuck only those parked after failed compensations or commits.\n"
+     "resolve finishes a stuck transaction: --retry runs its compensation (or commit)\n"
+     "again; --rolled-back tells Provost an operator compensated it by hand, and removes it.\n"},
     {"version", cmd_version, "print the version and the bundle format",
      "usage: provost version\n"},
     {"help", cmd_help, "describe a command", "usage: provost help [COMMAND]\n"},
@@ -126,7 +145,11 @@ static void usage(FILE *to)
           "language.\n"
           "\n"
           "options:\n"
-          "  --db DIR  the engine's database (default: $PROVOST_DB, else ./provost.db)\n"
+          "  --db DIR       the engine's database (default: $PROVOST_DB, else ./provost.db)\n"
+          "  --sync MODE    journal durability: group (default: concurrent transactions\n"
+          "                 share fsyncs), always (each record synced on its own), none\n"
+          "                 (never synced: survives a crash of the process, not of the\n"
+          "                 machine); also $PROVOST_SYNC\n"
           "\n"
           "commands:\n",
           to);
@@ -151,8 +174,21 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    while (argc > 2 && strcmp(argv[1], "--db") == 0) {
-        tool_db = argv[2];
+    for (;;) { /* global options */
+        if (argc > 2 && strcmp(argv[1], "--db") == 0) {
+            tool_db = argv[2];
+        } else if (argc > 2 && strcmp(argv[1], "--sync") == 0) {
+            if ((tool_sync = parse_sync(argv[2])) < 0)
+                return die("--sync takes always, group or none (not '%s')", argv[2]);
+        } else if (argc > 1 && strncmp(argv[1], "--sync=", 7) == 0) {
+            if ((tool_sync = parse_sync(argv[1] + 7)) < 0)
+                return die("--sync takes always, group or none (not '%s')", argv[1] + 7);
+            argv += 1;
+            argc -= 1;
+            continue;
+        } else {
+            break;
+        }
         argv += 2;
         argc -= 2;
     }

@@ -14,6 +14,8 @@ int wants_help(int argc, char **argv);
 
 /* the database the engine commands use: --db, else $PROVOST_DB, else ./provost.db */
 extern const char *tool_db;
+extern int tool_sync; /* provost_sync: --sync, else $PROVOST_SYNC, else group */
+int parse_sync(const char *v); /* -1 if not a mode */
 
 int cmd_compile(int argc, char **argv);
 int cmd_disasm(int argc, char **argv);
@@ -23,5 +25,7 @@ int cmd_list(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_call(int argc, char **argv);
+int cmd_recover(int argc, char **argv);
+int cmd_txn(int argc, char **argv);
 
 #endif

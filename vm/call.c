@@ -12,24 +12,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include <libxml/xmlsave.h>
+
 #include "vm/counters.h"
 #include "vm/vm.h"
 
-struct provost_pcall {
-    pvm_req *req;
-    pvm_provider *provider;
-    pvm_active *active;
-    const char *ns, *proc;
-    int phase;
-    bool in_doubt;
-    const char *identity;
-    const pvm_txn_call *logged; /* prepare/commit/rollback: the call's journal entry */
-    char **kv;                  /* process: rollback key/values being set */
-    size_t nkv, capkv;
-    uint32_t code;
-    char *desc;
-    xmlDocPtr detail;
-};
 
 /* ---- services for providers (provider.h) -------------------------------------------- */
 
@@ -131,7 +118,7 @@ uint32_t provost_fail_xml(provost_pcall *c, uint32_t code, xmlNodePtr error_desc
     return c->code;
 }
 
-static void pcall_clear(provost_pcall *c)
+void pvm_pcall_clear(provost_pcall *c)
 {
     for (size_t i = 0; i < c->nkv; i++)
         free(c->kv[i]);
@@ -157,9 +144,9 @@ static xmlNodePtr copy_child(xmlNodePtr to, xmlNodePtr from_parent, const char *
 
 static const char *const type_name[] = {"", "read", "write", "twoPhase"};
 
-/* The context of one provider call, inserted as the first child of executeXml. */
-static xmlNodePtr build_context(pvm_req *r, xmlDocPtr doc, const pvm_ns *ns, const provost_proc *proc,
-                                int trusted, bool in_doubt)
+/* The context of one provider call (SPEC §10), inserted as the first child of executeXml. */
+xmlNodePtr pvm_build_context(pvm_req *r, xmlDocPtr doc, const char *ns, const char *proc, const char *provider_source,
+                             int type, xmlDocPtr provider_context, uint32_t exec_id, int trusted, bool in_doubt)
 {
     xmlNodePtr root = xmlDocGetRootElement(doc);
     xmlNodePtr ctx = xmlNewDocNode(doc, NULL, BAD_CAST "context", NULL);
@@ -181,24 +168,20 @@ static xmlNodePtr build_context(pvm_req *r, xmlDocPtr doc, const pvm_ns *ns, con
                 xmlFreeNode(a);
             }
         }
-    const provost_bundle *b = ns->bundle;
-    if (b->ns->provider_context != PROVOST_NONE) {
-        xmlDocPtr lit = pvm_literal_doc(ns, b->ns->provider_context);
-        if (lit && xmlDocGetRootElement(lit)) {
-            xmlNodePtr pc = xmlDocCopyNode(xmlDocGetRootElement(lit), doc, 1);
-            if (pc)
-                xmlAddChild(ctx, pc);
-        }
+    if (provider_context && xmlDocGetRootElement(provider_context)) {
+        xmlNodePtr pc = xmlDocCopyNode(xmlDocGetRootElement(provider_context), doc, 1);
+        if (pc)
+            xmlAddChild(ctx, pc);
     }
     xmlNodePtr ec = xmlNewChild(ctx, NULL, BAD_CAST "executeContext", NULL);
     if (ec) {
         char id[16];
-        snprintf(id, sizeof id, "%u", r->exec_id);
-        xmlNewProp(ec, BAD_CAST "namespace", BAD_CAST ns->name);
-        xmlNewProp(ec, BAD_CAST "procedure", BAD_CAST provost_bundle_str(b, proc->name));
-        xmlNewProp(ec, BAD_CAST "providerSource", BAD_CAST provost_bundle_str(b, b->ns->provider));
+        snprintf(id, sizeof id, "%u", exec_id);
+        xmlNewProp(ec, BAD_CAST "namespace", BAD_CAST ns);
+        xmlNewProp(ec, BAD_CAST "procedure", BAD_CAST proc);
+        xmlNewProp(ec, BAD_CAST "providerSource", BAD_CAST(provider_source ? provider_source : ""));
         xmlNewProp(ec, BAD_CAST "procedureExecId", BAD_CAST id);
-        xmlNewProp(ec, BAD_CAST "type", BAD_CAST type_name[proc->type]);
+        xmlNewProp(ec, BAD_CAST "type", BAD_CAST type_name[type & 3]);
         if (in_doubt)
             xmlNewProp(ec, BAD_CAST "inDoubt", BAD_CAST "1");
     }
@@ -209,8 +192,10 @@ static xmlNodePtr build_context(pvm_req *r, xmlDocPtr doc, const pvm_ns *ns, con
     return ctx;
 }
 
-static pvm_active *activate(pvm_req *r, pvm_provider *p, provost_pcall *pc)
+pvm_active *pvm_activate(pvm_req *r, pvm_provider *p, provost_pcall *pc)
 {
+    if (!p->desc)
+        return NULL;
     for (size_t i = 0; i < r->nactive; i++)
         if (r->active[i].provider == p)
             return &r->active[i];
@@ -237,13 +222,38 @@ static pvm_active *activate(pvm_req *r, pvm_provider *p, provost_pcall *pc)
     return a;
 }
 
-/* Call a provider procedure with the executeData element exec of document doc
- * (root executeXml). */
-int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, int trusted,
+static char *node_text(xmlNodePtr n)
+{
+    xmlBufferPtr buf = xmlBufferCreate();
+    if (!buf)
+        return NULL;
+    xmlSaveCtxtPtr save = xmlSaveToBuffer(buf, "UTF-8", XML_SAVE_NO_DECL);
+    if (save) {
+        xmlSaveTree(save, n);
+        xmlSaveClose(save);
+    }
+    char *out = strdup((const char *)xmlBufferContent(buf));
+    xmlBufferFree(buf);
+    return out;
+}
+
+static xmlNodePtr execute_data(xmlDocPtr doc)
+{
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    for (xmlNodePtr c = root ? root->children : NULL; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && xmlStrEqual(c->name, BAD_CAST "executeData"))
+            return c;
+    return NULL;
+}
+
+/* Call a provider procedure on executeXml document doc.  A write or twoPhase call is
+ * journaled (INTENT, durable) before the provider sees it, and DONE after. */
+int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, int trusted, int sensitive,
                       const char *identity)
 {
-    const provost_proc *proc = &ns->bundle->procs_v[procidx];
-    const char *pname = provost_bundle_str(ns->bundle, proc->name);
+    const provost_bundle *b = ns->bundle;
+    const provost_proc *proc = &b->procs_v[procidx];
+    const char *pname = provost_bundle_str(b, proc->name);
     pvm_provider *p = ns->provider;
     r->exec_id++;
     if (!p || !p->desc) {
@@ -253,19 +263,53 @@ int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, i
         return -1;
     }
     provost_pcall pc = {.req = r, .provider = p, .ns = ns->name, .proc = pname, .identity = identity};
-    pvm_active *a = activate(r, p, &pc);
+    pvm_active *a = pvm_activate(r, p, &pc);
     if (!a) {
         pvm_fail(r, pc.code ? pc.code : PROVOST_E_OUTOFMEMORY, "provider '%s' could not be activated%s%s",
                  p->name, pc.desc ? ": " : "", pc.desc ? pc.desc : "");
         pvm_error_push_source(&r->err, ns->name, pname);
-        pcall_clear(&pc);
+        pvm_pcall_clear(&pc);
         return -1;
     }
     pc.active = a;
     pc.phase = PROVOST_PHASE_PROCESS;
-    xmlNodePtr ctx = build_context(r, doc, ns, proc, trusted, false);
+    xmlDocPtr pctx = b->ns->provider_context != PROVOST_NONE ? pvm_literal_doc(ns, b->ns->provider_context) : NULL;
+
+    bool writes = proc->type != PROVOST_TYPE_READ;
+    uint32_t seq = 0;
+    xmlDocPtr saved = NULL;
+    if (writes) {
+        char *data = NULL;
+        xmlNodePtr ed = execute_data(doc);
+        if ((proc->flags & PROVOST_PROC_SAVEDATA) && ed) {
+            data = node_text(ed);
+            saved = xmlNewDoc(BAD_CAST "1.0");
+            xmlNodePtr cp = saved ? xmlDocCopyNode(ed, saved, 1) : NULL;
+            if (!data || !cp) {
+                free(data);
+                xmlFreeNode(cp);
+                xmlFreeDoc(saved);
+                pvm_pcall_clear(&pc);
+                return pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
+            }
+            xmlDocSetRootElement(saved, cp);
+        }
+        char why[300];
+        int jrc = pvm_journal_intent(r->e->journal, &r->jt, sensitive == 1, r->exec_id, proc->type, ns->name, pname,
+                                     p->name, data, &seq, why, sizeof why);
+        free(data);
+        if (jrc != 0) {
+            xmlFreeDoc(saved);
+            pvm_fail(r, PROVOST_E_JOURNAL, "the call was not made: %s", why);
+            pvm_error_push_source(&r->err, ns->name, pname);
+            pvm_pcall_clear(&pc);
+            return -1;
+        }
+    }
+    xmlNodePtr ctx = pvm_build_context(r, doc, ns->name, pname, p->name, proc->type, pctx, r->exec_id, trusted, false);
     if (!ctx) {
-        pcall_clear(&pc);
+        xmlFreeDoc(saved);
+        pvm_pcall_clear(&pc);
         return pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
     }
     uint32_t rc = p->desc->process(&pc, doc);
@@ -283,154 +327,48 @@ int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, i
             pc.detail = NULL;
         }
         pvm_error_push_source(&r->err, ns->name, pname);
-        pcall_clear(&pc);
+        if (writes) {
+            char why[300];
+            pvm_journal_mark(r->e->journal, &r->jt, PVM_J_FAILED, seq, why, sizeof why);
+        }
+        xmlFreeDoc(saved);
+        pvm_pcall_clear(&pc);
         return -1;
     }
-    if (proc->type != PROVOST_TYPE_READ) {
-        if (r->ncalls == r->capcalls) {
-            size_t cap = r->capcalls ? r->capcalls * 2 : 8;
-            pvm_txn_call *v = realloc(r->calls, cap * sizeof *v);
-            if (!v) {
-                pcall_clear(&pc);
-                return pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
-            }
-            r->calls = v;
-            r->capcalls = cap;
-        }
-        pvm_txn_call *t = &r->calls[r->ncalls++];
-        *t = (pvm_txn_call){.provider = p, .ns = strdup(ns->name), .proc = strdup(pname), .type = proc->type,
-                            .kv = pc.kv, .nkv = pc.nkv, .ns_rt = ns, .procidx = procidx};
-        pc.kv = NULL;
-        pc.nkv = 0;
-        if (proc->flags & PROVOST_PROC_SAVEDATA) {
-            xmlNodePtr root = xmlDocGetRootElement(doc);
-            for (xmlNodePtr c = root ? root->children : NULL; c; c = c->next)
-                if (c->type == XML_ELEMENT_NODE && xmlStrEqual(c->name, BAD_CAST "executeData")) {
-                    t->saved = xmlNewDoc(BAD_CAST "1.0");
-                    xmlNodePtr cp = t->saved ? xmlDocCopyNode(c, t->saved, 1) : NULL;
-                    if (cp)
-                        xmlDocSetRootElement(t->saved, cp);
-                }
-        }
-    }
-    pcall_clear(&pc);
-    return 0;
-}
-
-/* A later phase of a logged call: executeXml{context, executeData (saved or empty)}. */
-static uint32_t phase_call(pvm_req *r, const pvm_txn_call *t, int phase, uint32_t *code, char **desc)
-{
-    const provost_provider *d = t->provider->desc;
-    uint32_t (*fn)(provost_pcall *, xmlDocPtr) =
-        phase == PROVOST_PHASE_PREPARE ? d->prepare : phase == PROVOST_PHASE_COMMIT ? d->commit : d->rollback;
-    if (!fn)
+    if (!writes) {
+        pvm_pcall_clear(&pc);
         return 0;
-    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
-    xmlNodePtr root = doc ? xmlNewDocNode(doc, NULL, BAD_CAST "executeXml", NULL) : NULL;
-    if (!root) {
-        xmlFreeDoc(doc);
-        *code = PROVOST_E_OUTOFMEMORY;
-        return *code;
     }
-    xmlDocSetRootElement(doc, root);
-    xmlNodePtr ed = t->saved && xmlDocGetRootElement(t->saved) ? xmlDocCopyNode(xmlDocGetRootElement(t->saved), doc, 1)
-                                                               : xmlNewDocNode(doc, NULL, BAD_CAST "executeData", NULL);
-    if (ed)
-        xmlAddChild(root, ed);
-    const provost_proc *proc = &t->ns_rt->bundle->procs_v[t->procidx];
-    build_context(r, doc, t->ns_rt, proc, 2, false);
-    provost_pcall pc = {.req = r, .provider = t->provider, .ns = t->ns, .proc = t->proc, .phase = phase,
-                        .logged = t};
-    for (size_t i = 0; i < r->nactive; i++)
-        if (r->active[i].provider == t->provider)
-            pc.active = &r->active[i];
-    uint32_t rc = fn(&pc, doc);
-    xmlFreeDoc(doc);
-    if (rc) {
-        *code = pc.code ? pc.code : as_failure(rc);
-        *desc = pc.desc;
-        pc.desc = NULL;
-    }
-    pcall_clear(&pc);
-    return rc;
-}
-
-static void rollback_all(pvm_req *r)
-{
-    for (size_t i = r->ncalls; i-- > 0;) {
-        uint32_t code = 0;
-        char *desc = NULL;
-        phase_call(r, &r->calls[i], PROVOST_PHASE_ROLLBACK, &code, &desc);
-        free(desc); /* a failed compensation is the journal's business (stuck transactions) */
-    }
-}
-
-int pvm_finish(pvm_req *r, bool ok)
-{
-    int rc = ok ? 0 : -1;
-    if (ok) {
-        for (size_t i = 0; i < r->ncalls && rc == 0; i++) {
-            pvm_txn_call *t = &r->calls[i];
-            if (t->type != PROVOST_TYPE_TWOPHASE)
-                continue;
-            uint32_t code = 0;
-            char *desc = NULL;
-            if (phase_call(r, t, PROVOST_PHASE_PREPARE, &code, &desc)) {
-                pvm_fail(r, code, "%s", desc ? desc : "prepare failed");
-                pvm_error_push_source(&r->err, t->ns, t->proc);
-                rc = -1;
-            } else {
-                t->prepared = true;
-            }
-            free(desc);
+    if (r->ncalls == r->capcalls) {
+        size_t cap = r->capcalls ? r->capcalls * 2 : 8;
+        pvm_txn_call *v = realloc(r->calls, cap * sizeof *v);
+        if (!v) {
+            /* the call happened but cannot be remembered: its INTENT without DONE makes
+             * recovery roll it back in doubt */
+            xmlFreeDoc(saved);
+            pvm_pcall_clear(&pc);
+            pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
+            return -1;
         }
-        for (size_t i = 0; i < r->ncalls && rc == 0; i++) {
-            pvm_txn_call *t = &r->calls[i];
-            if (t->type != PROVOST_TYPE_TWOPHASE)
-                continue;
-            uint32_t code = 0;
-            char *desc = NULL;
-            for (int attempt = 0; attempt < 3; attempt++) {
-                free(desc);
-                desc = NULL;
-                if (phase_call(r, t, PROVOST_PHASE_COMMIT, &code, &desc) == 0) {
-                    code = 0;
-                    break;
-                }
-            }
-            free(desc); /* a commit that keeps failing leaves the transaction in doubt */
-        }
+        r->calls = v;
+        r->capcalls = cap;
     }
-    if (rc != 0)
-        rollback_all(r);
-    for (size_t i = r->nactive; i-- > 0;) {
-        pvm_active *a = &r->active[i];
-        if (!a->provider->desc->deactivate)
-            continue;
-        provost_pcall pc = {.req = r, .provider = a->provider, .active = a, .phase = PROVOST_PHASE_DEACTIVATE};
-        a->provider->desc->deactivate(&pc);
-        pcall_clear(&pc);
+    pvm_txn_call *t = &r->calls[r->ncalls++];
+    *t = (pvm_txn_call){.provider = p, .ns = strdup(ns->name), .proc = strdup(pname), .type = proc->type,
+                        .saved = saved, .kv = pc.kv, .nkv = pc.nkv, .seq = seq, .exec_id = r->exec_id,
+                        .provider_context = pctx};
+    pc.kv = NULL;
+    pc.nkv = 0;
+    pvm_pcall_clear(&pc);
+    char why[300];
+    if (!t->ns || !t->proc)
+        return pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
+    if (pvm_journal_done(r->e->journal, &r->jt, seq, t->kv, t->nkv, why, sizeof why) != 0) {
+        pvm_fail(r, PROVOST_E_JOURNAL, "%s", why);
+        pvm_error_push_source(&r->err, ns->name, pname);
+        return -1;
     }
-    return rc;
-}
-
-void pvm_txn_clear(pvm_req *r)
-{
-    for (size_t i = 0; i < r->ncalls; i++) {
-        pvm_txn_call *t = &r->calls[i];
-        for (size_t k = 0; k < t->nkv; k++)
-            free(t->kv[k]);
-        free(t->kv);
-        free(t->ns);
-        free(t->proc);
-        if (t->saved)
-            xmlFreeDoc(t->saved);
-    }
-    free(r->calls);
-    free(r->active);
-    r->calls = NULL;
-    r->active = NULL;
-    r->ncalls = r->capcalls = r->nactive = r->capactive = 0;
+    return 0;
 }
 
 /* ---- a step's call ------------------------------------------------------------------- */
@@ -455,6 +393,7 @@ int pvm_call(pvm_frame *f, const provost_callref *c, const pvm_target *t)
                         t->ns->name, provost_bundle_str(t->ns->bundle, t->ns->bundle->procs_v[t->proc].name));
     int imp = c->impersonate ? c->impersonate : f->impersonate;
     int trusted = c->trusted ? c->trusted : f->trusted;
+    int sensitive = c->sensitive ? c->sensitive : f->sensitive;
     const char *identity = identity_for(r, imp);
     const provost_proc *proc = &t->ns->bundle->procs_v[t->proc];
     uint32_t id = t->ns->counter_base == PROVOST_NONE ? PROVOST_NONE : t->ns->counter_base + t->proc;
@@ -463,9 +402,9 @@ int pvm_call(pvm_frame *f, const provost_callref *c, const pvm_target *t)
     int rc;
     r->depth++;
     if (proc->flags & PROVOST_PROC_PROVIDER)
-        rc = pvm_provider_call(r, t->ns, t->proc, f->exec_doc, trusted, identity);
+        rc = pvm_provider_call(r, t->ns, t->proc, f->exec_doc, trusted, sensitive, identity);
     else {
-        rc = pvm_run_proc(r, t->ns, t->proc, t->links, f->exec, imp, trusted, identity);
+        rc = pvm_run_proc(r, t->ns, t->proc, t->links, f->exec, imp, trusted, sensitive, identity);
         if (rc != 0)
             pvm_error_push_source(&r->err, t->ns->name, provost_bundle_str(t->ns->bundle, proc->name));
     }

@@ -18,6 +18,8 @@ struct pvm_db {
     rocksdb_t *db;
     rocksdb_options_t *opts;
     rocksdb_writeoptions_t *wsync;
+    rocksdb_writeoptions_t *wnosync;
+    char *path;
     rocksdb_readoptions_t *ropts;
     rocksdb_column_family_handle_t **handles; /* all families opened, ours mapped below */
     size_t nhandles;
@@ -102,6 +104,8 @@ pvm_db *pvm_db_open(const char *path, bool *created, char *err, size_t errlen)
     }
     d->wsync = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(d->wsync, 1);
+    d->wnosync = rocksdb_writeoptions_create();
+    d->path = strdup(path);
     d->ropts = rocksdb_readoptions_create();
     return d;
 }
@@ -117,6 +121,9 @@ void pvm_db_close(pvm_db *d)
         rocksdb_close(d->db);
     if (d->wsync)
         rocksdb_writeoptions_destroy(d->wsync);
+    if (d->wnosync)
+        rocksdb_writeoptions_destroy(d->wnosync);
+    free(d->path);
     if (d->ropts)
         rocksdb_readoptions_destroy(d->ropts);
     if (d->opts)
@@ -177,4 +184,33 @@ int pvm_db_each(pvm_db *d, int cf, pvm_db_each_fn fn, void *ud, char *err, size_
         return -1;
     }
     return rc;
+}
+
+int pvm_db_append(pvm_db *d, int cf, const char *key, size_t klen, const void *val, size_t vlen, int sync,
+                  char *err, size_t errlen)
+{
+    char *rerr = NULL;
+    rocksdb_put_cf(d->db, sync ? d->wsync : d->wnosync, d->cf[cf], key, klen, val, vlen, &rerr);
+    if (rerr) {
+        set_err(err, errlen, "journal write failed", rerr);
+        return -1;
+    }
+    return 0;
+}
+
+int pvm_db_delete_range(pvm_db *d, int cf, const char *start, size_t slen, const char *end, size_t elen, int sync,
+                        char *err, size_t errlen)
+{
+    char *rerr = NULL;
+    rocksdb_delete_range_cf(d->db, sync ? d->wsync : d->wnosync, d->cf[cf], start, slen, end, elen, &rerr);
+    if (rerr) {
+        set_err(err, errlen, "journal write failed", rerr);
+        return -1;
+    }
+    return 0;
+}
+
+const char *pvm_db_path(const pvm_db *d)
+{
+    return d->path;
 }

@@ -22,6 +22,16 @@ int pvm_db_delete(pvm_db *db, int cf, const char *key, size_t klen, char *err, s
 /* Returns a malloc'd value (or NULL with *vlen 0 when absent, NULL with err set on failure). */
 char *pvm_db_get(pvm_db *db, int cf, const char *key, size_t klen, size_t *vlen, char *err, size_t errlen);
 
+/* Journal writes: sync 1 waits for the WAL to reach the disk (concurrent writers share the
+ * fsync: RocksDB's write groups), 0 does not. */
+int pvm_db_append(pvm_db *db, int cf, const char *key, size_t klen, const void *val, size_t vlen, int sync,
+                  char *err, size_t errlen);
+/* Delete [start, end) in one write. */
+int pvm_db_delete_range(pvm_db *db, int cf, const char *start, size_t slen, const char *end, size_t elen,
+                        int sync, char *err, size_t errlen);
+/* Where the database lives (for files beside it, such as the master key). */
+const char *pvm_db_path(const pvm_db *db);
+
 typedef int (*pvm_db_each_fn)(void *ud, const char *key, size_t klen, const char *val, size_t vlen);
 /* Calls fn for every key of cf in order; stops early when fn returns non-zero (returned). */
 int pvm_db_each(pvm_db *db, int cf, pvm_db_each_fn fn, void *ud, char *err, size_t errlen);

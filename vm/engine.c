@@ -17,6 +17,7 @@
 #include "providers/providers.h"
 #include "vm/counters.h"
 #include "vm/db.h"
+#include "vm/journal.h"
 #include "vm/vm.h"
 
 struct pvm_rcache *pvm_rcache_new(void);
@@ -441,6 +442,11 @@ int provost_open(const provost_options *opts, provost_engine **out, provost_erro
         provost_close(e);
         return fail(err, PROVOST_E_JOURNAL, "cannot open the database: %s", why);
     }
+    e->journal = pvm_journal_open(e->db, opts->sync, why, sizeof why);
+    if (!e->journal) {
+        provost_close(e);
+        return fail(err, PROVOST_E_JOURNAL, "cannot open the journal: %s", why);
+    }
     loading l = {.e = e};
     int rc = pvm_db_each(e->db, PVM_CF_NAMESPACES, load_one, &l, why, sizeof why);
     if (rc == 0 && publish(e, l.v, l.n) != 0) {
@@ -467,6 +473,12 @@ int provost_open(const provost_options *opts, provost_engine **out, provost_erro
         }
         pvm_ns_put(ns);
     }
+    /* finish what a crash left unfinished before anything new starts */
+    pvm_recovery rec;
+    if (pvm_recover(e, NULL, &rec, why, sizeof why) != 0) {
+        provost_close(e);
+        return fail(err, PROVOST_E_JOURNAL, "recovery failed: %s", why);
+    }
     *out = e;
     return 0;
 }
@@ -487,6 +499,7 @@ void provost_close(provost_engine *e)
         free(p->load_error);
         free(p);
     }
+    pvm_journal_close(e->journal);
     pvm_db_close(e->db);
     pvm_counters_free(e->counters);
     free(e->error_map_file);

@@ -102,7 +102,7 @@ static const char *path_text(const pvm_frame *f, uint32_t path)
 }
 
 int pvm_run_proc(pvm_req *r, pvm_ns *ns, uint32_t procidx, const pvm_target *links, xmlNodePtr data,
-                 int impersonate, int trusted, const char *identity)
+                 int impersonate, int trusted, int sensitive, const char *identity)
 {
     pvm_frame fr, *f = &fr;
     memset(f, 0, offsetof(pvm_frame, loops));
@@ -115,6 +115,7 @@ int pvm_run_proc(pvm_req *r, pvm_ns *ns, uint32_t procidx, const pvm_target *lin
     f->data = data;
     f->impersonate = impersonate;
     f->trusted = trusted;
+    f->sensitive = sensitive;
     f->identity = identity;
     for (unsigned i = 0; i < f->proc->nslots; i++)
         f->loops[i] = (pvm_loop){0};
@@ -138,7 +139,7 @@ int pvm_run_proc(pvm_req *r, pvm_ns *ns, uint32_t procidx, const pvm_target *lin
             pvm_loop *l = &f->loops[in->p1];
             l->i = 0;
             if (in->p2 < PROVOST_SCOPE_SLOT0 && fixed[in->p1]) { /* computed once per step */
-                pc++;
+                pc = l->n == 0 ? in->p5 : pc + 1; /* still empty: ifNull="skip" skips again */
                 continue;
             }
             l->n = 0;

@@ -114,6 +114,12 @@ static pvm_ns *request_procedure(provost_engine *e, xmlNodePtr proc, provost_err
     }
     xmlDocSetRootElement(doc, req);
     xmlAddChild(req, copy);
+    /* prefixes declared around the procedure (on <request>) stay in scope (SPEC §5) */
+    xmlNsPtr *inscope = xmlGetNsList(proc->doc, proc);
+    for (size_t i = 0; inscope && inscope[i]; i++)
+        if (inscope[i]->prefix && !xmlSearchNs(doc, copy, inscope[i]->prefix))
+            xmlNewNs(req, inscope[i]->href, inscope[i]->prefix);
+    xmlFree(inscope);
     size_t len = 0;
     char *text = serialise(req, 0, &len);
     xmlFreeDoc(doc);
@@ -225,6 +231,7 @@ static int run_part(provost_engine *e, pvm_catalog *cat, const target *t, xmlDoc
         }
     }
     pvm_uuid(r.txid);
+    memcpy(r.jt.txid, r.txid, sizeof r.jt.txid);
     xmlNodePtr tc = xmlNewDocNode(doc, NULL, BAD_CAST "transactionContext", NULL);
     if (!tc)
         return -1;
@@ -238,6 +245,9 @@ static int run_part(provost_engine *e, pvm_catalog *cat, const target *t, xmlDoc
     r.root_trusted = flag(sc, "trusted", 1);
     if (!r.root_trusted)
         r.root_trusted = 1;
+    r.root_sensitive = flag(sc, "sensitive", 0);
+    xmlChar *client = xmlGetNoNsProp(child(r.context, "clientContext"), BAD_CAST "clientTransactionId");
+    r.jt.client = (const char *)client;
     xmlChar *user = xmlGetNoNsProp(child(child(sc, "authentication"), "basic"), BAD_CAST "username");
     r.basic_user = (const char *)user;
 
@@ -260,7 +270,7 @@ static int run_part(provost_engine *e, pvm_catalog *cat, const target *t, xmlDoc
             xmlDocSetRootElement(exec_doc, ex);
             for (xmlNodePtr c = r.data->children; c; c = c->next)
                 xmlAddChild(ed, xmlDocCopyNode(c, exec_doc, 1));
-            rc = pvm_provider_call(&r, t->ns, t->proc, exec_doc, r.root_trusted, identity);
+            rc = pvm_provider_call(&r, t->ns, t->proc, exec_doc, r.root_trusted, r.root_sensitive, identity);
             result = child(xmlDocGetRootElement(exec_doc), "executeData");
         }
     } else {
@@ -281,7 +291,7 @@ static int run_part(provost_engine *e, pvm_catalog *cat, const target *t, xmlDoc
         } else {
             r.depth = t->simple ? 1 : 0;
             rc = pvm_run_proc(&r, t->ns, t->proc, links ? links : &none, r.data, r.root_impersonate,
-                              r.root_trusted, identity);
+                              r.root_trusted, r.root_sensitive, identity);
             if (rc != 0 && t->simple)
                 pvm_error_push_source(&r.err, t->ns->name, provost_bundle_str(t->ns->bundle, proc->name));
         }
@@ -316,6 +326,7 @@ static int run_part(provost_engine *e, pvm_catalog *cat, const target *t, xmlDoc
     if (exec_doc)
         xmlFreeDoc(exec_doc);
     xmlFree(user);
+    xmlFree(client);
     return rc == 0 ? 0 : 1;
 }
 
@@ -495,7 +506,9 @@ int provost_submit_doc(provost_engine *e, xmlDocPtr request, int format, provost
     pvm_ns *ns = request_procedure(e, proc, err);
     if (!ns) {
         xmlFreeDoc(doc);
-        return bad_input(resp, err, err->code, "%s", err->message);
+        char why[sizeof err->message]; /* bad_input writes err->message: not from itself */
+        snprintf(why, sizeof why, "%s", err->message);
+        return bad_input(resp, err, err->code, "%s", why);
     }
     target t = {.ns = ns, .proc = 0, .simple = false};
     pvm_catalog *cat = pvm_catalog_get(e);

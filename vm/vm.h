@@ -18,6 +18,7 @@
 #include "provost/provider.h"
 #include "provost/provost.h"
 #include "vm/bundle.h"
+#include "vm/journal.h"
 
 #define PVM_MAX_DEPTH 64 /* nested calls (SPEC §7) */
 
@@ -84,6 +85,7 @@ struct provost_engine {
     char *caller;
     atomic_uint next_counter;
     struct pvm_counters *counters;
+    struct pvm_journal *journal;
 };
 
 /* ---- errors --------------------------------------------------------------------------- */
@@ -118,9 +120,11 @@ typedef struct pvm_txn_call {
     xmlDocPtr saved;       /* executeData saved for rollback, or NULL */
     char **kv;             /* rollback key/values: k0, v0, k1, v1, ... */
     size_t nkv;
-    bool prepared;
-    struct pvm_ns *ns_rt;  /* for the executeXml of later phases */
-    uint32_t procidx;
+    bool prepared, committed, rolled_back;
+    bool in_doubt;         /* recovery: the call's outcome is unknown */
+    uint32_t seq;          /* its INTENT record */
+    uint32_t exec_id;      /* its procedureExecId */
+    xmlDocPtr provider_context; /* the namespace's providerContext, or NULL (not owned) */
 } pvm_txn_call;
 
 typedef struct pvm_active {
@@ -138,6 +142,7 @@ typedef struct pvm_req {
     uint32_t exec_id;     /* provider calls made so far */
     bool simple;          /* a simple request: public procedures only at the top */
     pvm_error err;        /* the error being raised */
+    pvm_jtxn jt;          /* the transaction's journal */
     pvm_error *handling;  /* the error a catch is handling (context/errorContext), or NULL */
     /* transaction, in memory (the journal makes it durable) */
     pvm_txn_call *calls;
@@ -146,7 +151,7 @@ typedef struct pvm_req {
     size_t nactive, capactive;
     /* security: inherited step flags and credentials */
     const char *basic_user; /* securityContext/authentication/basic/@username */
-    int root_impersonate, root_trusted;
+    int root_impersonate, root_trusted, root_sensitive;
     xmlXPathContextPtr xp;  /* reused for every XPath evaluation */
     char **queued;          /* ids of jobs queued suspended by this transaction */
     size_t nqueued;
@@ -154,6 +159,23 @@ typedef struct pvm_req {
     size_t ngrave, capgrave;
     int depth;
 } pvm_req;
+
+/* One call of a provider, as provider.h's services see it. */
+struct provost_pcall {
+    pvm_req *req;
+    pvm_provider *provider;
+    pvm_active *active;
+    const char *ns, *proc;
+    int phase;
+    bool in_doubt;
+    const char *identity;
+    const pvm_txn_call *logged; /* prepare/commit/rollback: the call's journal entry */
+    char **kv;                  /* process: rollback key/values being set */
+    size_t nkv, capkv;
+    uint32_t code;
+    char *desc;
+    xmlDocPtr detail;
+};
 
 /* A procedure invocation. */
 typedef struct pvm_loop {
@@ -181,7 +203,7 @@ typedef struct pvm_frame {
 
 /* interp.c */
 int pvm_run_proc(pvm_req *r, pvm_ns *ns, uint32_t proc, const pvm_target *links, xmlNodePtr data,
-                 int impersonate, int trusted, const char *identity);
+                 int impersonate, int trusted, int sensitive, const char *identity);
 
 /* queue.c */
 int pvm_queue(pvm_frame *f, const provost_callref *c, const pvm_target *t);
@@ -204,10 +226,21 @@ pvm_xf_result pvm_xform(pvm_frame *f, const provost_xform *x);
 
 /* call.c */
 int pvm_call(pvm_frame *f, const provost_callref *c, const pvm_target *t);
-int pvm_finish(pvm_req *r, bool ok); /* commit or roll back, then deactivate */
-void pvm_txn_clear(pvm_req *r);
-int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, int trusted,
+int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, int trusted, int sensitive,
                       const char *identity);
+xmlNodePtr pvm_build_context(pvm_req *r, xmlDocPtr doc, const char *ns, const char *proc, const char *provider_source,
+                             int type, xmlDocPtr provider_context, uint32_t exec_id, int trusted, bool in_doubt);
+pvm_active *pvm_activate(pvm_req *r, pvm_provider *p, provost_pcall *pc);
+void pvm_pcall_clear(provost_pcall *c);
+
+/* txn.c: the end of a transaction */
+int pvm_finish(pvm_req *r, bool ok); /* prepare/commit or roll back (journaled), then deactivate */
+void pvm_txn_clear(pvm_req *r);
+/* Recovery: finish every transaction the journal holds (SPEC §6). */
+typedef struct pvm_recovery {
+    size_t rolled_back, committed, stuck;
+} pvm_recovery;
+int pvm_recover(provost_engine *e, const char *only_txid, pvm_recovery *out, char *err, size_t errlen);
 
 /* error.c */
 int pvm_fail(pvm_req *r, uint32_t code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

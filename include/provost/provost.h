@@ -37,12 +37,20 @@ typedef struct provost_error {
 #define PROVOST_E_READONLY      0x80070013u /* read-only namespace */
 #define PROVOST_E_OUTOFMEMORY   0x8007000Eu
 
+/* Journal durability (SPEC §6): group (default) syncs every record and lets concurrent
+ * transactions share fsyncs; always syncs each record on its own; none never syncs
+ * (survives a process crash, not a power loss). */
+enum provost_sync { PROVOST_SYNC_GROUP = 0, PROVOST_SYNC_ALWAYS = 1, PROVOST_SYNC_NONE = 2 };
+
 typedef struct provost_options {
     const char *db_path;        /* database directory (created when missing) */
+    int sync;                   /* provost_sync */
     const char *error_map_file; /* Error Provider lookup file (setting errorMapFile) */
     const char *caller;         /* identity of the caller (default: the Unix user) */
 } provost_options;
 
+/* Opens (creating when missing) the database and recovers every unfinished transaction
+ * the journal holds: rolled back newest first, or committed when its commit was decided. */
 int provost_open(const provost_options *opts, provost_engine **out, provost_error *err);
 void provost_close(provost_engine *e);
 
@@ -105,6 +113,48 @@ int provost_call(provost_engine *e, const char *ns, const char *proc, const char
                  int format, provost_response *resp, provost_error *err);
 
 void provost_response_free(provost_response *r);
+
+/* ---- transactions (SPEC §6) ------------------------------------------------------------ */
+
+typedef struct provost_txn_step {
+    char *ns, *proc;
+    int type;            /* provost_proc_type */
+    uint32_t exec_id;    /* procedureExecId */
+    int state;           /* provost_call_state */
+} provost_txn_step;
+
+enum provost_call_state {
+    PROVOST_CALL_INTENDED = 0,  /* journaled; the call's outcome is unknown */
+    PROVOST_CALL_DONE = 1,
+    PROVOST_CALL_FAILED = 2,
+    PROVOST_CALL_PREPARED = 3,
+    PROVOST_CALL_COMMITTED = 4,
+    PROVOST_CALL_ROLLEDBACK = 5
+};
+
+typedef struct provost_txn_info {
+    char id[40];
+    char *client;        /* clientTransactionId, or NULL */
+    uint64_t began;      /* ns since the epoch */
+    int commit_decided;
+    char *stuck;         /* why it is stuck, or NULL */
+    provost_txn_step *steps;
+    size_t nsteps;
+} provost_txn_info;
+
+typedef struct provost_recovery {
+    size_t rolled_back, committed, stuck;
+} provost_recovery;
+
+/* Finish every unfinished transaction again (what opening does); stuck ones are left. */
+int provost_recover(provost_engine *e, provost_recovery *out, provost_error *err);
+/* The transactions the journal holds (running, or stuck). */
+int provost_txn_list(provost_engine *e, provost_txn_info **out, size_t *n, provost_error *err);
+void provost_txn_info_free(provost_txn_info *v, size_t n);
+/* An operator finishes a stuck transaction: retry its compensation (or commit), or declare
+ * it rolled back by hand (its records are removed). */
+enum provost_resolution { PROVOST_RESOLVE_RETRY = 0, PROVOST_RESOLVE_ROLLEDBACK = 1 };
+int provost_txn_resolve(provost_engine *e, const char *id, int how, provost_error *err);
 
 /* ---- counters (SPEC §9) --------------------------------------------------------------- */
 

@@ -1,0 +1,688 @@
+/*
+ * journal.c -- the write-ahead journal.  Records are small, keyed by transaction id and
+ * sequence number, and written with the engine's sync mode:
+ *
+ *   always  every record is synced on its own (writers take turns);
+ *   group   records are synced, and concurrent transactions share each fsync (RocksDB
+ *           gathers simultaneous writers into one WAL write);
+ *   none    records reach the WAL but are not synced (safe against a process crash,
+ *           not against power loss).
+ *
+ * Journaled executeData and rollback values of a sensitive call are sealed with AES-256-GCM
+ * under a per-transaction key; that key is stored in BEGIN sealed under the database's
+ * master key (a 0600 file beside the database).
+ *
+ * Test hooks, read once: PROVOST_CRASH_POINT=N kills the process with SIGKILL at the Nth
+ * journal point (points 2k-1 and 2k are just before and just after the kth write);
+ * PROVOST_JOURNAL_FAIL=N makes the Nth write fail as a full disk would.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "vm/db.h"
+#include "vm/journal.h"
+
+struct pvm_journal {
+    pvm_db *db;
+    int sync;
+    pthread_mutex_t serial; /* sync=always: one write at a time */
+    unsigned char master[32];
+    bool has_master;
+    atomic_ulong writes;    /* for the test hooks */
+    unsigned long crash_point, fail_at;
+};
+
+/* ---- sealing ------------------------------------------------------------------------- */
+
+#define NONCE 12
+#define TAG 16
+
+static int seal(const unsigned char key[32], const unsigned char *in, size_t n, unsigned char **out, size_t *outn)
+{
+    *out = malloc(NONCE + n + TAG);
+    if (!*out)
+        return -1;
+    unsigned char *nonce = *out, *ct = *out + NONCE, *tag = *out + NONCE + n;
+    if (getrandom(nonce, NONCE, 0) != NONCE) {
+        free(*out);
+        return -1;
+    }
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int len = 0, ok = c && EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce) == 1 &&
+                      (n == 0 || EVP_EncryptUpdate(c, ct, &len, in, (int)n) == 1) &&
+                      EVP_EncryptFinal_ex(c, ct + len, &len) == 1 &&
+                      EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, TAG, tag) == 1;
+    EVP_CIPHER_CTX_free(c);
+    if (!ok) {
+        free(*out);
+        return -1;
+    }
+    *outn = NONCE + n + TAG;
+    return 0;
+}
+
+static int unseal(const unsigned char key[32], const unsigned char *in, size_t n, unsigned char **out, size_t *outn)
+{
+    if (n < NONCE + TAG)
+        return -1;
+    size_t m = n - NONCE - TAG;
+    *out = malloc(m + 1);
+    if (!*out)
+        return -1;
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int len = 0, ok = c && EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, in) == 1 &&
+                      (m == 0 || EVP_DecryptUpdate(c, *out, &len, in + NONCE, (int)m) == 1) &&
+                      EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, TAG, (void *)(in + n - TAG)) == 1 &&
+                      EVP_DecryptFinal_ex(c, *out + len, &len) == 1;
+    EVP_CIPHER_CTX_free(c);
+    if (!ok) {
+        free(*out);
+        return -1;
+    }
+    (*out)[m] = 0;
+    *outn = m;
+    return 0;
+}
+
+/* The master key: created with mode 0600 the first time, read afterwards. */
+static int master_key(pvm_journal *j, char *err, size_t errlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/master.key", pvm_db_path(j->db));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        unsigned char k[32];
+        if (getrandom(k, sizeof k, 0) != (ssize_t)sizeof k) {
+            snprintf(err, errlen, "no random source for the master key");
+            return -1;
+        }
+        char tmp[4200];
+        snprintf(tmp, sizeof tmp, "%s.new", path);
+        int w = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (w < 0 || write(w, k, sizeof k) != (ssize_t)sizeof k || fsync(w) != 0 || close(w) != 0 ||
+            rename(tmp, path) != 0) {
+            snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+            if (w >= 0)
+                close(w);
+            return -1;
+        }
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    }
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    ssize_t n = read(fd, j->master, sizeof j->master);
+    close(fd);
+    if (n != (ssize_t)sizeof j->master) {
+        snprintf(err, errlen, "%s is not a master key (32 bytes)", path);
+        return -1;
+    }
+    j->has_master = true;
+    return 0;
+}
+
+/* ---- encoding ------------------------------------------------------------------------ */
+
+typedef struct buf {
+    unsigned char *p;
+    size_t n, cap;
+    bool oom;
+} buf;
+
+static void put(buf *b, const void *v, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        while (cap < b->n + n)
+            cap *= 2;
+        unsigned char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = true;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, v, n);
+    b->n += n;
+}
+
+static void put_u8(buf *b, uint8_t v) { put(b, &v, 1); }
+
+static void put_u32(buf *b, uint32_t v)
+{
+    unsigned char x[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8), (unsigned char)v};
+    put(b, x, 4);
+}
+
+static void put_u64(buf *b, uint64_t v)
+{
+    put_u32(b, (uint32_t)(v >> 32));
+    put_u32(b, (uint32_t)v);
+}
+
+static void put_bytes(buf *b, const void *v, size_t n)
+{
+    put_u32(b, (uint32_t)n);
+    put(b, v, n);
+}
+
+static void put_str(buf *b, const char *s)
+{
+    put_bytes(b, s ? s : "", s ? strlen(s) : 0);
+}
+
+typedef struct rd {
+    const unsigned char *p;
+    size_t n;
+    bool bad;
+} rd;
+
+static uint32_t get_u32(rd *r)
+{
+    if (r->bad || r->n < 4) {
+        r->bad = true;
+        return 0;
+    }
+    uint32_t v = (uint32_t)r->p[0] << 24 | (uint32_t)r->p[1] << 16 | (uint32_t)r->p[2] << 8 | r->p[3];
+    r->p += 4;
+    r->n -= 4;
+    return v;
+}
+
+static uint8_t get_u8(rd *r)
+{
+    if (r->bad || r->n < 1) {
+        r->bad = true;
+        return 0;
+    }
+    r->n--;
+    return *r->p++;
+}
+
+static const unsigned char *get_bytes(rd *r, size_t *n)
+{
+    *n = get_u32(r);
+    if (r->bad || r->n < *n) {
+        r->bad = true;
+        *n = 0;
+        return NULL;
+    }
+    const unsigned char *v = r->p;
+    r->p += *n;
+    r->n -= *n;
+    return v;
+}
+
+static char *get_str(rd *r)
+{
+    size_t n;
+    const unsigned char *v = get_bytes(r, &n);
+    if (r->bad)
+        return NULL;
+    char *s = malloc(n + 1);
+    if (!s) {
+        r->bad = true;
+        return NULL;
+    }
+    memcpy(s, v, n);
+    s[n] = 0;
+    return s;
+}
+
+/* ---- writing ------------------------------------------------------------------------- */
+
+static void key_of(const char *txid, uint32_t seq, char out[42])
+{
+    memcpy(out, txid, 38);
+    out[38] = (char)(seq >> 24);
+    out[39] = (char)(seq >> 16);
+    out[40] = (char)(seq >> 8);
+    out[41] = (char)seq;
+}
+
+static void hook(pvm_journal *j, unsigned long point)
+{
+    if (j->crash_point && point == j->crash_point)
+        kill(getpid(), SIGKILL);
+}
+
+static int append(pvm_journal *j, const char *txid, uint32_t seq, buf *b, bool sync, char *err, size_t errlen)
+{
+    if (b->oom) {
+        snprintf(err, errlen, "out of memory");
+        free(b->p);
+        return -1;
+    }
+    char key[42];
+    key_of(txid, seq, key);
+    unsigned long k = atomic_fetch_add(&j->writes, 1) + 1;
+    hook(j, 2 * k - 1);
+    int rc;
+    if (j->fail_at && k == j->fail_at) {
+        snprintf(err, errlen, "journal write failed: no space left on device (injected)");
+        rc = -1;
+    } else {
+        bool serial = sync && j->sync == PVM_SYNC_ALWAYS;
+        if (serial)
+            pthread_mutex_lock(&j->serial);
+        rc = pvm_db_append(j->db, PVM_CF_JOURNAL, key, sizeof key, b->p, b->n, sync && j->sync != PVM_SYNC_NONE,
+                           err, errlen);
+        if (serial)
+            pthread_mutex_unlock(&j->serial);
+    }
+    free(b->p);
+    hook(j, 2 * k);
+    return rc;
+}
+
+static int begin(pvm_journal *j, pvm_jtxn *t, bool sensitive, char *err, size_t errlen)
+{
+    if (t->begun && (!sensitive || t->sensitive_key))
+        return 0;
+    buf b = {0};
+    put_u8(&b, PVM_J_BEGIN);
+    put_u32(&b, 0);
+    put_str(&b, t->client);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    put_u64(&b, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+    if (sensitive) {
+        if (!j->has_master && master_key(j, err, errlen) != 0) {
+            free(b.p);
+            return -1;
+        }
+        unsigned char *wrapped;
+        size_t wn;
+        if (getrandom(t->key, sizeof t->key, 0) != (ssize_t)sizeof t->key ||
+            seal(j->master, t->key, sizeof t->key, &wrapped, &wn) != 0) {
+            snprintf(err, errlen, "cannot make a transaction key");
+            free(b.p);
+            return -1;
+        }
+        put_bytes(&b, wrapped, wn);
+        free(wrapped);
+    } else {
+        put_bytes(&b, "", 0);
+    }
+    /* a later BEGIN (the first sensitive call of a transaction) carries the key */
+    if (append(j, t->txid, t->next++, &b, true, err, errlen) != 0)
+        return -1;
+    t->begun = true;
+    t->sensitive_key = sensitive || t->sensitive_key;
+    return 0;
+}
+
+static void put_secret(buf *b, const pvm_jtxn *t, bool sealed, const char *v)
+{
+    if (!sealed || !v) {
+        put_str(b, v);
+        return;
+    }
+    unsigned char *s;
+    size_t n;
+    if (seal(t->key, (const unsigned char *)v, strlen(v), &s, &n) != 0) {
+        b->oom = true;
+        return;
+    }
+    put_bytes(b, s, n);
+    free(s);
+}
+
+int pvm_journal_intent(pvm_journal *j, pvm_jtxn *t, bool sensitive, uint32_t exec_id, int type, const char *ns,
+                       const char *proc, const char *provider, const char *data, uint32_t *seq, char *err,
+                       size_t errlen)
+{
+    if (begin(j, t, sensitive, err, errlen) != 0)
+        return -1;
+    buf b = {0};
+    put_u8(&b, PVM_J_INTENT);
+    put_u32(&b, 0);
+    put_u32(&b, exec_id);
+    put_u8(&b, (uint8_t)type);
+    put_u8(&b, (uint8_t)((data ? 1 : 0) | (sensitive ? 2 : 0)));
+    put_str(&b, ns);
+    put_str(&b, proc);
+    put_str(&b, provider);
+    put_secret(&b, t, sensitive, data);
+    *seq = t->next;
+    return append(j, t->txid, t->next++, &b, true, err, errlen);
+}
+
+int pvm_journal_done(pvm_journal *j, pvm_jtxn *t, uint32_t intent, char *const *kv, size_t nkv, char *err,
+                     size_t errlen)
+{
+    buf b = {0};
+    put_u8(&b, PVM_J_DONE);
+    put_u32(&b, intent);
+    put_u8(&b, t->sensitive_key ? 1 : 0);
+    put_u32(&b, (uint32_t)(nkv / 2));
+    for (size_t i = 0; i + 1 < nkv; i += 2) {
+        put_str(&b, kv[i]);
+        put_secret(&b, t, t->sensitive_key, kv[i + 1]);
+    }
+    return append(j, t->txid, t->next++, &b, true, err, errlen);
+}
+
+int pvm_journal_mark(pvm_journal *j, pvm_jtxn *t, int type, uint32_t intent, char *err, size_t errlen)
+{
+    buf b = {0};
+    put_u8(&b, (uint8_t)type);
+    put_u32(&b, intent);
+    /* a failure needs no durability of its own: losing it only means an extra
+     * rollback of something absent after a crash */
+    return append(j, t->txid, t->next++, &b, type != PVM_J_FAILED, err, errlen);
+}
+
+int pvm_journal_stuck(pvm_journal *j, pvm_jtxn *t, const char *reason, char *err, size_t errlen)
+{
+    buf b = {0};
+    put_u8(&b, PVM_J_STUCK);
+    put_u32(&b, 0);
+    put_str(&b, reason);
+    return append(j, t->txid, t->next++, &b, true, err, errlen);
+}
+
+int pvm_journal_end_id(pvm_journal *j, const char *txid, char *err, size_t errlen)
+{
+    char from[42], to[42];
+    key_of(txid, 0, from);
+    key_of(txid, 0xFFFFFFFFu, to);
+    unsigned long k = atomic_fetch_add(&j->writes, 1) + 1;
+    hook(j, 2 * k - 1);
+    int rc;
+    if (j->fail_at && k == j->fail_at) {
+        snprintf(err, errlen, "journal write failed: no space left on device (injected)");
+        rc = -1;
+    } else {
+        rc = pvm_db_delete_range(j->db, PVM_CF_JOURNAL, from, sizeof from, to, sizeof to,
+                                 j->sync != PVM_SYNC_NONE, err, errlen);
+        /* the range end is exclusive: the last possible key goes on its own */
+        if (rc == 0)
+            rc = pvm_db_delete_range(j->db, PVM_CF_JOURNAL, to, sizeof to, to, sizeof to, 0, err, errlen);
+    }
+    hook(j, 2 * k);
+    return rc;
+}
+
+int pvm_journal_end(pvm_journal *j, pvm_jtxn *t, char *err, size_t errlen)
+{
+    if (!t->begun)
+        return 0; /* nothing was written: a read-only transaction */
+    return pvm_journal_end_id(j, t->txid, err, errlen);
+}
+
+/* ---- reading ------------------------------------------------------------------------ */
+
+typedef struct scan {
+    pvm_journal *j;
+    pvm_jview *v;
+    size_t n, cap;
+    char err[256];
+} scan;
+
+static pvm_jcall *call_of(pvm_jview *v, uint32_t seq)
+{
+    for (size_t i = 0; i < v->ncalls; i++)
+        if (v->calls[i].seq == seq)
+            return &v->calls[i];
+    return NULL;
+}
+
+static char *open_secret(pvm_jview *v, rd *r, bool sealed)
+{
+    size_t n;
+    const unsigned char *p = get_bytes(r, &n);
+    if (r->bad)
+        return NULL;
+    unsigned char *out = NULL;
+    size_t m;
+    if (!sealed) {
+        out = malloc(n + 1);
+        if (!out)
+            return NULL;
+        memcpy(out, p, n);
+        out[n] = 0;
+        return (char *)out;
+    }
+    if (!v->has_key || unseal(v->key, p, n, &out, &m) != 0) {
+        if (!v->error)
+            v->error = strdup("sealed data cannot be opened (is master.key the database's own?)");
+        return NULL;
+    }
+    return (char *)out;
+}
+
+static int record(void *ud, const char *key, size_t klen, const char *val, size_t vlen)
+{
+    scan *s = ud;
+    if (klen != 42)
+        return 0; /* not a journal record */
+    uint32_t seq = (uint32_t)(unsigned char)key[38] << 24 | (uint32_t)(unsigned char)key[39] << 16 |
+                   (uint32_t)(unsigned char)key[40] << 8 | (unsigned char)key[41];
+    pvm_jview *v = s->n ? &s->v[s->n - 1] : NULL;
+    if (!v || memcmp(v->txid, key, 38) != 0) {
+        if (s->n == s->cap) {
+            size_t cap = s->cap ? s->cap * 2 : 16;
+            pvm_jview *nv = realloc(s->v, cap * sizeof *nv);
+            if (!nv) {
+                snprintf(s->err, sizeof s->err, "out of memory");
+                return 1;
+            }
+            s->v = nv;
+            s->cap = cap;
+        }
+        v = &s->v[s->n++];
+        memset(v, 0, sizeof *v);
+        memcpy(v->txid, key, 38);
+        v->txid[38] = 0;
+    }
+    if (seq + 1 > v->next)
+        v->next = seq + 1;
+    rd r = {.p = (const unsigned char *)val, .n = vlen};
+    int type = get_u8(&r);
+    uint32_t ref = get_u32(&r);
+    switch (type) {
+    case PVM_J_BEGIN: {
+        char *client = get_str(&r);
+        uint64_t hi = get_u32(&r), lo = get_u32(&r);
+        size_t wn;
+        const unsigned char *wrapped = get_bytes(&r, &wn);
+        if (!v->client && client && *client)
+            v->client = client;
+        else
+            free(client);
+        if (!v->began)
+            v->began = hi << 32 | lo;
+        if (wn && !r.bad) {
+            unsigned char *k = NULL;
+            size_t kn;
+            if (!s->j->has_master && master_key(s->j, s->err, sizeof s->err) != 0) {
+                s->err[0] = 0;
+                if (!v->error)
+                    v->error = strdup("the master key is missing: sealed data cannot be opened");
+            } else if (unseal(s->j->master, wrapped, wn, &k, &kn) == 0 && kn == 32) {
+                memcpy(v->key, k, 32);
+                v->has_key = true;
+            } else if (!v->error) {
+                v->error = strdup("the transaction key cannot be unwrapped with master.key");
+            }
+            free(k);
+        }
+        break;
+    }
+    case PVM_J_INTENT: {
+        pvm_jcall *nc = realloc(v->calls, (v->ncalls + 1) * sizeof *nc);
+        if (!nc) {
+            snprintf(s->err, sizeof s->err, "out of memory");
+            return 1;
+        }
+        v->calls = nc;
+        pvm_jcall *c = &v->calls[v->ncalls++];
+        memset(c, 0, sizeof *c);
+        c->seq = seq;
+        c->exec_id = get_u32(&r);
+        c->type = get_u8(&r);
+        uint8_t flags = get_u8(&r);
+        c->ns = get_str(&r);
+        c->proc = get_str(&r);
+        c->provider = get_str(&r);
+        char *data = open_secret(v, &r, flags & 2);
+        if (flags & 1)
+            c->data = data;
+        else
+            free(data);
+        break;
+    }
+    case PVM_J_DONE: {
+        pvm_jcall *c = call_of(v, ref);
+        bool sealed = get_u8(&r) != 0;
+        uint32_t n = get_u32(&r);
+        if (!c || r.bad)
+            break;
+        c->done = true;
+        if (n > 100000)
+            n = 0;
+        c->kv = calloc((size_t)n * 2 + 1, sizeof *c->kv);
+        for (uint32_t i = 0; c->kv && i < n && !r.bad; i++) {
+            c->kv[c->nkv] = get_str(&r);
+            c->kv[c->nkv + 1] = open_secret(v, &r, sealed);
+            if (!c->kv[c->nkv] || !c->kv[c->nkv + 1]) {
+                free(c->kv[c->nkv]);
+                free(c->kv[c->nkv + 1]);
+                break;
+            }
+            c->nkv += 2;
+        }
+        break;
+    }
+    case PVM_J_FAILED:
+    case PVM_J_PREPARED:
+    case PVM_J_COMMITTED:
+    case PVM_J_ROLLEDBACK: {
+        pvm_jcall *c = call_of(v, ref);
+        if (c) {
+            c->failed |= type == PVM_J_FAILED;
+            c->prepared |= type == PVM_J_PREPARED;
+            c->committed |= type == PVM_J_COMMITTED;
+            c->rolled_back |= type == PVM_J_ROLLEDBACK;
+        }
+        break;
+    }
+    case PVM_J_COMMIT:
+        v->commit_decided = true;
+        break;
+    case PVM_J_STUCK:
+        free(v->stuck);
+        v->stuck = get_str(&r);
+        break;
+    default:
+        r.bad = true;
+    }
+    if (r.bad && !v->error)
+        v->error = strdup("a journal record is corrupt");
+    return 0;
+}
+
+int pvm_journal_scan(pvm_journal *j, pvm_jview **out, size_t *n, char *err, size_t errlen)
+{
+    scan s = {.j = j};
+    int rc = pvm_db_each(j->db, PVM_CF_JOURNAL, record, &s, err, errlen);
+    if (rc == 1) {
+        snprintf(err, errlen, "%s", s.err);
+        rc = -1;
+    }
+    if (rc != 0) {
+        pvm_journal_views_free(s.v, s.n);
+        return -1;
+    }
+    *out = s.v;
+    *n = s.n;
+    return 0;
+}
+
+void pvm_journal_views_free(pvm_jview *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) {
+        for (size_t k = 0; k < v[i].ncalls; k++) {
+            pvm_jcall *c = &v[i].calls[k];
+            free(c->ns);
+            free(c->proc);
+            free(c->provider);
+            free(c->data);
+            for (size_t m = 0; m < c->nkv; m++)
+                free(c->kv[m]);
+            free(c->kv);
+        }
+        free(v[i].calls);
+        free(v[i].client);
+        free(v[i].stuck);
+        free(v[i].error);
+    }
+    free(v);
+}
+
+void pvm_journal_resume(const pvm_jview *v, pvm_jtxn *t)
+{
+    memset(t, 0, sizeof *t);
+    memcpy(t->txid, v->txid, sizeof t->txid);
+    t->next = v->next;
+    t->begun = true;
+    t->sensitive_key = v->has_key;
+    if (v->has_key)
+        memcpy(t->key, v->key, 32);
+}
+
+/* ---- open ----------------------------------------------------------------------------- */
+
+pvm_journal *pvm_journal_open(pvm_db *db, int sync, char *err, size_t errlen)
+{
+    pvm_journal *j = calloc(1, sizeof *j);
+    if (!j) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    j->db = db;
+    j->sync = sync;
+    pthread_mutex_init(&j->serial, NULL);
+    const char *cp = getenv("PROVOST_CRASH_POINT"), *fa = getenv("PROVOST_JOURNAL_FAIL");
+    j->crash_point = cp ? strtoul(cp, NULL, 10) : 0;
+    j->fail_at = fa ? strtoul(fa, NULL, 10) : 0;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/master.key", pvm_db_path(db));
+    struct stat st;
+    if (stat(path, &st) != 0 && master_key(j, err, errlen) != 0) { /* created with the database */
+        pvm_journal_close(j);
+        return NULL;
+    }
+    return j;
+}
+
+void pvm_journal_set_sync(pvm_journal *j, int sync)
+{
+    j->sync = sync;
+}
+
+void pvm_journal_close(pvm_journal *j)
+{
+    if (!j)
+        return;
+    pthread_mutex_destroy(&j->serial);
+    OPENSSL_cleanse(j->master, sizeof j->master);
+    free(j);
+}

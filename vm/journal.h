@@ -1,0 +1,90 @@
+/*
+ * journal.h -- the write-ahead transaction journal (SPEC §6), in the database's journal
+ * column family.  A record's key is the transaction id followed by a big-endian sequence
+ * number, so appending never reads or copies earlier records and a transaction's records
+ * are contiguous: finishing it deletes one key range.
+ */
+#ifndef PVM_JOURNAL_H
+#define PVM_JOURNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pvm_db;
+
+enum pvm_sync { PVM_SYNC_GROUP = 0, PVM_SYNC_ALWAYS = 1, PVM_SYNC_NONE = 2 };
+
+enum pvm_jtype {
+    PVM_J_BEGIN = 1,
+    PVM_J_INTENT = 2,      /* before a write/twoPhase call: durable before it */
+    PVM_J_DONE = 3,        /* the call succeeded: its rollback key/values */
+    PVM_J_FAILED = 4,      /* the call failed: never rolled back */
+    PVM_J_PREPARED = 5,
+    PVM_J_COMMIT = 6,      /* every prepare succeeded: the transaction commits */
+    PVM_J_COMMITTED = 7,
+    PVM_J_ROLLEDBACK = 8,
+    PVM_J_STUCK = 9        /* compensation or commit failed after its retries */
+};
+
+typedef struct pvm_journal pvm_journal;
+
+/* The journal of one transaction as the engine writes it. */
+typedef struct pvm_jtxn {
+    char txid[40];
+    uint32_t next;       /* next sequence number */
+    bool begun;          /* BEGIN written */
+    bool sensitive_key;  /* key holds a per-transaction key */
+    unsigned char key[32];
+    const char *client;  /* clientTransactionId, or NULL */
+} pvm_jtxn;
+
+/* A call as recovery and `txn list` see it. */
+typedef struct pvm_jcall {
+    uint32_t seq, exec_id;
+    int type;                 /* provost_proc_type */
+    char *ns, *proc, *provider;
+    char *data;               /* executeData saved for rollback (decrypted), or NULL */
+    char **kv;                /* rollback key/values (decrypted) */
+    size_t nkv;
+    bool done, failed, prepared, committed, rolled_back;
+} pvm_jcall;
+
+typedef struct pvm_jview {
+    char txid[40];
+    char *client;
+    uint64_t began;           /* ns since the epoch */
+    pvm_jcall *calls;         /* in call order */
+    size_t ncalls;
+    bool commit_decided;
+    char *stuck;              /* why it is stuck, or NULL */
+    char *error;              /* a record that could not be read, or NULL */
+    uint32_t next;            /* the sequence number a new record would get */
+    bool has_key;
+    unsigned char key[32];    /* the transaction key, unwrapped */
+} pvm_jview;
+
+/* Continue writing a transaction found by pvm_journal_scan (recovery, resolve). */
+void pvm_journal_resume(const pvm_jview *v, pvm_jtxn *t);
+
+pvm_journal *pvm_journal_open(struct pvm_db *db, int sync, char *err, size_t errlen);
+void pvm_journal_close(pvm_journal *j);
+void pvm_journal_set_sync(pvm_journal *j, int sync);
+
+/* Appends (0, or -1 with err): each follows the sync mode except where said. */
+int pvm_journal_intent(pvm_journal *j, pvm_jtxn *t, bool sensitive, uint32_t exec_id, int type, const char *ns,
+                       const char *proc, const char *provider, const char *data, uint32_t *seq, char *err,
+                       size_t errlen);
+int pvm_journal_done(pvm_journal *j, pvm_jtxn *t, uint32_t intent, char *const *kv, size_t nkv, char *err,
+                     size_t errlen);
+int pvm_journal_mark(pvm_journal *j, pvm_jtxn *t, int type, uint32_t intent, char *err, size_t errlen);
+int pvm_journal_stuck(pvm_journal *j, pvm_jtxn *t, const char *reason, char *err, size_t errlen);
+/* The transaction is finished: its records go. */
+int pvm_journal_end(pvm_journal *j, pvm_jtxn *t, char *err, size_t errlen);
+int pvm_journal_end_id(pvm_journal *j, const char *txid, char *err, size_t errlen);
+
+/* Every unfinished transaction, oldest first.  Free with pvm_journal_views_free. */
+int pvm_journal_scan(pvm_journal *j, pvm_jview **out, size_t *n, char *err, size_t errlen);
+void pvm_journal_views_free(pvm_jview *v, size_t n);
+
+#endif

@@ -1,0 +1,404 @@
+/*
+ * txn.c -- the end of a transaction (SPEC §6), journaled: on success every twoPhase call is
+ * prepared (PREPARED), the decision is made durable (COMMIT), each is committed
+ * (COMMITTED); on failure every successful write/twoPhase call is rolled back newest
+ * first (ROLLED-BACK), never the one that failed.  A compensation or commit that keeps
+ * failing after its retries parks the transaction as stuck (STUCK) instead of ending it.
+ * Recovery runs the same steps on the transactions the journal still holds.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libxml/parser.h>
+
+#include "vm/vm.h"
+
+#define ATTEMPTS 3
+
+static const long backoff_ms[ATTEMPTS] = {0, 20, 200};
+
+static void pause_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    while (ms && nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* A later phase of a logged call: executeXml{context, executeData (saved or empty)}. */
+static uint32_t phase_call(pvm_req *r, const pvm_txn_call *t, int phase, uint32_t *code, char **desc)
+{
+    *desc = NULL;
+    if (!t->provider || !t->provider->desc) {
+        *code = PROVOST_E_NOPROVIDER;
+        *desc = strdup(t->provider && t->provider->load_error ? t->provider->load_error : "the provider is not loaded");
+        return *code;
+    }
+    const provost_provider *d = t->provider->desc;
+    uint32_t (*fn)(provost_pcall *, xmlDocPtr) =
+        phase == PROVOST_PHASE_PREPARE ? d->prepare : phase == PROVOST_PHASE_COMMIT ? d->commit : d->rollback;
+    if (!fn)
+        return 0;
+    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+    xmlNodePtr root = doc ? xmlNewDocNode(doc, NULL, BAD_CAST "executeXml", NULL) : NULL;
+    if (!root) {
+        xmlFreeDoc(doc);
+        *code = PROVOST_E_OUTOFMEMORY;
+        return *code;
+    }
+    xmlDocSetRootElement(doc, root);
+    xmlNodePtr ed = t->saved && xmlDocGetRootElement(t->saved) ? xmlDocCopyNode(xmlDocGetRootElement(t->saved), doc, 1)
+                                                               : xmlNewDocNode(doc, NULL, BAD_CAST "executeData", NULL);
+    if (ed)
+        xmlAddChild(root, ed);
+    pvm_build_context(r, doc, t->ns, t->proc, t->provider->name, t->type, t->provider_context, t->exec_id, 2,
+                      t->in_doubt && phase == PROVOST_PHASE_ROLLBACK);
+    provost_pcall pc = {.req = r, .provider = t->provider, .ns = t->ns, .proc = t->proc, .phase = phase,
+                        .logged = t, .in_doubt = t->in_doubt};
+    pc.active = pvm_activate(r, t->provider, &pc); /* recovery activates here; a request already has */
+    pc.phase = phase;
+    uint32_t rc = 0;
+    if (!pc.active) {
+        rc = pc.code ? pc.code : PROVOST_E_OUTOFMEMORY;
+    } else {
+        pc.code = 0;
+        rc = fn(&pc, doc);
+    }
+    xmlFreeDoc(doc);
+    if (rc) {
+        *code = pc.code ? pc.code : ((rc & 0x80000000u) ? rc : PROVOST_E_GENERIC);
+        *desc = pc.desc;
+        pc.desc = NULL;
+    }
+    pvm_pcall_clear(&pc);
+    return rc;
+}
+
+/* One phase with its retries; 0, or the last failure's code (description in *desc). */
+static uint32_t with_retries(pvm_req *r, pvm_txn_call *t, int phase, char **desc)
+{
+    uint32_t code = 0;
+    for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+        pause_ms(backoff_ms[attempt]);
+        free(*desc);
+        *desc = NULL;
+        if (phase_call(r, t, phase, &code, desc) == 0)
+            return 0;
+    }
+    return code ? code : PROVOST_E_GENERIC;
+}
+
+static void park(pvm_req *r, const pvm_txn_call *t, const char *what, uint32_t code, const char *desc, bool *stuck)
+{
+    char reason[600], why[300];
+    snprintf(reason, sizeof reason, "%s of %s/%s failed %d times: 0x%08X %s", what, t->ns, t->proc, ATTEMPTS, code,
+             desc ? desc : "");
+    pvm_journal_stuck(r->e->journal, &r->jt, reason, why, sizeof why);
+    *stuck = true;
+}
+
+/* Roll back every logged call not rolled back yet, newest first.  Returns false when one
+ * could not be (the transaction is then stuck). */
+static bool rollback_calls(pvm_req *r)
+{
+    bool stuck = false;
+    char why[300];
+    for (size_t i = r->ncalls; i-- > 0;) {
+        pvm_txn_call *t = &r->calls[i];
+        if (t->rolled_back)
+            continue;
+        char *desc = NULL;
+        uint32_t code = with_retries(r, t, PROVOST_PHASE_ROLLBACK, &desc);
+        if (code == 0) {
+            t->rolled_back = true;
+            if (pvm_journal_mark(r->e->journal, &r->jt, PVM_J_ROLLEDBACK, t->seq, why, sizeof why) != 0)
+                stuck = true; /* cannot say so: recovery will roll it back again, which is allowed */
+        } else {
+            park(r, t, "rollback", code, desc, &stuck);
+        }
+        free(desc);
+    }
+    return !stuck;
+}
+
+/* Commit every prepared twoPhase call not committed yet, in call order. */
+static bool commit_calls(pvm_req *r)
+{
+    bool stuck = false;
+    char why[300];
+    for (size_t i = 0; i < r->ncalls; i++) {
+        pvm_txn_call *t = &r->calls[i];
+        if (t->type != PROVOST_TYPE_TWOPHASE || t->committed)
+            continue;
+        char *desc = NULL;
+        uint32_t code = with_retries(r, t, PROVOST_PHASE_COMMIT, &desc);
+        if (code == 0) {
+            t->committed = true;
+            if (pvm_journal_mark(r->e->journal, &r->jt, PVM_J_COMMITTED, t->seq, why, sizeof why) != 0)
+                stuck = true;
+        } else {
+            park(r, t, "commit", code, desc, &stuck);
+        }
+        free(desc);
+    }
+    return !stuck;
+}
+
+static void deactivate_all(pvm_req *r)
+{
+    for (size_t i = r->nactive; i-- > 0;) {
+        pvm_active *a = &r->active[i];
+        if (!a->provider->desc || !a->provider->desc->deactivate)
+            continue;
+        provost_pcall pc = {.req = r, .provider = a->provider, .active = a, .phase = PROVOST_PHASE_DEACTIVATE};
+        a->provider->desc->deactivate(&pc);
+        pvm_pcall_clear(&pc);
+    }
+}
+
+/* Prepare every twoPhase call in order; false (error raised) when one fails. */
+static bool prepare_calls(pvm_req *r)
+{
+    char why[300];
+    for (size_t i = 0; i < r->ncalls; i++) {
+        pvm_txn_call *t = &r->calls[i];
+        if (t->type != PROVOST_TYPE_TWOPHASE)
+            continue;
+        uint32_t code = 0;
+        char *desc = NULL;
+        if (phase_call(r, t, PROVOST_PHASE_PREPARE, &code, &desc)) {
+            pvm_fail(r, code, "%s", desc ? desc : "prepare failed");
+            pvm_error_push_source(&r->err, t->ns, t->proc);
+            free(desc);
+            return false;
+        }
+        t->prepared = true;
+        if (pvm_journal_mark(r->e->journal, &r->jt, PVM_J_PREPARED, t->seq, why, sizeof why) != 0) {
+            pvm_fail(r, PROVOST_E_JOURNAL, "%s", why);
+            return false;
+        }
+    }
+    return true;
+}
+
+int pvm_finish(pvm_req *r, bool ok)
+{
+    char why[300];
+    bool settled;
+    if (ok)
+        ok = prepare_calls(r);
+    if (ok) {
+        bool two = false;
+        for (size_t i = 0; i < r->ncalls && !two; i++)
+            two = r->calls[i].type == PROVOST_TYPE_TWOPHASE;
+        if (two && pvm_journal_mark(r->e->journal, &r->jt, PVM_J_COMMIT, 0, why, sizeof why) != 0) {
+            pvm_fail(r, PROVOST_E_JOURNAL, "%s", why);
+            ok = false;
+        }
+    }
+    if (ok) {
+        settled = commit_calls(r); /* a commit that keeps failing leaves the transaction in doubt */
+        /* nothing is acknowledged before its end is durable */
+        if (settled && pvm_journal_end(r->e->journal, &r->jt, why, sizeof why) != 0) {
+            pvm_fail(r, PROVOST_E_JOURNAL, "the transaction's end could not be journaled: %s", why);
+            ok = false;
+            settled = rollback_calls(r);
+            if (settled)
+                pvm_journal_end(r->e->journal, &r->jt, why, sizeof why);
+        }
+    } else {
+        settled = rollback_calls(r);
+        if (settled)
+            pvm_journal_end(r->e->journal, &r->jt, why, sizeof why); /* if lost, recovery ends it */
+    }
+    deactivate_all(r);
+    return ok ? 0 : -1;
+}
+
+void pvm_txn_clear(pvm_req *r)
+{
+    for (size_t i = 0; i < r->ncalls; i++) {
+        pvm_txn_call *t = &r->calls[i];
+        for (size_t k = 0; k < t->nkv; k++)
+            free(t->kv[k]);
+        free(t->kv);
+        free(t->ns);
+        free(t->proc);
+        if (t->saved)
+            xmlFreeDoc(t->saved);
+    }
+    free(r->calls);
+    free(r->active);
+    r->calls = NULL;
+    r->active = NULL;
+    r->ncalls = r->capcalls = r->nactive = r->capactive = 0;
+}
+
+/* ---- recovery ------------------------------------------------------------------------ */
+
+/* Rebuild a journaled transaction as a request whose end is to be run again. */
+static int recover_one(provost_engine *e, pvm_catalog *cat, const pvm_jview *v, pvm_recovery *out)
+{
+    pvm_req r = {.e = e, .cat = cat};
+    memcpy(r.txid, v->txid, sizeof r.txid);
+    pvm_journal_resume(v, &r.jt);
+    r.calls = calloc(v->ncalls ? v->ncalls : 1, sizeof *r.calls);
+    if (!r.calls)
+        return -1;
+    for (size_t i = 0; i < v->ncalls; i++) {
+        const pvm_jcall *c = &v->calls[i];
+        if (c->failed)
+            continue; /* never rolled back: it did not happen */
+        pvm_txn_call *t = &r.calls[r.ncalls++];
+        *t = (pvm_txn_call){.provider = pvm_provider_get(e, c->provider), .ns = strdup(c->ns), .proc = strdup(c->proc),
+                            .type = c->type, .seq = c->seq, .exec_id = c->exec_id, .in_doubt = !c->done,
+                            .prepared = c->prepared, .committed = c->committed, .rolled_back = c->rolled_back};
+        if (c->data)
+            t->saved = xmlReadMemory(c->data, (int)strlen(c->data), "executeData", NULL, XML_PARSE_NONET);
+        if (c->nkv) {
+            t->kv = calloc(c->nkv, sizeof *t->kv);
+            for (size_t k = 0; t->kv && k < c->nkv; k++)
+                t->kv[t->nkv++] = strdup(c->kv[k]);
+        }
+        pvm_ns *ns = pvm_catalog_find(cat, c->ns, NULL);
+        if (ns && ns->bundle->ns->provider_context != PROVOST_NONE)
+            t->provider_context = pvm_literal_doc(ns, ns->bundle->ns->provider_context);
+    }
+    bool settled = v->commit_decided ? commit_calls(&r) : rollback_calls(&r);
+    char why[300];
+    if (settled && pvm_journal_end(e->journal, &r.jt, why, sizeof why) != 0)
+        settled = false;
+    deactivate_all(&r);
+    if (!settled)
+        out->stuck++;
+    else if (v->commit_decided)
+        out->committed++;
+    else
+        out->rolled_back++;
+    pvm_txn_clear(&r);
+    return 0;
+}
+
+int pvm_recover(provost_engine *e, const char *only_txid, pvm_recovery *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    pvm_jview *v;
+    size_t n;
+    if (pvm_journal_scan(e->journal, &v, &n, err, errlen) != 0)
+        return -1;
+    pvm_catalog *cat = pvm_catalog_get(e);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (only_txid ? strcmp(only_txid, v[i].txid) != 0 : v[i].stuck != NULL)
+            continue; /* stuck ones wait for an operator (provost txn resolve) */
+        if (v[i].error && !only_txid) {
+            out->stuck++;
+            continue;
+        }
+        rc = recover_one(e, cat, &v[i], out);
+    }
+    pvm_catalog_put(cat);
+    pvm_journal_views_free(v, n);
+    if (rc != 0)
+        snprintf(err, errlen, "out of memory");
+    return rc;
+}
+
+/* ---- the operator's view ------------------------------------------------------------ */
+
+static int api_fail(provost_error *err, uint32_t code, const char *msg)
+{
+    if (err) {
+        err->code = code;
+        snprintf(err->message, sizeof err->message, "%s", msg);
+    }
+    return -1;
+}
+
+int provost_recover(provost_engine *e, provost_recovery *out, provost_error *err)
+{
+    pvm_recovery r;
+    char why[300];
+    if (pvm_recover(e, NULL, &r, why, sizeof why) != 0)
+        return api_fail(err, PROVOST_E_JOURNAL, why);
+    if (out)
+        *out = (provost_recovery){.rolled_back = r.rolled_back, .committed = r.committed, .stuck = r.stuck};
+    return 0;
+}
+
+int provost_txn_list(provost_engine *e, provost_txn_info **out, size_t *n, provost_error *err)
+{
+    pvm_jview *v;
+    size_t nv;
+    char why[300];
+    *out = NULL;
+    *n = 0;
+    if (pvm_journal_scan(e->journal, &v, &nv, why, sizeof why) != 0)
+        return api_fail(err, PROVOST_E_JOURNAL, why);
+    provost_txn_info *t = calloc(nv ? nv : 1, sizeof *t);
+    if (!t) {
+        pvm_journal_views_free(v, nv);
+        return api_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+    }
+    for (size_t i = 0; i < nv; i++) {
+        memcpy(t[i].id, v[i].txid, sizeof t[i].id);
+        t[i].client = v[i].client ? strdup(v[i].client) : NULL;
+        t[i].began = v[i].began;
+        t[i].commit_decided = v[i].commit_decided;
+        t[i].stuck = v[i].stuck ? strdup(v[i].stuck) : v[i].error ? strdup(v[i].error) : NULL;
+        t[i].steps = calloc(v[i].ncalls ? v[i].ncalls : 1, sizeof *t[i].steps);
+        for (size_t k = 0; t[i].steps && k < v[i].ncalls; k++) {
+            const pvm_jcall *c = &v[i].calls[k];
+            int state = c->rolled_back ? PROVOST_CALL_ROLLEDBACK
+                        : c->committed ? PROVOST_CALL_COMMITTED
+                        : c->prepared  ? PROVOST_CALL_PREPARED
+                        : c->failed    ? PROVOST_CALL_FAILED
+                        : c->done      ? PROVOST_CALL_DONE
+                                       : PROVOST_CALL_INTENDED;
+            t[i].steps[t[i].nsteps++] = (provost_txn_step){.ns = strdup(c->ns), .proc = strdup(c->proc),
+                                                           .type = c->type, .exec_id = c->exec_id, .state = state};
+        }
+    }
+    pvm_journal_views_free(v, nv);
+    *out = t;
+    *n = nv;
+    return 0;
+}
+
+void provost_txn_info_free(provost_txn_info *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) {
+        for (size_t k = 0; k < v[i].nsteps; k++) {
+            free(v[i].steps[k].ns);
+            free(v[i].steps[k].proc);
+        }
+        free(v[i].steps);
+        free(v[i].client);
+        free(v[i].stuck);
+    }
+    free(v);
+}
+
+int provost_txn_resolve(provost_engine *e, const char *id, int how, provost_error *err)
+{
+    pvm_jview *v;
+    size_t nv;
+    char why[300];
+    if (pvm_journal_scan(e->journal, &v, &nv, why, sizeof why) != 0)
+        return api_fail(err, PROVOST_E_JOURNAL, why);
+    bool found = false;
+    for (size_t i = 0; i < nv; i++)
+        found |= strcmp(v[i].txid, id) == 0;
+    pvm_journal_views_free(v, nv);
+    if (!found)
+        return api_fail(err, PROVOST_E_NOTFOUND, "no such transaction in the journal");
+    if (how == PROVOST_RESOLVE_ROLLEDBACK)
+        return pvm_journal_end_id(e->journal, id, why, sizeof why) == 0 ? 0 : api_fail(err, PROVOST_E_JOURNAL, why);
+    pvm_recovery r;
+    if (pvm_recover(e, id, &r, why, sizeof why) != 0)
+        return api_fail(err, PROVOST_E_JOURNAL, why);
+    if (r.stuck)
+        return api_fail(err, PROVOST_E_GENERIC, "the retry failed again: the transaction is still stuck");
+    return 0;
+}
