@@ -133,7 +133,8 @@ static int run_case(const char *name)
     setenv("PROVOST_TEST_TRACE", trace, 1);
     snprintf(path, sizeof path, "%s/errormap.xml", dir);
     struct stat st;
-    provost_options o = {.db_path = dbdir, .error_map_file = stat(path, &st) == 0 ? path : NULL, .caller = "tester"};
+    provost_options o = {.db_path = dbdir, .error_map_file = stat(path, &st) == 0 ? path : NULL, .caller = "tester",
+                         .sync = PROVOST_SYNC_NONE};
     provost_engine *e = NULL;
     provost_error err;
     int failed = 0;
