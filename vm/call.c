@@ -274,6 +274,7 @@ int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, i
     pc.active = a;
     pc.phase = PROVOST_PHASE_PROCESS;
     xmlDocPtr pctx = b->ns->provider_context != PROVOST_NONE ? pvm_literal_doc(ns, b->ns->provider_context) : NULL;
+    const char *source = provost_bundle_str(b, b->ns->provider); /* as the namespace writes it */
 
     bool writes = proc->type != PROVOST_TYPE_READ;
     uint32_t seq = 0;
@@ -296,7 +297,7 @@ int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, i
         }
         char why[300];
         int jrc = pvm_journal_intent(r->e->journal, &r->jt, sensitive == 1, r->exec_id, proc->type, ns->name, pname,
-                                     p->name, data, &seq, why, sizeof why);
+                                     source, data, &seq, why, sizeof why);
         free(data);
         if (jrc != 0) {
             xmlFreeDoc(saved);
@@ -306,7 +307,7 @@ int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, i
             return -1;
         }
     }
-    xmlNodePtr ctx = pvm_build_context(r, doc, ns->name, pname, p->name, proc->type, pctx, r->exec_id, trusted, false);
+    xmlNodePtr ctx = pvm_build_context(r, doc, ns->name, pname, source, proc->type, pctx, r->exec_id, trusted, false);
     if (!ctx) {
         xmlFreeDoc(saved);
         pvm_pcall_clear(&pc);
@@ -354,14 +355,15 @@ int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, i
         r->capcalls = cap;
     }
     pvm_txn_call *t = &r->calls[r->ncalls++];
-    *t = (pvm_txn_call){.provider = p, .ns = strdup(ns->name), .proc = strdup(pname), .type = proc->type,
+    *t = (pvm_txn_call){.provider = p, .ns = strdup(ns->name), .proc = strdup(pname), .source = strdup(source),
+                        .type = proc->type,
                         .saved = saved, .kv = pc.kv, .nkv = pc.nkv, .seq = seq, .exec_id = r->exec_id,
                         .provider_context = pctx};
     pc.kv = NULL;
     pc.nkv = 0;
     pvm_pcall_clear(&pc);
     char why[300];
-    if (!t->ns || !t->proc)
+    if (!t->ns || !t->proc || !t->source)
         return pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
     if (pvm_journal_done(r->e->journal, &r->jt, seq, t->kv, t->nkv, why, sizeof why) != 0) {
         pvm_fail(r, PROVOST_E_JOURNAL, "%s", why);

@@ -52,7 +52,7 @@ static uint32_t phase_call(pvm_req *r, const pvm_txn_call *t, int phase, uint32_
                                                                : xmlNewDocNode(doc, NULL, BAD_CAST "executeData", NULL);
     if (ed)
         xmlAddChild(root, ed);
-    pvm_build_context(r, doc, t->ns, t->proc, t->provider->name, t->type, t->provider_context, t->exec_id, 2,
+    pvm_build_context(r, doc, t->ns, t->proc, t->source, t->type, t->provider_context, t->exec_id, 2,
                       t->in_doubt && phase == PROVOST_PHASE_ROLLBACK);
     provost_pcall pc = {.req = r, .provider = t->provider, .ns = t->ns, .proc = t->proc, .phase = phase,
                         .logged = t, .in_doubt = t->in_doubt};
@@ -169,6 +169,7 @@ static bool prepare_calls(pvm_req *r)
         char *desc = NULL;
         if (phase_call(r, t, PROVOST_PHASE_PREPARE, &code, &desc)) {
             pvm_fail(r, code, "%s", desc ? desc : "prepare failed");
+            r->err.seqno = t->exec_id; /* executeSeqNo: the call whose prepare failed */
             pvm_error_push_source(&r->err, t->ns, t->proc);
             free(desc);
             return false;
@@ -225,6 +226,7 @@ void pvm_txn_clear(pvm_req *r)
         free(t->kv);
         free(t->ns);
         free(t->proc);
+        free(t->source);
         if (t->saved)
             xmlFreeDoc(t->saved);
     }
@@ -252,6 +254,7 @@ static int recover_one(provost_engine *e, pvm_catalog *cat, const pvm_jview *v, 
             continue; /* never rolled back: it did not happen */
         pvm_txn_call *t = &r.calls[r.ncalls++];
         *t = (pvm_txn_call){.provider = pvm_provider_get(e, c->provider), .ns = strdup(c->ns), .proc = strdup(c->proc),
+                            .source = strdup(c->provider),
                             .type = c->type, .seq = c->seq, .exec_id = c->exec_id, .in_doubt = !c->done,
                             .prepared = c->prepared, .committed = c->committed, .rolled_back = c->rolled_back};
         if (c->data)

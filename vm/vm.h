@@ -116,6 +116,7 @@ xmlNodePtr pvm_error_node(const pvm_error *e, xmlNodePtr parent);
 typedef struct pvm_txn_call {
     pvm_provider *provider;
     char *ns, *proc;       /* as registered */
+    char *source;          /* the namespace's providerSource, as written */
     int type;              /* provost_proc_type */
     xmlDocPtr saved;       /* executeData saved for rollback, or NULL */
     char **kv;             /* rollback key/values: k0, v0, k1, v1, ... */
