@@ -1,21 +1,24 @@
 /*
  * test_loader.c -- providers/: the plug-in loader (by path, by name through
- * PROVOST_PROVIDER_PATH, and every way of failing), the built-in registry, and the
- * providers themselves -- test, error and the example files plug-in -- called directly.
+ * PROVOST_PROVIDER_PATH, and every way of failing) and the built-in registry, called
+ * directly; then the providers themselves -- test, error and the example files plug-in --
+ * driven through the engine: provost_open, provost_register, provost_call and
+ * provost_submit, with the results read from the responses (codes, descriptions,
+ * errorContext/errorDescription, data), from the file system, and from the test
+ * provider's PROVOST_TEST_TRACE file.
  *
- * The engine's service functions (provider.h) are defined here over a small call record,
- * so the providers can be driven without an engine (nothing here refers to the VM, so the
- * linker takes none of its objects); the executable exports them, and the plug-ins it
- * loads bind to them.
+ * The executable is linked with ENABLE_EXPORTS: the engine's provider services are in its
+ * dynamic symbol table, and the plug-ins the engine loads bind to them.
  */
+#define _GNU_SOURCE /* nftw, vasprintf */
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <errno.h>
-#include <fcntl.h>
+#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,199 +28,48 @@
 #include <unistd.h>
 
 #include <libxml/parser.h>
-#include <libxml/xmlsave.h>
 
 #include "providers/providers.h"
+#include "provost/provost.h"
 
 #ifndef PROVOST_PLUGIN_DIR
 #error "PROVOST_PLUGIN_DIR (the directory holding libprovost-files.so) must be defined"
 #endif
 
-/* ---- a stand-in for the engine's side of a call ---------------------------------------- */
+/* ---- files and directories ------------------------------------------------------------ */
 
-#define MAX_KV 8
+static char scratch[512]; /* everything a test creates lives under it */
+static unsigned scratch_seq;
 
-struct provost_pcall {
-    const char *ns, *proc, *identity, *error_map;
-    int phase;
-    void *txn_state;
-    char *kv[MAX_KV][2];
-    size_t nkv;
-    int fails;     /* provost_fail / provost_fail_xml calls */
-    uint32_t code; /* the last failure */
-    char *description;
-    char *xml; /* the errorDescription handed to provost_fail_xml, serialised */
-};
+static char *format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-const char *provost_pcall_namespace(const provost_pcall *c)
+static char *format(const char *fmt, ...)
 {
-    return c->ns;
-}
-const char *provost_pcall_procedure(const provost_pcall *c)
-{
-    return c->proc;
-}
-const char *provost_pcall_transaction(const provost_pcall *c)
-{
-    return "{00000000-0000-0000-0000-000000000001}";
-}
-int provost_pcall_phase(const provost_pcall *c)
-{
-    return c->phase;
-}
-int provost_pcall_in_doubt(const provost_pcall *c)
-{
-    return 0;
-}
-const char *provost_pcall_identity(const provost_pcall *c)
-{
-    return c->identity;
-}
-const char *provost_pcall_setting(const provost_pcall *c, const char *name)
-{
-    return strcmp(name, "errorMapFile") == 0 ? c->error_map : NULL;
-}
-void *provost_provider_state(const provost_pcall *c)
-{
-    return NULL;
-}
-void *provost_txn_state(const provost_pcall *c)
-{
-    return c->txn_state;
-}
-void provost_set_txn_state(provost_pcall *c, void *state)
-{
-    c->txn_state = state;
-}
-
-int provost_set_rollback_data(provost_pcall *c, const char *key, const char *value)
-{
-    for (size_t i = 0; i < c->nkv; i++)
-        if (strcmp(c->kv[i][0], key) == 0) {
-            free(c->kv[i][1]);
-            c->kv[i][1] = strdup(value);
-            return 0;
-        }
-    if (c->nkv == MAX_KV)
-        return -1;
-    c->kv[c->nkv][0] = strdup(key);
-    c->kv[c->nkv][1] = strdup(value);
-    c->nkv++;
-    return 0;
-}
-
-const char *provost_get_rollback_data(const provost_pcall *c, const char *key)
-{
-    for (size_t i = 0; i < c->nkv; i++)
-        if (strcmp(c->kv[i][0], key) == 0)
-            return c->kv[i][1];
-    return NULL;
-}
-
-uint32_t provost_fail(provost_pcall *c, uint32_t code, const char *description)
-{
-    c->fails++;
-    c->code = code;
-    free(c->description);
-    c->description = strdup(description ? description : "");
-    return code;
-}
-
-static char *serialise(xmlNodePtr n)
-{
-    xmlBufferPtr buf = xmlBufferCreate();
-    xmlSaveCtxtPtr save = xmlSaveToBuffer(buf, "UTF-8", XML_SAVE_NO_DECL);
-    xmlSaveTree(save, n);
-    xmlSaveClose(save);
-    char *s = strdup((const char *)xmlBufferContent(buf));
-    xmlBufferFree(buf);
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    assert_true(n >= 0);
     return s;
 }
 
-uint32_t provost_fail_xml(provost_pcall *c, uint32_t code, xmlNodePtr error_description)
+/* A path under the scratch directory that nothing uses yet. */
+static char *scratch_path(const char *what)
 {
-    xmlChar *d = xmlGetProp(error_description, BAD_CAST "description");
-    provost_fail(c, code, d ? (const char *)d : "");
-    xmlFree(d);
-    free(c->xml);
-    c->xml = serialise(error_description);
-    return code;
-}
-
-static provost_pcall call_of(const char *ns, const char *proc)
-{
-    provost_pcall c = {
-        .ns = ns, .proc = proc, .identity = "engine", .phase = PROVOST_PHASE_PROCESS};
-    return c;
-}
-
-static void call_clear(provost_pcall *c)
-{
-    for (size_t i = 0; i < c->nkv; i++) {
-        free(c->kv[i][0]);
-        free(c->kv[i][1]);
-    }
-    free(c->description);
-    free(c->xml);
-    memset(c, 0, sizeof *c);
-}
-
-/* ---- helpers -------------------------------------------------------------------------- */
-
-static xmlDocPtr parse(const char *xml)
-{
-    xmlDocPtr doc =
-        xmlReadMemory(xml, (int)strlen(xml), "executeXml.xml", NULL, XML_PARSE_NOBLANKS);
-    assert_non_null(doc);
-    return doc;
-}
-
-static xmlDocPtr exec_xml(const char *execute_data)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf,
-             "<executeXml><context><transactionContext transactionId=\"{X}\"/>"
-             "<executeContext namespace=\"N\" procedure=\"P\"/></context>%s</executeXml>",
-             execute_data);
-    return parse(buf);
-}
-
-static char *exec_text(xmlDocPtr doc)
-{
-    return serialise(pvp_execute_data(doc));
-}
-
-static void assert_contains(const char *haystack, const char *needle)
-{
-    if (!strstr(haystack, needle))
-        fail_msg("\"%s\" does not contain \"%s\"", haystack, needle);
-}
-
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    static char buf[8192];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
+    return format("%s/%s-%u", scratch, what, scratch_seq++);
 }
 
 static char *temp_dir(void)
 {
-    const char *tmp = getenv("TMPDIR");
-    char *dir = malloc(512);
-    snprintf(dir, 512, "%s/provost-loader-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    assert_non_null(mkdtemp(dir));
+    char *dir = scratch_path("dir");
+    assert_int_equal(mkdir(dir, 0755), 0);
     return dir;
 }
 
 static char *path_in(const char *dir, const char *name)
 {
-    char *p = malloc(strlen(dir) + strlen(name) + 2);
-    sprintf(p, "%s/%s", dir, name);
-    return p;
+    return format("%s/%s", dir, name);
 }
 
 static void write_text(const char *path, const char *text)
@@ -225,7 +77,51 @@ static void write_text(const char *path, const char *text)
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
     fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* The whole file (malloc'd), or NULL when it cannot be read. */
+static char *read_all(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    assert_non_null(out);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        fwrite(chunk, 1, n, out);
     fclose(f);
+    fclose(out);
+    return buf;
+}
+
+static int exists(const char *dir, const char *name)
+{
+    char *p = path_in(dir, name);
+    struct stat st;
+    int rc = lstat(p, &st) == 0;
+    free(p);
+    return rc;
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+static void remove_tree(const char *path)
+{
+    nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void assert_contains(const char *haystack, const char *needle)
+{
+    if (!haystack || !strstr(haystack, needle))
+        fail_msg("\"%s\" does not contain \"%s\"", haystack ? haystack : "(null)", needle);
 }
 
 /* ---- the loader ----------------------------------------------------------------------- */
@@ -400,265 +296,674 @@ static void parse_code(void **state)
     assert_int_equal(pvp_parse_code(NULL, &v), -1);
 }
 
-/* ---- the test provider ---------------------------------------------------------------- */
+/* ---- the engine ----------------------------------------------------------------------- */
 
-static const provost_provider *test_provider(void)
+#define CALLER "alice & bob" /* the engine's caller: an identity that needs escaping */
+
+static provost_engine *open_db(const char *db, const char *error_map_file)
 {
-    return provost_builtin_provider("test");
+    provost_options o = {.db_path = db,
+                         .sync = PROVOST_SYNC_NONE, /* durability is the crash tests' business */
+                         .error_map_file = error_map_file,
+                         .caller = CALLER};
+    provost_engine *e = NULL;
+    provost_error err;
+    if (provost_open(&o, &e, &err) != 0)
+        fail_msg("provost_open %s: %s", db, err.message);
+    return e;
 }
 
-static uint32_t run(const provost_provider *p, provost_pcall *c, xmlDocPtr doc)
+/* An engine on a database of its own. */
+static provost_engine *open_engine(const char *error_map_file)
 {
-    switch (c->phase) {
-    case PROVOST_PHASE_PREPARE:
-        return p->prepare(c, doc);
-    case PROVOST_PHASE_COMMIT:
-        return p->commit(c, doc);
-    case PROVOST_PHASE_ROLLBACK:
-        return p->rollback(c, doc);
-    default:
-        return p->process(c, doc);
+    char *db = scratch_path("db");
+    provost_engine *e = open_db(db, error_map_file);
+    free(db);
+    return e;
+}
+
+static void reg(provost_engine *e, const char *xml)
+{
+    provost_error err;
+    if (provost_register(e, "test.xml", xml, strlen(xml), NULL, &err) != 0)
+        fail_msg("register: %s\n%s", err.message, xml);
+}
+
+/* A response: the XML and what the engine said about it. */
+typedef struct result {
+    char *xml;
+    int failed;
+    uint32_t code;
+} result;
+
+static result take(provost_response *r)
+{
+    assert_non_null(r->xml);
+    result out = {strdup(r->xml), r->failed, r->code};
+    provost_response_free(r);
+    return out;
+}
+
+/* A simple request: DATA is a <data> or a <request> without <procedure>, or NULL. */
+static result call(provost_engine *e, const char *ns, const char *proc, const char *data)
+{
+    provost_response r;
+    provost_error err;
+    if (provost_call(e, ns, proc, data, data ? strlen(data) : 0, PROVOST_COMPACT, &r, &err) != 0)
+        fail_msg("provost_call %s/%s did not run: %s", ns, proc, err.message);
+    return take(&r);
+}
+
+/* A trusted request, with its own procedure. */
+static result submit(provost_engine *e, const char *xml)
+{
+    provost_response r;
+    provost_error err;
+    if (provost_submit(e, xml, strlen(xml), PROVOST_COMPACT, &r, &err) != 0)
+        fail_msg("provost_submit did not run: %s\n%s", err.message, xml);
+    return take(&r);
+}
+
+/* The request succeeded and its response is <response>DATA</response>. */
+static void expect_data(result r, const char *data)
+{
+    char *want = format("<response>%s</response>", data);
+    if (r.failed || r.code != 0 || strcmp(r.xml, want) != 0)
+        fail_msg("expected %s\n     got %s", want, r.xml);
+    free(want);
+    free(r.xml);
+}
+
+/* The request failed and its response is exactly XML. */
+static void expect_response(result r, const char *xml)
+{
+    if (!r.failed || strcmp(r.xml, xml) != 0)
+        fail_msg("expected %s\n     got %s", xml, r.xml);
+    free(r.xml);
+}
+
+/* The request failed with CODE; its errorContext's description is DESCRIPTION (exactly,
+ * unless NULL) and contains PART (unless NULL).  Returns the response for more checks
+ * (the caller frees it) when KEEP is set. */
+static char *check_error(result r, uint32_t code, const char *description, const char *part,
+                         int keep)
+{
+    if (!r.failed || r.code != code)
+        fail_msg("expected error 0x%08X, got %s", (unsigned)code, r.xml);
+    xmlDocPtr doc = xmlReadMemory(r.xml, (int)strlen(r.xml), "response.xml", NULL, 0);
+    assert_non_null(doc);
+    xmlNodePtr root = xmlDocGetRootElement(doc), ec = NULL;
+    assert_string_equal((const char *)root->name, "response");
+    for (xmlNodePtr c = root->children; c && !ec; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && xmlStrEqual(c->name, BAD_CAST "errorContext"))
+            ec = c;
+    if (!ec)
+        fail_msg("no errorContext in %s", r.xml);
+    xmlChar *code_text = xmlGetProp(ec, BAD_CAST "code");
+    xmlChar *desc = xmlGetProp(ec, BAD_CAST "description");
+    char want[16];
+    snprintf(want, sizeof want, "0x%08X", (unsigned)code);
+    assert_string_equal((const char *)code_text, want);
+    assert_non_null(desc);
+    if (description && strcmp((const char *)desc, description) != 0)
+        fail_msg("expected description \"%s\"\n                 got \"%s\"", description,
+                 (const char *)desc);
+    if (part)
+        assert_contains((const char *)desc, part);
+    assert_null(strchr((const char *)desc, '\n'));
+    xmlFree(code_text);
+    xmlFree(desc);
+    xmlFreeDoc(doc);
+    if (keep)
+        return r.xml;
+    free(r.xml);
+    return NULL;
+}
+
+static void expect_error(result r, uint32_t code, const char *description)
+{
+    check_error(r, code, description, NULL, 0);
+}
+
+static void expect_error_part(result r, uint32_t code, const char *part)
+{
+    check_error(r, code, NULL, part, 0);
+}
+
+/* The journal holds no transaction: every one has ended, each of its rollbacks and commits
+ * having succeeded. */
+static void expect_no_txn(provost_engine *e)
+{
+    provost_txn_info *v = NULL;
+    size_t n = 0;
+    provost_error err;
+    if (provost_txn_list(e, &v, &n, &err) != 0)
+        fail_msg("provost_txn_list: %s", err.message);
+    if (n)
+        fail_msg("%zu transaction(s) left in the journal; the first: %s", n,
+                 v[0].stuck ? v[0].stuck : "not stuck");
+    provost_txn_info_free(v, n);
+}
+
+/* Exactly one transaction is left, stuck because WHY, its steps in STEPS ("NS/PROC state"
+ * each, separated by ", "); an operator then declares it rolled back by hand. */
+static void expect_stuck(provost_engine *e, const char *why, const char *steps)
+{
+    static const char *const states[] = {"intended", "done",      "failed",
+                                         "prepared", "committed", "rolled back"};
+    provost_txn_info *v = NULL;
+    size_t n = 0;
+    provost_error err;
+    if (provost_txn_list(e, &v, &n, &err) != 0)
+        fail_msg("provost_txn_list: %s", err.message);
+    assert_int_equal(n, 1);
+    assert_non_null(v[0].stuck);
+    assert_string_equal(v[0].stuck, why);
+    char *got = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&got, &len);
+    assert_non_null(out);
+    for (size_t i = 0; i < v[0].nsteps; i++) {
+        const provost_txn_step *st = &v[0].steps[i];
+        assert_true(st->state >= 0 && st->state <= PROVOST_CALL_ROLLEDBACK);
+        fprintf(out, "%s%s/%s %s", i ? ", " : "", st->ns, st->proc, states[st->state]);
+    }
+    fclose(out);
+    assert_string_equal(got, steps);
+    free(got);
+    assert_int_equal(provost_txn_resolve(e, v[0].id, PROVOST_RESOLVE_ROLLEDBACK, &err), 0);
+    provost_txn_info_free(v, n);
+    expect_no_txn(e);
+}
+
+/* Transaction ids differ per request: {…} after transactionId=" becomes {TXID}. */
+static void mask_txid(char *s)
+{
+    static const char key[] = "transactionId=\"{";
+    for (char *p = strstr(s, key); p; p = strstr(p, key)) {
+        p += sizeof key - 1;
+        char *end = strchr(p, '}');
+        assert_non_null(end);
+        assert_int_equal(end - p, 36);
+        memmove(p, "TXID", 4);
+        memmove(p + 4, end, strlen(end) + 1);
     }
 }
+
+/* ---- the trace ------------------------------------------------------------------------ */
+
+static char *trace_file;
+
+static void trace_start(void)
+{
+    trace_file = scratch_path("trace.tsv");
+    setenv("PROVOST_TEST_TRACE", trace_file, 1);
+}
+
+/* What the trace holds since the last look (the file is emptied). */
+static void trace_expect(const char *want)
+{
+    char *got = read_all(trace_file);
+    if (strcmp(got ? got : "", want) != 0)
+        fail_msg("trace: expected\n%s\ngot\n%s", want, got ? got : "");
+    free(got);
+    unlink(trace_file);
+}
+
+static void trace_stop(void)
+{
+    unsetenv("PROVOST_TEST_TRACE");
+    unlink(trace_file);
+    free(trace_file);
+    trace_file = NULL;
+}
+
+/* ---- the test provider ---------------------------------------------------------------- */
+
+#define AFTER_TO_DATA "<after source=\"executeData\" destination=\"data\"/>"
+
+static const char T_NS[] =
+    "<namespace name=\"T\" providerSource=\"test\">"
+    "<providerContext server=\"s1\"><option>o</option></providerContext>"
+    "<procedure name=\"Echo\" type=\"read\" access=\"public\"/>"
+    "<procedure name=\"Record\" type=\"write\" access=\"public\"/>"
+    "<procedure name=\"Anything Else\" type=\"twoPhase\" access=\"public\"/>"
+    "<procedure name=\"Saved\" type=\"write\" access=\"public\" saveDataForRollback=\"1\"/>"
+    "<procedure name=\"Fail\" type=\"write\" access=\"public\"/>"
+    "<procedure name=\"FailPrepare\" type=\"twoPhase\" access=\"public\"/>"
+    "<procedure name=\"FailRollback\" type=\"write\" access=\"public\"/>"
+    "<procedure name=\"Sleep\" type=\"read\" access=\"public\"/>"
+    "<procedure name=\"Context\" type=\"read\" access=\"public\"/>"
+    "<procedure name=\"Whoami\" type=\"read\" access=\"public\"/>"
+    "<procedure name=\"Crash\" type=\"write\" access=\"public\"/>"
+    /* Whoami called from a step: impersonate 1 (caller), 2 (engine), 0 (inherit). */
+    "<procedure name=\"AsCaller\" type=\"read\" access=\"public\">"
+    "<execute namespace=\"T\" procedure=\"Whoami\" impersonate=\"1\">" AFTER_TO_DATA
+    "</execute></procedure>"
+    "<procedure name=\"AsEngine\" type=\"read\" access=\"public\">"
+    "<execute namespace=\"T\" procedure=\"Whoami\" impersonate=\"2\">" AFTER_TO_DATA
+    "</execute></procedure>"
+    "<procedure name=\"Inherit\" type=\"read\" access=\"public\">"
+    "<execute namespace=\"T\" procedure=\"Whoami\">" AFTER_TO_DATA "</execute></procedure>"
+    "</namespace>";
+
+/* The same provider named in upper case, its procedures registered in other cases. */
+static const char CASE_NS[] =
+    "<namespace name=\"Case\" providerSource=\"TEST\">"
+    "<procedure name=\"echo\" type=\"read\" access=\"public\"/>"
+    "<procedure name=\"fail\" type=\"read\" access=\"public\"/>"
+    "<procedure name=\"failprepare\" type=\"twoPhase\" access=\"public\"/>"
+    "<procedure name=\"FAILROLLBACK\" type=\"write\" access=\"public\"/>"
+    "<procedure name=\"sleep\" type=\"read\" access=\"public\"/>"
+    "<procedure name=\"CONTEXT\" type=\"read\" access=\"public\"/>"
+    "<procedure name=\"whoAmI\" type=\"read\" access=\"public\"/>"
+    "</namespace>";
+
+static provost_engine *open_test_engine(void)
+{
+    provost_engine *e = open_engine(NULL);
+    reg(e, T_NS);
+    reg(e, CASE_NS);
+    return e;
+}
+
+/* A trusted request whose procedure is STEPS. */
+static result run_steps(provost_engine *e, const char *steps)
+{
+    char *xml = format("<request><procedure>%s</procedure></request>", steps);
+    result r = submit(e, xml);
+    free(xml);
+    return r;
+}
+
+#define STEP(proc, data)                                                                           \
+    "<execute namespace=\"T\" procedure=\"" proc "\"><executeData>" data "</executeData></execute>"
 
 static void test_echo(void **state)
 {
-    const char *names[] = {"Echo", "echo", "Record", "Anything Else", NULL};
-    for (size_t i = 0; names[i]; i++) {
-        provost_pcall c = call_of("T", names[i]);
-        xmlDocPtr doc = exec_xml("<executeData><a x=\"1\">text</a><!--c--></executeData>");
-        assert_int_equal(test_provider()->process(&c, doc), 0);
-        char *s = exec_text(doc);
-        assert_string_equal(s, "<executeData><a x=\"1\">text</a><!--c--></executeData>");
-        assert_int_equal(c.fails, 0);
-        for (int ph = PROVOST_PHASE_PREPARE; ph <= PROVOST_PHASE_ROLLBACK; ph++) {
-            c.phase = ph;
-            assert_int_equal(run(test_provider(), &c, doc), 0);
-        }
-        free(s);
-        xmlFreeDoc(doc);
-        call_clear(&c);
-    }
+    provost_engine *e = open_test_engine();
+    trace_start();
+    /* Echo, and any name the provider does not know, leave executeData as it is. */
+    const char *names[] = {"Echo", "echo", "Record", "Anything Else", "ANYTHING ELSE"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        expect_data(call(e, "T", names[i], "<data><a x=\"1\">text</a><!--c--></data>"),
+                    "<data><a x=\"1\">text</a><!--c--></data>");
+    expect_data(call(e, "Case", "Echo", NULL), "<data/>");
+    /* Names as registered; a twoPhase call is prepared and committed; read and write calls
+     * of a transaction that succeeds see nothing else. */
+    trace_expect("process\tT/Echo\t<executeData><a x=\"1\">text</a><!--c--></executeData>\n"
+                 "process\tT/Echo\t<executeData><a x=\"1\">text</a><!--c--></executeData>\n"
+                 "process\tT/Record\t<executeData><a x=\"1\">text</a><!--c--></executeData>\n"
+                 "process\tT/Anything Else\t<executeData><a x=\"1\">text</a><!--c--></executeData>\n"
+                 "prepare\tT/Anything Else\t<executeData/>\n"
+                 "commit\tT/Anything Else\t<executeData/>\n"
+                 "process\tT/Anything Else\t<executeData><a x=\"1\">text</a><!--c--></executeData>\n"
+                 "prepare\tT/Anything Else\t<executeData/>\n"
+                 "commit\tT/Anything Else\t<executeData/>\n"
+                 "process\tCase/echo\t<executeData/>\n");
+
+    /* A failing transaction: its write and twoPhase calls are rolled back, newest first;
+     * the read call and the failed one are not. */
+    expect_response(run_steps(e, STEP("Record", "<n>1</n>") STEP("Anything Else", "<n>2</n>")
+                                     STEP("Echo", "<n>3</n>") STEP("Fail", "")),
+                    "<response><errorContext code=\"0x80004005\" description=\"Test failure\" "
+                    "executeSeqNo=\"4\"><errorSource namespace=\"T\" procedure=\"Fail\"/>"
+                    "</errorContext></response>");
+    trace_expect("process\tT/Record\t<executeData><n>1</n></executeData>\n"
+                 "process\tT/Anything Else\t<executeData><n>2</n></executeData>\n"
+                 "process\tT/Echo\t<executeData><n>3</n></executeData>\n"
+                 "process\tT/Fail\t<executeData/>\n"
+                 "rollback\tT/Anything Else\t<executeData/>\n"
+                 "rollback\tT/Record\t<executeData/>\n");
+    expect_no_txn(e);
+    trace_stop();
+    provost_close(e);
 }
 
 static void test_fail(void **state)
 {
+    provost_engine *e = open_test_engine();
     static const struct {
         const char *data;
         uint32_t code;
         const char *description;
     } cases[] = {
-        {"<executeData/>", 0x80004005u, "Test failure"},
-        {"<executeData><code>0x82101391</code><description>Exists</description></executeData>",
-         0x82101391u, "Exists"},
-        {"<executeData><code>2147942402</code></executeData>", 0x80070002u, "Test failure"},
-        {"<executeData><code>-2147024891</code></executeData>", 0x80070005u, "Test failure"},
-        {"<executeData><code/><description/></executeData>", 0x80004005u, "Test failure"},
-        {"<executeData><code>0x1</code></executeData>", 1u, "Test failure"},
+        {"<data/>", 0x80004005u, "Test failure"},
+        {"<data><code>0x82101391</code><description>Exists</description></data>", 0x82101391u,
+         "Exists"},
+        {"<data><code> 0X8210139a </code></data>", 0x8210139Au, "Test failure"},
+        {"<data><code>2147942402</code></data>", 0x80070002u, "Test failure"},
+        {"<data><code>-2147024891</code></data>", 0x80070005u, "Test failure"},
+        {"<data><code/><description/></data>", 0x80004005u, "Test failure"},
+        /* a code without the failure bit counts as E_FAIL; the description stays */
+        {"<data><code>0x1</code><description>Odd</description></data>", 0x80004005u, "Odd"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        provost_pcall c = call_of("T", "FAIL");
-        xmlDocPtr doc = exec_xml(cases[i].data);
-        assert_int_equal(test_provider()->process(&c, doc), cases[i].code);
-        assert_int_equal(c.fails, 1);
-        assert_int_equal(c.code, cases[i].code);
-        assert_string_equal(c.description, cases[i].description);
-        assert_null(c.xml);
-        xmlFreeDoc(doc);
-        call_clear(&c);
+        expect_error(call(e, "T", "Fail", cases[i].data), cases[i].code, cases[i].description);
+        expect_error(call(e, "Case", "FAIL", cases[i].data), cases[i].code,
+                     cases[i].description);
     }
+    expect_response(call(e, "T", "fail", "<data><code>0x82101391</code><description>Exists"
+                                         "</description></data>"),
+                    "<response><errorContext code=\"0x82101391\" description=\"Exists\" "
+                    "executeSeqNo=\"1\"><errorSource namespace=\"T\" procedure=\"Fail\"/>"
+                    "</errorContext></response>");
 
-    const char *bad[] = {"<executeData><code>zz</code></executeData>",
-                         "<executeData><code>0</code></executeData>",
-                         "<executeData><code>0x1FFFFFFFF</code></executeData>"};
-    for (size_t i = 0; i < 3; i++) {
-        provost_pcall c = call_of("T", "Fail");
-        xmlDocPtr doc = exec_xml(bad[i]);
-        assert_int_equal(test_provider()->process(&c, doc), PROVOST_E_INVALIDARG);
-        assert_contains(c.description, "Fail: executeData/code");
-        xmlFreeDoc(doc);
-        call_clear(&c);
-    }
+    /* Not an error code: E_INVALIDARG, saying why. */
+    expect_error(call(e, "T", "Fail", "<data><code>zz</code></data>"), 0x80070057u,
+                 "Fail: executeData/code \"zz\" is not an error code (0x followed by hex digits, "
+                 "or a decimal number)");
+    expect_error(call(e, "T", "Fail", "<data><code>0</code></data>"), 0x80070057u,
+                 "Fail: executeData/code is 0, which means success");
+    expect_error_part(call(e, "T", "Fail", "<data><code>0x1FFFFFFFF</code></data>"), 0x80070057u,
+                      "Fail: executeData/code \"0x1FFFFFFFF\" is not an error code");
+    expect_error_part(call(e, "T", "Fail", "<data><code>4294967296</code></data>"), 0x80070057u,
+                      "Fail: executeData/code");
+    provost_close(e);
 }
 
 static void test_fail_xml(void **state)
 {
-    provost_pcall c = call_of("T", "Fail");
-    xmlDocPtr doc =
-        exec_xml("<executeData><code>0x80070035</code><description>ignored</description>"
-                 "<errorDescription description=\"Server not available.\"><Fault>"
-                 "<faultData/></Fault></errorDescription></executeData>");
-    assert_int_equal(test_provider()->process(&c, doc), 0x80070035u);
-    assert_string_equal(c.description, "Server not available.");
-    assert_string_equal(c.xml, "<errorDescription description=\"Server not available.\"><Fault>"
-                               "<faultData/></Fault></errorDescription>");
-    xmlFreeDoc(doc);
-    call_clear(&c);
+    provost_engine *e = open_test_engine();
+    /* The errorDescription's description attribute becomes errorContext/@description; the
+     * element, without it, is errorContext's first child. */
+    expect_response(call(e, "T", "Fail",
+                         "<data><code>0x80070035</code><description>ignored</description>"
+                         "<errorDescription description=\"Server not available.\" lang=\"en\">"
+                         "<Fault><faultData n=\"1\">x &amp; y</faultData></Fault>"
+                         "</errorDescription></data>"),
+                    "<response><errorContext code=\"0x80070035\" description=\"Server not "
+                    "available.\" executeSeqNo=\"1\"><errorDescription lang=\"en\"><Fault>"
+                    "<faultData n=\"1\">x &amp; y</faultData></Fault></errorDescription>"
+                    "<errorSource namespace=\"T\" procedure=\"Fail\"/></errorContext></response>");
+    /* Through a namespace procedure: the stack grows, the XML stays. */
+    expect_response(
+        run_steps(e, "<execute namespace=\"T\" procedure=\"Fail\"><executeData><code>0x80070035"
+                     "</code><errorDescription description=\"Busy\"><retry/></errorDescription>"
+                     "</executeData></execute>"),
+        "<response><errorContext code=\"0x80070035\" description=\"Busy\" executeSeqNo=\"1\">"
+        "<errorDescription><retry/></errorDescription><errorSource namespace=\"T\" "
+        "procedure=\"Fail\"/></errorContext></response>");
+    /* Without a description attribute: the engine's words for a failure without one. */
+    expect_response(call(e, "T", "Fail", "<data><errorDescription><x/></errorDescription></data>"),
+                    "<response><errorContext code=\"0x80004005\" description=\"the provider "
+                    "failed\" executeSeqNo=\"1\"><errorDescription><x/></errorDescription>"
+                    "<errorSource namespace=\"T\" procedure=\"Fail\"/></errorContext></response>");
+    provost_close(e);
 }
 
 static void test_two_phase_failures(void **state)
 {
-    xmlDocPtr doc = exec_xml("<executeData/>");
-    provost_pcall c = call_of("T", "failprepare");
-    assert_int_equal(test_provider()->process(&c, doc), 0);
-    c.phase = PROVOST_PHASE_PREPARE;
-    assert_int_equal(test_provider()->prepare(&c, doc), 0x8004D00Eu);
-    assert_int_equal(c.code, 0x8004D00Eu);
-    c.phase = PROVOST_PHASE_COMMIT;
-    assert_int_equal(test_provider()->commit(&c, doc), 0);
-    c.phase = PROVOST_PHASE_ROLLBACK;
-    assert_int_equal(test_provider()->rollback(&c, doc), 0);
-    call_clear(&c);
+    provost_engine *e = open_test_engine();
+    trace_start();
+    /* FailPrepare: process succeeds, prepare fails; nothing is committed and every write
+     * and twoPhase call -- the one whose prepare failed included -- is rolled back. */
+    char *xml = check_error(run_steps(e, STEP("Record", "<n>1</n>") STEP("FailPrepare", "<n>2</n>")
+                                             STEP("Anything Else", "<n>3</n>")),
+                            0x8004D00Eu, "FailPrepare: prepare failed, as asked", NULL, 1);
+    assert_contains(xml, "<errorSource namespace=\"T\" procedure=\"FailPrepare\"/>");
+    free(xml);
+    trace_expect("process\tT/Record\t<executeData><n>1</n></executeData>\n"
+                 "process\tT/FailPrepare\t<executeData><n>2</n></executeData>\n"
+                 "process\tT/Anything Else\t<executeData><n>3</n></executeData>\n"
+                 "prepare\tT/FailPrepare\t<executeData/>\n"
+                 "rollback\tT/Anything Else\t<executeData/>\n"
+                 "rollback\tT/FailPrepare\t<executeData/>\n"
+                 "rollback\tT/Record\t<executeData/>\n");
+    expect_error(call(e, "Case", "FailPrepare", NULL), 0x8004D00Eu,
+                 "FailPrepare: prepare failed, as asked");
+    trace_expect("process\tCase/failprepare\t<executeData/>\n"
+                 "prepare\tCase/failprepare\t<executeData/>\n"
+                 "rollback\tCase/failprepare\t<executeData/>\n");
 
-    c = call_of("T", "FailRollback");
-    assert_int_equal(test_provider()->process(&c, doc), 0);
-    assert_int_equal(test_provider()->prepare(&c, doc), 0);
-    assert_int_equal(test_provider()->commit(&c, doc), 0);
-    assert_int_equal(test_provider()->rollback(&c, doc), 0x80004005u);
-    assert_int_equal(c.fails, 1);
-    call_clear(&c);
-    /* The engine may call with no document at all. */
-    c = call_of("T", "FailPrepare");
-    assert_int_equal(test_provider()->prepare(&c, NULL), 0x8004D00Eu);
-    assert_int_equal(test_provider()->rollback(&c, NULL), 0);
-    call_clear(&c);
-    xmlFreeDoc(doc);
+    expect_no_txn(e);
+
+    /* FailRollback: a transaction that succeeds never notices.  In one that fails, its
+     * rollback fails (and is retried); the response keeps the error that failed the
+     * transaction, the older calls are still rolled back, and the transaction is left
+     * stuck for an operator. */
+    expect_data(call(e, "T", "FailRollback", "<data><v/></data>"), "<data><v/></data>");
+    trace_expect("process\tT/FailRollback\t<executeData><v/></executeData>\n");
+    expect_response(run_steps(e, STEP("Record", "<n>1</n>") STEP("FailRollback", "<n>2</n>")
+                                     STEP("Fail", "<code>0x80070005</code>")),
+                    "<response><errorContext code=\"0x80070005\" description=\"Test failure\" "
+                    "executeSeqNo=\"3\"><errorSource namespace=\"T\" procedure=\"Fail\"/>"
+                    "</errorContext></response>");
+    trace_expect("process\tT/Record\t<executeData><n>1</n></executeData>\n"
+                 "process\tT/FailRollback\t<executeData><n>2</n></executeData>\n"
+                 "process\tT/Fail\t<executeData><code>0x80070005</code></executeData>\n"
+                 "rollback\tT/FailRollback\t<executeData/>\n"
+                 "rollback\tT/FailRollback\t<executeData/>\n"
+                 "rollback\tT/FailRollback\t<executeData/>\n"
+                 "rollback\tT/Record\t<executeData/>\n");
+    expect_stuck(e,
+                 "rollback of T/FailRollback failed 3 times: 0x80004005 FailRollback: rollback "
+                 "failed, as asked",
+                 "T/Record rolled back, T/FailRollback done, T/Fail failed");
+    expect_error(run_steps(e, "<execute namespace=\"Case\" procedure=\"FailRollback\"/>"
+                              STEP("Fail", "")),
+                 0x80004005u, "Test failure");
+    trace_expect("process\tCase/FAILROLLBACK\t<executeData/>\n"
+                 "process\tT/Fail\t<executeData/>\n"
+                 "rollback\tCase/FAILROLLBACK\t<executeData/>\n"
+                 "rollback\tCase/FAILROLLBACK\t<executeData/>\n"
+                 "rollback\tCase/FAILROLLBACK\t<executeData/>\n");
+    expect_stuck(e,
+                 "rollback of Case/FAILROLLBACK failed 3 times: 0x80004005 FailRollback: rollback "
+                 "failed, as asked",
+                 "Case/FAILROLLBACK done, T/Fail failed");
+    trace_stop();
+    provost_close(e);
 }
 
 static void test_sleep(void **state)
 {
-    provost_pcall c = call_of("T", "Sleep");
-    xmlDocPtr doc = exec_xml("<executeData><ms> 2 </ms></executeData>");
-    assert_int_equal(test_provider()->process(&c, doc), 0);
-    assert_int_equal(c.fails, 0);
-    xmlFreeDoc(doc);
-    const char *bad[] = {"<executeData/>",
-                         "<executeData><ms/></executeData>",
-                         "<executeData><ms>abc</ms></executeData>",
-                         "<executeData><ms>-1</ms></executeData>",
-                         "<executeData><ms>1.5</ms></executeData>",
-                         "<executeData><ms>600001</ms></executeData>",
-                         "<executeData><ms>99999999999999999999</ms></executeData>"};
+    provost_engine *e = open_test_engine();
+    expect_data(call(e, "T", "Sleep", "<data><ms> 2 </ms></data>"), "<data><ms> 2 </ms></data>");
+    expect_data(call(e, "Case", "Sleep", "<data><ms>0</ms></data>"), "<data><ms>0</ms></data>");
+    const char *bad[] = {"<data/>",
+                         "<data><ms/></data>",
+                         "<data><ms>abc</ms></data>",
+                         "<data><ms>-1</ms></data>",
+                         "<data><ms>+1</ms></data>",
+                         "<data><ms>1.5</ms></data>",
+                         "<data><ms>600001</ms></data>",
+                         "<data><ms>99999999999999999999</ms></data>"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        doc = exec_xml(bad[i]);
-        assert_int_equal(test_provider()->process(&c, doc), PROVOST_E_INVALIDARG);
-        assert_contains(c.description, "Sleep: executeData/ms");
-        assert_contains(c.description, "0 to 600000");
-        xmlFreeDoc(doc);
+        char *xml = check_error(call(e, "T", "Sleep", bad[i]), 0x80070057u, NULL,
+                                "Sleep: executeData/ms", 1);
+        assert_contains(xml, "0 to 600000");
+        free(xml);
     }
-    call_clear(&c);
+    expect_error(call(e, "T", "Sleep", NULL), 0x80070057u,
+                 "Sleep: executeData/ms is missing: give a whole number of milliseconds from 0 "
+                 "to 600000");
+    expect_error(call(e, "T", "Sleep", "<data><ms>abc</ms></data>"), 0x80070057u,
+                 "Sleep: executeData/ms \"abc\" is not a whole number of milliseconds from 0 to "
+                 "600000");
+    provost_close(e);
 }
 
-static void test_context_whoami(void **state)
+static char *masked(result r)
 {
-    provost_pcall c = call_of("T", "Context");
-    xmlDocPtr doc = exec_xml("<executeData><x/></executeData>");
-    assert_int_equal(test_provider()->process(&c, doc), 0);
-    char *s = exec_text(doc);
-    assert_string_equal(
-        s, "<executeData><x/><context><transactionContext transactionId=\"{X}\"/>"
-           "<executeContext namespace=\"N\" procedure=\"P\"/></context></executeData>");
-    free(s);
-    xmlFreeDoc(doc);
-    call_clear(&c);
+    if (r.failed)
+        fail_msg("failed: %s", r.xml);
+    mask_txid(r.xml);
+    return r.xml;
+}
 
-    c = call_of("T", "WHOAMI");
-    c.identity = "alice & bob";
-    doc = exec_xml("<executeData/>");
-    assert_int_equal(test_provider()->process(&c, doc), 0);
-    s = exec_text(doc);
-    assert_string_equal(s, "<executeData><identity>alice &amp; bob</identity></executeData>");
-    free(s);
-    xmlFreeDoc(doc);
-    /* An executeXml without executeData gets one. */
-    doc = parse("<executeXml><context/></executeXml>");
-    assert_int_equal(test_provider()->process(&c, doc), 0);
-    s = exec_text(doc);
-    assert_string_equal(s, "<executeData><identity>alice &amp; bob</identity></executeData>");
-    free(s);
-    xmlFreeDoc(doc);
-    call_clear(&c);
+static void test_context(void **state)
+{
+    provost_engine *e = open_test_engine();
+    /* Everything the engine hands the provider, in order; authentication only when the
+     * call is trusted. */
+    static const char request[] =
+        "<request><data><x/></data><context><clientContext clientTransactionId=\"c-1\"/>"
+        "<securityContext impersonate=\"0\" trusted=\"%s\"><authentication><basic "
+        "username=\"carol\" password=\"pw\"/></authentication></securityContext></context>"
+        "</request>";
+    char *req = format(request, "1");
+    char *got = masked(call(e, "T", "Context", req));
+    assert_string_equal(
+        got, "<response><data><x/><context><transactionContext transactionId=\"{TXID}\"/>"
+             "<securityContext impersonate=\"0\" trusted=\"1\"><authentication><basic "
+             "username=\"carol\" password=\"pw\"/></authentication></securityContext>"
+             "<providerContext server=\"s1\"><option>o</option></providerContext>"
+             "<executeContext namespace=\"T\" procedure=\"Context\" providerSource=\"test\" "
+             "procedureExecId=\"1\" type=\"read\"/><clientContext clientTransactionId=\"c-1\"/>"
+             "</context></data></response>");
+    free(got);
+    free(req);
+    req = format(request, "2");
+    got = masked(call(e, "case", "context", req));
+    assert_contains(got, "<response><data><x/><context><transactionContext "
+                         "transactionId=\"{TXID}\"/><securityContext impersonate=\"0\" "
+                         "trusted=\"2\"/><executeContext namespace=\"Case\" "
+                         "procedure=\"CONTEXT\" providerSource=\"");
+    assert_contains(got, "\" procedureExecId=\"1\" type=\"read\"/><clientContext "
+                         "clientTransactionId=\"c-1\"/></context></data></response>");
+    free(got);
+    free(req);
+
+    /* Inside a catch the error being handled is there too. */
+    expect_data(
+        run_steps(e, "<try>" STEP("Fail", "<code>0x82101391</code><description>Exists</description>")
+                     "</try><catch><execute namespace=\"T\" procedure=\"Context\">"
+                     "<after source=\"executeData\" sourcePath=\"context/errorContext\" "
+                     "destination=\"data\"/></execute></catch>"),
+        "<data><errorContext code=\"0x82101391\" description=\"Exists\" executeSeqNo=\"1\">"
+        "<errorSource namespace=\"T\" procedure=\"Fail\"/></errorContext></data>");
+    provost_close(e);
+}
+
+static void test_whoami(void **state)
+{
+    provost_engine *e = open_test_engine();
+#define SC(attrs, inner)                                                                           \
+    "<request><data/><context><securityContext " attrs ">" inner "</securityContext></context>"   \
+    "</request>"
+#define BASIC "<authentication><basic username=\"carol\" password=\"pw\"/></authentication>"
+#define ID(who)  "<data><identity>" who "</identity></data>"
+#define SID(who) "<data><executeData><identity>" who "</identity></executeData></data>"
+    /* Called directly: the request's impersonate. */
+    expect_data(call(e, "T", "Whoami", NULL), ID("engine"));
+    expect_data(call(e, "T", "Whoami", SC("impersonate=\"0\"", BASIC)), ID("engine"));
+    expect_data(call(e, "T", "Whoami", SC("impersonate=\"1\"", "")), ID("alice &amp; bob"));
+    expect_data(call(e, "T", "WHOAMI", SC("impersonate=\"1\"", BASIC)), ID("carol"));
+    expect_data(call(e, "T", "Whoami", SC("impersonate=\"2\"", BASIC)), ID("engine"));
+    expect_data(call(e, "Case", "Whoami", SC("impersonate=\"1\"", "")), ID("alice &amp; bob"));
+    /* From a step: its own value when non-zero, else the caller's. */
+    expect_data(call(e, "T", "AsCaller", NULL), SID("alice &amp; bob"));
+    expect_data(call(e, "T", "AsCaller", SC("impersonate=\"0\"", BASIC)), SID("carol"));
+    expect_data(call(e, "T", "AsEngine", SC("impersonate=\"1\"", BASIC)), SID("engine"));
+    expect_data(call(e, "T", "Inherit", NULL), SID("engine"));
+    expect_data(call(e, "T", "Inherit", SC("impersonate=\"1\"", "")), SID("alice &amp; bob"));
+    expect_data(call(e, "T", "Inherit", SC("impersonate=\"1\"", BASIC)), SID("carol"));
+#undef SC
+#undef BASIC
+#undef ID
+#undef SID
+    provost_close(e);
 }
 
 static void test_trace(void **state)
 {
-    char *dir = temp_dir();
-    char *file = path_in(dir, "trace.tsv");
-    setenv("PROVOST_TEST_TRACE", file, 1);
+    provost_engine *e = open_test_engine();
+    trace_start();
+    /* One line per call, whatever the data holds: line feeds, carriage returns and tabs are
+     * written as character references; executeData is the one the call received (Whoami's
+     * identity is added after the line is written); namespaces it uses are declared. */
+    result r = call(e, "T", "Whoami",
+                    "<data><a x=\"1&#10;2\">one\ntwo\tthree&#13;</a>"
+                    "<p:b xmlns:p=\"urn:p\">&#233;t&#233;</p:b></data>");
+    assert_false(r.failed);
+    assert_contains(r.xml, "<identity>engine</identity>");
+    free(r.xml);
+    trace_expect("process\tT/Whoami\t<executeData><a x=\"1&#10;2\">one&#10;two&#9;three&#13;</a>"
+                 "<p:b xmlns:p=\"urn:p\">\xc3\xa9t\xc3\xa9</p:b></executeData>\n");
 
-    provost_pcall c = call_of("Test NS", "Whoami");
-    xmlDocPtr doc = exec_xml("<executeData><a x=\"1&#10;2\">one\ntwo\tthree&#13;</a>"
-                             "<p:b xmlns:p=\"urn:p\">&#233;t&#233;</p:b></executeData>");
-    assert_int_equal(test_provider()->process(&c, doc), 0); /* traced before it adds identity */
-    xmlFreeDoc(doc);
-    c.phase = PROVOST_PHASE_PREPARE;
-    c.proc = "Echo";
-    doc = parse("<executeXml><context/><executeData/></executeXml>");
-    assert_int_equal(test_provider()->prepare(&c, doc), 0);
-    assert_int_equal(test_provider()->commit(&c, doc), 0);
-    xmlFreeDoc(doc);
-    doc = parse("<prov:executeXml xmlns:prov=\"http://maps/specs/prov.xml\"><prov:executeData>"
-                "<v>1</v></prov:executeData></prov:executeXml>");
-    assert_int_equal(test_provider()->rollback(&c, doc), 0);
-    xmlFreeDoc(doc);
-    assert_int_equal(test_provider()->rollback(&c, NULL), 0);
+    /* Prepare, commit and rollback: the executeData journaled under saveDataForRollback --
+     * what the call left there --, else an empty one. */
+    expect_error(run_steps(e, STEP("Saved", "<v>1&#9;2</v><w/>") STEP("Record", "<v>3</v>")
+                                  STEP("Anything Else", "<v>4</v>") STEP("Fail", "")),
+                 0x80004005u, "Test failure");
+    trace_expect("process\tT/Saved\t<executeData><v>1&#9;2</v><w/></executeData>\n"
+                 "process\tT/Record\t<executeData><v>3</v></executeData>\n"
+                 "process\tT/Anything Else\t<executeData><v>4</v></executeData>\n"
+                 "process\tT/Fail\t<executeData/>\n"
+                 "rollback\tT/Anything Else\t<executeData/>\n"
+                 "rollback\tT/Record\t<executeData/>\n"
+                 "rollback\tT/Saved\t<executeData><v>1&#9;2</v><w/></executeData>\n");
+    expect_data(run_steps(e, STEP("Anything Else", "<v>5</v>") STEP("Echo", "<v>6</v>")), "<data/>");
+    trace_expect("process\tT/Anything Else\t<executeData><v>5</v></executeData>\n"
+                 "process\tT/Echo\t<executeData><v>6</v></executeData>\n"
+                 "prepare\tT/Anything Else\t<executeData/>\n"
+                 "commit\tT/Anything Else\t<executeData/>\n");
 
-    assert_string_equal(
-        read_all(file),
-        "process\tTest NS/Whoami\t<executeData><a x=\"1&#10;2\">one&#10;two&#9;three&#13;</a>"
-        "<p:b xmlns:p=\"urn:p\">\xc3\xa9t\xc3\xa9</p:b></executeData>\n"
-        "prepare\tTest NS/Echo\t<executeData/>\n"
-        "commit\tTest NS/Echo\t<executeData/>\n"
-        "rollback\tTest NS/Echo\t<prov:executeData xmlns:prov=\"http://maps/specs/prov.xml\"><v>1"
-        "</v></prov:executeData>\n"
-        "rollback\tTest NS/Echo\t<executeData/>\n");
+    /* Appended, never truncated; created readable and writable by its owner. */
+    write_text(trace_file, "earlier\n");
+    expect_data(call(e, "T", "Echo", NULL), "<data/>");
+    trace_expect("earlier\nprocess\tT/Echo\t<executeData/>\n");
+    expect_data(call(e, "T", "Echo", NULL), "<data/>");
     struct stat st;
-    assert_int_equal(stat(file, &st), 0);
+    assert_int_equal(stat(trace_file, &st), 0);
     assert_int_equal(st.st_mode & 0600, 0600);
-    unsetenv("PROVOST_TEST_TRACE");
-    call_clear(&c);
-    unlink(file);
+
+    /* A trace that cannot be written is skipped; the call is not affected. */
+    char *dir = temp_dir();
+    setenv("PROVOST_TEST_TRACE", dir, 1); /* a directory */
+    expect_data(call(e, "T", "Echo", "<data><v/></data>"), "<data><v/></data>");
+    setenv("PROVOST_TEST_TRACE", "", 1);
+    expect_data(call(e, "T", "Echo", "<data><v/></data>"), "<data><v/></data>");
     rmdir(dir);
-    free(file);
     free(dir);
+    trace_stop();
+    provost_close(e);
 }
 
-/* Calls on several threads at once: every line arrives whole. */
+/* Requests on several threads of one engine: every trace line arrives whole. */
 #define TRACE_THREADS 8
 #define TRACE_CALLS   200
 
+typedef struct trace_job {
+    provost_engine *e;
+    int thread;
+    int failures;
+} trace_job;
+
 static void *trace_worker(void *arg)
 {
+    trace_job *j = arg;
     char data[256];
-    snprintf(data, sizeof data, "<executeData><thread>%d</thread><pad>%0100d</pad></executeData>",
-             (int)(intptr_t)arg, 0);
-    xmlDocPtr doc = exec_xml(data);
+    snprintf(data, sizeof data, "<data><thread>%d</thread><pad>%0100d</pad></data>", j->thread,
+             0);
     for (int i = 0; i < TRACE_CALLS; i++) {
-        provost_pcall c = call_of("T", "Echo");
-        if (test_provider()->process(&c, doc) != 0)
-            return (void *)1;
-        call_clear(&c);
+        provost_response r;
+        provost_error err;
+        if (provost_call(j->e, "T", "Echo", data, strlen(data), PROVOST_COMPACT, &r, &err) != 0 ||
+            r.failed)
+            j->failures++;
+        provost_response_free(&r);
     }
-    xmlFreeDoc(doc);
     return NULL;
 }
 
 static void test_trace_threads(void **state)
 {
-    char *dir = temp_dir();
-    char *file = path_in(dir, "trace.tsv");
-    setenv("PROVOST_TEST_TRACE", file, 1);
+    provost_engine *e = open_test_engine();
+    trace_start();
     pthread_t t[TRACE_THREADS];
-    for (int i = 0; i < TRACE_THREADS; i++)
-        assert_int_equal(pthread_create(&t[i], NULL, trace_worker, (void *)(intptr_t)i), 0);
+    trace_job jobs[TRACE_THREADS];
     for (int i = 0; i < TRACE_THREADS; i++) {
-        void *rc;
-        assert_int_equal(pthread_join(t[i], &rc), 0);
-        assert_null(rc);
+        jobs[i] = (trace_job){.e = e, .thread = i};
+        assert_int_equal(pthread_create(&t[i], NULL, trace_worker, &jobs[i]), 0);
     }
-    unsetenv("PROVOST_TEST_TRACE");
+    for (int i = 0; i < TRACE_THREADS; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(jobs[i].failures, 0);
+    }
 
-    FILE *f = fopen(file, "r");
+    FILE *f = fopen(trace_file, "r");
     assert_non_null(f);
     char line[512];
     int counts[TRACE_THREADS] = {0}, n = 0;
@@ -669,7 +974,8 @@ static void test_trace_threads(void **state)
                    "process\tT/Echo\t<executeData><thread>%d</thread><pad>%100[0]</pad>"
                    "</executeData>\n%n",
                    &thread, pad, &end) != 2 ||
-            end != (int)strlen(line) || thread < 0 || thread >= TRACE_THREADS)
+            end != (int)strlen(line) || strlen(pad) != 100 || thread < 0 ||
+            thread >= TRACE_THREADS)
             fail_msg("torn line: %s", line);
         counts[thread]++;
         n++;
@@ -678,68 +984,99 @@ static void test_trace_threads(void **state)
     assert_int_equal(n, TRACE_THREADS * TRACE_CALLS);
     for (int i = 0; i < TRACE_THREADS; i++)
         assert_int_equal(counts[i], TRACE_CALLS);
-    unlink(file);
-    rmdir(dir);
-    free(file);
-    free(dir);
+    trace_stop();
+    provost_close(e);
 }
 
+/* Crash ends the process at once with status 86, after writing its trace line.  A child
+ * process opens an engine and runs a transaction that crashes after a write; the next
+ * engine to open that database rolls the transaction back: the call that crashed in doubt,
+ * then the write before it.  (This test runs before any engine is opened in this process,
+ * so the child inherits no database threads.) */
 static void test_crash(void **state)
 {
+    char *db = scratch_path("db");
+    trace_start();
     fflush(NULL);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        provost_pcall c = call_of("T", "crash");
-        xmlDocPtr doc = exec_xml("<executeData/>");
-        test_provider()->process(&c, doc);
-        _exit(0); /* not reached */
+        provost_options o = {.db_path = db, .sync = PROVOST_SYNC_NONE, .caller = CALLER};
+        provost_engine *e = NULL;
+        provost_error err;
+        if (provost_open(&o, &e, &err) != 0 ||
+            provost_register(e, "t.xml", T_NS, strlen(T_NS), NULL, &err) != 0)
+            _exit(2);
+        static const char req[] = "<request><procedure>" STEP("Record", "<n>1</n>")
+            STEP("Crash", "<last/>") "</procedure></request>";
+        provost_response r;
+        provost_submit(e, req, strlen(req), PROVOST_COMPACT, &r, &err);
+        _exit(3); /* not reached */
     }
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 86);
+    trace_expect("process\tT/Record\t<executeData><n>1</n></executeData>\n"
+                 "process\tT/Crash\t<executeData><last/></executeData>\n");
+
+    provost_engine *e = open_db(db, NULL);
+    trace_expect("rollback\tT/Crash\t<executeData/>\n"
+                 "rollback\tT/Record\t<executeData/>\n");
+    expect_no_txn(e);
+    expect_data(call(e, "T", "Echo", "<data><after/></data>"), "<data><after/></data>");
+    trace_expect("process\tT/Echo\t<executeData><after/></executeData>\n");
+    trace_stop();
+    provost_close(e);
+    free(db);
 }
 
 /* ---- the error provider --------------------------------------------------------------- */
 
-static const provost_provider *error_provider(void)
-{
-    return provost_builtin_provider("error");
-}
-
 static void error_set_error(void **state)
 {
+    provost_engine *e = open_engine(NULL);
     static const struct {
         const char *data;
         uint32_t code;
         const char *description;
     } cases[] = {
-        {"<executeData><hr>0x82101391</hr><desc>The username already exists in the database</desc>"
-         "</executeData>",
+        {"<data><hr>0x82101391</hr><desc>The username already exists in the database</desc>"
+         "</data>",
          0x82101391u, "The username already exists in the database"},
-        {"<executeData><hr>2182091665</hr><desc>d</desc></executeData>", 0x82101391u, "d"},
-        {"<executeData><hr>-2147024809</hr></executeData>", 0x80070057u, "Error 0x80070057"},
-        {"<executeData><hr>0</hr><desc>not an error</desc></executeData>", 0, NULL},
-        {"<executeData><hr>1</hr></executeData>", 0, NULL},
-        {"<executeData><desc>no hr</desc></executeData>", 0x80070057u,
+        {"<data><hr>2182091665</hr><desc>d</desc></data>", 0x82101391u, "d"},
+        {"<data><hr>-2147024809</hr></data>", 0x80070057u, "Error 0x80070057"},
+        {"<data><hr> 0x8210139a </hr><desc/></data>", 0x8210139Au, "Error 0x8210139A"},
+        {"<data><desc>no hr</desc></data>", 0x80070057u,
          "SetError: executeData/hr is missing: give the error code, 0x followed by hex digits or "
          "a decimal number"},
-        {"<executeData><hr>0xZZ</hr></executeData>", 0x80070057u,
+        {"<data><hr>0xZZ</hr></data>", 0x80070057u,
          "SetError: executeData/hr \"0xZZ\" is not an error code (0x followed by up to 8 hex "
          "digits, or a decimal number)"},
+        {"<data><hr>0x100000000</hr></data>", 0x80070057u,
+         "SetError: executeData/hr \"0x100000000\" is not an error code (0x followed by up to 8 "
+         "hex digits, or a decimal number)"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        provost_pcall c = call_of("Error Provider", "seterror");
-        xmlDocPtr doc = exec_xml(cases[i].data);
-        assert_int_equal(error_provider()->process(&c, doc), cases[i].code);
-        if (cases[i].description)
-            assert_string_equal(c.description, cases[i].description);
-        else
-            assert_int_equal(c.fails, 0);
-        xmlFreeDoc(doc);
-        call_clear(&c);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_error(call(e, "Error Provider", "SetError", cases[i].data), cases[i].code,
+                     cases[i].description);
+    expect_response(call(e, "error provider", "seterror",
+                         "<data><hr>0x82101391</hr><desc>Exists</desc></data>"),
+                    "<response><errorContext code=\"0x82101391\" description=\"Exists\" "
+                    "executeSeqNo=\"1\"><errorSource namespace=\"Error Provider\" "
+                    "procedure=\"SetError\"/></errorContext></response>");
+    /* A success code raises nothing. */
+    expect_data(call(e, "Error Provider", "SetError", "<data><hr>0</hr><desc>fine</desc></data>"),
+                "<data><hr>0</hr><desc>fine</desc></data>");
+    expect_data(call(e, "Error Provider", "SetError", "<data><hr>1</hr></data>"),
+                "<data><hr>1</hr></data>");
+    /* Raised from a step, and caught. */
+    reg(e, T_NS);
+    expect_data(run_steps(e, "<try><execute namespace=\"Error Provider\" procedure=\"SetError\">"
+                             "<executeData><hr>0x82101391</hr></executeData></execute></try>"
+                             "<catch>" STEP("Echo", "<handled/>") "</catch>"),
+                "<data/>");
+    provost_close(e);
 }
 
 #define ERROR_MAP                                                                                  \
@@ -748,143 +1085,150 @@ static void error_set_error(void **state)
     "    <errorCode>0x82102101</errorCode>\n  </Item>\n"                                           \
     "  <Item name=\"adduser|0X8210139A\"><message>Upper case key.</message>"                       \
     "<errorCode>0x82102102</errorCode></Item>\n"                                                   \
-    "  <Item name=\"a|b|0x80070005\"><message>Bar in the context.</message>"                       \
+    "  <Item name=\"a|b|0x80070006\"><message>Bar in the context.</message>"                       \
     "<errorCode>-2147024891</errorCode></Item>\n"                                                  \
     "  <Item name=\"keep|0x80070002\"><message>Same code, new words.</message></Item>\n"           \
+    "  <Item name=\"code only|0x80070002\"><errorCode>0x80070003</errorCode></Item>\n"             \
     "  <Item name=\"quiet|0x80070002\"><errorCode>0</errorCode></Item>\n"                          \
     "  <Item name=\"broken|0x80070002\"><errorCode>nope</errorCode></Item>\n"                      \
+    "  <Item name=\"adduser|0x82101391\"><message>Second match.</message></Item>\n"                \
     "</Items>\n"
 
-static uint32_t translate(const char *map, const char *error_context, const char *data,
-                          provost_pcall *c)
+/* A trusted request: SetError raises HR "Original words" in a try; its catch calls
+ * TranslateProvisioningError with executeData ARGS; then T/Echo adds <continued/> to the
+ * data, showing whether the error was handled. */
+static result translate_in_catch(provost_engine *e, const char *hr, const char *args)
 {
-    char buf[2048];
-    snprintf(buf, sizeof buf,
-             "<executeXml><context><transactionContext/>%s</context>%s</executeXml>", error_context,
-             data);
-    xmlDocPtr doc = parse(buf);
-    *c = call_of("Error Provider", "TranslateProvisioningError");
-    c->error_map = map;
-    uint32_t rc = error_provider()->process(c, doc);
-    xmlFreeDoc(doc);
-    return rc;
+    char *xml = format("<request><procedure><try><execute namespace=\"Error Provider\" "
+                       "procedure=\"SetError\"><executeData><hr>%s</hr><desc>Original words</desc>"
+                       "</executeData></execute></try><catch><execute namespace=\"Error Provider\" "
+                       "procedure=\"TranslateProvisioningError\"><executeData>%s</executeData>"
+                       "</execute></catch><execute namespace=\"T\" procedure=\"Echo\">"
+                       "<executeData><continued/></executeData>" AFTER_TO_DATA "</execute>"
+                       "</procedure></request>",
+                       hr, args);
+    result r = submit(e, xml);
+    free(xml);
+    return r;
 }
 
-#define EC(code)                                                                                   \
-    "<errorContext code=\"" code "\" description=\"Original words\">"                              \
-    "<errorSource namespace=\"Error Provider\" procedure=\"SetError\"/></errorContext>"
+#define ADDUSER "<errorMessageContext>adduser</errorMessageContext><locId>1033</locId>"
+#define HANDLED "<data><executeData><continued/></executeData></data>"
 
 static void error_translate_provisioning(void **state)
 {
     char *dir = temp_dir();
     char *map = path_in(dir, "errors.xml");
     write_text(map, ERROR_MAP);
-    provost_pcall c;
-    const char *adduser = "<executeData><errorMessageContext>adduser</errorMessageContext>"
-                          "<locId>1033</locId></executeData>";
+    provost_engine *e = open_engine(map);
+    reg(e, T_NS);
 
-    assert_int_equal(translate(map, EC("0x82101391"), adduser, &c), 0x82102101u);
-    assert_string_equal(c.description, "Sample error message.");
-    call_clear(&c);
-    assert_int_equal(translate(map, EC("0x8210139A"), adduser, &c), 0x82102102u);
-    assert_string_equal(c.description, "Upper case key.");
-    call_clear(&c);
-    assert_int_equal(
-        translate(map, EC("0x80070005"),
-                  "<executeData><errorMessageContext>a|b</errorMessageContext></executeData>", &c),
-        0x80070005u);
-    assert_string_equal(c.description, "Bar in the context.");
-    call_clear(&c);
-    /* An item without errorCode keeps the code; one mapping to a success handles the error. */
-    assert_int_equal(
-        translate(map, EC("0x80070002"),
-                  "<executeData><errorMessageContext>keep</errorMessageContext></executeData>", &c),
-        0x80070002u);
-    assert_string_equal(c.description, "Same code, new words.");
-    call_clear(&c);
-    assert_int_equal(
-        translate(map, EC("0x80070002"),
-                  "<executeData><errorMessageContext>quiet</errorMessageContext></executeData>",
-                  &c),
-        0);
-    assert_int_equal(c.fails, 0);
-    call_clear(&c);
-    /* The context part is exact. */
-    assert_int_equal(
-        translate(map, EC("0x82101391"),
-                  "<executeData><errorMessageContext>AddUser</errorMessageContext></executeData>",
-                  &c),
-        0x80004005u);
-    call_clear(&c);
+    /* SPEC W6: the translated error is raised in place of the one being handled. */
+    expect_response(translate_in_catch(e, "0x82101391", ADDUSER),
+                    "<response><errorContext code=\"0x82102101\" description=\"Sample error "
+                    "message.\" executeSeqNo=\"2\"><errorSource namespace=\"Error Provider\" "
+                    "procedure=\"TranslateProvisioningError\"/></errorContext></response>");
+    expect_error(translate_in_catch(e, "0x8210139a", ADDUSER), 0x82102102u, "Upper case key.");
+    expect_error(translate_in_catch(e, "0x80070006",
+                                    "<errorMessageContext>a|b</errorMessageContext>"),
+                 0x80070005u, "Bar in the context.");
+    /* An item without message keeps the description; one mapping to a success code handles
+     * the error, and the request goes on. */
+    expect_error(translate_in_catch(e, "0x80070002",
+                                    "<errorMessageContext>code only</errorMessageContext>"),
+                 0x80070003u, "Original words");
+    expect_data(translate_in_catch(e, "0x80070002",
+                                   "<errorMessageContext>quiet</errorMessageContext>"),
+                HANDLED);
+    /* An item without errorCode re-raises the code being handled: the engine keeps the
+     * original description (MPF's rule; TranslateUserError shows the item's message). */
+    expect_error(translate_in_catch(e, "0x80070002",
+                                    "<errorMessageContext>keep</errorMessageContext>"),
+                 0x80070002u, "Original words");
+    /* The context part of the key compares exactly. */
+    expect_error(translate_in_catch(e, "0x82101391",
+                                    "<errorMessageContext>AddUser</errorMessageContext>"),
+                 0x80004005u,
+                 "Unexpected error 0x82101391 (no translation for \"AddUser|0x82101391\")");
 
-    /* No mapping: mustHandleError 1 (default) -> E_FAIL, generic; 0 -> the original. */
-    assert_int_equal(translate(map, EC("0x82109999"), adduser, &c), 0x80004005u);
-    assert_string_equal(c.description, "Unexpected error 0x82109999 (no translation for "
-                                       "\"adduser|0x82109999\")");
-    call_clear(&c);
-    assert_int_equal(translate(map, EC("0x82109999"),
-                               "<executeData><errorMessageContext>adduser</errorMessageContext>"
-                               "<mustHandleError>0</mustHandleError></executeData>",
-                               &c),
-                     0x82109999u);
-    assert_string_equal(c.description, "Original words");
-    call_clear(&c);
-    assert_int_equal(translate(NULL, EC("0x82101391"),
-                               "<executeData><errorMessageContext>adduser</errorMessageContext>"
-                               "<mustHandleError>false</mustHandleError></executeData>",
-                               &c),
-                     0x82101391u);
-    call_clear(&c);
-    assert_int_equal(translate(NULL, EC("0x82101391"), adduser, &c), 0x80004005u);
-    call_clear(&c);
+    /* No mapping: mustHandleError 1 (the default, or true) -> E_FAIL and a generic
+     * description; 0 or false -> the original error. */
+    expect_error(translate_in_catch(e, "0x82109999", ADDUSER), 0x80004005u,
+                 "Unexpected error 0x82109999 (no translation for \"adduser|0x82109999\")");
+    expect_error(translate_in_catch(e, "0x82109999", ADDUSER "<mustHandleError>TRUE"
+                                                             "</mustHandleError>"),
+                 0x80004005u,
+                 "Unexpected error 0x82109999 (no translation for \"adduser|0x82109999\")");
+    expect_error(translate_in_catch(e, "0x82109999", ADDUSER "<mustHandleError>0"
+                                                             "</mustHandleError>"),
+                 0x82109999u, "Original words");
+    expect_error(translate_in_catch(e, "0x82109999", ADDUSER "<mustHandleError> false "
+                                                             "</mustHandleError>"),
+                 0x82109999u, "Original words");
 
-    /* Mistakes. */
-    assert_int_equal(translate(map, "", adduser, &c), 0x80070057u);
-    assert_contains(c.description, "no error to translate (context/errorContext is missing)");
-    call_clear(&c);
-    assert_int_equal(translate(map, EC("0x82101391"), "<executeData/>", &c), 0x80070057u);
-    assert_contains(c.description, "errorMessageContext is missing");
-    call_clear(&c);
-    assert_int_equal(translate(map, EC("0x82101391"),
-                               "<executeData><errorMessageContext>x</errorMessageContext>"
-                               "<mustHandleError>2</mustHandleError></executeData>",
-                               &c),
-                     0x80070057u);
-    assert_contains(c.description, "mustHandleError \"2\" is not 0 or 1");
-    call_clear(&c);
-    assert_int_equal(
-        translate(map, EC("0x80070002"),
-                  "<executeData><errorMessageContext>broken</errorMessageContext></executeData>",
-                  &c),
-        0x80004005u);
-    assert_contains(c.description, "item \"broken|0x80070002\" has errorCode \"nope\"");
-    call_clear(&c);
+    /* Mistakes in executeData. */
+    expect_error(translate_in_catch(e, "0x82101391", "<locId>1033</locId>"), 0x80070057u,
+                 "TranslateProvisioningError: executeData/errorMessageContext is missing: it is "
+                 "the first part of the lookup key CONTEXT|0xCODE");
+    expect_error(translate_in_catch(e, "0x82101391",
+                                    ADDUSER "<mustHandleError>2</mustHandleError>"),
+                 0x80070057u,
+                 "TranslateProvisioningError: executeData/mustHandleError \"2\" is not 0 or 1");
+    /* Outside a catch there is nothing to translate, whatever the caller puts in its
+     * context. */
+    expect_error_part(call(e, "Error Provider", "TranslateProvisioningError",
+                           "<data>" ADDUSER "</data>"),
+                      0x80070057u, "no error to translate (context/errorContext is missing)");
+    expect_error_part(call(e, "Error Provider", "TranslateProvisioningError",
+                           "<request><data>" ADDUSER "</data><context><errorContext "
+                           "code=\"0x82101391\" description=\"forged\"/></context></request>"),
+                      0x80070057u, "no error to translate");
 
-    char *missing = path_in(dir, "missing.xml");
-    assert_int_equal(translate(missing, EC("0x82101391"), adduser, &c), 0x80004005u);
-    assert_contains(c.description, "cannot translate error 0x82101391: error map file ");
-    assert_contains(c.description, "missing.xml: No such file or directory");
-    call_clear(&c);
+    /* Mistakes in the lookup file: E_FAIL, naming the file, the problem and the code. */
+    char *why = format("TranslateProvisioningError: cannot translate error 0x80070002: error "
+                       "map file %s: item \"broken|0x80070002\" has errorCode \"nope\", not an "
+                       "error code",
+                       map);
+    expect_error(translate_in_catch(e, "0x80070002",
+                                    "<errorMessageContext>broken</errorMessageContext>"),
+                 0x80004005u, why);
+    free(why);
+    unlink(map);
+    why = format("TranslateProvisioningError: cannot translate error 0x82101391: error map "
+                       "file %s: No such file or directory",
+                       map);
+    expect_error(translate_in_catch(e, "0x82101391", ADDUSER), 0x80004005u, why);
+    free(why);
     write_text(map, "<Items><Item name=\"x|0x1\"></Items>");
-    assert_int_equal(translate(map, EC("0x82101391"), adduser, &c), 0x80004005u);
-    assert_contains(c.description, "not well-formed XML at line 1");
-    assert_null(strchr(c.description, '\n'));
-    call_clear(&c);
+    expect_error_part(translate_in_catch(e, "0x82101391", ADDUSER), 0x80004005u,
+                      "errors.xml: not well-formed XML at line 1");
     write_text(map, "<Errors/>");
-    assert_int_equal(translate(map, EC("0x82101391"), adduser, &c), 0x80004005u);
-    assert_contains(c.description, "the root element is <Errors>, not <Items>");
-    call_clear(&c);
-    /* No network, no external entities. */
-    write_text(map,
-               "<!DOCTYPE Items [<!ENTITY e SYSTEM \"/etc/passwd\">]><Items><Item name=\"adduser|"
-               "0x82101391\"><message>&e;</message></Item></Items>");
-    assert_int_equal(translate(map, EC("0x82101391"), adduser, &c), 0x82101391u);
-    assert_null(strstr(c.description, "root:"));
-    call_clear(&c);
+    expect_error_part(translate_in_catch(e, "0x82101391", ADDUSER), 0x80004005u,
+                      "errors.xml: the root element is <Errors>, not <Items>");
+    write_text(map, "");
+    expect_error_part(translate_in_catch(e, "0x82101391", ADDUSER), 0x80004005u,
+                      "errors.xml: not well-formed XML");
+    /* No external entities: the file's text never reaches the description. */
+    write_text(map, "<!DOCTYPE Items [<!ENTITY e SYSTEM \"/etc/passwd\">]><Items><Item "
+                    "name=\"adduser|0x82101391\"><message>&e;</message><errorCode>0x82102101"
+                    "</errorCode></Item></Items>");
+    char *xml = check_error(translate_in_catch(e, "0x82101391", ADDUSER), 0x82102101u, NULL, NULL,
+                            1);
+    assert_null(strstr(xml, "root:"));
+    free(xml);
+    provost_close(e);
 
+    /* An engine without an errorMapFile: nothing is mapped. */
+    e = open_engine(NULL);
+    reg(e, T_NS);
+    expect_error(translate_in_catch(e, "0x82101391", ADDUSER), 0x80004005u,
+                 "Unexpected error 0x82101391 (no translation for \"adduser|0x82101391\")");
+    expect_error(translate_in_catch(e, "0x82101391",
+                                    ADDUSER "<mustHandleError>false</mustHandleError>"),
+                 0x82101391u, "Original words");
+    provost_close(e);
     unlink(map);
     rmdir(dir);
-    free(missing);
     free(map);
     free(dir);
 }
@@ -894,35 +1238,46 @@ static void error_translate_user(void **state)
     char *dir = temp_dir();
     char *map = path_in(dir, "errors.xml");
     write_text(map, ERROR_MAP);
+    provost_engine *e = open_engine(map);
     static const struct {
         const char *data;
         uint32_t code;
         const char *description;
     } cases[] = {
-        {"<executeData><hr>0x82101391</hr><desc>d</desc><errorMessageContext>adduser"
-         "</errorMessageContext></executeData>",
-         0x82102101u, "Sample error message."},
-        {"<executeData><hr>0x82101392</hr><desc>d</desc><errorMessageContext>adduser"
-         "</errorMessageContext><mustHandleError>0</mustHandleError></executeData>",
+        {"<data><hr>0x82101391</hr><desc>d</desc>" ADDUSER "</data>", 0x82102101u,
+         "Sample error message."},
+        {"<data><hr>-2112875622</hr><desc>d</desc>" ADDUSER "</data>", 0x82102102u,
+         "Upper case key."},
+        {"<data><hr>0x80070002</hr><desc>d</desc><errorMessageContext>keep"
+         "</errorMessageContext></data>",
+         0x80070002u, "Same code, new words."},
+        {"<data><hr>0x82101392</hr><desc>d</desc>" ADDUSER "<mustHandleError>0</mustHandleError>"
+         "</data>",
          0x82101392u, "d"},
-        {"<executeData><hr>0x82101392</hr><errorMessageContext>adduser</errorMessageContext>"
-         "</executeData>",
-         0x80004005u, "Unexpected error 0x82101392 (no translation for \"adduser|0x82101392\")"},
-        {"<executeData><errorMessageContext>adduser</errorMessageContext></executeData>",
-         0x80070057u, NULL},
-        {"<executeData><hr>0</hr><errorMessageContext>adduser</errorMessageContext></executeData>",
-         0, NULL},
+        {"<data><hr>0x82101392</hr>" ADDUSER "</data>", 0x80004005u,
+         "Unexpected error 0x82101392 (no translation for \"adduser|0x82101392\")"},
+        {"<data>" ADDUSER "</data>", 0x80070057u,
+         "TranslateUserError: executeData/hr is missing: give the error code, 0x followed by hex "
+         "digits or a decimal number"},
+        {"<data><hr>x</hr>" ADDUSER "</data>", 0x80070057u,
+         "TranslateUserError: executeData/hr \"x\" is not an error code (0x followed by up to 8 "
+         "hex digits, or a decimal number)"},
+        {"<data><hr>0x82101391</hr></data>", 0x80070057u,
+         "TranslateUserError: executeData/errorMessageContext is missing: it is the first part "
+         "of the lookup key CONTEXT|0xCODE"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        provost_pcall c = call_of("Error Provider", "translateusererror");
-        c.error_map = map;
-        xmlDocPtr doc = exec_xml(cases[i].data);
-        assert_int_equal(error_provider()->process(&c, doc), cases[i].code);
-        if (cases[i].description)
-            assert_string_equal(c.description, cases[i].description);
-        xmlFreeDoc(doc);
-        call_clear(&c);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_error(call(e, "Error Provider", "TranslateUserError", cases[i].data),
+                     cases[i].code, cases[i].description);
+    /* Nothing to translate, or translated to a success code: the call succeeds. */
+    expect_data(call(e, "Error Provider", "TranslateUserError",
+                     "<data><hr>0</hr>" ADDUSER "</data>"),
+                "<data><hr>0</hr>" ADDUSER "</data>");
+    expect_data(call(e, "Error Provider", "TranslateUserError",
+                     "<data><hr>0x80070002</hr><errorMessageContext>quiet</errorMessageContext>"
+                     "</data>"),
+                "<data><hr>0x80070002</hr><errorMessageContext>quiet</errorMessageContext></data>");
+    provost_close(e);
     unlink(map);
     rmdir(dir);
     free(map);
@@ -931,125 +1286,119 @@ static void error_translate_user(void **state)
 
 static void error_unknown_procedure(void **state)
 {
-    provost_pcall c = call_of("Error Provider", "ReportEvent");
-    xmlDocPtr doc = exec_xml("<executeData/>");
-    assert_int_equal(error_provider()->process(&c, doc), 0x80070002u);
-    assert_contains(c.description, "no procedure \"ReportEvent\"");
-    xmlFreeDoc(doc);
-    call_clear(&c);
+    provost_engine *e = open_engine(NULL);
+    /* The error provider behind a namespace of one's own (named in another case). */
+    reg(e, "<namespace name=\"E\" providerSource=\"Error\">"
+           "<procedure name=\"ReportEvent\" type=\"read\" access=\"public\"/>"
+           "<procedure name=\"seterror\" type=\"read\" access=\"public\"/></namespace>");
+    expect_response(call(e, "E", "ReportEvent", NULL),
+                    "<response><errorContext code=\"0x80070002\" description=\"Error Provider has "
+                    "no procedure &quot;ReportEvent&quot; (it has SetError, "
+                    "TranslateProvisioningError and TranslateUserError)\" executeSeqNo=\"1\">"
+                    "<errorSource namespace=\"E\" procedure=\"ReportEvent\"/></errorContext>"
+                    "</response>");
+    expect_error(call(e, "E", "SetError", "<data><hr>0x80070005</hr></data>"), 0x80070005u,
+                 "Error 0x80070005");
+    /* The registered namespace has only its three procedures. */
+    expect_error(call(e, "Error Provider", "ReportEvent", NULL), 0x80070002u,
+                 "namespace 'Error Provider' has no procedure 'ReportEvent'");
+    provost_close(e);
 }
 
 /* ---- the files plug-in ---------------------------------------------------------------- */
 
-static const provost_provider *files;
-static void *files_handle;
+#define FILES_PROCS                                                                                \
+    "<procedure name=\"CreateDirectory\" type=\"write\" access=\"public\"/>"                       \
+    "<procedure name=\"DeleteDirectory\" type=\"write\" access=\"public\"/>"                       \
+    "<procedure name=\"WriteFile\" type=\"write\" access=\"public\"/>"                             \
+    "<procedure name=\"Format\" type=\"write\" access=\"public\"/>"
 
-static int files_setup(void **state)
+/* A namespace NAME served by SOURCE; ROOT is providerContext/@root (NULL: no
+ * providerContext); PROCS its procedures. */
+static void reg_files(provost_engine *e, const char *name, const char *source, const char *root,
+                      const char *procs)
 {
-    char err[512];
-    files = provost_load_provider(FILES_SO, &files_handle, err, sizeof err);
-    if (!files)
-        fprintf(stderr, "%s\n", err);
-    return files ? 0 : -1;
+    char *pc = root ? format("<providerContext root=\"%s\"/>", root) : strdup("");
+    char *xml = format("<namespace name=\"%s\" providerSource=\"%s\">%s%s</namespace>", name,
+                       source, pc, procs);
+    reg(e, xml);
+    free(xml);
+    free(pc);
 }
 
-static int files_teardown(void **state)
+/* An engine with Files (the plug-in by its path, under ROOT), FilesRead (the same, but its
+ * calls are reads: never rolled back) and T (the test provider, for Fail). */
+static provost_engine *files_engine(const char *root)
 {
-    provost_unload_provider(files_handle);
-    return 0;
+    provost_engine *e = open_engine(NULL);
+    reg_files(e, "Files", FILES_SO, root, FILES_PROCS);
+    reg_files(e, "FilesRead", FILES_SO, root,
+              "<procedure name=\"CreateDirectory\" type=\"read\" access=\"public\"/>"
+              "<procedure name=\"DeleteDirectory\" type=\"read\" access=\"public\"/>");
+    reg(e, T_NS);
+    return e;
 }
 
-static uint32_t files_call(provost_pcall *c, const char *root, const char *proc, const char *data)
-{
-    char buf[2048];
-    snprintf(buf, sizeof buf,
-             "<executeXml><context><providerContext root=\"%s\"/></context>%s</executeXml>", root,
-             data);
-    xmlDocPtr doc = parse(buf);
-    c->proc = proc;
-    c->phase = PROVOST_PHASE_PROCESS;
-    uint32_t rc = files->process(c, doc);
-    xmlFreeDoc(doc);
-    return rc;
-}
+#define FSTEP(ns, proc, data)                                                                      \
+    "<execute namespace=\"" ns "\" procedure=\"" proc "\"><executeData>" data                      \
+    "</executeData></execute>"
+#define FAIL_STEP STEP("Fail", "<code>0x80070005</code><description>stop</description>")
 
-static uint32_t files_rollback(provost_pcall *c)
+static void expect_stopped(result r)
 {
-    xmlDocPtr doc = parse("<executeXml><context/><executeData/></executeXml>");
-    c->phase = PROVOST_PHASE_ROLLBACK;
-    uint32_t rc = files->rollback(c, doc);
-    xmlFreeDoc(doc);
-    return rc;
-}
-
-static int exists(const char *dir, const char *name)
-{
-    char *p = path_in(dir, name);
-    struct stat st;
-    int rc = lstat(p, &st) == 0;
-    free(p);
-    return rc;
+    expect_error(r, 0x80070005u, "stop");
 }
 
 static void files_directories(void **state)
 {
     char *root = temp_dir();
-    provost_pcall c = call_of("Files", NULL);
-    assert_int_equal(
-        files_call(&c, root, "CreateDirectory", "<executeData><path>a</path></executeData>"), 0);
+    provost_engine *e = files_engine(root);
+    expect_data(call(e, "Files", "CreateDirectory", "<data><path>a</path></data>"),
+                "<data><path>a</path></data>");
     assert_true(exists(root, "a"));
+    /* Already there: success. */
+    expect_data(call(e, "Files", "createdirectory", "<data><path>a</path></data>"),
+                "<data><path>a</path></data>");
+    /* ...and nothing of the call's to undo when its transaction fails. */
+    expect_stopped(run_steps(e, FSTEP("Files", "CreateDirectory", "<path>a</path>") FAIL_STEP));
+    assert_true(exists(root, "a"));
+
+    /* Delete, and the rollback of a delete puts the directory back with its mode. */
     char *a = path_in(root, "a");
-    assert_string_equal(provost_get_rollback_data(&c, "createdDirectory"), a);
-    assert_int_equal(files_rollback(&c), 0);
-    assert_false(exists(root, "a"));
-    assert_int_equal(files_rollback(&c), 0); /* absent: success */
-    call_clear(&c);
-
-    /* Already there: success, nothing to undo. */
-    mkdir(a, 0700);
-    c = call_of("Files", NULL);
-    assert_int_equal(
-        files_call(&c, root, "createdirectory", "<executeData><path>a</path></executeData>"), 0);
-    assert_null(provost_get_rollback_data(&c, "createdDirectory"));
-    assert_int_equal(files_rollback(&c), 0);
-    assert_true(exists(root, "a"));
-    call_clear(&c);
-
-    /* Delete, and its rollback puts it back with its mode. */
-    c = call_of("Files", NULL);
-    assert_int_equal(
-        files_call(&c, root, "DeleteDirectory", "<executeData><path>./a/</path></executeData>"), 0);
-    assert_false(exists(root, "a"));
-    assert_int_equal(files_rollback(&c), 0);
+    assert_int_equal(chmod(a, 0700), 0);
+    expect_stopped(run_steps(e, FSTEP("Files", "DeleteDirectory", "<path>./a/</path>") FAIL_STEP));
     struct stat st;
     assert_int_equal(stat(a, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
     assert_int_equal(st.st_mode & 07777, 0700);
-    assert_int_equal(files_rollback(&c), 0); /* already there: success */
-    call_clear(&c);
+    expect_no_txn(e);
+    expect_data(call(e, "Files", "DeleteDirectory", "<data><path>./a/</path></data>"),
+                "<data><path>./a/</path></data>");
+    assert_false(exists(root, "a"));
 
-    /* Failures: missing parent, missing directory, not empty. */
-    c = call_of("Files", NULL);
-    assert_int_equal(
-        files_call(&c, root, "CreateDirectory", "<executeData><path>x/y</path></executeData>"),
-        0x80070003u);
-    assert_contains(c.description, "No such file or directory");
-    assert_int_equal(
-        files_call(&c, root, "DeleteDirectory", "<executeData><path>x</path></executeData>"),
-        0x80070003u);
-    assert_int_equal(
-        files_call(&c, root, "CreateDirectory", "<executeData><path>a/b</path></executeData>"), 0);
-    call_clear(&c);
-    c = call_of("Files", NULL);
-    assert_int_equal(
-        files_call(&c, root, "DeleteDirectory", "<executeData><path>a</path></executeData>"),
-        0x80070091u);
-    call_clear(&c);
-
-    char *b = path_in(a, "b");
-    rmdir(b);
-    rmdir(a);
-    rmdir(root);
-    free(b);
+    /* Failures: a missing parent, a missing directory, one that is not empty, a file. */
+    char *want = format("CreateDirectory %s/x/y: No such file or directory", root);
+    expect_error(call(e, "Files", "CreateDirectory", "<data><path>x/y</path></data>"),
+                 0x80070003u, want);
+    free(want);
+    want = format("DeleteDirectory %s/x: No such file or directory", root);
+    expect_error(call(e, "Files", "DeleteDirectory", "<data><path>x</path></data>"), 0x80070003u,
+                 want);
+    free(want);
+    expect_data(run_steps(e, FSTEP("Files", "CreateDirectory", "<path>a</path>")
+                                 FSTEP("Files", "CreateDirectory", "<path>a/b</path>")),
+                "<data/>");
+    assert_true(exists(root, "a/b"));
+    expect_error_part(call(e, "Files", "DeleteDirectory", "<data><path>a</path></data>"),
+                      0x80070091u, "a: Directory not empty");
+    assert_true(exists(root, "a/b"));
+    char *file = path_in(root, "file");
+    write_text(file, "");
+    free(file);
+    expect_error_part(call(e, "Files", "DeleteDirectory", "<data><path>file</path></data>"),
+                      0x80070003u, "file: not a directory");
+    provost_close(e);
+    remove_tree(root);
     free(a);
     free(root);
 }
@@ -1057,83 +1406,291 @@ static void files_directories(void **state)
 static void files_write(void **state)
 {
     char *root = temp_dir();
-    provost_pcall c = call_of("Files", NULL);
-    assert_int_equal(
-        files_call(
-            &c, root, "WriteFile",
-            "<executeData><path>f.txt</path><content>hello &amp; bye\n</content></executeData>"),
-        0);
+    provost_engine *e = files_engine(root);
     char *f = path_in(root, "f.txt");
-    assert_string_equal(read_all(f), "hello & bye\n");
-    assert_string_equal(provost_get_rollback_data(&c, "createdFile"), f);
-    /* It never replaces a file. */
-    provost_pcall d = call_of("Files", NULL);
-    assert_int_equal(
-        files_call(&d, root, "WriteFile", "<executeData><path>f.txt</path></executeData>"),
-        0x80070050u);
-    assert_string_equal(read_all(f), "hello & bye\n");
-    call_clear(&d);
-    assert_int_equal(files_rollback(&c), 0);
-    assert_false(exists(root, "f.txt"));
-    assert_int_equal(files_rollback(&c), 0);
-    call_clear(&c);
-
-    /* No rollback data (a call in doubt): nothing to do. */
-    c = call_of("Files", "WriteFile");
-    assert_int_equal(files_rollback(&c), 0);
-    call_clear(&c);
-    rmdir(root);
+    result r = call(e, "Files", "WriteFile",
+                    "<data><path>f.txt</path><content>hello &amp; bye\n</content></data>");
+    assert_false(r.failed);
+    free(r.xml);
+    char *text = read_all(f);
+    assert_string_equal(text, "hello & bye\n");
+    free(text);
+    /* It never replaces a file, and a failed call leaves the file alone. */
+    char *want = format("WriteFile %s: File exists", f);
+    expect_error(call(e, "Files", "WriteFile", "<data><path>f.txt</path></data>"), 0x80070050u,
+                 want);
+    free(want);
+    text = read_all(f);
+    assert_string_equal(text, "hello & bye\n");
+    free(text);
+    /* Without content: an empty file. */
+    expect_data(call(e, "Files", "WriteFile", "<data><path>empty</path></data>"),
+                "<data><path>empty</path></data>");
+    char *empty = path_in(root, "empty");
+    text = read_all(empty);
+    assert_non_null(text);
+    assert_string_equal(text, "");
+    free(text);
+    free(empty);
+    provost_close(e);
+    remove_tree(root);
     free(f);
+    free(root);
+}
+
+static void files_rollback(void **state)
+{
+    char *root = temp_dir();
+    provost_engine *e = files_engine(root);
+    trace_start();
+    /* A directory and a file in it, then a failure: nothing is left behind, and the test
+     * provider's call before them is rolled back last. */
+    expect_stopped(run_steps(e, STEP("Record", "<n>1</n>")
+                                    FSTEP("Files", "CreateDirectory", "<path>d</path>")
+                                    FSTEP("Files", "WriteFile",
+                                          "<path>d/f</path><content>x</content>") FAIL_STEP));
+    assert_false(exists(root, "d"));
+    expect_no_txn(e);
+    trace_expect("process\tT/Record\t<executeData><n>1</n></executeData>\n"
+                 "process\tT/Fail\t<executeData><code>0x80070005</code><description>stop"
+                 "</description></executeData>\n"
+                 "rollback\tT/Record\t<executeData/>\n");
+    /* The same without the failure stays. */
+    expect_data(run_steps(e, FSTEP("Files", "CreateDirectory", "<path>d</path>")
+                                 FSTEP("Files", "WriteFile", "<path>d/f</path><content>x</content>")),
+                "<data/>");
+    assert_true(exists(root, "d/f"));
+
+    /* Rollback of something already absent succeeds: the directory was removed by a read
+     * call (never rolled back) before the failure. */
+    expect_stopped(run_steps(e, FSTEP("Files", "CreateDirectory", "<path>g</path>")
+                                    FSTEP("FilesRead", "DeleteDirectory", "<path>g</path>")
+                                        FAIL_STEP));
+    assert_false(exists(root, "g"));
+    expect_no_txn(e);
+    /* ...and of something already back: a deleted directory that was created again. */
+    expect_data(call(e, "Files", "CreateDirectory", "<data><path>k</path></data>"),
+                "<data><path>k</path></data>");
+    char *k = path_in(root, "k");
+    assert_int_equal(chmod(k, 0700), 0);
+    expect_stopped(run_steps(e, FSTEP("Files", "DeleteDirectory", "<path>k</path>")
+                                    FSTEP("FilesRead", "CreateDirectory", "<path>k</path>")
+                                        FAIL_STEP));
+    struct stat st;
+    assert_int_equal(stat(k, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    expect_no_txn(e);
+    /* A failed call leaves nothing behind and is not rolled back: only d2 is undone. */
+    expect_error_part(run_steps(e, FSTEP("Files", "CreateDirectory", "<path>d2</path>")
+                                       FSTEP("Files", "WriteFile", "<path>d/f</path>")),
+                      0x80070050u, "File exists");
+    assert_false(exists(root, "d2"));
+    assert_true(exists(root, "d/f"));
+    expect_no_txn(e);
+    trace_stop();
+    provost_close(e);
+    remove_tree(root);
+    free(k);
     free(root);
 }
 
 static void files_refuses(void **state)
 {
     char *root = temp_dir();
+    provost_engine *e = files_engine(root);
+    reg_files(e, "FilesRelative", FILES_SO, "relative/root", FILES_PROCS);
+    reg_files(e, "FilesEmpty", FILES_SO, "", FILES_PROCS);
+    reg_files(e, "FilesNone", FILES_SO, NULL, FILES_PROCS);
     static const struct {
-        const char *root, *proc, *data, *message;
+        const char *ns, *proc, *data, *message;
         uint32_t code;
     } cases[] = {
-        {NULL, "CreateDirectory", "<executeData><path>../x</path></executeData>", "contains \"..\"",
+        {"Files", "CreateDirectory", "<data><path>../x</path></data>",
+         "CreateDirectory: path \"../x\" contains \"..\": it must stay under the root",
          0x80070057u},
-        {NULL, "CreateDirectory", "<executeData><path>a/../../x</path></executeData>",
-         "contains \"..\"", 0x80070057u},
-        {NULL, "WriteFile", "<executeData><path>a/..</path></executeData>", "contains \"..\"",
+        {"Files", "CreateDirectory", "<data><path>a/../../x</path></data>", "contains \"..\"",
          0x80070057u},
-        {NULL, "WriteFile", "<executeData><path>/etc/x</path></executeData>", "is absolute",
+        {"Files", "WriteFile", "<data><path>a/..</path></data>", "contains \"..\"", 0x80070057u},
+        {"Files", "WriteFile", "<data><path>/etc/x</path></data>",
+         "WriteFile: path \"/etc/x\" is absolute: give it relative to the root", 0x80070057u},
+        {"Files", "DeleteDirectory", "<data/>", "DeleteDirectory: executeData/path is missing",
          0x80070057u},
-        {NULL, "DeleteDirectory", "<executeData/>", "executeData/path is missing", 0x80070057u},
-        {"relative/root", "CreateDirectory", "<executeData><path>a</path></executeData>",
-         "needs a root attribute, an absolute directory (it has \"relative/root\")", 0x80070057u},
-        {"", "CreateDirectory", "<executeData><path>a</path></executeData>", "needs a root",
+        {"Files", "DeleteDirectory", "<data><path/></data>", "executeData/path is missing",
          0x80070057u},
-        {NULL, "Format", "<executeData/>", "has no procedure \"Format\"", 0x80070002u},
+        {"FilesRelative", "CreateDirectory", "<data><path>a</path></data>",
+         "CreateDirectory: the namespace's providerContext needs a root attribute, an absolute "
+         "directory (it has \"relative/root\")",
+         0x80070057u},
+        {"FilesEmpty", "CreateDirectory", "<data><path>a</path></data>",
+         "needs a root attribute, an absolute directory (it has \"\")", 0x80070057u},
+        {"FilesNone", "WriteFile", "<data><path>a</path></data>", "(it has none)", 0x80070057u},
+        {"Files", "Format", "<data/>",
+         "the files provider has no procedure \"Format\" (it has CreateDirectory, "
+         "DeleteDirectory and WriteFile)",
+         0x80070002u},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_error_part(call(e, cases[i].ns, cases[i].proc, cases[i].data), cases[i].code,
+                          cases[i].message);
+    /* Nothing was created; names with dots that are not ".." are fine. */
+    assert_false(exists(root, "a"));
+    assert_false(exists(scratch, "x"));
+    expect_data(call(e, "Files", "CreateDirectory", "<data><path>..a</path></data>"),
+                "<data><path>..a</path></data>");
+    assert_true(exists(root, "..a"));
+    provost_close(e);
+    remove_tree(root);
+    free(root);
+}
+
+/* The plug-in by name, through PROVOST_PROVIDER_PATH, and again when the database is
+ * reopened. */
+static void files_by_name(void **state)
+{
+    char *root = temp_dir();
+    char *db = scratch_path("db");
+    setenv("PROVOST_PROVIDER_PATH", "/nonexistent-provost-dir::" PROVOST_PLUGIN_DIR, 1);
+    provost_engine *e = open_db(db, NULL);
+    reg_files(e, "ByName", "files", root, FILES_PROCS);
+    reg_files(e, "ByFileName", "libprovost-files", root, FILES_PROCS);
+    reg_files(e, "ByPath", FILES_SO, root, FILES_PROCS);
+    expect_data(call(e, "ByName", "CreateDirectory", "<data><path>n</path></data>"),
+                "<data><path>n</path></data>");
+    expect_data(call(e, "ByFileName", "CreateDirectory", "<data><path>m</path></data>"),
+                "<data><path>m</path></data>");
+    assert_true(exists(root, "n"));
+    assert_true(exists(root, "m"));
+    /* Plug-in names and paths are file names: their case matters (only the built-ins'
+     * names are compared without case), also when a namespace already loaded the plug-in
+     * under another case. */
+    reg_files(e, "ByUpperName", "FILES", root, FILES_PROCS);
+    expect_error(call(e, "ByUpperName", "CreateDirectory", "<data><path>u</path></data>"),
+                 0x8007007Eu,
+                 "provider 'FILES' of namespace 'ByUpperName' is not loaded: provider \"FILES\" "
+                 "not found: tried /nonexistent-provost-dir/FILES.so, "
+                 "/nonexistent-provost-dir/libprovost-FILES.so, " PROVOST_PLUGIN_DIR "/FILES.so, "
+                 PROVOST_PLUGIN_DIR "/libprovost-FILES.so, libprovost-FILES.so, FILES (set "
+                 "PROVOST_PROVIDER_PATH, or name the plug-in by its path)");
+    reg_files(e, "ByUpperPath", PROVOST_PLUGIN_DIR "/LIBPROVOST-FILES.SO", root, FILES_PROCS);
+    expect_error_part(call(e, "ByUpperPath", "CreateDirectory", "<data><path>u</path></data>"),
+                      0x8007007Eu,
+                      "is not loaded: cannot load provider: " PROVOST_PLUGIN_DIR
+                      "/LIBPROVOST-FILES.SO: cannot open shared object file");
+    assert_false(exists(root, "u"));
+    provost_close(e);
+
+    /* Reopened: the plug-in is loaded again for the stored namespaces. */
+    e = open_db(db, NULL);
+    expect_data(call(e, "ByName", "DeleteDirectory", "<data><path>n</path></data>"),
+                "<data><path>n</path></data>");
+    expect_data(call(e, "ByPath", "DeleteDirectory", "<data><path>m</path></data>"),
+                "<data><path>m</path></data>");
+    assert_false(exists(root, "n"));
+    assert_false(exists(root, "m"));
+    provost_close(e);
+
+    /* Reopened without the search path: the name is not found any more (the path is). */
+    unsetenv("PROVOST_PROVIDER_PATH");
+    e = open_db(db, NULL);
+    expect_error_part(call(e, "ByName", "CreateDirectory", "<data><path>n</path></data>"),
+                      0x8007007Eu, "provider \"files\" not found: tried libprovost-files.so, files");
+    expect_data(call(e, "ByPath", "CreateDirectory", "<data><path>p</path></data>"),
+                "<data><path>p</path></data>");
+    assert_false(exists(root, "n"));
+    assert_true(exists(root, "p"));
+    provost_close(e);
+    remove_tree(root);
+    free(root);
+    free(db);
+}
+
+/* A namespace whose provider cannot be loaded: registering it works, calling it fails
+ * with 0x8007007E and the reason, like any other error. */
+static void files_unloadable(void **state)
+{
+    char *dir = temp_dir();
+    char *text_so = path_in(dir, "text.so");
+    write_text(text_so, "This is a text file, not a shared object.\n");
+    char *path = format("%s:" PROVOST_PLUGIN_DIR, dir);
+    setenv("PROVOST_PROVIDER_PATH", path, 1);
+    provost_engine *e = open_engine(NULL);
+    reg(e, T_NS);
+    static const struct {
+        const char *ns, *source, *reason;
+    } cases[] = {
+        {"BadAbi", PROVOST_PLUGIN_DIR "/libprovost-badabi.so",
+         PROVOST_PLUGIN_DIR "/libprovost-badabi.so: provider ABI version 999 but the engine "
+                            "wants 1"},
+        {"BadAbiByName", "badabi",
+         PROVOST_PLUGIN_DIR "/libprovost-badabi.so: provider ABI version 999 but the engine "
+                            "wants 1"},
+        {"NoSymbol", PROVOST_PLUGIN_DIR "/libprovost-nosymbol.so",
+         PROVOST_PLUGIN_DIR "/libprovost-nosymbol.so: no provost_provider_v1 symbol: not a "
+                            "Provost provider"},
+        {"NoSymbolByName", "nosymbol",
+         PROVOST_PLUGIN_DIR "/libprovost-nosymbol.so: no provost_provider_v1 symbol: not a "
+                            "Provost provider"},
+        {"Missing", "nosuch-provider", "provider \"nosuch-provider\" not found: tried "},
+        {"MissingPath", "/nonexistent-provost-dir/libprovost-x.so",
+         "cannot load provider: /nonexistent-provost-dir/libprovost-x.so: cannot open shared "
+         "object file: No such file or directory"},
+        {"NotElf", "text", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        provost_pcall c = call_of("Files", NULL);
-        assert_int_equal(
-            files_call(&c, cases[i].root ? cases[i].root : root, cases[i].proc, cases[i].data),
-            cases[i].code);
-        assert_contains(c.description, cases[i].message);
-        assert_int_equal(c.nkv, 0);
-        call_clear(&c);
+        char *xml = format("<namespace name=\"%s\" providerSource=\"%s\">"
+                           "<procedure name=\"Do\" type=\"write\" access=\"public\"/></namespace>",
+                           cases[i].ns, cases[i].source);
+        reg(e, xml);
+        free(xml);
+        char *reason = cases[i].reason ? strdup(cases[i].reason)
+                                       : format("cannot load provider: %s: ", text_so);
+        char *prefix = format("provider '%s' of namespace '%s' is not loaded: ", cases[i].source,
+                              cases[i].ns);
+        char *want = format("%s%s", prefix, reason);
+        char *resp = check_error(call(e, cases[i].ns, "Do", "<data><v/></data>"), 0x8007007Eu,
+                                 NULL, want, 1);
+        free(want);
+        char *source = format("<errorSource namespace=\"%s\" procedure=\"Do\"/>", cases[i].ns);
+        assert_contains(resp, source);
+        free(source);
+        free(resp);
+        /* From a step: the transaction is rolled back; in a try, the error is caught. */
+        char *steps = format(STEP("Record", "") "<execute namespace=\"%s\" procedure=\"Do\"/>",
+                             cases[i].ns);
+        resp = check_error(run_steps(e, steps), 0x8007007Eu, NULL, prefix, 1);
+        free(resp);
+        free(steps);
+        steps = format("<try><execute namespace=\"%s\" procedure=\"Do\"/></try><catch>" STEP(
+                           "Echo", "") "</catch>",
+                       cases[i].ns);
+        expect_data(run_steps(e, steps), "<data/>");
+        free(steps);
+        free(prefix);
+        free(reason);
     }
-    /* Names with dots that are not "..": fine. */
-    provost_pcall c = call_of("Files", NULL);
-    assert_int_equal(
-        files_call(&c, root, "CreateDirectory", "<executeData><path>..a</path></executeData>"), 0);
-    assert_int_equal(files_rollback(&c), 0);
-    call_clear(&c);
-    /* No providerContext at all. */
-    xmlDocPtr doc =
-        parse("<executeXml><context/><executeData><path>a</path></executeData></executeXml>");
-    c = call_of("Files", "CreateDirectory");
-    assert_int_equal(files->process(&c, doc), 0x80070057u);
-    assert_contains(c.description, "(it has none)");
-    xmlFreeDoc(doc);
-    call_clear(&c);
-    rmdir(root);
-    free(root);
+    provost_close(e);
+    unsetenv("PROVOST_PROVIDER_PATH");
+    remove_tree(dir);
+    free(path);
+    free(text_so);
+    free(dir);
+}
+
+/* ---- main ----------------------------------------------------------------------------- */
+
+static int scratch_setup(void **state)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(scratch, sizeof scratch, "%s/provost-loader-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    return mkdtemp(scratch) ? 0 : -1;
+}
+
+static int scratch_teardown(void **state)
+{
+    unsetenv("PROVOST_PROVIDER_PATH");
+    unsetenv("PROVOST_TEST_TRACE");
+    remove_tree(scratch);
+    return 0;
 }
 
 int main(void)
@@ -1147,11 +1704,12 @@ int main(void)
         cmocka_unit_test(builtins),          cmocka_unit_test(parse_code),
     };
     const struct CMUnitTest test[] = {
-        cmocka_unit_test(test_echo),     cmocka_unit_test(test_fail),
-        cmocka_unit_test(test_fail_xml), cmocka_unit_test(test_two_phase_failures),
-        cmocka_unit_test(test_sleep),    cmocka_unit_test(test_context_whoami),
-        cmocka_unit_test(test_trace),    cmocka_unit_test(test_trace_threads),
-        cmocka_unit_test(test_crash),
+        cmocka_unit_test(test_crash), /* first: see there */
+        cmocka_unit_test(test_echo),      cmocka_unit_test(test_fail),
+        cmocka_unit_test(test_fail_xml),  cmocka_unit_test(test_two_phase_failures),
+        cmocka_unit_test(test_sleep),     cmocka_unit_test(test_context),
+        cmocka_unit_test(test_whoami),    cmocka_unit_test(test_trace),
+        cmocka_unit_test(test_trace_threads),
     };
     const struct CMUnitTest error[] = {
         cmocka_unit_test(error_set_error),
@@ -1160,14 +1718,14 @@ int main(void)
         cmocka_unit_test(error_unknown_procedure),
     };
     const struct CMUnitTest plugin[] = {
-        cmocka_unit_test(files_directories),
-        cmocka_unit_test(files_write),
-        cmocka_unit_test(files_refuses),
+        cmocka_unit_test(files_directories), cmocka_unit_test(files_write),
+        cmocka_unit_test(files_rollback),    cmocka_unit_test(files_refuses),
+        cmocka_unit_test(files_by_name),     cmocka_unit_test(files_unloadable),
     };
-    int failed = cmocka_run_group_tests_name("loader", loader, NULL, NULL);
-    failed += cmocka_run_group_tests_name("test provider", test, NULL, NULL);
-    failed += cmocka_run_group_tests_name("error provider", error, NULL, NULL);
-    failed += cmocka_run_group_tests_name("files plug-in", plugin, files_setup, files_teardown);
+    int failed = cmocka_run_group_tests_name("loader", loader, scratch_setup, scratch_teardown);
+    failed += cmocka_run_group_tests_name("test provider", test, scratch_setup, scratch_teardown);
+    failed += cmocka_run_group_tests_name("error provider", error, scratch_setup, scratch_teardown);
+    failed += cmocka_run_group_tests_name("files plug-in", plugin, scratch_setup, scratch_teardown);
     xmlCleanupParser();
     return failed ? 1 : 0;
 }
