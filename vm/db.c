@@ -12,7 +12,7 @@
 
 #include "vm/db.h"
 
-static const char *const cf_names[PVM_CF__COUNT] = {"namespaces", "journal", "audit", "queue", "config"};
+static const char *const cf_names[PVM_CF__COUNT] = {"namespaces", "journal", "audit", "queue", "config", "outcomes"};
 
 struct pvm_db {
     rocksdb_t *db;
@@ -56,6 +56,8 @@ pvm_db *pvm_db_open(const char *path, bool *created, char *err, size_t errlen)
     char **existing = *created ? NULL : rocksdb_list_column_families(d->opts, path, &nexisting, &rerr);
     if (rerr) {
         set_err(err, errlen, path, rerr);
+        if (existing) /* an empty list, allocated even on failure */
+            rocksdb_list_column_families_destroy(existing, nexisting);
         pvm_db_close(d);
         return NULL;
     }
@@ -213,4 +215,22 @@ int pvm_db_delete_range(pvm_db *d, int cf, const char *start, size_t slen, const
 const char *pvm_db_path(const pvm_db *d)
 {
     return d->path;
+}
+
+int pvm_db_end(pvm_db *d, int cf_range, const char *from, size_t flen, const char *to, size_t tlen, int cf_put,
+               const char *okey, size_t oklen, const char *oval, size_t ovlen, int sync, char *err, size_t errlen)
+{
+    rocksdb_writebatch_t *b = rocksdb_writebatch_create();
+    if (from)
+        rocksdb_writebatch_delete_range_cf(b, d->cf[cf_range], from, flen, to, tlen);
+    if (okey)
+        rocksdb_writebatch_put_cf(b, d->cf[cf_put], okey, oklen, oval, ovlen);
+    char *rerr = NULL;
+    rocksdb_write(d->db, sync ? d->wsync : d->wnosync, b, &rerr);
+    rocksdb_writebatch_destroy(b);
+    if (rerr) {
+        set_err(err, errlen, "journal write failed", rerr);
+        return -1;
+    }
+    return 0;
 }

@@ -69,9 +69,11 @@ static void lower_key(const char *name, char *key, size_t cap)
 
 pvm_provider *pvm_provider_get(provost_engine *e, const char *name)
 {
+    const provost_provider *builtin = provost_builtin_provider(name);
     pthread_mutex_lock(&e->plock);
     for (pvm_provider *p = e->providers; p; p = p->next)
-        if (strcasecmp(p->name, name) == 0) {
+        /* a built-in by any case; a plug-in's name or path is a file name: exactly */
+        if (strcmp(p->name, name) == 0 || (builtin && strcasecmp(p->name, name) == 0)) {
             pthread_mutex_unlock(&e->plock);
             return p;
         }
@@ -81,7 +83,7 @@ pvm_provider *pvm_provider_get(provost_engine *e, const char *name)
         pthread_mutex_unlock(&e->plock);
         return NULL;
     }
-    p->desc = provost_builtin_provider(name);
+    p->desc = builtin;
     if (!p->desc) {
         char why[512] = "";
         p->desc = provost_load_provider(name, &p->dl, why, sizeof why);
