@@ -10,7 +10,15 @@
 
 typedef struct pvm_db pvm_db;
 
-enum pvm_cf { PVM_CF_NAMESPACES = 0, PVM_CF_JOURNAL, PVM_CF_AUDIT, PVM_CF_QUEUE, PVM_CF_CONFIG, PVM_CF__COUNT };
+enum pvm_cf {
+    PVM_CF_NAMESPACES = 0,
+    PVM_CF_JOURNAL,
+    PVM_CF_AUDIT,
+    PVM_CF_QUEUE,
+    PVM_CF_CONFIG,
+    PVM_CF_OUTCOMES, /* outcomes of requests submitted with a key (exactly-once batches) */
+    PVM_CF__COUNT
+};
 
 pvm_db *pvm_db_open(const char *path, bool *created, char *err, size_t errlen);
 void pvm_db_close(pvm_db *db);
@@ -29,6 +37,10 @@ int pvm_db_append(pvm_db *db, int cf, const char *key, size_t klen, const void *
 /* Delete [start, end) in one write. */
 int pvm_db_delete_range(pvm_db *db, int cf, const char *start, size_t slen, const char *end, size_t elen,
                         int sync, char *err, size_t errlen);
+/* A transaction's end: delete [from, to) of cf_range and, when okey is given, put
+ * okey = oval in cf_put -- in one atomic write. */
+int pvm_db_end(pvm_db *db, int cf_range, const char *from, size_t flen, const char *to, size_t tlen, int cf_put,
+               const char *okey, size_t oklen, const char *oval, size_t ovlen, int sync, char *err, size_t errlen);
 /* Where the database lives (for files beside it, such as the master key). */
 const char *pvm_db_path(const pvm_db *db);
 

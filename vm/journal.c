@@ -398,11 +398,13 @@ int pvm_journal_stuck(pvm_journal *j, pvm_jtxn *t, const char *reason, char *err
     return append(j, t->txid, t->next++, &b, true, err, errlen);
 }
 
-int pvm_journal_end_id(pvm_journal *j, const char *txid, char *err, size_t errlen)
+static int end_write(pvm_journal *j, const char *txid, const char *okey, const char *oval, char *err, size_t errlen)
 {
     char from[42], to[42];
-    key_of(txid, 0, from);
-    key_of(txid, 0xFFFFFFFFu, to);
+    if (txid) {
+        key_of(txid, 0, from);
+        key_of(txid, 0xFFFFFFFFu, to); /* sequence numbers never reach it */
+    }
     unsigned long k = atomic_fetch_add(&j->writes, 1) + 1;
     hook(j, 2 * k - 1);
     int rc;
@@ -410,21 +412,33 @@ int pvm_journal_end_id(pvm_journal *j, const char *txid, char *err, size_t errle
         snprintf(err, errlen, "journal write failed: no space left on device (injected)");
         rc = -1;
     } else {
-        rc = pvm_db_delete_range(j->db, PVM_CF_JOURNAL, from, sizeof from, to, sizeof to,
-                                 j->sync != PVM_SYNC_NONE, err, errlen);
-        /* the range end is exclusive: the last possible key goes on its own */
-        if (rc == 0)
-            rc = pvm_db_delete_range(j->db, PVM_CF_JOURNAL, to, sizeof to, to, sizeof to, 0, err, errlen);
+        bool serial = j->sync == PVM_SYNC_ALWAYS;
+        if (serial)
+            pthread_mutex_lock(&j->serial);
+        rc = pvm_db_end(j->db, PVM_CF_JOURNAL, txid ? from : NULL, sizeof from, to, sizeof to, PVM_CF_OUTCOMES, okey,
+                        okey ? strlen(okey) : 0, oval, oval ? strlen(oval) : 0, j->sync != PVM_SYNC_NONE, err, errlen);
+        if (serial)
+            pthread_mutex_unlock(&j->serial);
     }
     hook(j, 2 * k);
     return rc;
 }
 
-int pvm_journal_end(pvm_journal *j, pvm_jtxn *t, char *err, size_t errlen)
+int pvm_journal_end_id(pvm_journal *j, const char *txid, char *err, size_t errlen)
 {
-    if (!t->begun)
+    return end_write(j, txid, NULL, NULL, err, errlen);
+}
+
+int pvm_journal_end(pvm_journal *j, pvm_jtxn *t, const char *outcome, char *err, size_t errlen)
+{
+    if (!t->begun && !t->outcome_key)
         return 0; /* nothing was written: a read-only transaction */
-    return pvm_journal_end_id(j, t->txid, err, errlen);
+    return end_write(j, t->begun ? t->txid : NULL, t->outcome_key, t->outcome_key ? outcome : NULL, err, errlen);
+}
+
+int pvm_journal_outcome(pvm_journal *j, const char *key, const char *outcome, char *err, size_t errlen)
+{
+    return end_write(j, NULL, key, outcome, err, errlen);
 }
 
 /* ---- reading ------------------------------------------------------------------------ */

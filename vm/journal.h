@@ -37,6 +37,7 @@ typedef struct pvm_jtxn {
     bool sensitive_key;  /* key holds a per-transaction key */
     unsigned char key[32];
     const char *client;  /* clientTransactionId, or NULL */
+    const char *outcome_key; /* recorded with the end (exactly-once submission), or NULL */
 } pvm_jtxn;
 
 /* A call as recovery and `txn list` see it. */
@@ -79,8 +80,11 @@ int pvm_journal_done(pvm_journal *j, pvm_jtxn *t, uint32_t intent, char *const *
                      size_t errlen);
 int pvm_journal_mark(pvm_journal *j, pvm_jtxn *t, int type, uint32_t intent, char *err, size_t errlen);
 int pvm_journal_stuck(pvm_journal *j, pvm_jtxn *t, const char *reason, char *err, size_t errlen);
-/* The transaction is finished: its records go. */
-int pvm_journal_end(pvm_journal *j, pvm_jtxn *t, char *err, size_t errlen);
+/* The transaction is finished: its records go, and (with an outcome key) its outcome is
+ * recorded in the same atomic write. */
+int pvm_journal_end(pvm_journal *j, pvm_jtxn *t, const char *outcome, char *err, size_t errlen);
+/* Record an outcome alone (a stuck transaction keeps its records). */
+int pvm_journal_outcome(pvm_journal *j, const char *key, const char *outcome, char *err, size_t errlen);
 int pvm_journal_end_id(pvm_journal *j, const char *txid, char *err, size_t errlen);
 
 /* Every unfinished transaction, oldest first.  Free with pvm_journal_views_free. */

@@ -183,9 +183,15 @@ static bool prepare_calls(pvm_req *r)
     return true;
 }
 
+/* What a keyed submission records: "committed|failed|stuck CODE TXID". */
+static void outcome_text(const pvm_req *r, const char *status, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s 0x%08X %s", status, strcmp(status, "committed") ? r->err.code : 0u, r->txid);
+}
+
 int pvm_finish(pvm_req *r, bool ok)
 {
-    char why[300];
+    char why[300], outcome[80];
     bool settled;
     if (ok)
         ok = prepare_calls(r);
@@ -201,18 +207,23 @@ int pvm_finish(pvm_req *r, bool ok)
     if (ok) {
         settled = commit_calls(r); /* a commit that keeps failing leaves the transaction in doubt */
         /* nothing is acknowledged before its end is durable */
-        if (settled && pvm_journal_end(r->e->journal, &r->jt, why, sizeof why) != 0) {
+        outcome_text(r, settled ? "committed" : "stuck", outcome, sizeof outcome);
+        if (settled && pvm_journal_end(r->e->journal, &r->jt, outcome, why, sizeof why) != 0) {
             pvm_fail(r, PROVOST_E_JOURNAL, "the transaction's end could not be journaled: %s", why);
             ok = false;
             settled = rollback_calls(r);
+            outcome_text(r, settled ? "failed" : "stuck", outcome, sizeof outcome);
             if (settled)
-                pvm_journal_end(r->e->journal, &r->jt, why, sizeof why);
+                pvm_journal_end(r->e->journal, &r->jt, outcome, why, sizeof why);
         }
     } else {
         settled = rollback_calls(r);
+        outcome_text(r, settled ? "failed" : "stuck", outcome, sizeof outcome);
         if (settled)
-            pvm_journal_end(r->e->journal, &r->jt, why, sizeof why); /* if lost, recovery ends it */
+            pvm_journal_end(r->e->journal, &r->jt, outcome, why, sizeof why); /* if lost, recovery ends it */
     }
+    if (!settled && r->jt.outcome_key) /* the records stay for an operator; the outcome is known */
+        pvm_journal_outcome(r->e->journal, r->jt.outcome_key, outcome, why, sizeof why);
     deactivate_all(r);
     return ok ? 0 : -1;
 }
@@ -270,7 +281,7 @@ static int recover_one(provost_engine *e, pvm_catalog *cat, const pvm_jview *v, 
     }
     bool settled = v->commit_decided ? commit_calls(&r) : rollback_calls(&r);
     char why[300];
-    if (settled && pvm_journal_end(e->journal, &r.jt, why, sizeof why) != 0)
+    if (settled && pvm_journal_end(e->journal, &r.jt, NULL, why, sizeof why) != 0)
         settled = false;
     deactivate_all(&r);
     if (!settled)
