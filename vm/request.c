@@ -15,6 +15,7 @@
 
 #include "compiler/compiler.h"
 #include "vm/counters.h"
+#include "vm/db.h"
 #include "vm/vm.h"
 
 void pvm_uuid(char out[40])
@@ -207,7 +208,7 @@ typedef struct target {
 /* Runs one transaction on the request document doc (root <request>, owned by the
  * caller), appending its <response> under out. */
 static int run_part(provost_engine *e, pvm_catalog *cat, const target *t, xmlDocPtr doc, xmlNodePtr out,
-                    uint32_t *failed_code)
+                    const char *key, uint32_t *failed_code)
 {
     xmlNodePtr root = xmlDocGetRootElement(doc);
     pvm_req r = {.e = e, .cat = cat, .doc = doc, .simple = t->simple};
@@ -232,6 +233,7 @@ static int run_part(provost_engine *e, pvm_catalog *cat, const target *t, xmlDoc
     }
     pvm_uuid(r.txid);
     memcpy(r.jt.txid, r.txid, sizeof r.jt.txid);
+    r.jt.outcome_key = key;
     xmlNodePtr tc = xmlNewDocNode(doc, NULL, BAD_CAST "transactionContext", NULL);
     if (!tc)
         return -1;
@@ -409,8 +411,8 @@ static bool is_request_elem(xmlNodePtr n, const char *name)
 }
 
 /* Split into parts and run each; doc is consumed. */
-static int run_request(provost_engine *e, pvm_catalog *cat, xmlDocPtr doc, const target *t, int format,
-                       provost_response *resp)
+static int run_request(provost_engine *e, pvm_catalog *cat, xmlDocPtr doc, const target *t, const char *key,
+                       int format, provost_response *resp)
 {
     xmlNodePtr root = xmlDocGetRootElement(doc);
     xmlNodePtr global = NULL, context = NULL;
@@ -458,7 +460,10 @@ static int run_request(provost_engine *e, pvm_catalog *cat, xmlDocPtr doc, const
             }
             if (context)
                 xmlAddChild(pr, xmlDocCopyNode(context, pd, 1));
-            failed |= run_part(e, cat, t, pd, holder, &code);
+            char partkey[1100];
+            if (key && ndata > 1)
+                snprintf(partkey, sizeof partkey, "%s#%zu", key, part + 1);
+            failed |= run_part(e, cat, t, pd, holder, key ? (ndata > 1 ? partkey : key) : NULL, &code);
             xmlFreeDoc(pd);
             if (d)
                 d = d->next;
@@ -479,7 +484,8 @@ static int run_request(provost_engine *e, pvm_catalog *cat, xmlDocPtr doc, const
     return resp->xml ? 0 : -1;
 }
 
-int provost_submit_doc(provost_engine *e, xmlDocPtr request, int format, provost_response *resp, provost_error *err)
+static int submit_doc(provost_engine *e, const char *key, xmlDocPtr request, int format, provost_response *resp,
+                      provost_error *err)
 {
     memset(resp, 0, sizeof *resp);
     memset(err, 0, sizeof *err);
@@ -512,7 +518,7 @@ int provost_submit_doc(provost_engine *e, xmlDocPtr request, int format, provost
     }
     target t = {.ns = ns, .proc = 0, .simple = false};
     pvm_catalog *cat = pvm_catalog_get(e);
-    int rc = run_request(e, cat, doc, &t, format, resp);
+    int rc = run_request(e, cat, doc, &t, key, format, resp);
     pvm_catalog_put(cat);
     pvm_ns_put(ns);
     if (rc != 0)
@@ -520,24 +526,89 @@ int provost_submit_doc(provost_engine *e, xmlDocPtr request, int format, provost
     return 0;
 }
 
-int provost_submit(provost_engine *e, const char *xml, size_t len, int format, provost_response *resp,
-                   provost_error *err)
+int provost_submit_doc(provost_engine *e, xmlDocPtr request, int format, provost_response *resp, provost_error *err)
+{
+    return submit_doc(e, NULL, request, format, resp, err);
+}
+
+/* A keyed request that already finished: its outcome, and nothing runs. */
+static int already_done(provost_engine *e, const char *key, provost_response *resp, provost_error *err)
+{
+    char *o = NULL;
+    int found = provost_outcome(e, key, &o);
+    if (found <= 0)
+        return found;
+    memset(resp, 0, sizeof *resp);
+    unsigned code = 0;
+    char status[16] = "";
+    sscanf(o, "%15s 0x%x", status, &code);
+    resp->failed = strcmp(status, "committed") != 0;
+    resp->code = code;
+    free(o);
+    (void)err;
+    return 1;
+}
+
+static int submit_text(provost_engine *e, const char *key, const char *xml, size_t len, int format,
+                       provost_response *resp, provost_error *err)
 {
     memset(resp, 0, sizeof *resp);
     memset(err, 0, sizeof *err);
+    int done = key ? already_done(e, key, resp, err) : 0;
+    if (done)
+        return done;
     xmlDocPtr doc = parse(xml, len, resp, err);
     if (!doc)
         return -1;
-    int rc = provost_submit_doc(e, doc, format, resp, err);
+    int rc = submit_doc(e, key, doc, format, resp, err);
     xmlFreeDoc(doc);
     return rc;
+}
+
+int provost_submit(provost_engine *e, const char *xml, size_t len, int format, provost_response *resp,
+                   provost_error *err)
+{
+    return submit_text(e, NULL, xml, len, format, resp, err);
+}
+
+int provost_submit_keyed(provost_engine *e, const char *key, const char *xml, size_t len, int format,
+                         provost_response *resp, provost_error *err)
+{
+    return submit_text(e, key, xml, len, format, resp, err);
+}
+
+int provost_outcome(provost_engine *e, const char *key, char **outcome)
+{
+    size_t len = 0;
+    char why[256] = "";
+    *outcome = NULL;
+    char *v = pvm_db_get(e->db, PVM_CF_OUTCOMES, key, strlen(key), &len, why, sizeof why);
+    if (!v)
+        return len == 0 && !why[0] ? 0 : -1;
+    char *o = malloc(len + 1);
+    if (o) {
+        memcpy(o, v, len);
+        o[len] = 0;
+    }
+    free(v);
+    *outcome = o;
+    return o ? 1 : -1;
 }
 
 int provost_call(provost_engine *e, const char *nsname, const char *procname, const char *data, size_t len,
                  int format, provost_response *resp, provost_error *err)
 {
+    return provost_call_keyed(e, NULL, nsname, procname, data, len, format, resp, err);
+}
+
+int provost_call_keyed(provost_engine *e, const char *key, const char *nsname, const char *procname,
+                       const char *data, size_t len, int format, provost_response *resp, provost_error *err)
+{
     memset(resp, 0, sizeof *resp);
     memset(err, 0, sizeof *err);
+    int done = key ? already_done(e, key, resp, err) : 0;
+    if (done)
+        return done;
     xmlDocPtr doc;
     if (data && len) {
         doc = parse(data, len, resp, err);
@@ -603,7 +674,7 @@ int provost_call(provost_engine *e, const char *nsname, const char *procname, co
         return 0;
     }
     target t = {.ns = ns, .proc = p, .simple = true};
-    rc = run_request(e, cat, doc, &t, format, resp);
+    rc = run_request(e, cat, doc, &t, key, format, resp);
     pvm_catalog_put(cat);
     if (rc != 0)
         return bad_input(resp, err, PROVOST_E_OUTOFMEMORY, "out of memory");

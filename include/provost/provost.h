@@ -112,6 +112,18 @@ int provost_submit_doc(provost_engine *e, xmlDocPtr request, int format, provost
 int provost_call(provost_engine *e, const char *ns, const char *proc, const char *data, size_t len,
                  int format, provost_response *resp, provost_error *err);
 
+/* Exactly-once submission (resumable batches): the request's outcome is recorded under key
+ * atomically with its transaction's end.  If key already has an outcome, nothing runs:
+ * the call returns 1 with resp->failed and resp->code from it and resp->xml NULL.  A
+ * request with several data records each part under "KEY#N" (N from 1). */
+int provost_submit_keyed(provost_engine *e, const char *key, const char *xml, size_t len, int format,
+                         provost_response *resp, provost_error *err);
+int provost_call_keyed(provost_engine *e, const char *key, const char *ns, const char *proc, const char *data,
+                       size_t len, int format, provost_response *resp, provost_error *err);
+/* The recorded outcome of key ("committed|failed|stuck 0xCODE {TXID}", malloc'd):
+ * 1 found, 0 none, -1 error. */
+int provost_outcome(provost_engine *e, const char *key, char **outcome);
+
 void provost_response_free(provost_response *r);
 
 /* ---- transactions (SPEC §6) ------------------------------------------------------------ */

@@ -343,6 +343,40 @@ static void test_threads(void **state)
     provost_close(e);
 }
 
+/* A keyed request runs once: the second submission reports the recorded outcome. */
+static void test_keyed(void **state)
+{
+    (void)state;
+    provost_engine *e = fresh();
+    reg(e, provider_ns);
+    const char *ok = "<request><procedure><execute namespace='P' procedure='Echo'/></procedure></request>";
+    const char *bad = "<request><procedure><execute namespace='P' procedure='Fail'/></procedure></request>";
+    provost_response r;
+    provost_error err;
+    char *o = NULL;
+    assert_int_equal(provost_outcome(e, "job:1", &o), 0);
+    assert_int_equal(provost_submit_keyed(e, "job:1", ok, strlen(ok), 0, &r, &err), 0);
+    assert_false(r.failed);
+    assert_non_null(r.xml);
+    provost_response_free(&r);
+    assert_int_equal(provost_outcome(e, "job:1", &o), 1);
+    assert_memory_equal(o, "committed 0x00000000 {", 22);
+    free(o);
+    assert_int_equal(provost_submit_keyed(e, "job:1", ok, strlen(ok), 0, &r, &err), 1);
+    assert_null(r.xml);
+    assert_false(r.failed);
+    assert_int_equal(provost_submit_keyed(e, "job:2", bad, strlen(bad), 0, &r, &err), 0);
+    assert_true(r.failed);
+    provost_response_free(&r);
+    assert_int_equal(provost_submit_keyed(e, "job:2", bad, strlen(bad), 0, &r, &err), 1);
+    assert_true(r.failed);
+    assert_int_equal(r.code, 0x80004005u);
+    assert_int_equal(provost_call_keyed(e, "job:3", "P", "Echo", NULL, 0, 0, &r, &err), 0);
+    provost_response_free(&r);
+    assert_int_equal(provost_call_keyed(e, "job:3", "P", "Echo", NULL, 0, 0, &r, &err), 1);
+    provost_close(e);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -361,7 +395,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registry), cmocka_unit_test(test_reopen), cmocka_unit_test(test_relink),
-        cmocka_unit_test(test_fast_paths), cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_fast_paths), cmocka_unit_test(test_threads), cmocka_unit_test(test_keyed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
