@@ -531,6 +531,17 @@ int provost_submit_doc(provost_engine *e, xmlDocPtr request, int format, provost
     return submit_doc(e, NULL, request, format, resp, err);
 }
 
+static int already_done(provost_engine *e, const char *key, provost_response *resp, provost_error *err);
+
+int provost_submit_doc_keyed(provost_engine *e, const char *key, xmlDocPtr request, int format,
+                             provost_response *resp, provost_error *err)
+{
+    memset(resp, 0, sizeof *resp);
+    memset(err, 0, sizeof *err);
+    int done = key ? already_done(e, key, resp, err) : 0;
+    return done ? done : submit_doc(e, key, request, format, resp, err);
+}
+
 /* A keyed request that already finished: its outcome, and nothing runs. */
 static int already_done(provost_engine *e, const char *key, provost_response *resp, provost_error *err)
 {

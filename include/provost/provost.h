@@ -118,6 +118,8 @@ int provost_call(provost_engine *e, const char *ns, const char *proc, const char
  * request with several data records each part under "KEY#N" (N from 1). */
 int provost_submit_keyed(provost_engine *e, const char *key, const char *xml, size_t len, int format,
                          provost_response *resp, provost_error *err);
+int provost_submit_doc_keyed(provost_engine *e, const char *key, xmlDocPtr request, int format,
+                             provost_response *resp, provost_error *err);
 int provost_call_keyed(provost_engine *e, const char *key, const char *ns, const char *proc, const char *data,
                        size_t len, int format, provost_response *resp, provost_error *err);
 /* The recorded outcome of key ("committed|failed|stuck 0xCODE {TXID}", malloc'd):
