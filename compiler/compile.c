@@ -55,17 +55,14 @@ static void namespace_compile(pvc_ctx *ctx, xmlNodePtr root)
     static const char *const allowed[] = {"procedure", "providerContext", NULL};
     for (xmlNodePtr c = pvc_first_child(root); c; c = pvc_next(c)) {
         if (pvc_named(c, "procedure")) {
-            const char *pn = pvc_attr(c, "name");
-            for (size_t i = 0; pn && i < ctx->procnodes.n; i++)
-                if (pvc_name_eq(pvc_attr(ctx->procnodes.v[i], "name"), pn)) {
-                    unsigned line, col;
-                    pvc_node_loc(ctx, ctx->procnodes.v[i], &line, &col);
-                    pvc_attr_error(ctx, c, "name", "procedure '%s' is already defined at line %u "
-                                                   "(names are compared without case): rename one",
-                                   pn, line);
-                    break;
-                }
-            *PVC_PUSH(ctx, ctx->procnodes) = c;
+            xmlNodePtr first = pvc_proc_add(ctx, c);
+            if (first) {
+                unsigned line, col;
+                pvc_node_loc(ctx, first, &line, &col);
+                pvc_attr_error(ctx, c, "name", "procedure '%s' is already defined at line %u "
+                                               "(names are compared without case): rename one",
+                               pvc_attr(c, "name"), line);
+            }
         } else if (pvc_named(c, "providerContext")) {
             if (ctx->ns.provider_context != PROVOST_NONE)
                 pvc_error(ctx, c, "a namespace has at most one <providerContext>");
@@ -149,6 +146,7 @@ static void ctx_free(pvc_ctx *ctx)
     free(ctx->procs.v);
     free(ctx->code.v);
     free(ctx->procnodes.v);
+    free(ctx->procindex.v);
     free(ctx->selects_seen.v.v);
     free(ctx->cases.v.v);
     free(ctx);

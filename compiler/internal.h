@@ -81,6 +81,7 @@ typedef struct pvc_ctx {
     bool has_provider;
     bool is_request;
     PVC_VEC(xmlNodePtr) procnodes; /* every procedure element, for same-namespace calls */
+    PVC_VEC(uint32_t) procindex;   /* open addressing over procnodes by name without case: index + 1 */
 
     /* the procedure being compiled */
     provost_proc *proc;
@@ -135,6 +136,10 @@ int pvc_enum(pvc_ctx *ctx, xmlNodePtr node, const char *name, const char *const 
 int pvc_bool(pvc_ctx *ctx, xmlNodePtr node, const char *name, int def);
 bool pvc_check_name(pvc_ctx *ctx, xmlNodePtr node, const char *attr, const char *what);
 bool pvc_name_eq(const char *a, const char *b); /* ASCII case-insensitive */
+/* The procedure element of this namespace named name (without case), or NULL; adding one
+ * returns the earlier element of that name, if any. */
+xmlNodePtr pvc_proc_find(pvc_ctx *ctx, const char *name);
+xmlNodePtr pvc_proc_add(pvc_ctx *ctx, xmlNodePtr node);
 void pvc_strip_mpf(xmlNodePtr node); /* data in the MPF namespace -> no namespace */
 
 /* pool.c */

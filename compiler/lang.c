@@ -231,3 +231,57 @@ void pvc_strip_mpf(xmlNodePtr node)
     if (dead)
         xmlFreeNsList(dead);
 }
+
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)((*s >= 'A' && *s <= 'Z') ? *s + 32 : *s)) * 1099511628211ull;
+    return h;
+}
+
+/* Slot of name in the index: where it is, or the empty slot where it would go. */
+static size_t proc_slot(pvc_ctx *ctx, const char *name)
+{
+    size_t mask = ctx->procindex.cap - 1, j = (size_t)name_hash(name) & mask;
+    while (ctx->procindex.v[j] && !pvc_name_eq(pvc_attr(ctx->procnodes.v[ctx->procindex.v[j] - 1], "name"), name))
+        j = (j + 1) & mask;
+    return j;
+}
+
+xmlNodePtr pvc_proc_find(pvc_ctx *ctx, const char *name)
+{
+    if (!name || !ctx->procindex.cap)
+        return NULL;
+    uint32_t i = ctx->procindex.v[proc_slot(ctx, name)];
+    return i ? ctx->procnodes.v[i - 1] : NULL;
+}
+
+xmlNodePtr pvc_proc_add(pvc_ctx *ctx, xmlNodePtr node)
+{
+    const char *name = pvc_attr(node, "name");
+    *PVC_PUSH(ctx, ctx->procnodes) = node;
+    if (!name)
+        return NULL;
+    if ((ctx->procnodes.n + 1) * 2 > ctx->procindex.cap) { /* grow and re-insert */
+        size_t cap = ctx->procindex.cap ? ctx->procindex.cap * 2 : 64;
+        free(ctx->procindex.v);
+        ctx->procindex.v = NULL;
+        ctx->procindex.v = pvc_alloc(ctx, cap * sizeof(uint32_t));
+        memset(ctx->procindex.v, 0, cap * sizeof(uint32_t));
+        ctx->procindex.cap = cap;
+        for (size_t i = 0; i + 1 < ctx->procnodes.n; i++) {
+            const char *n = pvc_attr(ctx->procnodes.v[i], "name");
+            if (n) {
+                size_t j = proc_slot(ctx, n);
+                if (!ctx->procindex.v[j])
+                    ctx->procindex.v[j] = (uint32_t)i + 1;
+            }
+        }
+    }
+    size_t j = proc_slot(ctx, name);
+    if (ctx->procindex.v[j])
+        return ctx->procnodes.v[ctx->procindex.v[j] - 1];
+    ctx->procindex.v[j] = (uint32_t)ctx->procnodes.n;
+    return NULL;
+}

@@ -295,9 +295,7 @@ static uint32_t call_ref(pvc_ctx *ctx, xmlNodePtr node, int kind)
     if (kind == PROVOST_STEP_QUEUE)
         c.suspended = (uint8_t)pvc_bool(ctx, node, "queueSuspended", 1);
     if (ns && proc && !ctx->is_request && pvc_name_eq(ns, (const char *)ctx->nsname)) {
-        bool found = false;
-        for (size_t i = 0; i < ctx->procnodes.n && !found; i++)
-            found = pvc_name_eq(pvc_attr(ctx->procnodes.v[i], "name"), proc);
+        bool found = pvc_proc_find(ctx, proc) != NULL;
         if (!found)
             pvc_attr_error(ctx, node, "procedure", "namespace '%s' has no procedure named '%s'", ns, proc);
     }

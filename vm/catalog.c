@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* qsort_r */
 /*
  * catalog.c -- namespaces as the VM runs them.  Preparing a namespace compiles what its
  * bundle holds once for the engine (stylesheets, XPath, literal fragments, its provider);
@@ -35,6 +36,17 @@ xmlDocPtr pvm_literal_doc(const pvm_ns *ns, uint32_t off)
     return lo < ns->nlits && ns->lits[lo].off == off ? ns->lits[lo].doc : NULL;
 }
 
+static const char *proc_name(const provost_bundle *b, uint32_t i)
+{
+    const char *n = provost_bundle_str(b, b->procs_v[i].name);
+    return n ? n : "";
+}
+
+static int by_proc_name(const void *a, const void *b, void *bundle)
+{
+    return strcasecmp(proc_name(bundle, *(const uint32_t *)a), proc_name(bundle, *(const uint32_t *)b));
+}
+
 static void ns_free(pvm_ns *ns)
 {
     if (!ns)
@@ -51,6 +63,7 @@ static void ns_free(pvm_ns *ns)
     for (size_t i = 0; i < ns->nlits; i++)
         xmlFreeDoc(ns->lits[i].doc);
     free(ns->lits);
+    free(ns->by_name);
     free(ns->xsl);
     free(ns->xpath);
     free(ns->name);
@@ -93,6 +106,12 @@ pvm_ns *pvm_ns_prepare(provost_engine *e, provost_bundle *b, char *err, size_t e
     const char *name = provost_bundle_str(b, b->ns->name);
     if (name && !(ns->name = strdup(name)))
         goto oom;
+    ns->by_name = malloc((b->nprocs ? b->nprocs : 1) * sizeof *ns->by_name);
+    if (!ns->by_name)
+        goto oom;
+    for (uint32_t i = 0; i < b->nprocs; i++)
+        ns->by_name[i] = i;
+    qsort_r(ns->by_name, b->nprocs, sizeof *ns->by_name, by_proc_name, (void *)b);
     ns->xsl = calloc(b->nxsls ? b->nxsls : 1, sizeof *ns->xsl);
     ns->xpath = calloc(b->npaths ? b->npaths : 1, sizeof *ns->xpath);
     if (!ns->xsl || !ns->xpath)
@@ -168,13 +187,21 @@ oom:
     return NULL;
 }
 
+
+
 uint32_t pvm_find_proc(const pvm_ns *ns, const char *name)
 {
     const provost_bundle *b = ns->bundle;
-    for (size_t i = 0; i < b->nprocs; i++) {
-        const char *pn = provost_bundle_str(b, b->procs_v[i].name);
-        if (pn && strcasecmp(pn, name) == 0)
-            return (uint32_t)i;
+    size_t lo = 0, hi = b->nprocs;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int cmp = strcasecmp(proc_name(b, ns->by_name[mid]), name);
+        if (cmp == 0)
+            return ns->by_name[mid];
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return PROVOST_NONE;
 }

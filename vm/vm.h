@@ -52,6 +52,7 @@ typedef struct pvm_ns {
     pvm_literal *lits;          /* sorted by off */
     size_t nlits;
     pvm_provider *provider;     /* NULL if the namespace names none */
+    uint32_t *by_name;          /* procedure indexes sorted by name without case */
     uint32_t counter_base;      /* counter id of procedure 0 */
 } pvm_ns;
 
