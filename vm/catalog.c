@@ -179,7 +179,10 @@ pvm_ns *pvm_ns_prepare(provost_engine *e, provost_bundle *b, char *err, size_t e
     const char *provider = provost_bundle_str(b, b->ns->provider);
     if (provider)
         ns->provider = pvm_provider_get(e, provider);
-    ns->counter_base = pvm_counters_reserve(e->counters, ns->name ? ns->name : "(request)", b);
+    /* a request's own procedure has no name to count under (and a stream of distinct
+     * requests must not grow the counters) */
+    ns->counter_base = b->ns->kind == PROVOST_BUNDLE_REQUEST ? PROVOST_NONE
+                                                             : pvm_counters_reserve(e->counters, ns->name, b);
     return ns;
 oom:
     snprintf(err, errlen, "out of memory");

@@ -496,9 +496,11 @@ static int submit_doc(provost_engine *e, const char *key, xmlDocPtr request, int
     if (root)
         provost_strip_mpf(root);
     if (!root || !is_request_elem(root, "request")) {
+        char name[128];
+        snprintf(name, sizeof name, "%s%s%s", root && root->ns ? (const char *)root->ns->href : "",
+                 root && root->ns ? " " : "", root ? (const char *)root->name : "");
         xmlFreeDoc(doc);
-        return bad_input(resp, err, PROVOST_E_BADARG, "the document is <%s>, not a <request>",
-                         root ? (const char *)root->name : "");
+        return bad_input(resp, err, PROVOST_E_BADARG, "the document is <%s>, not a <request>", name);
     }
     xmlNodePtr proc = NULL;
     for (xmlNodePtr c = root->children; c; c = c->next)
@@ -648,9 +650,11 @@ int provost_call_keyed(provost_engine *e, const char *key, const char *nsname, c
         xmlAddChild(req, root);
         root = req;
     } else if (!is_request_elem(root, "request")) {
+        char name[128];
+        snprintf(name, sizeof name, "%s", (const char *)root->name);
         xmlFreeDoc(doc);
         return bad_input(resp, err, PROVOST_E_BADARG, "the data document is <%s>: expected <data> or <request>",
-                         (const char *)root->name);
+                         name);
     }
     size_t ndata = 0;
     for (xmlNodePtr c = root->children; c; c = c->next) {

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs one libFuzzer target for a bounded time.
-# Usage: run.sh compile|bundle FUZZER PROVOST SRCDIR WORKDIR SECONDS [LIBFUZZER-OPTIONS...]
+# Usage: run.sh compile|bundle|request FUZZER PROVOST SRCDIR WORKDIR SECONDS [LIBFUZZER-OPTIONS...]
 #   FUZZER   the fuzz_compile or fuzz_bundle executable
 #   PROVOST  the provost command (compiles the bundle seeds)
 #   SRCDIR   the source tree (seeds: examples/, tests/roundtrip/, tests/compile_errors/,
@@ -9,10 +9,10 @@
 #            fuzzer found), artifacts-KIND/ (crashing inputs)
 # Exit status: the fuzzer's (0 when nothing was found).
 set -eu
-[ $# -ge 6 ] || { echo "usage: $0 compile|bundle FUZZER PROVOST SRCDIR WORKDIR SECONDS [OPTIONS...]" >&2; exit 2; }
+[ $# -ge 6 ] || { echo "usage: $0 compile|bundle|request FUZZER PROVOST SRCDIR WORKDIR SECONDS [OPTIONS...]" >&2; exit 2; }
 kind=$1 fuzzer=$2 provost=$3 src=$4 work=$5 secs=$6
 shift 6
-case $kind in compile|bundle) ;; *) echo "$0: unknown target '$kind'" >&2; exit 2 ;; esac
+case $kind in compile|bundle|request) ;; *) echo "$0: unknown target '$kind'" >&2; exit 2 ;; esac
 
 xml_seeds="$work/seeds-compile"
 rm -rf "$xml_seeds"
@@ -26,6 +26,16 @@ for dir in examples tests/roundtrip tests/compile_errors tests/fuzz/corpus/compi
 done
 
 seeds=$xml_seeds
+if [ "$kind" = request ]; then
+  seeds="$work/seeds-request"
+  rm -rf "$seeds"
+  mkdir -p "$seeds"
+  for f in "$src"/tests/conformance/*/request.xml "$src"/tests/roundtrip/W*.xml "$src"/examples/*.xml; do
+    [ -f "$f" ] || continue
+    grep -q '<request' "$f" || continue
+    cp "$f" "$seeds/$(basename "$(dirname "$f")")-$(basename "$f")"
+  done
+fi
 if [ "$kind" = bundle ]; then
   seeds="$work/seeds-bundle"
   rm -rf "$seeds"
