@@ -22,6 +22,10 @@ static const char *const dir_name[] = {"before", "after"};
 static void bury(pvm_req *r, xmlNodePtr n)
 {
     xmlUnlinkNode(n);
+    /* executeData's and procedureData's documents are freed before the graveyard is:
+     * a buried node must not point at them when it is freed */
+    if (n->doc != r->doc)
+        xmlSetTreeDoc(n, r->doc);
     if (r->ngrave == r->capgrave) {
         size_t cap = r->capgrave ? r->capgrave * 2 : 16;
         xmlNodePtr *g = realloc(r->grave, cap * sizeof *g);
@@ -181,14 +185,27 @@ static bool inside(xmlNodePtr n, xmlNodePtr ancestor)
     return false;
 }
 
+static bool owned_name(xmlNodePtr n)
+{
+    return n->type == XML_ELEMENT_NODE &&
+           (xmlStrEqual(n->name, BAD_CAST "transactionContext") || xmlStrEqual(n->name, BAD_CAST "executeContext") ||
+            xmlStrEqual(n->name, BAD_CAST "securityContext"));
+}
+
 static bool engine_owned(pvm_req *r, xmlNodePtr n)
 {
     for (; n && n != r->context; n = n->parent)
-        if (n->type == XML_ELEMENT_NODE && n->parent == r->context &&
-            (xmlStrEqual(n->name, BAD_CAST "transactionContext") || xmlStrEqual(n->name, BAD_CAST "executeContext") ||
-             xmlStrEqual(n->name, BAD_CAST "securityContext")))
+        if (n->parent == r->context && owned_name(n))
             return true;
     return false;
+}
+
+/* n is, or holds, a node the engine keeps using as a scope. */
+static bool holds_scope(pvm_frame *f, xmlNodePtr n)
+{
+    pvm_req *r = f->req;
+    return inside(f->data, n) || inside(f->exec, n) || inside(r->data, n) || inside(r->context, n) ||
+           (f->procdata_doc && inside(xmlDocGetRootElement(f->procdata_doc), n));
 }
 
 typedef struct xsl_err {
@@ -404,8 +421,19 @@ pvm_xf_result pvm_xform(pvm_frame *f, const provost_xform *x)
         rc = PVM_XF_ERROR;
         goto done;
     }
-    if (x->destination == PROVOST_SCOPE_CONTEXT && (engine_owned(r, target) ||
-                                                    (root && x->mode == PROVOST_MODE_REPLACE))) {
+    /* whichever way the target was reached (a forEach, an XPath): the engine's part of
+     * the context is neither written, replaced, nor added to */
+    bool owned = engine_owned(r, target) || (target == r->context && x->mode == PROVOST_MODE_REPLACE);
+    for (size_t i = 0; i < nres && !owned && target == r->context; i++) {
+        if (x->mode != PROVOST_MODE_MERGE)
+            owned = owned_name(res[i]);
+        else if (res[i]->type == XML_ELEMENT_NODE)
+            for (xmlNodePtr c = res[i]->children; c && !owned; c = c->next)
+                owned = owned_name(c);
+    }
+    for (size_t i = 0; i < nres && !owned && x->mode == PROVOST_MODE_MOVE; i++)
+        owned = engine_owned(r, res[i]);
+    if (owned) {
         pvm_fail(r, PROVOST_E_ACCESSDENIED, "%s: the engine's part of the context is read-only", dir);
         rc = PVM_XF_ERROR;
         goto done;
@@ -436,7 +464,7 @@ pvm_xf_result pvm_xform(pvm_frame *f, const provost_xform *x)
                     res[i] = cp;
                 }
             while (!err && target->properties)
-                xmlRemoveProp(target->properties);
+                bury(r, (xmlNodePtr)target->properties); /* a forEach may hold them */
             while (!err && target->children)
                 bury(r, target->children);
             for (size_t i = 0; i < nres && !err; i++) {
@@ -463,15 +491,19 @@ pvm_xf_result pvm_xform(pvm_frame *f, const provost_xform *x)
         break;
     case PROVOST_MODE_MOVE:
         for (size_t i = 0; i < nres && !err; i++) {
-            xmlNodePtr n = res[i];
-            if (inside(target, n)) {
+            if (inside(target, res[i]))
                 err = pvm_fail(r, PROVOST_E_BADARG, "%s: mode=\"move\" would move a node into itself", dir);
-                break;
-            }
-            if (n->type == XML_ATTRIBUTE_NODE) {
+            else if (holds_scope(f, res[i]))
+                err = pvm_fail(r, PROVOST_E_BADARG, "%s: mode=\"move\" cannot move a scope or what holds one", dir);
+        }
+        for (size_t i = 0; i < nres && !err; i++) {
+            xmlNodePtr n = res[i];
+            if (n->type == XML_ATTRIBUTE_NODE || n->type == XML_TEXT_NODE) {
+                /* set as an attribute / may merge into the target's text: copied, and the
+                 * node kept alive for whoever holds it (a forEach) */
                 err = append_copy(r, target, n);
                 if (!err)
-                    xmlRemoveProp((xmlAttrPtr)n);
+                    bury(r, n);
                 continue;
             }
             xmlUnlinkNode(n);
