@@ -74,14 +74,14 @@ static void print_stats(provost_engine *e)
     provost_error err;
     if (provost_stats(e, &v, &n, &err) != 0)
         return;
-    fprintf(stderr, "%-40s %8s %8s %8s %8s %10s %10s %10s %10s\n", "PROCEDURE", "COUNT", "OK", "FAILED",
-            "INDOUBT", "P50(us)", "P99(us)", "P99.9(us)", "MAX(us)");
+    fprintf(stderr, "%-40s %8s %8s %8s %8s %8s %10s %10s %10s %10s\n", "PROCEDURE", "COUNT", "OK", "FAILED",
+            "INDOUBT", "RATE/s", "P50(us)", "P99(us)", "P99.9(us)", "MAX(us)");
     for (size_t i = 0; i < n; i++) {
         char name[512];
         snprintf(name, sizeof name, "%s/%s", v[i].ns, v[i].proc);
-        fprintf(stderr, "%-40s %8llu %8llu %8llu %8llu %10.1f %10.1f %10.1f %10.1f\n", name,
+        fprintf(stderr, "%-40s %8llu %8llu %8llu %8llu %8.1f %10.1f %10.1f %10.1f %10.1f\n", name,
                 (unsigned long long)v[i].count, (unsigned long long)v[i].succeeded,
-                (unsigned long long)v[i].failed, (unsigned long long)v[i].in_doubt, v[i].p50, v[i].p99,
+                (unsigned long long)v[i].failed, (unsigned long long)v[i].in_doubt, v[i].rate, v[i].p50, v[i].p99,
                 v[i].p999, v[i].max);
     }
     provost_stats_free(v, n);

@@ -19,9 +19,12 @@
 #define CHUNK 64          /* cells per chunk */
 #define MAX_CHUNKS 65536  /* 4M procedure ids */
 
+#define RATE_WINDOW 10 /* seconds: SPEC §9's rate is per second over the last 10 s */
+
 typedef struct cell {
     _Atomic uint64_t count, ok, failed, in_doubt, sum, max;
     _Atomic int64_t executing;
+    _Atomic uint64_t rate_sec[RATE_WINDOW], rate_n[RATE_WINDOW]; /* calls ended in each second */
     _Atomic uint64_t hist[NBUCKETS];
 } cell;
 
@@ -42,6 +45,14 @@ struct pvm_counters {
     name *names;
     size_t nnames, capnames;
 };
+
+/* Seconds, from a clock cheap enough to read on every call (a few ms of resolution). */
+static uint64_t coarse_sec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec;
+}
 
 uint64_t pvm_now_ns(void)
 {
@@ -185,10 +196,17 @@ void pvm_counters_end(pvm_counters *c, uint32_t id, int outcome, uint64_t elapse
     if (elapsed > atomic_load_explicit(&x->max, memory_order_relaxed))
         atomic_store_explicit(&x->max, elapsed, memory_order_relaxed);
     BUMP(x->hist[bucket(elapsed)], 1);
+    uint64_t sec = coarse_sec();
+    unsigned slot = (unsigned)(sec % RATE_WINDOW);
+    if (atomic_load_explicit(&x->rate_sec[slot], memory_order_relaxed) != sec) {
+        atomic_store_explicit(&x->rate_n[slot], 0, memory_order_relaxed);
+        atomic_store_explicit(&x->rate_sec[slot], sec, memory_order_relaxed);
+    }
+    BUMP(x->rate_n[slot], 1);
 }
 
 typedef struct total {
-    uint64_t count, ok, failed, in_doubt, sum, max;
+    uint64_t count, ok, failed, in_doubt, sum, max, recent;
     int64_t executing;
     uint64_t hist[NBUCKETS];
 } total;
@@ -242,6 +260,7 @@ int pvm_counters_read(pvm_counters *c, provost_proc_stats **out, size_t *n)
             first[ngroups++] = i;
         group[i] = g;
     }
+    uint64_t now = coarse_sec();
     for (shard *s = c->shards; s; s = s->next)
         for (size_t i = 0; i < c->nnames; i++) {
             cell *chunk = atomic_load_explicit(&s->chunks[i / CHUNK], memory_order_acquire);
@@ -260,6 +279,9 @@ int pvm_counters_read(pvm_counters *c, provost_proc_stats **out, size_t *n)
                 g->max = m;
             for (unsigned b = 0; b < NBUCKETS; b++)
                 g->hist[b] += atomic_load_explicit(&x->hist[b], memory_order_relaxed);
+            for (unsigned k = 0; k < RATE_WINDOW; k++) /* the last 10 whole seconds and this one */
+                if (now - atomic_load_explicit(&x->rate_sec[k], memory_order_relaxed) < RATE_WINDOW)
+                    g->recent += atomic_load_explicit(&x->rate_n[k], memory_order_relaxed);
         }
     size_t used = 0;
     for (size_t g = 0; g < ngroups; g++)
@@ -275,7 +297,7 @@ int pvm_counters_read(pvm_counters *c, provost_proc_stats **out, size_t *n)
             .count = t[g].count, .succeeded = t[g].ok, .failed = t[g].failed, .in_doubt = t[g].in_doubt,
             .executing = t[g].executing, .p50 = percentile(&t[g], 0.50), .p90 = percentile(&t[g], 0.90),
             .p99 = percentile(&t[g], 0.99), .p999 = percentile(&t[g], 0.999),
-            .max = (double)t[g].max / 1000.0,
+            .max = (double)t[g].max / 1000.0, .rate = (double)t[g].recent / RATE_WINDOW,
             .mean = t[g].count ? (double)t[g].sum / (double)t[g].count / 1000.0 : 0};
         k++;
     }

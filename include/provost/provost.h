@@ -177,6 +177,7 @@ typedef struct provost_proc_stats {
     int perf_enabled;
     uint64_t count, succeeded, failed, in_doubt;
     int64_t executing;
+    double rate; /* calls per second over the last 10 s */
     /* latency in microseconds */
     double p50, p90, p99, p999, max, mean;
 } provost_proc_stats;

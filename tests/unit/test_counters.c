@@ -497,11 +497,34 @@ static void test_clock(void **state)
     assert_true(b >= a); /* monotonic */
 }
 
+/* rate: calls per second over the last 10 s -- 1,000 calls just made count, at most
+ * 1,000 / 10 per second (the bound holds whatever the machine's speed) */
+static void test_rate(void **state)
+{
+    (void)state;
+    provost_bundle *b = bundle_of(1);
+    pvm_counters *c = pvm_counters_new();
+    assert_non_null(c);
+    uint32_t base = pvm_counters_reserve(c, "NS", b);
+    for (int i = 0; i < 1000; i++)
+        call(c, base, PVM_OUTCOME_OK, 1000);
+    provost_proc_stats *v;
+    size_t n;
+    assert_int_equal(pvm_counters_read(c, &v, &n), 0);
+    assert_int_equal(n, 1);
+    assert_true(v[0].rate > 0);
+    assert_true(v[0].rate <= 100.0);
+    provost_stats_free(v, n);
+    pvm_counters_free(c);
+    provost_bundle_close(b);
+}
+
 int main(void)
 {
     provost_compiler_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_outcomes),
+        cmocka_unit_test(test_rate),
         cmocka_unit_test(test_many_ids),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_percentiles_uniform),
