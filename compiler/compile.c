@@ -125,10 +125,24 @@ static int by_position(const void *a, const void *b)
     return strcmp(x->message, y->message);
 }
 
-static void ctx_free(pvc_ctx *ctx)
+pvc_ctx *pvc_ctx_new(const char *filename, const char *src, size_t len)
+{
+    pvc_ctx *ctx = calloc(1, sizeof *ctx);
+    if (ctx) {
+        ctx->filename = filename;
+        ctx->src = src;
+        ctx->srclen = len;
+    }
+    return ctx;
+}
+
+void pvc_ctx_free(pvc_ctx *ctx)
 {
     if (ctx->doc)
         xmlFreeDoc(ctx->doc);
+    for (size_t i = 0; i < ctx->diags.n; i++)
+        free(ctx->diags.v[i].message);
+    free(ctx->diags.v);
     free(ctx->decoded);
     free(ctx->lines.v);
     free(ctx->locs.v);
@@ -156,18 +170,12 @@ int provost_compile(const char *filename, const char *buf, size_t len, provost_c
 {
     memset(out, 0, sizeof *out);
     provost_compiler_init();
-    pvc_ctx *ctx = calloc(1, sizeof *ctx);
+    pvc_ctx *ctx = pvc_ctx_new(filename, buf, len);
     if (!ctx)
         return -1;
-    ctx->filename = filename;
-    ctx->src = buf;
-    ctx->srclen = len;
     if (setjmp(ctx->oom)) {
         xmlSetStructuredErrorFunc(NULL, NULL);
-        for (size_t i = 0; i < ctx->diags.n; i++)
-            free(ctx->diags.v[i].message);
-        free(ctx->diags.v);
-        ctx_free(ctx);
+        pvc_ctx_free(ctx);
         out->nerrors = 1;
         return -1;
     }
@@ -199,7 +207,8 @@ int provost_compile(const char *filename, const char *buf, size_t len, provost_c
     out->nerrors = ctx->nerrors;
     out->nwarnings = ctx->nwarnings;
     ctx->diags.v = NULL;
-    ctx_free(ctx);
+    ctx->diags.n = 0;
+    pvc_ctx_free(ctx);
     return out->bundle ? 0 : -1;
 }
 

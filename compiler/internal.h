@@ -92,6 +92,10 @@ typedef struct pvc_ctx {
     uint32_t max_slots;
 } pvc_ctx;
 
+/* compile.c: a context around one source text, and everything it owns */
+pvc_ctx *pvc_ctx_new(const char *filename, const char *src, size_t len);
+void pvc_ctx_free(pvc_ctx *ctx);
+
 /* alloc.c */
 void *pvc_alloc(pvc_ctx *ctx, size_t size);
 void pvc_reserve(pvc_ctx *ctx, void **v, size_t *cap, size_t need, size_t elem);

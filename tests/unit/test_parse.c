@@ -29,42 +29,11 @@
 
 static pvc_ctx *ctx_new(const char *src, size_t len)
 {
-    pvc_ctx *ctx = calloc(1, sizeof *ctx);
+    pvc_ctx *ctx = pvc_ctx_new("test.xml", src, len);
     assert_non_null(ctx);
-    ctx->filename = "test.xml";
-    ctx->src = src;
-    ctx->srclen = len;
     return ctx;
 }
 
-static void ctx_free(pvc_ctx *ctx)
-{
-    if (ctx->doc)
-        xmlFreeDoc(ctx->doc);
-    for (size_t i = 0; i < ctx->diags.n; i++)
-        free(ctx->diags.v[i].message);
-    free(ctx->diags.v);
-    free(ctx->decoded);
-    free(ctx->lines.v);
-    free(ctx->locs.v);
-    free(ctx->strings.v);
-    free(ctx->strhash.v);
-    free(ctx->paths.v);
-    free(ctx->pathhash.v);
-    free(ctx->psteps.v);
-    free(ctx->xsls.v);
-    free(ctx->xforms.v);
-    free(ctx->calls.v);
-    free(ctx->selects.v);
-    free(ctx->wheres.v);
-    free(ctx->casenames.v);
-    free(ctx->procs.v);
-    free(ctx->code.v);
-    free(ctx->procnodes.v);
-    free(ctx->selects_seen.v.v);
-    free(ctx->cases.v.v);
-    free(ctx);
-}
 
 /* Declares ctx, parses text into ctx->doc; an allocation failure fails the test. */
 #define PARSE_LEN(ctx, text, len)                      \
@@ -137,7 +106,7 @@ static void test_same_line(void **state)
     assert_memory_equal(ctx->src + l->tag_start, "<c x=", 5);
     assert_true(l->tag_end >= l->tag_start + 8);
     assert_true(ctx->src[l->tag_end] == '/' || ctx->src[l->tag_end] == '>');
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 static void test_utf8_columns(void **state)
@@ -152,7 +121,7 @@ static void test_utf8_columns(void **state)
     /* the byte offsets still point at the '<' */
     assert_int_equal(ctx->src[loc_of(ctx, elem(ctx, "c"))->tag_start], '<');
     assert_int_equal(loc_of(ctx, elem(ctx, "c"))->tag_start, 6 + 9 + 2 + 4 + 2);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 static void test_utf8_on_later_line(void **state)
@@ -162,7 +131,7 @@ static void test_utf8_on_later_line(void **state)
     assert_non_null(ctx->doc);
     /* "<!-- XX -->" is 11 characters, then two spaces */
     expect_loc(ctx, "b", 2, 14);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 static void test_later_lines(void **state)
@@ -175,7 +144,7 @@ static void test_later_lines(void **state)
     expect_loc(ctx, "c", 3, 2);
     expect_loc(ctx, "d", 4, 5);
     assert_int_equal(ctx->lines.n, 7);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 static void test_crlf_lines(void **state)
@@ -185,7 +154,7 @@ static void test_crlf_lines(void **state)
     assert_non_null(ctx->doc);
     expect_loc(ctx, "b", 2, 3);
     expect_loc(ctx, "c", 3, 5);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 static void test_multiline_start_tag(void **state)
@@ -205,7 +174,7 @@ static void test_multiline_start_tag(void **state)
     expect_loc(ctx, "a", 1, 1);
     expect_loc(ctx, "b", 4, 3);
     expect_loc(ctx, "c", 7, 3);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 static void test_declaration_comment_cdata(void **state)
@@ -222,7 +191,7 @@ static void test_declaration_comment_cdata(void **state)
     expect_loc(ctx, "d", 3, 23);
     /* a '>' inside an attribute value does not end the start tag */
     expect_attr_loc(ctx, "d", "y", 3, 34);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 static void test_large_document(void **state)
@@ -252,7 +221,7 @@ static void test_large_document(void **state)
         i++;
     }
     assert_int_equal(i, N);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
     free(src);
 }
 
@@ -269,7 +238,7 @@ static void test_attr_loc(void **state)
     /* an attribute that is not there: the element itself */
     expect_attr_loc(ctx, "p", "missing", 2, 3);
     expect_attr_loc(ctx, "p", NULL, 2, 3);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 static void test_attr_loc_name_inside_other_value(void **state)
@@ -281,7 +250,7 @@ static void test_attr_loc_name_inside_other_value(void **state)
     assert_non_null(ctx->doc);
     unsigned col = (unsigned)(strstr(src, "\" type=") - src) + 2 + 1;
     expect_attr_loc(ctx, "p", "type", 1, col);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 static void test_attr_loc_name_inside_other_value_multiline(void **state)
@@ -291,7 +260,7 @@ static void test_attr_loc_name_inside_other_value_multiline(void **state)
     PARSE(ctx, src);
     assert_non_null(ctx->doc);
     expect_attr_loc(ctx, "p", "name", 4, 4);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 static void test_attr_loc_suffix_and_prefixed_names(void **state)
@@ -302,7 +271,7 @@ static void test_attr_loc_suffix_and_prefixed_names(void **state)
     assert_non_null(ctx->doc);
     unsigned col = (unsigned)(strstr(src, " type=\"4\"") - src) + 2;
     expect_attr_loc(ctx, "type", "type", 1, col);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 static void test_attr_diag_points_at_attribute(void **state)
@@ -322,7 +291,7 @@ static void test_attr_diag_points_at_attribute(void **state)
     assert_int_equal(ctx->diags.v[1].line, 2);
     assert_int_equal(ctx->diags.v[1].col, 2);
     assert_int_equal(ctx->diags.v[1].severity, PROVOST_WARNING);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 /* ---- documents that are not XML ----------------------------------------------------------- */
@@ -378,7 +347,7 @@ static void expect_malformed(const char *src, unsigned line, unsigned col, const
     assert_null(strchr(d->message, '\n'));
     if (says && !strstr(d->message, says))
         fail_msg("\"%s\" does not say \"%s\"", d->message, says);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 static void test_malformed_mismatched_tag(void **state)
@@ -429,7 +398,7 @@ static void test_empty(void **state)
     assert_int_equal(ctx->diags.v[0].line, 1);
     assert_int_equal(ctx->diags.v[0].col, 1);
     assert_non_null(strstr(ctx->diags.v[0].message, "empty"));
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 static void test_blank(void **state)
@@ -439,7 +408,7 @@ static void test_blank(void **state)
     assert_null(ctx->doc);
     assert_int_equal(ctx->nerrors, 1);
     assert_non_null(strstr(ctx->diags.v[0].message, "malformed XML"));
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 static void test_binary(void **state)
@@ -452,14 +421,14 @@ static void test_binary(void **state)
     assert_int_equal(ctx->diags.v[0].line, 1);
     assert_int_equal(ctx->diags.v[0].col, 1);
     assert_non_null(strstr(ctx->diags.v[0].message, "binary"));
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 
     /* a NUL inside what looks like XML is binary too */
     static const char nul[] = "<a>\0</a>";
     PARSE_LEN(ctx2, nul, sizeof nul - 1);
     assert_null(ctx2->doc);
     assert_non_null(strstr(ctx2->diags.v[0].message, "binary"));
-    ctx_free(ctx2);
+    pvc_ctx_free(ctx2);
 }
 
 static void test_utf16_with_bom(void **state)
@@ -475,7 +444,7 @@ static void test_utf16_with_bom(void **state)
     xmlChar *x = xmlGetProp(elem(ctx, "b"), BAD_CAST "x");
     assert_string_equal((const char *)x, "\xC3\xA9");
     xmlFree(x);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 static void test_latin1_declared(void **state)
@@ -489,7 +458,7 @@ static void test_latin1_declared(void **state)
     xmlChar *y = xmlGetProp(elem(ctx, "b"), BAD_CAST "y");
     assert_string_equal((const char *)y, "\xC3\xA8");
     xmlFree(y);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 int main(void)

@@ -28,42 +28,11 @@
 
 static pvc_ctx *ctx_new(const char *src, size_t len)
 {
-    pvc_ctx *ctx = calloc(1, sizeof *ctx);
+    pvc_ctx *ctx = pvc_ctx_new("test.xml", src, len);
     assert_non_null(ctx);
-    ctx->filename = "test.xml";
-    ctx->src = src;
-    ctx->srclen = len;
     return ctx;
 }
 
-static void ctx_free(pvc_ctx *ctx)
-{
-    if (ctx->doc)
-        xmlFreeDoc(ctx->doc);
-    for (size_t i = 0; i < ctx->diags.n; i++)
-        free(ctx->diags.v[i].message);
-    free(ctx->diags.v);
-    free(ctx->decoded);
-    free(ctx->lines.v);
-    free(ctx->locs.v);
-    free(ctx->strings.v);
-    free(ctx->strhash.v);
-    free(ctx->paths.v);
-    free(ctx->pathhash.v);
-    free(ctx->psteps.v);
-    free(ctx->xsls.v);
-    free(ctx->xforms.v);
-    free(ctx->calls.v);
-    free(ctx->selects.v);
-    free(ctx->wheres.v);
-    free(ctx->casenames.v);
-    free(ctx->procs.v);
-    free(ctx->code.v);
-    free(ctx->procnodes.v);
-    free(ctx->selects_seen.v.v);
-    free(ctx->cases.v.v);
-    free(ctx);
-}
 
 #define CTX(ctx, text)                                 \
     pvc_ctx *ctx = ctx_new((text), strlen(text));      \
@@ -136,7 +105,7 @@ static void test_intern_same_and_distinct(void **state)
     assert_int_equal(pvc_str(ctx, NULL), PROVOST_NONE);
     assert_int_equal(pvc_strn(ctx, NULL, 4), PROVOST_NONE);
     assert_int_equal(ctx->nstrings, 6);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 static void test_intern_survives_rehash(void **state)
@@ -169,7 +138,7 @@ static void test_intern_survives_rehash(void **state)
     for (int i = 1; i < N; i++)
         assert_true(off[i] > off[i - 1]);
     free(off);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 /* ---- literal XML fragments ------------------------------------------------------------- */
@@ -231,7 +200,7 @@ static void test_literal_namespaces(void **state)
     xmlFreeDoc(d);
     /* the same element again: the same offset */
     assert_int_equal(pvc_literal(ctx, elem(ctx->doc, "x")), off);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 static void test_literal_mpf_default_namespace(void **state)
@@ -254,7 +223,7 @@ static void test_literal_mpf_default_namespace(void **state)
     xmlFreeDoc(d);
     /* the source document itself is unchanged */
     assert_string_equal(ns_of(elem(ctx->doc, "group")), "http://maps/specs/prov.xml");
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 static void test_literal_mpf_declared_on_literal(void **state)
@@ -276,7 +245,7 @@ static void test_literal_mpf_declared_on_literal(void **state)
     assert_string_equal(ns_of(xmlDocGetRootElement(d)), "");
     assert_string_equal(ns_of(elem(d, "d")), "");
     xmlFreeDoc(d);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 /* ---- the code builder ------------------------------------------------------------------ */
@@ -306,7 +275,7 @@ static void test_emit(void **state)
     assert_int_equal(in->line, 3); /* the line of <b> */
     pvc_insn(ctx, 1)->p5 = 7;
     assert_int_equal(ctx->code.v[4].p5, 7);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 int main(void)

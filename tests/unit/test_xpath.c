@@ -21,42 +21,11 @@
 
 static pvc_ctx *ctx_new(const char *src, size_t len)
 {
-    pvc_ctx *ctx = calloc(1, sizeof *ctx);
+    pvc_ctx *ctx = pvc_ctx_new("test.xml", src, len);
     assert_non_null(ctx);
-    ctx->filename = "test.xml";
-    ctx->src = src;
-    ctx->srclen = len;
     return ctx;
 }
 
-static void ctx_free(pvc_ctx *ctx)
-{
-    if (ctx->doc)
-        xmlFreeDoc(ctx->doc);
-    for (size_t i = 0; i < ctx->diags.n; i++)
-        free(ctx->diags.v[i].message);
-    free(ctx->diags.v);
-    free(ctx->decoded);
-    free(ctx->lines.v);
-    free(ctx->locs.v);
-    free(ctx->strings.v);
-    free(ctx->strhash.v);
-    free(ctx->paths.v);
-    free(ctx->pathhash.v);
-    free(ctx->psteps.v);
-    free(ctx->xsls.v);
-    free(ctx->xforms.v);
-    free(ctx->calls.v);
-    free(ctx->selects.v);
-    free(ctx->wheres.v);
-    free(ctx->casenames.v);
-    free(ctx->procs.v);
-    free(ctx->code.v);
-    free(ctx->procnodes.v);
-    free(ctx->selects_seen.v.v);
-    free(ctx->cases.v.v);
-    free(ctx);
-}
 
 #define PARSE(ctx, text)                               \
     pvc_ctx *ctx = ctx_new((text), strlen(text));      \
@@ -161,7 +130,7 @@ static void test_simple_child(void **state)
     expect_step(ctx, p, 0, PROVOST_PSTEP_CHILD, "user-1.x", NULL, NULL);
     expect_step(ctx, p, 1, PROVOST_PSTEP_CHILD, "_y", NULL, NULL);
     assert_int_equal(ctx->nerrors, 0);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 static void test_simple_attributes(void **state)
@@ -181,7 +150,7 @@ static void test_simple_attributes(void **state)
     expect_step(ctx, p, 0, PROVOST_PSTEP_CHILD, "a", NULL, NULL);
     expect_step(ctx, p, 1, PROVOST_PSTEP_ATTR, "x", NULL, NULL);
     assert_int_equal(ctx->nerrors, 0);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 static void test_simple_predicates(void **state)
@@ -206,7 +175,7 @@ static void test_simple_predicates(void **state)
     assert_int_equal(p->kind, PROVOST_PATH_SIMPLE);
     expect_step(ctx, p, 0, PROVOST_PSTEP_CHILDEQ, "a", "t", "x]y");
     assert_int_equal(ctx->nerrors, 0);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 static void test_self(void **state)
@@ -224,7 +193,7 @@ static void test_self(void **state)
     assert_int_equal(path_of(ctx, elem_n(ctx, "e", 2)), PROVOST_NONE);
     assert_int_equal(ctx->psteps.n, 0);
     assert_int_equal(ctx->nerrors, 0);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 /* ---- general XPath ---------------------------------------------------------------------- */
@@ -266,7 +235,7 @@ static void test_general_xpath(void **state)
         assert_string_equal(str(ctx, p->nsdecl), "p urn:p");
     }
     assert_int_equal(ctx->nerrors, 0);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 static void test_prefixed_name_is_xpath(void **state)
@@ -281,7 +250,7 @@ static void test_prefixed_name_is_xpath(void **state)
     p = path(ctx, path_of(ctx, elem_n(ctx, "e", 1)));
     assert_int_equal(p->kind, PROVOST_PATH_SIMPLE);
     assert_int_equal(ctx->nerrors, 0);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 /* ---- errors ------------------------------------------------------------------------------ */
@@ -309,7 +278,7 @@ static void expect_error(const char *xpath, const char *says)
     assert_non_null(strstr(d->message, "sourcePath=\""));
     if (says && !strstr(d->message, says))
         fail_msg("\"%s\" does not say \"%s\"", d->message, says);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 static void test_syntax_errors(void **state)
@@ -370,7 +339,7 @@ static void test_errors_stay_quiet(void **state)
     long size = ftell(tmp);
     fclose(tmp);
     assert_int_equal(size, 0);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 /* ---- the pool holds each path once ------------------------------------------------------ */
@@ -425,7 +394,7 @@ static void test_dedup(void **state)
     assert_int_equal(path_of(ctx, elem_n(ctx, "e", 2)), x1);
     assert_int_equal(pvc_path(ctx, elem_n(ctx, "r", 0), "sourcePath", "n77/m"), 6 + 77);
     assert_int_equal(ctx->nerrors, 0);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 int main(void)

@@ -25,42 +25,11 @@
 
 static pvc_ctx *ctx_new(const char *src, size_t len)
 {
-    pvc_ctx *ctx = calloc(1, sizeof *ctx);
+    pvc_ctx *ctx = pvc_ctx_new("test.xml", src, len);
     assert_non_null(ctx);
-    ctx->filename = "test.xml";
-    ctx->src = src;
-    ctx->srclen = len;
     return ctx;
 }
 
-static void ctx_free(pvc_ctx *ctx)
-{
-    if (ctx->doc)
-        xmlFreeDoc(ctx->doc);
-    for (size_t i = 0; i < ctx->diags.n; i++)
-        free(ctx->diags.v[i].message);
-    free(ctx->diags.v);
-    free(ctx->decoded);
-    free(ctx->lines.v);
-    free(ctx->locs.v);
-    free(ctx->strings.v);
-    free(ctx->strhash.v);
-    free(ctx->paths.v);
-    free(ctx->pathhash.v);
-    free(ctx->psteps.v);
-    free(ctx->xsls.v);
-    free(ctx->xforms.v);
-    free(ctx->calls.v);
-    free(ctx->selects.v);
-    free(ctx->wheres.v);
-    free(ctx->casenames.v);
-    free(ctx->procs.v);
-    free(ctx->code.v);
-    free(ctx->procnodes.v);
-    free(ctx->selects_seen.v.v);
-    free(ctx->cases.v.v);
-    free(ctx);
-}
 
 #define PARSE(ctx, text)                               \
     pvc_ctx *ctx = ctx_new((text), strlen(text));      \
@@ -196,7 +165,7 @@ static void test_templates_match_document_element(void **state)
     assert_null(xmlDocGetRootElement(out));
     xmlFreeDoc(out);
     assert_int_equal(ctx->nerrors, 0);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 static void test_match_root_and_plain_name(void **state)
@@ -216,7 +185,7 @@ static void test_match_root_and_plain_name(void **state)
     xmlFree(n);
     xmlFreeDoc(out);
     assert_int_equal(ctx->xsls.n, 2);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 static void test_prefixes_in_scope(void **state)
@@ -241,7 +210,7 @@ static void test_prefixes_in_scope(void **state)
     out = apply(text, "<organization/>");
     expect_root(out, "other", "");
     xmlFreeDoc(out);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 static void test_mpf_default_namespace(void **state)
@@ -265,7 +234,7 @@ static void test_mpf_default_namespace(void **state)
     for (size_t k = 0; k < 5; k++)
         assert_string_equal(ns_of(elem_n(out, names[k], 0)), "");
     xmlFreeDoc(out);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 static void test_params_variables_output_key(void **state)
@@ -284,7 +253,7 @@ static void test_params_variables_output_key(void **state)
                           "<list><item id=\"1\" name=\"one\"/><item id=\"2\" name=\"two\"/></list>");
     expect_root(out, "r", "P-Vtwo");
     xmlFreeDoc(out);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 /* ---- a child stylesheet ------------------------------------------------------------------- */
@@ -314,7 +283,7 @@ static void test_child_stylesheet_as_is(void **state)
     out = apply(text, "<any/>");
     expect_root(out, "t", "");
     xmlFreeDoc(out);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 /* ---- each stylesheet once ------------------------------------------------------------------ */
@@ -352,7 +321,7 @@ static void test_dedup(void **state)
     assert_false(bad);
     assert_int_equal(ctx->xsls.n, 2);
     assert_int_equal(ctx->diags.n, 0);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 /* ---- errors ----------------------------------------------------------------------------------- */
@@ -409,7 +378,7 @@ static void expect_bad(int n, unsigned line, unsigned last, unsigned col, const 
     if (!at || !strstr(d->message, says))
         fail_msg("before %d: %u:%u %s; expected %u:%u and \"%s\"", n, d->line, d->col, d->message,
                  line, col, says);
-    ctx_free(ctx);
+    pvc_ctx_free(ctx);
 }
 
 static void test_errors(void **state)
