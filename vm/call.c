@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include <libxml/xmlsave.h>
+#include <libxml/xmlschemas.h>
 
 #include "vm/counters.h"
 #include "vm/vm.h"
@@ -375,6 +376,46 @@ int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, i
 
 /* ---- a step's call ------------------------------------------------------------------- */
 
+typedef struct schema_err {
+    char msg[300];
+    bool have;
+} schema_err;
+
+static void on_invalid(void *ctx, xmlErrorPtr e)
+{
+    schema_err *s = ctx;
+    if (s->have || !e)
+        return;
+    s->have = true;
+    snprintf(s->msg, sizeof s->msg, "%s", e->message ? e->message : "invalid");
+    size_t n = strlen(s->msg);
+    while (n && (s->msg[n - 1] == '\n' || s->msg[n - 1] == ' '))
+        s->msg[--n] = 0;
+}
+
+/* With schema validation on, executeData must match the procedure's input (before the
+ * call) or output (after a provider call) XSD: else 0xC00CE014 (SPEC §7). */
+static int validate(pvm_req *r, const pvm_ns *ns, uint32_t proc, int which, xmlNodePtr exec)
+{
+    xmlSchemaPtr schema = r->e->validate && exec ? ns->schemas[2 * proc + which] : NULL;
+    if (!schema)
+        return 0;
+    xmlSchemaValidCtxtPtr v = xmlSchemaNewValidCtxt(schema);
+    if (!v)
+        return pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
+    schema_err e = {0};
+    xmlSchemaSetValidStructuredErrors(v, on_invalid, &e);
+    int rc = xmlSchemaValidateOneElement(v, exec);
+    xmlSchemaFreeValidCtxt(v);
+    if (rc == 0)
+        return 0;
+    const char *pname = provost_bundle_str(ns->bundle, ns->bundle->procs_v[proc].name);
+    pvm_fail(r, PROVOST_E_SCHEMA, "executeData does not match the %s schema of %s/%s: %s",
+             which ? "output" : "input", ns->name, pname, e.have ? e.msg : "invalid");
+    pvm_error_push_source(&r->err, ns->name, pname);
+    return -1;
+}
+
 static const char *identity_for(pvm_req *r, int impersonate)
 {
     if (impersonate != 1)
@@ -403,12 +444,20 @@ int pvm_call(pvm_frame *f, const provost_callref *c, const pvm_target *t)
     uint64_t t0 = pvm_now_ns();
     int rc;
     r->depth++;
-    if (proc->flags & PROVOST_PROC_PROVIDER)
+    if (validate(r, t->ns, t->proc, 0, f->exec) != 0) {
+        rc = -1;
+    } else if (proc->flags & PROVOST_PROC_PROVIDER) {
         rc = pvm_provider_call(r, t->ns, t->proc, f->exec_doc, trusted, sensitive, identity);
-    else {
+        if (rc == 0) {
+            xmlNodePtr out = execute_data(f->exec_doc);
+            rc = validate(r, t->ns, t->proc, 1, out);
+        }
+    } else {
         rc = pvm_run_proc(r, t->ns, t->proc, t->links, f->exec, imp, trusted, sensitive, identity);
         if (rc != 0)
             pvm_error_push_source(&r->err, t->ns->name, provost_bundle_str(t->ns->bundle, proc->name));
+        else
+            rc = validate(r, t->ns, t->proc, 1, f->exec);
     }
     r->depth--;
     pvm_counters_end(r->e->counters, id, rc == 0 ? PVM_OUTCOME_OK : PVM_OUTCOME_FAILED, pvm_now_ns() - t0);

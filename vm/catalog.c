@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include <libxml/parser.h>
+#include <libxml/xmlschemas.h>
 #include <libxml/xpathInternals.h>
 #include <libxslt/xsltutils.h>
 
@@ -64,6 +65,11 @@ static void ns_free(pvm_ns *ns)
         xmlFreeDoc(ns->lits[i].doc);
     free(ns->lits);
     free(ns->by_name);
+    if (ns->schemas)
+        for (size_t i = 0; i < 2 * b->nprocs; i++)
+            if (ns->schemas[i])
+                xmlSchemaFree(ns->schemas[i]);
+    free(ns->schemas);
     free(ns->xsl);
     free(ns->xpath);
     free(ns->name);
@@ -91,6 +97,41 @@ static int add_literal(pvm_ns *ns, size_t *cap, uint32_t off)
     }
     ns->lits[ns->nlits++] = (pvm_literal){.off = off};
     return 0;
+}
+
+static void quiet(void *ctx, xmlErrorPtr e)
+{
+    (void)ctx;
+    (void)e;
+}
+
+/* The XSD inside a stored <Schema>, compiled; NULL when it holds none (the compiler
+ * checked it: anything else was stored with a warning). */
+static xmlSchemaPtr xsd_of(const char *text)
+{
+    xmlDocPtr doc = xmlReadMemory(text, (int)strlen(text), "Schema", NULL, XML_PARSE_NONET | XML_PARSE_NOBLANKS |
+                                                                         XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL, xs = NULL;
+    for (xmlNodePtr c = root ? root->children : NULL; c && !xs; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && c->ns && xmlStrEqual(c->ns->href, BAD_CAST "http://www.w3.org/2001/XMLSchema"))
+            xs = c;
+    xmlSchemaPtr schema = NULL;
+    if (xs) {
+        xmlDocPtr sd = xmlNewDoc(BAD_CAST "1.0");
+        xmlNodePtr copy = sd ? xmlDocCopyNode(xs, sd, 1) : NULL;
+        if (copy) {
+            xmlDocSetRootElement(sd, copy);
+            xmlSchemaParserCtxtPtr pc = xmlSchemaNewDocParserCtxt(sd);
+            if (pc) {
+                xmlSchemaSetParserStructuredErrors(pc, quiet, NULL);
+                schema = xmlSchemaParse(pc);
+                xmlSchemaFreeParserCtxt(pc);
+            }
+        }
+        xmlFreeDoc(sd);
+    }
+    xmlFreeDoc(doc);
+    return schema;
 }
 
 pvm_ns *pvm_ns_prepare(provost_engine *e, provost_bundle *b, char *err, size_t errlen)
@@ -174,6 +215,16 @@ pvm_ns *pvm_ns_prepare(provost_engine *e, provost_bundle *b, char *err, size_t e
             ns_free(ns);
             return NULL;
         }
+    }
+
+    ns->schemas = calloc(2 * (b->nprocs ? b->nprocs : 1), sizeof *ns->schemas);
+    if (!ns->schemas)
+        goto oom;
+    for (size_t p = 0; p < b->nprocs; p++) {
+        uint32_t lit[2] = {b->procs_v[p].input_schema, b->procs_v[p].output_schema};
+        for (int which = 0; which < 2; which++)
+            if (lit[which] != PROVOST_NONE)
+                ns->schemas[2 * p + which] = xsd_of(provost_bundle_str(b, lit[which]));
     }
 
     const char *provider = provost_bundle_str(b, b->ns->provider);

@@ -429,6 +429,7 @@ int provost_open(const provost_options *opts, provost_engine **out, provost_erro
     e->rcache = pvm_rcache_new();
     if (opts->error_map_file)
         e->error_map_file = strdup(opts->error_map_file);
+    e->validate = opts->validate != 0;
     const char *caller = opts->caller;
     struct passwd *pw = caller ? NULL : getpwuid(getuid());
     e->caller = strdup(caller ? caller : pw && pw->pw_name ? pw->pw_name : "unknown");

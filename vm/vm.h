@@ -53,6 +53,7 @@ typedef struct pvm_ns {
     size_t nlits;
     pvm_provider *provider;     /* NULL if the namespace names none */
     uint32_t *by_name;          /* procedure indexes sorted by name without case */
+    struct _xmlSchema **schemas; /* per procedure: [2i] input, [2i+1] output XSD, or NULL */
     uint32_t counter_base;      /* counter id of procedure 0 */
 } pvm_ns;
 
@@ -84,6 +85,7 @@ struct provost_engine {
     pvm_provider *providers;
     char *error_map_file;
     char *caller;
+    bool validate;            /* check executeData against procedures' XSD Schemas */
     atomic_uint next_counter;
     struct pvm_counters *counters;
     struct pvm_journal *journal;

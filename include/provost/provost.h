@@ -47,6 +47,8 @@ typedef struct provost_options {
     int sync;                   /* provost_sync */
     const char *error_map_file; /* Error Provider lookup file (setting errorMapFile) */
     const char *caller;         /* identity of the caller (default: the Unix user) */
+    int validate;               /* check executeData against procedures' XSD Schemas (MPF's
+                                   "Enable Schema Validation"); failures are 0xC00CE014 */
 } provost_options;
 
 /* Opens (creating when missing) the database and recovers every unfinished transaction

@@ -377,6 +377,50 @@ static void test_keyed(void **state)
     provost_close(e);
 }
 
+/* Schema validation (MPF's "Enable Schema Validation"): executeData is checked against a
+ * procedure's XSD input schema before the call, its output schema after; off by default. */
+static void test_schema_validation(void **state)
+{
+    (void)state;
+    const char *ns =
+        "<namespace name='V' providerSource='test'>"
+        "<procedure name='Get' type='read'><Schema name='inputSchema'>"
+        "<xs:schema xmlns:xs='http://www.w3.org/2001/XMLSchema'><xs:element name='executeData'><xs:complexType>"
+        "<xs:sequence><xs:element name='path' type='xs:string'/></xs:sequence></xs:complexType></xs:element>"
+        "</xs:schema></Schema><Schema name='outputSchema'>"
+        "<xs:schema xmlns:xs='http://www.w3.org/2001/XMLSchema'><xs:element name='executeData'><xs:complexType>"
+        "<xs:sequence><xs:element name='path' type='xs:string'/><xs:element name='extra' minOccurs='0'/>"
+        "</xs:sequence></xs:complexType></xs:element></xs:schema></Schema></procedure></namespace>";
+    const char *good = "<request><procedure><execute namespace='V' procedure='Get'><executeData><path>p</path>"
+                       "</executeData></execute></procedure></request>";
+    const char *bad = "<request><procedure><execute namespace='V' procedure='Get'><executeData><nopath/>"
+                      "</executeData></execute></procedure></request>";
+    for (int on = 0; on < 2; on++) {
+        char path[256];
+        snprintf(path, sizeof path, "%s/validate%d", dbroot, on);
+        provost_options o = {.db_path = path, .sync = PROVOST_SYNC_NONE, .validate = on};
+        provost_engine *e;
+        provost_error err;
+        assert_int_equal(provost_open(&o, &e, &err), 0);
+        reg(e, ns);
+        provost_response r;
+        assert_int_equal(provost_submit(e, good, strlen(good), 0, &r, &err), 0);
+        assert_false(r.failed);
+        provost_response_free(&r);
+        assert_int_equal(provost_submit(e, bad, strlen(bad), 0, &r, &err), 0);
+        if (on) {
+            assert_true(r.failed);
+            assert_int_equal(r.code, PROVOST_E_SCHEMA);
+            assert_non_null(strstr(r.xml, "input schema of V/Get"));
+            assert_non_null(strstr(r.xml, "<errorSource namespace=\"V\" procedure=\"Get\"/>"));
+        } else {
+            assert_false(r.failed);
+        }
+        provost_response_free(&r);
+        provost_close(e);
+    }
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -395,7 +439,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registry), cmocka_unit_test(test_reopen), cmocka_unit_test(test_relink),
-        cmocka_unit_test(test_fast_paths), cmocka_unit_test(test_threads), cmocka_unit_test(test_keyed),
+        cmocka_unit_test(test_fast_paths), cmocka_unit_test(test_threads), cmocka_unit_test(test_keyed), cmocka_unit_test(test_schema_validation),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
