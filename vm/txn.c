@@ -112,8 +112,9 @@ static bool rollback_calls(pvm_req *r)
         uint32_t code = with_retries(r, t, PROVOST_PHASE_ROLLBACK, &desc);
         if (code == 0) {
             t->rolled_back = true;
-            if (pvm_journal_mark(r->e->journal, &r->jt, PVM_J_ROLLEDBACK, t->seq, why, sizeof why) != 0)
-                stuck = true; /* cannot say so: recovery will roll it back again, which is allowed */
+            /* if this record is lost, the transaction's end still makes the rollback final:
+             * only when the end is lost too does recovery roll the call back again */
+            pvm_journal_mark(r->e->journal, &r->jt, PVM_J_ROLLEDBACK, t->seq, why, sizeof why);
         } else {
             park(r, t, "rollback", code, desc, &stuck);
         }
@@ -135,8 +136,8 @@ static bool commit_calls(pvm_req *r)
         uint32_t code = with_retries(r, t, PROVOST_PHASE_COMMIT, &desc);
         if (code == 0) {
             t->committed = true;
-            if (pvm_journal_mark(r->e->journal, &r->jt, PVM_J_COMMITTED, t->seq, why, sizeof why) != 0)
-                stuck = true;
+            /* as for a rollback: the end makes the commit final even if this record is lost */
+            pvm_journal_mark(r->e->journal, &r->jt, PVM_J_COMMITTED, t->seq, why, sizeof why);
         } else {
             park(r, t, "commit", code, desc, &stuck);
         }
@@ -192,11 +193,10 @@ static void outcome_text(const pvm_req *r, const char *status, char *out, size_t
 int pvm_finish(pvm_req *r, bool ok)
 {
     char why[300], outcome[80];
-    bool settled;
+    bool settled, two = false;
     if (ok)
         ok = prepare_calls(r);
     if (ok) {
-        bool two = false;
         for (size_t i = 0; i < r->ncalls && !two; i++)
             two = r->calls[i].type == PROVOST_TYPE_TWOPHASE;
         if (two && pvm_journal_mark(r->e->journal, &r->jt, PVM_J_COMMIT, 0, why, sizeof why) != 0) {
@@ -209,12 +209,18 @@ int pvm_finish(pvm_req *r, bool ok)
         /* nothing is acknowledged before its end is durable */
         outcome_text(r, settled ? "committed" : "stuck", outcome, sizeof outcome);
         if (settled && pvm_journal_end(r->e->journal, &r->jt, outcome, why, sizeof why) != 0) {
-            pvm_fail(r, PROVOST_E_JOURNAL, "the transaction's end could not be journaled: %s", why);
-            ok = false;
-            settled = rollback_calls(r);
-            outcome_text(r, settled ? "failed" : "stuck", outcome, sizeof outcome);
-            if (settled)
-                pvm_journal_end(r->e->journal, &r->jt, outcome, why, sizeof why);
+            if (two) {
+                /* the COMMIT decision is durable: the transaction is committed (never rolled
+                 * back after its commits); its records stay and recovery ends it */
+                settled = false;
+            } else {
+                pvm_fail(r, PROVOST_E_JOURNAL, "the transaction's end could not be journaled: %s", why);
+                ok = false;
+                settled = rollback_calls(r);
+                outcome_text(r, settled ? "failed" : "stuck", outcome, sizeof outcome);
+                if (settled)
+                    pvm_journal_end(r->e->journal, &r->jt, outcome, why, sizeof why);
+            }
         }
     } else {
         settled = rollback_calls(r);

@@ -79,7 +79,7 @@ static void expect_attr_loc(pvc_ctx *ctx, const char *name, const char *attr, un
     unsigned l = 0, c = 0;
     pvc_attr_loc(ctx, elem(ctx, name), attr, &l, &c);
     if (l != line || c != col)
-        fail_msg("%s on <%s> at %u:%u, expected %u:%u", attr, name, l, c, line, col);
+        fail_msg("%s on <%s> at %u:%u, expected %u:%u", attr ? attr : "(no attribute)", name, l, c, line, col);
 }
 
 static const pvc_loc *loc_of(pvc_ctx *ctx, xmlNodePtr n)
