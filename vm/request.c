@@ -29,8 +29,19 @@ void pvm_uuid(char out[40])
     }
     b[6] = (unsigned char)((b[6] & 0x0F) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3F) | 0x80);
-    snprintf(out, 40, "{%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X}", b[0], b[1],
-             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    /* {XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}, by hand: one per request, and snprintf with
+     * sixteen conversions cost more than the rest of a small request's bookkeeping */
+    static const char hex[] = "0123456789ABCDEF";
+    char *o = out;
+    *o++ = '{';
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *o++ = '-';
+        *o++ = hex[b[i] >> 4];
+        *o++ = hex[b[i] & 15];
+    }
+    *o++ = '}';
+    *o = 0;
 }
 
 /* ---- the cache of compiled request procedures ---------------------------------------- */
@@ -445,17 +456,47 @@ static int run_request(provost_engine *e, pvm_catalog *cat, xmlDocPtr doc, const
         for (size_t part = 0; part < (ndata ? ndata : 1); part++) {
             while (d && !is_request_elem(d, "data"))
                 d = d->next;
-            /* one document per part: its own data and context */
-            xmlDocPtr pd = xmlNewDoc(BAD_CAST "1.0");
-            xmlNodePtr pr = pd ? xmlNewDocNode(pd, NULL, BAD_CAST "request", NULL) : NULL;
-            if (!pr) {
-                xmlFreeDoc(pd);
-                failed = 1;
-                break;
+            xmlDocPtr pd;
+            xmlNodePtr pr, data;
+            if (ndata <= 1 && !global) {
+                /* one part: the request's document (ours, freed below) becomes the part's,
+                 * holding only its data and then its context, as a copy would: nothing is
+                 * copied */
+                pd = doc;
+                pr = root;
+                xmlFreePropList(root->properties);
+                root->properties = NULL;
+                for (xmlNodePtr c = root->children, next; c; c = next) {
+                    next = c->next;
+                    xmlUnlinkNode(c);
+                    if (c != d && c != context)
+                        xmlFreeNode(c);
+                }
+                data = d ? d : xmlNewDocNode(pd, NULL, BAD_CAST "data", NULL);
+                if (!data || !xmlAddChild(pr, data)) {
+                    xmlFreeNode(data);
+                    if (context)
+                        xmlAddChild(pr, context);
+                    failed = 1;
+                    break;
+                }
+                if (context)
+                    xmlAddChild(pr, context);
+                context = NULL; /* in place: not copied below */
+                d = NULL;
+            } else {
+                /* one document per part: its own data and context */
+                pd = xmlNewDoc(BAD_CAST "1.0");
+                pr = pd ? xmlNewDocNode(pd, NULL, BAD_CAST "request", NULL) : NULL;
+                if (!pr) {
+                    xmlFreeDoc(pd);
+                    failed = 1;
+                    break;
+                }
+                xmlDocSetRootElement(pd, pr);
+                data = d ? xmlDocCopyNode(d, pd, 1) : xmlNewDocNode(pd, NULL, BAD_CAST "data", NULL);
+                xmlAddChild(pr, data);
             }
-            xmlDocSetRootElement(pd, pr);
-            xmlNodePtr data = d ? xmlDocCopyNode(d, pd, 1) : xmlNewDocNode(pd, NULL, BAD_CAST "data", NULL);
-            xmlAddChild(pr, data);
             if (global) {
                 xmlNodePtr first = data->children;
                 for (xmlNodePtr g = global->children; g; g = g->next) {
@@ -474,7 +515,8 @@ static int run_request(provost_engine *e, pvm_catalog *cat, xmlDocPtr doc, const
             if (key && ndata > 1)
                 snprintf(partkey, sizeof partkey, "%s#%zu", key, part + 1);
             failed |= run_part(e, cat, t, pd, holder, key ? (ndata > 1 ? partkey : key) : NULL, &code);
-            xmlFreeDoc(pd);
+            if (pd != doc)
+                xmlFreeDoc(pd);
             if (d)
                 d = d->next;
         }
@@ -494,14 +536,12 @@ static int run_request(provost_engine *e, pvm_catalog *cat, xmlDocPtr doc, const
     return resp->xml ? 0 : -1;
 }
 
-static int submit_doc(provost_engine *e, const char *key, xmlDocPtr request, int format, provost_response *resp,
-                      provost_error *err)
+/* Runs a request document it takes over (and frees). */
+static int submit_owned(provost_engine *e, const char *key, xmlDocPtr doc, int format, provost_response *resp,
+                        provost_error *err)
 {
     memset(resp, 0, sizeof *resp);
     memset(err, 0, sizeof *err);
-    xmlDocPtr doc = xmlCopyDoc(request, 1);
-    if (!doc)
-        return bad_input(resp, err, PROVOST_E_OUTOFMEMORY, "out of memory");
     xmlNodePtr root = xmlDocGetRootElement(doc);
     if (root)
         provost_strip_mpf(root);
@@ -536,6 +576,19 @@ static int submit_doc(provost_engine *e, const char *key, xmlDocPtr request, int
     if (rc != 0)
         return bad_input(resp, err, PROVOST_E_OUTOFMEMORY, "out of memory");
     return 0;
+}
+
+/* The caller keeps its document: the engine works on a copy. */
+static int submit_doc(provost_engine *e, const char *key, xmlDocPtr request, int format, provost_response *resp,
+                      provost_error *err)
+{
+    xmlDocPtr doc = xmlCopyDoc(request, 1);
+    if (!doc) {
+        memset(resp, 0, sizeof *resp);
+        memset(err, 0, sizeof *err);
+        return bad_input(resp, err, PROVOST_E_OUTOFMEMORY, "out of memory");
+    }
+    return submit_owned(e, key, doc, format, resp, err);
 }
 
 int provost_submit_doc(provost_engine *e, xmlDocPtr request, int format, provost_response *resp, provost_error *err)
@@ -583,9 +636,7 @@ static int submit_text(provost_engine *e, const char *key, const char *xml, size
     xmlDocPtr doc = parse(xml, len, resp, err);
     if (!doc)
         return -1;
-    int rc = submit_doc(e, key, doc, format, resp, err);
-    xmlFreeDoc(doc);
-    return rc;
+    return submit_owned(e, key, doc, format, resp, err); /* parsed here: no copy needed */
 }
 
 int provost_submit(provost_engine *e, const char *xml, size_t len, int format, provost_response *resp,
