@@ -12,6 +12,7 @@
 
 const char *tool_db;
 int tool_sync = -1;
+int tool_validate;
 
 int parse_sync(const char *v)
 {
@@ -32,8 +33,10 @@ static provost_engine *open_engine(int *status)
     if (!db || !*db)
         db = "provost.db";
     int sync = tool_sync >= 0 ? tool_sync : parse_sync(getenv("PROVOST_SYNC"));
+    const char *validate = getenv("PROVOST_VALIDATE");
     provost_options o = {.db_path = db, .error_map_file = getenv("PROVOST_ERROR_MAP"),
-                         .sync = sync >= 0 ? sync : PROVOST_SYNC_GROUP};
+                         .sync = sync >= 0 ? sync : PROVOST_SYNC_GROUP,
+                         .validate = tool_validate || (validate && strcmp(validate, "1") == 0)};
     provost_engine *e = NULL;
     provost_error err;
     if (provost_open(&o, &e, &err) != 0) {

@@ -131,6 +131,88 @@ static const command commands[] = {
      "state; --stuck only those parked after failed compensations or commits.\n"
      "resolve finishes a stuck transaction: --retry runs its compensation (or commit)\n"
      "again; --rolled-back tells Provost an operator compensated it by hand, and removes it.\n"},
+    {"batch", cmd_batch, "run many requests (files, a file of many, CSV/JSONL rows) on worker threads",
+     "usage: provost [--db DIR] batch [OPTIONS] INPUT...\n"
+     "       provost [--db DIR] batch [OPTIONS] --call NAMESPACE PROCEDURE --rows FILE\n"
+     "       provost [--db DIR] batch --resume --out FILE|DIR [OPTIONS] [INPUT...]\n"
+     "\n"
+     "Runs many requests through one engine from worker threads, each request its own\n"
+     "transaction, and writes one result line per request (JSON Lines), then a summary.\n"
+     "Memory does not grow with the input: requests are read one at a time and wait in a\n"
+     "bounded queue (4 per worker).\n"
+     "\n"
+     "INPUT is a request file, a directory (its .xml files, in name order), or - for\n"
+     "standard input (copied to a temporary file first).  A request with several <data>\n"
+     "is one request per data (with its globalData, context and procedure); a file whose\n"
+     "root is not <request> holds many <request> elements, read one at a time.  Every\n"
+     "request is numbered by its position in the inputs (from 1).\n"
+     "\n"
+     "  --call NAMESPACE PROCEDURE\n"
+     "                    call a public procedure with each input as its data: INPUTs\n"
+     "                    are <data> documents (or files of many), or use --rows\n"
+     "  --rows FILE       CSV (a header row, RFC 4180 quoting) or JSON Lines (one flat\n"
+     "                    object per line): each row is <data><COLUMN>value</COLUMN>...\n"
+     "                    </data>.  A column is an XML name, or a path: user/@name,\n"
+     "                    user/address.  An empty field (not \"\") or a null adds nothing.\n"
+     "  --format csv|jsonl  the rows' format (default: from the name, .csv or .jsonl,\n"
+     "                    else from the first character)\n"
+     "  -j, --jobs N      worker threads (default: the number of cores); with --sync\n"
+     "                    group, more jobs share more fsyncs\n"
+     "  --sync MODE       journal durability: group (default), always or none\n"
+     "  -o, --out FILE|DIR  write the result lines to FILE (default: standard output), and\n"
+     "                    keep the batch's state in FILE.state, which makes it\n"
+     "                    resumable; a DIR (an existing directory, or a name ending in\n"
+     "                    /) gets DIR/results.jsonl and DIR/batch.state\n"
+     "  --responses       put each full response (XML) in its result line\n"
+     "  --continue        go on after a failed request (the default)\n"
+     "  --stop-on-error   stop taking new requests at the first failure; the running\n"
+     "                    ones finish, the batch can be resumed\n"
+     "  --resume          continue the unfinished batch recorded beside --out: requests\n"
+     "                    with a result line are skipped, those that finished without\n"
+     "                    one get it (nothing runs twice), the rest run.  The inputs are\n"
+     "                    those recorded (or give the same ones again)\n"
+     "  --progress-every SECONDS\n"
+     "                    when standard error is not a terminal, a progress line this\n"
+     "                    often (default 10; 0: none).  On a terminal: a progress bar\n"
+     "  -q, --quiet       no progress display (the summary is still printed)\n"
+     "\n"
+     "A result line: {\"position\", \"input\", \"line\", \"clientTransactionId\",\n"
+     "\"transactionId\", \"status\" (succeeded, failed, stuck, invalid), \"code\",\n"
+     "\"description\", \"durationMs\"}, in completion order (sort by position).  A line\n"
+     "written on resume for a request that finished before the interruption has\n"
+     "\"resumed\": true and the recorded code and transaction id, no description or\n"
+     "duration.  Ctrl-C or SIGTERM stops taking requests, lets the running ones finish\n"
+     "and prints the summary; a second Ctrl-C quits at once (the running ones are rolled\n"
+     "back when the batch is resumed).\n"
+     "\n"
+     "Exit status: 0 every request succeeded, 1 some failed (or the batch stopped at a\n"
+     "failure), 2 bad usage or unreadable input, 130/143 interrupted by SIGINT/SIGTERM.\n"},
+    {"bench", cmd_bench, "run a procedure over and over: throughput, latency percentiles, errors",
+     "usage: provost [--db DIR] bench NAMESPACE PROCEDURE [DATA.xml] [options]\n"
+     "       provost [--db DIR] bench --request REQUEST.xml [options]\n"
+     "\n"
+     "Calls a registered public procedure (with DATA.xml as its data, as `provost call`\n"
+     "does), or submits a trusted request, again and again from N threads, and reports the\n"
+     "throughput, the latency of a request (p50, p90, p99, p99.9, max: a log-linear\n"
+     "histogram, exact to 0.1%), the failures by error code, and the counters of every\n"
+     "procedure that ran, nested calls included (as `provost stats` shows them).  A\n"
+     "progress line is shown on a terminal.  The engine is opened again after the warmup,\n"
+     "so the counters hold the measured requests only.  Requests change the database\n"
+     "as any request would: bench a namespace whose provider may be called this often.\n"
+     "\n"
+     "  -t, --threads N     threads submitting requests (default 1, at most 64)\n"
+     "  -n, --requests N    stop after N requests in all\n"
+     "  -d, --duration S    stop after S seconds (default 10, when --requests is not given)\n"
+     "  --warmup S          run S seconds first, unmeasured (default 1; 0 for none)\n"
+     "  --sync MODE         journal durability: group, always or none (as the global option)\n"
+     "  --request FILE      submit this trusted request instead of calling a procedure\n"
+     "  --json FILE         write the figures as JSON (- for standard output): percentiles,\n"
+     "                      errors, the histogram's buckets, the series over time, procedures\n"
+     "  --svg FILE          draw the latency histogram, latency over time (p50, p99, max)\n"
+     "                      and throughput over time as an SVG picture\n"
+     "\n"
+     "Exit status: 0 every request succeeded, 1 some failed (see the errors), 2 bad input\n"
+     "(unknown or private procedure, malformed data or request, bad option).\n"},
     {"version", cmd_version, "print the version and the bundle format",
      "usage: provost version\n"},
     {"help", cmd_help, "describe a command", "usage: provost help [COMMAND]\n"},
@@ -150,6 +232,8 @@ static void usage(FILE *to)
           "                 share fsyncs), always (each record synced on its own), none\n"
           "                 (never synced: survives a crash of the process, not of the\n"
           "                 machine); also $PROVOST_SYNC\n"
+          "  --validate     check executeData against procedures' XSD Schemas (input\n"
+          "                 before each call, output after); also $PROVOST_VALIDATE=1\n"
           "\n"
           "commands:\n",
           to);
@@ -177,6 +261,11 @@ int main(int argc, char **argv)
     for (;;) { /* global options */
         if (argc > 2 && strcmp(argv[1], "--db") == 0) {
             tool_db = argv[2];
+        } else if (argc > 1 && strcmp(argv[1], "--validate") == 0) {
+            tool_validate = 1;
+            argv += 1;
+            argc -= 1;
+            continue;
         } else if (argc > 2 && strcmp(argv[1], "--sync") == 0) {
             if ((tool_sync = parse_sync(argv[2])) < 0)
                 return die("--sync takes always, group or none (not '%s')", argv[2]);

@@ -14,6 +14,7 @@ int wants_help(int argc, char **argv);
 
 /* the database the engine commands use: --db, else $PROVOST_DB, else ./provost.db */
 extern const char *tool_db;
+extern int tool_validate; /* --validate, or $PROVOST_VALIDATE=1 */
 extern int tool_sync; /* provost_sync: --sync, else $PROVOST_SYNC, else group */
 int parse_sync(const char *v); /* -1 if not a mode */
 
@@ -27,5 +28,7 @@ int cmd_run(int argc, char **argv);
 int cmd_call(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
 int cmd_txn(int argc, char **argv);
+int cmd_batch(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

@@ -1,0 +1,237 @@
+/*
+ * batch.h -- what the files of `provost batch` share: the items that flow from the
+ * inputs to the workers, the input readers (batch_xml.c: request documents, streamed;
+ * batch_rows.c: CSV and JSON Lines rows turned into data documents), and the results
+ * (batch_output.c: result lines, the resume scan, the summary, the progress display).
+ */
+#ifndef PROVOST_BATCH_H
+#define PROVOST_BATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <libxml/tree.h>
+
+/* ---- the command line (batch_setup.c) ----------------------------------------------------- */
+
+typedef struct batch_options {
+    int jobs;
+    int sync;       /* provost_sync, or -1 */
+    const char *out;
+    bool responses, stop_on_error, resume, quiet;
+    const char *ns, *proc; /* --call */
+    const char *rows;
+    int format;     /* batch_format of --rows, or -1: from the file */
+    double progress_every;
+    const char **inputs;
+    int ninputs;
+} batch_options;
+
+/* 0, or the exit status after a one-line error. */
+int batch_parse_options(int argc, char **argv, batch_options *o);
+/* --out FILE: FILE and FILE.state; --out DIR (existing, or ending in /): DIR/results.jsonl
+ * and DIR/batch.state. */
+int batch_out_paths(const char *out, char **results, char **statep);
+/* given, absolute ("-" stays "-"). */
+int batch_resolve(const char *given, char **abs);
+/* The called procedure must exist and be public: else nothing runs. */
+struct provost_engine;
+int batch_check_call(struct provost_engine *e, const char *ns, const char *proc);
+
+/* ---- items ---------------------------------------------------------------------------- */
+
+enum batch_kind {
+    BATCH_REQUEST, /* doc: a <request> (one data at most): provost_submit_doc_keyed */
+    BATCH_CALL,    /* text: a <data> (or <request> without procedure): provost_call_keyed */
+    BATCH_INVALID  /* could not be read: error says why; counted as failed, never run */
+};
+
+typedef struct batch_item {
+    uint64_t pos;        /* position in the batch, from 1, in input order */
+    unsigned input;      /* index of the input file */
+    unsigned long line;  /* line of the input where the request (or row) starts */
+    int kind;            /* batch_kind */
+    xmlDocPtr doc;       /* BATCH_REQUEST (a document of its own: no dictionary) */
+    char *text;          /* BATCH_CALL */
+    size_t len;
+    char *client;        /* clientTransactionId, or NULL */
+    char *error;         /* BATCH_INVALID */
+} batch_item;
+
+void batch_item_clear(batch_item *it);
+/* Makes it an invalid item (what it held is freed); 0, or -1 out of memory. */
+int batch_item_invalid(batch_item *it, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- inputs --------------------------------------------------------------------------- */
+
+enum batch_format { BATCH_XML = 0, BATCH_CSV = 1, BATCH_JSONL = 2 };
+
+/* An XML input file (batch_xml.c): one request, a request with several data (one item per
+ * data), or a document whose root holds many requests (or data documents, in call mode);
+ * streamed with xmlTextReader, one request expanded at a time.  count_only: the items
+ * carry nothing (to count them).  NULL when the file cannot be opened: err says why. */
+typedef struct batch_xml batch_xml;
+batch_xml *batch_xml_open(const char *path, unsigned input, bool call_mode, bool count_only, char *err,
+                          size_t errlen);
+/* The next item (owned by the caller): 1, or 0 at the end of the input.  A part of the
+ * input that cannot be read becomes an invalid item, and reading goes on after it. */
+int batch_xml_next(batch_xml *x, batch_item *it);
+void batch_xml_close(batch_xml *x);
+
+/* batch_text.c: an XML input read as text, after a well-formedness error.  Where the
+ * (skip+1)th child element of the root starts and ends, from off (depth: 1 when off is
+ * inside the root); *end is -1 when it never ends. */
+void batch_text_find_child(int fd, off_t off, int depth, unsigned skip, off_t *start, off_t *end);
+unsigned long batch_text_lines(int fd, off_t from, off_t to); /* line breaks in [from, to) */
+/* The offset of LINE:COL (from 1, in characters) of a parse that started at base, after a
+ * prefix of prefix_chars characters on its first line; -1 past the end. */
+off_t batch_text_offset(int fd, off_t base, long line, long col, size_t prefix_chars);
+/* The next "<request" (or "<data", with_data) tag from off, or -1. */
+off_t batch_text_next_tag(int fd, off_t off, bool with_data);
+long batch_text_column(int fd, off_t off); /* of the character at off, from 1 */
+
+/* A CSV (RFC 4180, with a header row) or JSON Lines file of rows (batch_rows.c): one data
+ * document per row.  NULL when the file cannot be used at all (unreadable, a bad header):
+ * err says why, with the line. */
+typedef struct batch_rows batch_rows;
+batch_rows *batch_rows_open(const char *path, unsigned input, int format, bool count_only, char *err,
+                            size_t errlen);
+int batch_rows_next(batch_rows *r, batch_item *it);
+void batch_rows_close(batch_rows *r);
+
+/* Is name a column of rows: an XML name, or a path of them (a/b/c, a/@attr, @attr)?  NULL
+ * if so, else why not. */
+const char *batch_column_problem(const char *name);
+
+/* ---- the batch's state (batch_state.c) ------------------------------------------------ */
+
+/* What a resumable batch keeps beside its results. */
+typedef struct batch_state {
+    char id[33];        /* 32 hex digits */
+    char *db;           /* the database, absolute */
+    bool call;          /* --call NS PROC */
+    char *ns, *proc;
+    int format;         /* batch_format of --rows (BATCH_XML otherwise) */
+    char **inputs;      /* absolute paths ("-" for standard input) */
+    char **given;       /* as they were given */
+    int ninputs;
+    uint64_t files_hash; /* the names of the files read from directories */
+    unsigned long nfiles;
+    bool finished;
+} batch_state;
+void batch_new_id(char id[33]);
+int batch_state_write(const char *path, const batch_state *s, char *err, size_t errlen);
+/* 1 read, 0 there is none, -1 unreadable or damaged (err). */
+int batch_state_read(const char *path, batch_state *s, char *err, size_t errlen);
+void batch_state_free(batch_state *s);
+
+/* The files to read, in order: a directory's .xml files by name, "-" copied from standard
+ * input into a temporary file.  paths are opened, given are shown (in results). */
+typedef struct batch_input {
+    char *path;
+    char *shown;
+    int format; /* batch_format */
+} batch_input;
+int batch_inputs_expand(const char *const *paths, const char *const *given, int ngiven, bool rows, int format,
+                        batch_input **out, size_t *nout, uint64_t *hash, char *err, size_t errlen);
+void batch_inputs_free(batch_input *v, size_t n);
+
+/* ---- results -------------------------------------------------------------------------- */
+
+enum batch_status { BS_SUCCEEDED = 0, BS_FAILED = 1, BS_STUCK = 2, BS_INVALID = 3, BS__COUNT };
+extern const char *const batch_status_names[BS__COUNT];
+
+/* Latencies: log-linear buckets (64 per power of two, within 1.6%). */
+#define BATCH_HIST_BUCKETS (64 * 42)
+typedef struct batch_hist {
+    uint64_t n[BATCH_HIST_BUCKETS];
+    uint64_t count, max_us;
+} batch_hist;
+void batch_hist_add(batch_hist *h, uint64_t us);
+void batch_hist_merge(batch_hist *into, const batch_hist *from);
+double batch_hist_quantile(const batch_hist *h, double q); /* microseconds */
+
+/* Tallies of a batch: by status and by failure code. */
+typedef struct batch_code_count {
+    uint32_t code;
+    uint64_t n;
+} batch_code_count;
+typedef struct batch_tally {
+    uint64_t by_status[BS__COUNT];
+    batch_code_count *codes;
+    size_t ncodes, capcodes;
+} batch_tally;
+int batch_tally_add(batch_tally *t, int status, uint32_t code, uint64_t n);
+int batch_tally_merge(batch_tally *into, const batch_tally *from);
+void batch_tally_free(batch_tally *t);
+uint64_t batch_tally_total(const batch_tally *t);
+
+/* One result line. */
+typedef struct batch_result {
+    uint64_t pos;
+    const char *input;
+    unsigned long line;
+    const char *client;  /* or NULL */
+    const char *txid;    /* or NULL */
+    int status;
+    uint32_t code;
+    const char *description; /* or NULL */
+    double ms;           /* < 0: unknown */
+    bool resumed;        /* the outcome was recorded by an earlier run */
+    const char *response; /* or NULL */
+    size_t response_len;
+} batch_result;
+/* Appends the JSON line (with its newline) to a growing buffer; -1 out of memory. */
+int batch_result_format(const batch_result *r, char **buf, size_t *len, size_t *cap);
+
+/* The positions a results file already holds (resume), as a bitmap. */
+typedef struct batch_seen {
+    uint8_t *bits;
+    size_t nbytes;
+    uint64_t count;
+} batch_seen;
+bool batch_seen_has(const batch_seen *s, uint64_t pos);
+int batch_seen_set(batch_seen *s, uint64_t pos); /* 1 newly set, 0 already, -1 no memory */
+void batch_seen_free(batch_seen *s);
+
+/* Reads an existing results file (fd, locked): positions and tallies of every complete,
+ * valid line.  A torn tail (a crash in the middle of a write), duplicates and lines that are
+ * not results are dropped, the file compacted in place (a crash while it is, loses only
+ * lines that the next resume writes again from the engine's outcomes).  0, or -1 with err. */
+int batch_results_scan(int fd, batch_seen *seen, batch_tally *tally, uint64_t *dropped, char *err, size_t errlen);
+
+/* The summary printed at the end. */
+#define BATCH_STOP_ERROR 1000 /* --stop-on-error */
+#define BATCH_STOP_WRITE 1001 /* the results could not be written */
+typedef struct batch_summary {
+    const batch_tally *all;  /* the whole batch, earlier runs included */
+    const batch_hist *h;     /* this run's latencies */
+    double seconds;          /* this run's */
+    uint64_t run;            /* requests run by this run */
+    uint64_t recorded;       /* finished before an interruption, their line written now */
+    uint64_t seen;           /* already in the results */
+    uint64_t total;          /* in the inputs, or 0: unknown */
+    bool finished;
+    int stop;                /* why it stopped: a signal, or BATCH_STOP_* */
+    const char *results, *out, *id;
+} batch_summary;
+void batch_summary_print(FILE *f, const batch_summary *s);
+
+/* ---- progress ------------------------------------------------------------------------- */
+
+typedef struct batch_progress_view {
+    uint64_t done, total, failed; /* total 0: not known yet */
+    uint64_t done_this_run;
+    double elapsed;              /* seconds since this run started */
+    double rate;                 /* requests per second, recent */
+} batch_progress_view;
+/* One progress line: a bar that redraws itself (tty) or a plain line. */
+void batch_progress_print(FILE *to, const batch_progress_view *v, bool tty);
+
+/* JSON string body (no quotes) of s: appended to buf; -1 out of memory. */
+int batch_json_escape(const char *s, size_t n, char **buf, size_t *len, size_t *cap);
+
+#endif
