@@ -117,7 +117,9 @@ int provost_call(provost_engine *e, const char *ns, const char *proc, const char
 /* Exactly-once submission (resumable batches): the request's outcome is recorded under key
  * atomically with its transaction's end.  If key already has an outcome, nothing runs:
  * the call returns 1 with resp->failed and resp->code from it and resp->xml NULL.  A
- * request with several data records each part under "KEY#N" (N from 1). */
+ * request with several data records each part under "KEY#N" (N from 1), but only KEY is
+ * checked before it runs: give such a request one key per part by splitting it (as
+ * provost batch does). */
 int provost_submit_keyed(provost_engine *e, const char *key, const char *xml, size_t len, int format,
                          provost_response *resp, provost_error *err);
 int provost_submit_doc_keyed(provost_engine *e, const char *key, xmlDocPtr request, int format,
