@@ -1,4 +1,3 @@
-#define _GNU_SOURCE /* qsort_r */
 /*
  * catalog.c -- namespaces as the VM runs them.  Preparing a namespace compiles what its
  * bundle holds once for the engine (stylesheets, XPath, literal fragments, its provider);
@@ -6,6 +5,7 @@
  * resolved to a procedure, so nothing is looked up by name while a request runs.
  * Re-registering builds a new catalog and swaps it in; running requests keep theirs.
  */
+#define _GNU_SOURCE /* qsort_r */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>

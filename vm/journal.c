@@ -389,6 +389,17 @@ int pvm_journal_mark(pvm_journal *j, pvm_jtxn *t, int type, uint32_t intent, cha
     return append(j, t->txid, t->next++, &b, type != PVM_J_FAILED, err, errlen);
 }
 
+int pvm_journal_queued(pvm_journal *j, pvm_jtxn *t, const char *job, char *err, size_t errlen)
+{
+    if (begin(j, t, false, err, errlen) != 0)
+        return -1;
+    buf b = {0};
+    put_u8(&b, PVM_J_QUEUED);
+    put_u32(&b, 0);
+    put_str(&b, job);
+    return append(j, t->txid, t->next++, &b, true, err, errlen);
+}
+
 int pvm_journal_stuck(pvm_journal *j, pvm_jtxn *t, const char *reason, char *err, size_t errlen)
 {
     buf b = {0};
@@ -605,6 +616,17 @@ static int record(void *ud, const char *key, size_t klen, const char *val, size_
         free(v->stuck);
         v->stuck = get_str(&r);
         break;
+    case PVM_J_QUEUED: {
+        char *job = get_str(&r);
+        char **q = job ? realloc(v->queued, (v->nqueued + 1) * sizeof *q) : NULL;
+        if (!q) {
+            free(job);
+            break;
+        }
+        v->queued = q;
+        v->queued[v->nqueued++] = job;
+        break;
+    }
     default:
         r.bad = true;
     }
@@ -644,6 +666,9 @@ void pvm_journal_views_free(pvm_jview *v, size_t n)
             free(c->kv);
         }
         free(v[i].calls);
+        for (size_t k = 0; k < v[i].nqueued; k++)
+            free(v[i].queued[k]);
+        free(v[i].queued);
         free(v[i].client);
         free(v[i].stuck);
         free(v[i].error);

@@ -24,7 +24,8 @@ enum pvm_jtype {
     PVM_J_COMMIT = 6,      /* every prepare succeeded: the transaction commits */
     PVM_J_COMMITTED = 7,
     PVM_J_ROLLEDBACK = 8,
-    PVM_J_STUCK = 9        /* compensation or commit failed after its retries */
+    PVM_J_STUCK = 9,       /* compensation or commit failed after its retries */
+    PVM_J_QUEUED = 10      /* a job queued suspended: activated on commit, deleted on rollback */
 };
 
 typedef struct pvm_journal pvm_journal;
@@ -60,6 +61,8 @@ typedef struct pvm_jview {
     bool commit_decided;
     char *stuck;              /* why it is stuck, or NULL */
     char *error;              /* a record that could not be read, or NULL */
+    char **queued;            /* ids of jobs queued suspended */
+    size_t nqueued;
     uint32_t next;            /* the sequence number a new record would get */
     bool has_key;
     unsigned char key[32];    /* the transaction key, unwrapped */
@@ -80,6 +83,7 @@ int pvm_journal_done(pvm_journal *j, pvm_jtxn *t, uint32_t intent, char *const *
                      size_t errlen);
 int pvm_journal_mark(pvm_journal *j, pvm_jtxn *t, int type, uint32_t intent, char *err, size_t errlen);
 int pvm_journal_stuck(pvm_journal *j, pvm_jtxn *t, const char *reason, char *err, size_t errlen);
+int pvm_journal_queued(pvm_journal *j, pvm_jtxn *t, const char *job, char *err, size_t errlen);
 /* The transaction is finished: its records go, and (with an outcome key) its outcome is
  * recorded in the same atomic write. */
 int pvm_journal_end(pvm_journal *j, pvm_jtxn *t, const char *outcome, char *err, size_t errlen);

@@ -84,6 +84,12 @@ int pvm_queue(pvm_frame *f, const provost_callref *c, const pvm_target *t)
     if (rc != 0)
         return rc;
     if (c->suspended) {
+        /* journaled, so that a crash before the end still settles the job */
+        char why[300];
+        if (pvm_journal_queued(r->e->journal, &r->jt, id, why, sizeof why) != 0) {
+            pvm_db_delete(r->e->db, PVM_CF_QUEUE, id, strlen(id), why, sizeof why);
+            return pvm_fail(r, PROVOST_E_JOURNAL, "queue: %s", why);
+        }
         char **v = realloc(r->queued, (r->nqueued + 1) * sizeof *v);
         char *copy = strdup(id);
         if (!v || !copy) {
@@ -133,6 +139,12 @@ void pvm_queue_finish(pvm_req *r, bool committed)
         free(out);
         xmlFreeDoc(doc);
     }
+    pvm_queue_forget(r);
+}
+
+/* Drop the list, leaving the jobs as they are (a stuck transaction's wait for it). */
+void pvm_queue_forget(pvm_req *r)
+{
     for (size_t i = 0; i < r->nqueued; i++)
         free(r->queued[i]);
     free(r->queued);

@@ -322,7 +322,7 @@ static int run_part(provost_engine *e, pvm_catalog *cat, const target *t, xmlDoc
     }
     if (pvm_finish(&r, rc == 0) != 0)
         rc = -1;
-    pvm_queue_finish(&r, rc == 0);
+    pvm_queue_forget(&r); /* jobs of a stuck transaction wait for it to be resolved */
     pvm_counters_end(e->counters, id, rc == 0 ? PVM_OUTCOME_OK : PVM_OUTCOME_FAILED, pvm_now_ns() - t0);
 
     if (rc == 0) {

@@ -208,6 +208,8 @@ int pvm_finish(pvm_req *r, bool ok)
         settled = commit_calls(r); /* a commit that keeps failing leaves the transaction in doubt */
         /* nothing is acknowledged before its end is durable */
         outcome_text(r, settled ? "committed" : "stuck", outcome, sizeof outcome);
+        if (settled)
+            pvm_queue_finish(r, true); /* before the end: a crash in between repeats it */
         if (settled && pvm_journal_end(r->e->journal, &r->jt, outcome, why, sizeof why) != 0) {
             if (two) {
                 /* the COMMIT decision is durable: the transaction is committed (never rolled
@@ -225,6 +227,7 @@ int pvm_finish(pvm_req *r, bool ok)
     } else {
         settled = rollback_calls(r);
         outcome_text(r, settled ? "failed" : "stuck", outcome, sizeof outcome);
+        pvm_queue_finish(r, false); /* a rolled-back transaction's suspended jobs go */
         if (settled)
             pvm_journal_end(r->e->journal, &r->jt, outcome, why, sizeof why); /* if lost, recovery ends it */
     }
@@ -286,6 +289,14 @@ static int recover_one(provost_engine *e, pvm_catalog *cat, const pvm_jview *v, 
             t->provider_context = pvm_literal_doc(ns, ns->bundle->ns->provider_context);
     }
     bool settled = v->commit_decided ? commit_calls(&r) : rollback_calls(&r);
+    /* the suspended jobs follow the transaction */
+    r.queued = v->nqueued ? calloc(v->nqueued, sizeof *r.queued) : NULL;
+    for (size_t i = 0; r.queued && i < v->nqueued; i++)
+        if ((r.queued[r.nqueued] = strdup(v->queued[i])))
+            r.nqueued++;
+    if (settled || !v->commit_decided)
+        pvm_queue_finish(&r, v->commit_decided);
+    pvm_queue_forget(&r);
     char why[300];
     if (settled && pvm_journal_end(e->journal, &r.jt, NULL, why, sizeof why) != 0)
         settled = false;

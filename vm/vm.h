@@ -212,6 +212,7 @@ int pvm_run_proc(pvm_req *r, pvm_ns *ns, uint32_t proc, const pvm_target *links,
 /* queue.c */
 int pvm_queue(pvm_frame *f, const provost_callref *c, const pvm_target *t);
 void pvm_queue_finish(pvm_req *r, bool committed);
+void pvm_queue_forget(pvm_req *r);
 
 /* request.c */
 void pvm_uuid(char out[40]); /* {XXXXXXXX-XXXX-4XXX-YXXX-XXXXXXXXXXXX} */
