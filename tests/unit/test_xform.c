@@ -89,48 +89,18 @@ static const char *const ns_xml =
                       "<xsl:template match='/'><x/></xsl:template></after>"))
     "</namespace>";
 
-static char dbroot[] = "/tmp/provost-xform-XXXXXX";
-static provost_engine *eng;
-static pvm_ns *ns;
+#include "vm_fixture.h"
 
 static int setup(void **state)
 {
     (void)state;
-    if (!mkdtemp(dbroot))
-        return -1;
-    char path[256];
-    snprintf(path, sizeof path, "%s/db", dbroot);
-    provost_options o = {.db_path = path, .caller = "tester"};
-    provost_error err;
-    if (provost_open(&o, &eng, &err) != 0) {
-        fprintf(stderr, "open: %s\n", err.message);
-        return -1;
-    }
-    provost_compiled out;
-    if (provost_compile("xform.xml", ns_xml, strlen(ns_xml), &out) != 0) {
-        provost_compiled_print(&out, "xform.xml", stderr);
-        provost_compiled_free(&out);
-        return -1;
-    }
-    char why[256];
-    provost_bundle *b = provost_bundle_load(out.bundle, out.size, 1, why, sizeof why);
-    provost_compiled_free(&out);
-    ns = b ? pvm_ns_prepare(eng, b, why, sizeof why) : NULL;
-    if (!ns) {
-        fprintf(stderr, "prepare: %s\n", why);
-        return -1;
-    }
-    return 0;
+    return vm_fixture_setup("xform.xml", ns_xml);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    pvm_ns_put(ns);
-    provost_close(eng);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dbroot);
-    return system(cmd) == 0 ? 0 : -1;
+    return vm_fixture_teardown();
 }
 
 /* ---- a request state built by hand ---------------------------------------------------- */
