@@ -204,23 +204,6 @@ int pvm_db_append(pvm_db *d, int cf, const char *key, size_t klen, const void *v
     return 0;
 }
 
-int pvm_db_delete_range(pvm_db *d, int cf, const char *start, size_t slen, const char *end, size_t elen, int sync,
-                        char *err, size_t errlen)
-{
-    char *rerr = NULL;
-    rocksdb_delete_range_cf(d->db, sync ? d->wsync : d->wnosync, d->cf[cf], start, slen, end, elen, &rerr);
-    if (rerr) {
-        set_err(err, errlen, "journal write failed", rerr);
-        return -1;
-    }
-    return 0;
-}
-
-const char *pvm_db_path(const pvm_db *d)
-{
-    return d->path;
-}
-
 int pvm_db_end(pvm_db *d, int cf_range, const char *from, size_t flen, const char *to, size_t tlen, int cf_put,
                const char *okey, size_t oklen, const char *oval, size_t ovlen, int sync, char *err, size_t errlen)
 {
@@ -237,4 +220,9 @@ int pvm_db_end(pvm_db *d, int cf_range, const char *from, size_t flen, const cha
         return -1;
     }
     return 0;
+}
+
+const char *pvm_db_path(const pvm_db *d)
+{
+    return d->path;
 }

@@ -34,9 +34,6 @@ char *pvm_db_get(pvm_db *db, int cf, const char *key, size_t klen, size_t *vlen,
  * fsync: RocksDB's write groups), 0 does not. */
 int pvm_db_append(pvm_db *db, int cf, const char *key, size_t klen, const void *val, size_t vlen, int sync,
                   char *err, size_t errlen);
-/* Delete [start, end) in one write. */
-int pvm_db_delete_range(pvm_db *db, int cf, const char *start, size_t slen, const char *end, size_t elen,
-                        int sync, char *err, size_t errlen);
 /* A transaction's end: delete [from, to) of cf_range and, when okey is given, put
  * okey = oval in cf_put -- in one atomic write. */
 int pvm_db_end(pvm_db *db, int cf_range, const char *from, size_t flen, const char *to, size_t tlen, int cf_put,

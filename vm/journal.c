@@ -262,6 +262,43 @@ static void hook(pvm_journal *j, unsigned long point)
         kill(getpid(), SIGKILL);
 }
 
+/* One journal write: a record (key, value) appended, or a transaction's end (its key
+ * range deleted, an outcome put).  Every write goes through guarded(). */
+typedef struct jwrite {
+    const char *key, *val;       /* record */
+    size_t klen, vlen;
+    const char *from, *to;       /* end: the range, or NULL */
+    const char *okey, *oval;     /* end: the outcome, or NULL */
+    bool sync;
+} jwrite;
+
+/* The test hooks around the write, the injected fault, and with sync=always one writer
+ * at a time. */
+static int guarded(pvm_journal *j, const jwrite *w, char *err, size_t errlen)
+{
+    unsigned long k = atomic_fetch_add(&j->writes, 1) + 1;
+    hook(j, 2 * k - 1);
+    int rc;
+    if (j->fail_at && k == j->fail_at) {
+        snprintf(err, errlen, "journal write failed: no space left on device (injected)");
+        rc = -1;
+    } else {
+        bool serial = w->sync && j->sync == PVM_SYNC_ALWAYS;
+        int sync = w->sync && j->sync != PVM_SYNC_NONE;
+        if (serial)
+            pthread_mutex_lock(&j->serial);
+        if (w->key)
+            rc = pvm_db_append(j->db, PVM_CF_JOURNAL, w->key, w->klen, w->val, w->vlen, sync, err, errlen);
+        else
+            rc = pvm_db_end(j->db, PVM_CF_JOURNAL, w->from, 42, w->to, 42, PVM_CF_OUTCOMES, w->okey,
+                            w->okey ? strlen(w->okey) : 0, w->oval, w->oval ? strlen(w->oval) : 0, sync, err, errlen);
+        if (serial)
+            pthread_mutex_unlock(&j->serial);
+    }
+    hook(j, 2 * k);
+    return rc;
+}
+
 static int append(pvm_journal *j, const char *txid, uint32_t seq, buf *b, bool sync, char *err, size_t errlen)
 {
     if (b->oom) {
@@ -271,23 +308,9 @@ static int append(pvm_journal *j, const char *txid, uint32_t seq, buf *b, bool s
     }
     char key[42];
     key_of(txid, seq, key);
-    unsigned long k = atomic_fetch_add(&j->writes, 1) + 1;
-    hook(j, 2 * k - 1);
-    int rc;
-    if (j->fail_at && k == j->fail_at) {
-        snprintf(err, errlen, "journal write failed: no space left on device (injected)");
-        rc = -1;
-    } else {
-        bool serial = sync && j->sync == PVM_SYNC_ALWAYS;
-        if (serial)
-            pthread_mutex_lock(&j->serial);
-        rc = pvm_db_append(j->db, PVM_CF_JOURNAL, key, sizeof key, b->p, b->n, sync && j->sync != PVM_SYNC_NONE,
-                           err, errlen);
-        if (serial)
-            pthread_mutex_unlock(&j->serial);
-    }
+    jwrite w = {.key = key, .klen = sizeof key, .val = (const char *)b->p, .vlen = b->n, .sync = sync};
+    int rc = guarded(j, &w, err, errlen);
     free(b->p);
-    hook(j, 2 * k);
     return rc;
 }
 
@@ -416,23 +439,8 @@ static int end_write(pvm_journal *j, const char *txid, const char *okey, const c
         key_of(txid, 0, from);
         key_of(txid, 0xFFFFFFFFu, to); /* sequence numbers never reach it */
     }
-    unsigned long k = atomic_fetch_add(&j->writes, 1) + 1;
-    hook(j, 2 * k - 1);
-    int rc;
-    if (j->fail_at && k == j->fail_at) {
-        snprintf(err, errlen, "journal write failed: no space left on device (injected)");
-        rc = -1;
-    } else {
-        bool serial = j->sync == PVM_SYNC_ALWAYS;
-        if (serial)
-            pthread_mutex_lock(&j->serial);
-        rc = pvm_db_end(j->db, PVM_CF_JOURNAL, txid ? from : NULL, sizeof from, to, sizeof to, PVM_CF_OUTCOMES, okey,
-                        okey ? strlen(okey) : 0, oval, oval ? strlen(oval) : 0, j->sync != PVM_SYNC_NONE, err, errlen);
-        if (serial)
-            pthread_mutex_unlock(&j->serial);
-    }
-    hook(j, 2 * k);
-    return rc;
+    jwrite w = {.from = txid ? from : NULL, .to = to, .okey = okey, .oval = oval, .sync = true};
+    return guarded(j, &w, err, errlen);
 }
 
 int pvm_journal_end_id(pvm_journal *j, const char *txid, char *err, size_t errlen)
