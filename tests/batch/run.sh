@@ -34,7 +34,8 @@ if [ -n "$SANITIZED" ]; then
     mkdir "$T/san"
     ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T/san/asan"
     UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T/san/ubsan"
-    export ASAN_OPTIONS UBSAN_OPTIONS
+    TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}log_path=$T/san/tsan"
+    export ASAN_OPTIONS UBSAN_OPTIONS TSAN_OPTIONS
 fi
 
 check() { # check NAME EXPECTED_STATUS ACTUAL_STATUS
