@@ -427,6 +427,34 @@ static void test_try_catch(void **state)
     compiled_free(r);
 }
 
+/* The catch may be emitted just as the code array grows (instruction 16, 32, 64, ... of
+ * the bundle): the TRY must still point at its CATCH, whatever the padding before it. */
+static void test_try_catch_at_every_growth(void **state)
+{
+    (void)state;
+    for (int pad = 0; pad < 40; pad++) {
+        char src[16384];
+        int n = snprintf(src, sizeof src, NS_OPEN "  <procedure name=\"P\" type=\"write\" access=\"public\">\n");
+        for (int i = 0; i < pad; i++)
+            n += snprintf(src + n, sizeof src - (size_t)n,
+                          "    <execute namespace=\"X\" procedure=\"A\"><when source=\"data\" sourcePath=\"a\"/></execute>\n");
+        snprintf(src + n, sizeof src - (size_t)n,
+                 "    <try><execute namespace=\"X\" procedure=\"Fail\"/></try>\n"
+                 "    <catch><execute namespace=\"X\" procedure=\"Echo\"/></catch>\n"
+                 "  </procedure>\n" NS_CLOSE);
+        compiled *r = compile_ok(src);
+        const provost_proc *p = proc_named(r, "P");
+        const provost_insn *c = code_of(r, p);
+        uint32_t at_try = (uint32_t)pad * 5;
+        assert_int_equal(c[at_try].op, TRY);
+        if (c[at_try].p5 >= p->ncode || c[c[at_try].p5].op != CATCH)
+            fail_msg("with %d steps before the try, TRY points at %u, not at its CATCH", pad, c[at_try].p5);
+        assert_int_equal(c[at_try].p5, at_try + 6);
+        check_jumps(r);
+        compiled_free(r);
+    }
+}
+
 static void test_nested_try_at_end(void **state)
 {
     (void)state;
@@ -721,6 +749,7 @@ int main(void)
         cmocka_unit_test(test_when_in_loop_goes_to_next),
         cmocka_unit_test(test_xform_skip_targets),
         cmocka_unit_test(test_try_catch),
+        cmocka_unit_test(test_try_catch_at_every_growth),
         cmocka_unit_test(test_nested_try_at_end),
         cmocka_unit_test(test_select_whencase),
         cmocka_unit_test(test_queue),
