@@ -167,7 +167,9 @@ static void block(pvc_ctx *ctx, xmlNodePtr parent, bool top)
             uint32_t at_try = pvc_emit(ctx, c, PROVOST_OP_TRY, 0, 0, 0, 0, 0);
             block(ctx, c, false);
             uint32_t at_end = pvc_emit(ctx, c, PROVOST_OP_ENDTRY, 0, 0, 0, 0, 0);
-            pvc_insn(ctx, at_try)->p5 = pvc_emit(ctx, katch, PROVOST_OP_CATCH, 0, 0, 0, 0, 0);
+            /* emit first, then patch by index: emitting may move the code array */
+            uint32_t at_catch = pvc_emit(ctx, katch, PROVOST_OP_CATCH, 0, 0, 0, 0, 0);
+            pvc_insn(ctx, at_try)->p5 = at_catch;
             block(ctx, katch, false);
             pvc_emit(ctx, katch, PROVOST_OP_ENDCATCH, 0, 0, 0, 0, 0);
             pvc_insn(ctx, at_end)->p5 = pvc_pc(ctx);
