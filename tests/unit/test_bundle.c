@@ -403,6 +403,67 @@ static void test_pool_dedup(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Structure: hand-made code with a valid checksum                     */
+/* ------------------------------------------------------------------ */
+
+/* P compiles to 0 STEP, 1 EXECDATA, 2 CALL, 3 ENDSTEP, 4 RET; each case rewrites some of
+ * it, reseals the bundle and expects the loader to name the procedure, the instruction
+ * and its opcode. */
+typedef struct patch {
+    uint32_t pc;
+    uint8_t op;
+    uint32_t p5;
+} patch;
+
+static void expect_refused(const patch *pt, size_t n, uint32_t at, const char *opname)
+{
+    static const char src[] = "<namespace name=\"S\">\n"
+                              "  <procedure name=\"P\" type=\"write\" access=\"public\">\n"
+                              "    <execute namespace=\"S\" procedure=\"P\"/>\n"
+                              "  </procedure>\n"
+                              "</namespace>\n";
+    provost_compiled c;
+    compile_ok("s.xml", src, strlen(src), &c);
+    unsigned char *buf = dup_bytes(c.bundle, c.size);
+    provost_bundle_header h;
+    memcpy(&h, buf, sizeof h);
+    provost_insn *code = (provost_insn *)(buf + h.sections[PROVOST_SEC_CODE].offset);
+    assert_int_equal(h.sections[PROVOST_SEC_CODE].count, 5);
+    assert_int_equal(code[4].op, PROVOST_OP_RET);
+    for (size_t i = 0; i < n; i++) {
+        code[pt[i].pc].op = pt[i].op;
+        code[pt[i].pc].p5 = pt[i].p5;
+    }
+    reseal(buf, c.size);
+    char err[ERRLEN] = "";
+    provost_bundle *b = provost_bundle_load(buf, c.size, 0, err, sizeof err);
+    if (b)
+        fail_msg("a bundle whose %s at %u breaks the structure was accepted", opname, at);
+    char want[64];
+    snprintf(want, sizeof want, "instruction %u (%s)", at, opname);
+    if (!strstr(err, "procedure 'P'") || !strstr(err, want))
+        fail_msg("the reason does not name procedure 'P' and %s: %s", want, err);
+    free(buf);
+    provost_compiled_free(&c);
+}
+
+static void test_structure_refused(void **state)
+{
+    (void)state;
+    /* ENDTRY and ENDCATCH with no TRY or CATCH open */
+    expect_refused((const patch[]){{0, PROVOST_OP_ENDTRY, 4}}, 1, 0, "ENDTRY");
+    expect_refused((const patch[]){{0, PROVOST_OP_ENDCATCH, 0}}, 1, 0, "ENDCATCH");
+    /* a CATCH reached by running into it, not by an error in its try */
+    expect_refused((const patch[]){{0, PROVOST_OP_CATCH, 0}}, 1, 0, "CATCH");
+    expect_refused((const patch[]){{0, PROVOST_OP_TRY, 3}, {3, PROVOST_OP_CATCH, 0}}, 2, 3, "CATCH");
+    /* a JUMP to itself, and one back without a NEXT or a repeat's count */
+    expect_refused((const patch[]){{1, PROVOST_OP_JUMP, 1}}, 1, 1, "JUMP");
+    expect_refused((const patch[]){{2, PROVOST_OP_JUMP, 0}}, 1, 2, "JUMP");
+    /* no RET: the procedure runs off its code */
+    expect_refused((const patch[]){{4, PROVOST_OP_ENDSTEP, 0}}, 1, 4, "ENDSTEP");
+}
+
+/* ------------------------------------------------------------------ */
 /* Damage                                                              */
 /* ------------------------------------------------------------------ */
 
@@ -686,6 +747,7 @@ int main(void)
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_bit_flips),
         cmocka_unit_test(test_resealed_corruption),
+        cmocka_unit_test(test_structure_refused),
         cmocka_unit_test(test_foreign_format_and_magic),
         cmocka_unit_test(test_open_files),
     };
