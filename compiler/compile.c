@@ -10,6 +10,7 @@
 #include <libxml/parser.h>
 
 #include "compiler/internal.h"
+#include "provost/verify.h"
 
 const char *provost_compiler_version(void)
 {
@@ -113,6 +114,21 @@ static void request_compile(pvc_ctx *ctx, xmlNodePtr root)
     pvc_procedure(ctx, proc);
 }
 
+/* The code written must pass the loader's structural check: a failure here is a fault
+ * of the compiler, reported as such rather than left for the loader to refuse. */
+static void verify_code(pvc_ctx *ctx)
+{
+    for (size_t i = 0; i < ctx->procs.n; i++) {
+        const provost_proc *p = &ctx->procs.v[i];
+        uint32_t at;
+        const char *why;
+        if (p->ncode && provost_verify_code(ctx->code.v + p->code, p->ncode, &at, &why) != 0)
+            pvc_diag_at(ctx, PROVOST_ERROR, ctx->code.v[p->code + at].line ? ctx->code.v[p->code + at].line : p->line,
+                        1, "internal error: the code compiled for this procedure fails verification "
+                           "(instruction %u, %s, %s)", at, provost_op_name(ctx->code.v[p->code + at].op), why);
+    }
+}
+
 static int by_position(const void *a, const void *b)
 {
     const provost_diag *x = a, *y = b;
@@ -196,6 +212,8 @@ int provost_compile(const char *filename, const char *buf, size_t len, provost_c
                                  "<request>, unqualified or in " PVC_MPF_URI,
                       (const char *)root->name, (const char *)root->ns->href);
     }
+    if (ctx->nerrors == 0 && root)
+        verify_code(ctx);
     if (ctx->nerrors == 0 && root) {
         ctx->ns.source = pvc_strn(ctx, buf, len);
         out->bundle = pvc_bundle(ctx, &out->size);

@@ -1,7 +1,8 @@
 /*
  * bundle.c -- loading a bundle: map it, then check everything once -- magic, format,
  * size, checksum, section bounds, and every index every instruction and table entry
- * holds -- so the interpreter can trust it without another check.  A corrupt,
+ * holds, and the structure of every procedure's code (provost/verify.h) -- so the
+ * interpreter can trust it without another check.  A corrupt,
  * truncated or foreign bundle is refused with a reason, never read out of bounds.
  */
 #include <errno.h>
@@ -15,6 +16,7 @@
 
 #include <zlib.h>
 
+#include "provost/verify.h"
 #include "vm/bundle.h"
 
 static provost_bundle *fail(provost_bundle *b, char *err, size_t errlen, const char *fmt, ...)
@@ -225,6 +227,16 @@ provost_bundle *provost_bundle_load(const void *buf, size_t len, int copy, char 
     const char *why = check_tables(b);
     if (why)
         return fail(b, err, errlen, "%s: the file is corrupt", why);
+    for (size_t i = 0; i < b->nprocs; i++) {
+        const provost_proc *p = &b->procs_v[i];
+        uint32_t at;
+        if (p->ncode && provost_verify_code(b->code_v + p->code, p->ncode, &at, &why) != 0) {
+            const char *name = provost_bundle_str(b, p->name);
+            return fail(b, err, errlen, "%s%s%s, instruction %u (%s) %s: the file is corrupt",
+                        name ? "procedure '" : "the request's procedure", name ? name : "", name ? "'" : "",
+                        at, provost_op_name(b->code_v[p->code + at].op), why);
+        }
+    }
     return b;
 }
 

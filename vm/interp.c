@@ -218,8 +218,14 @@ int pvm_run_proc(pvm_req *r, pvm_ns *ns, uint32_t procidx, const pvm_target *lin
             continue;
         }
 
-        case PROVOST_OP_AGAIN:
-            pc = --f->repeat_left == 0 ? in->p5 : pc + 1;
+        case PROVOST_OP_AGAIN: /* never below zero: the count only goes down, so the loop ends */
+            if (f->repeat_left <= 1) {
+                f->repeat_left = 0;
+                pc = in->p5;
+            } else {
+                f->repeat_left--;
+                pc++;
+            }
             continue;
 
         case PROVOST_OP_EXECDATA: {
