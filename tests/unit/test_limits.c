@@ -1,0 +1,100 @@
+/*
+ * test_limits.c -- resource limits of a request (SPEC §7): they end it, and a catch
+ * cannot keep it going.
+ *
+ *  - calls nesting past 64 fail with 0x800703E9, which no catch handles: a try around a
+ *    recursion that runs out fails the request, and try{call self} catch{call self}
+ *    ends instead of making calls without end.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "provost/provost.h"
+
+static const char ns_xml[] =
+    "<namespace name='L' providerSource='test'>"
+    "<procedure name='Echo' type='read'/>"
+    "<procedure name='Deep' type='write'><execute namespace='L' procedure='Deep'/></procedure>"
+    "<procedure name='Guarded' type='write' access='public'>"
+    "<try><execute namespace='L' procedure='Deep'/></try>"
+    "<catch><execute namespace='L' procedure='Echo'/></catch></procedure>"
+    "<procedure name='Self' type='write' access='public'>"
+    "<try><execute namespace='L' procedure='Self'/></try>"
+    "<catch><execute namespace='L' procedure='Self'/></catch></procedure>"
+    "<procedure name='Spin' type='write' access='public'>"
+    "<transform><repeat source='data' sourcePath='n'/></transform></procedure>"
+    "<procedure name='GuardedSpin' type='write' access='public'>"
+    "<try><execute namespace='L' procedure='Spin'/></try>"
+    "<catch><execute namespace='L' procedure='Echo'/></catch></procedure>"
+    "</namespace>";
+
+typedef struct fixture {
+    char dir[64];
+    provost_engine *e;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    snprintf(f->dir, sizeof f->dir, "/tmp/provost-limits-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    provost_options o = {.db_path = f->dir, .sync = PROVOST_SYNC_NONE, .caller = "tester"};
+    provost_error err;
+    if (provost_open(&o, &f->e, &err) != 0 || provost_register(f->e, "l.xml", ns_xml, sizeof ns_xml - 1, NULL, &err) != 0) {
+        fprintf(stderr, "%s\n", err.message);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    provost_close(f->e);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    int rc = system(cmd);
+    free(f);
+    return rc == 0 ? 0 : -1;
+}
+
+static uint32_t call(fixture *f, const char *proc, const char *data)
+{
+    provost_response r;
+    provost_error err;
+    if (provost_call(f->e, "L", proc, data, data ? strlen(data) : 0, PROVOST_COMPACT, &r, &err) != 0)
+        fail_msg("%s could not run: %s", proc, err.message);
+    uint32_t code = r.failed ? r.code : 0;
+    if (r.failed && !code)
+        fail_msg("%s failed without a code", proc);
+    provost_response_free(&r);
+    return code;
+}
+
+static void test_depth_not_catchable(void **state)
+{
+    fixture *f = *state;
+    /* the catch must not handle running out of call depth */
+    assert_int_equal(call(f, "Guarded", NULL), PROVOST_E_DEPTH);
+    /* so each level's catch cannot start the recursion again: this ends */
+    assert_int_equal(call(f, "Self", NULL), PROVOST_E_DEPTH);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_depth_not_catchable, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
