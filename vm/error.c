@@ -70,7 +70,9 @@ int pvm_fail(pvm_req *r, uint32_t code, const char *fmt, ...)
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     r->err.description = strdup(buf);
-    if (code == PROVOST_E_JOURNAL || code == PROVOST_E_OUTOFMEMORY)
+    /* SPEC §7: journal failures and resource exhaustion are not catchable; a catch that
+     * handled running out of depth could call again, and each level doubles the calls */
+    if (code == PROVOST_E_JOURNAL || code == PROVOST_E_OUTOFMEMORY || code == PROVOST_E_DEPTH)
         r->err.fatal = true;
     return -1;
 }

@@ -174,9 +174,11 @@ static void test_fatal_codes(void **state)
     assert_true(r.err.fatal);
     pvm_fail(&r, PROVOST_E_OUTOFMEMORY, "out of memory");
     assert_true(r.err.fatal);
+    pvm_fail(&r, PROVOST_E_DEPTH, "too deep");
+    assert_true(r.err.fatal);
     /* everything else is catchable */
     const uint32_t catchable[] = {PROVOST_E_NOTFOUND, PROVOST_E_ACCESSDENIED, PROVOST_E_XSLT, PROVOST_E_BADARG,
-                                  PROVOST_E_NOPROVIDER, PROVOST_E_NONODE, PROVOST_E_DEPTH, PROVOST_E_GENERIC,
+                                  PROVOST_E_NOPROVIDER, PROVOST_E_NONODE, PROVOST_E_GENERIC,
                                   PROVOST_E_SCHEMA, PROVOST_E_READONLY, 0x8004D00Eu};
     for (size_t i = 0; i < sizeof catchable / sizeof *catchable; i++) {
         pvm_fail(&r, catchable[i], "c");
