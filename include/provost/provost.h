@@ -36,11 +36,14 @@ typedef struct provost_error {
 #define PROVOST_E_SCHEMA        0xC00CE014u
 #define PROVOST_E_READONLY      0x80070013u /* read-only namespace */
 #define PROVOST_E_OUTOFMEMORY   0x8007000Eu
+#define PROVOST_E_BUDGET        0x80070718u /* the request ran out of its step budget */
 
 /* Journal durability (SPEC §6): group (default) syncs every record and lets concurrent
  * transactions share fsyncs; always syncs each record on its own; none never syncs
  * (survives a process crash, not a power loss). */
 enum provost_sync { PROVOST_SYNC_GROUP = 0, PROVOST_SYNC_ALWAYS = 1, PROVOST_SYNC_NONE = 2 };
+
+#define PROVOST_DEFAULT_STEP_BUDGET 100000000u /* see docs/semantics.md */
 
 typedef struct provost_options {
     const char *db_path;        /* database directory (created when missing) */
@@ -49,6 +52,8 @@ typedef struct provost_options {
     const char *caller;         /* identity of the caller (default: the Unix user) */
     int validate;               /* check executeData against procedures' XSD Schemas (MPF's
                                    "Enable Schema Validation"); failures are 0xC00CE014 */
+    uint64_t step_budget;       /* instructions one request may run before it fails with
+                                   PROVOST_E_BUDGET (0: PROVOST_DEFAULT_STEP_BUDGET) */
 } provost_options;
 
 /* Opens (creating when missing) the database and recovers every unfinished transaction

@@ -4,7 +4,10 @@
  *
  *  - calls nesting past 64 fail with 0x800703E9, which no catch handles: a try around a
  *    recursion that runs out fails the request, and try{call self} catch{call self}
- *    ends instead of making calls without end.
+ *    ends instead of making calls without end;
+ *  - the engine's step budget ends a request that runs too many instructions with
+ *    PROVOST_E_BUDGET, which no catch handles either, rolls it back, and leaves the
+ *    engine serving the next request; a request within the budget is not affected.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,7 +34,7 @@ static const char ns_xml[] =
     "<procedure name='Spin' type='write' access='public'>"
     "<transform><repeat source='data' sourcePath='n'/></transform></procedure>"
     "<procedure name='GuardedSpin' type='write' access='public'>"
-    "<try><execute namespace='L' procedure='Spin'/></try>"
+    "<try><transform><repeat source='data' sourcePath='n'/></transform></try>"
     "<catch><execute namespace='L' procedure='Echo'/></catch></procedure>"
     "</namespace>";
 
@@ -48,7 +51,7 @@ static int setup(void **state)
     snprintf(f->dir, sizeof f->dir, "/tmp/provost-limits-XXXXXX");
     if (!mkdtemp(f->dir))
         return -1;
-    provost_options o = {.db_path = f->dir, .sync = PROVOST_SYNC_NONE, .caller = "tester"};
+    provost_options o = {.db_path = f->dir, .sync = PROVOST_SYNC_NONE, .caller = "tester", .step_budget = 1000};
     provost_error err;
     if (provost_open(&o, &f->e, &err) != 0 || provost_register(f->e, "l.xml", ns_xml, sizeof ns_xml - 1, NULL, &err) != 0) {
         fprintf(stderr, "%s\n", err.message);
@@ -91,10 +94,21 @@ static void test_depth_not_catchable(void **state)
     assert_int_equal(call(f, "Self", NULL), PROVOST_E_DEPTH);
 }
 
+static void test_step_budget(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(call(f, "Spin", "<data><n>10</n></data>"), 0);
+    assert_int_equal(call(f, "Spin", "<data><n>1000000</n></data>"), PROVOST_E_BUDGET);
+    assert_int_equal(call(f, "GuardedSpin", "<data><n>1000000</n></data>"), PROVOST_E_BUDGET);
+    /* the budget is per request: the engine goes on serving */
+    assert_int_equal(call(f, "Spin", "<data><n>10</n></data>"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_depth_not_catchable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_step_budget, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
