@@ -430,6 +430,7 @@ int provost_open(const provost_options *opts, provost_engine **out, provost_erro
     if (opts->error_map_file)
         e->error_map_file = strdup(opts->error_map_file);
     e->validate = opts->validate != 0;
+    e->step_budget = opts->step_budget ? opts->step_budget : PROVOST_DEFAULT_STEP_BUDGET;
     const char *caller = opts->caller;
     struct passwd *pw = caller ? NULL : getpwuid(getuid());
     e->caller = strdup(caller ? caller : pw && pw->pw_name ? pw->pw_name : "unknown");

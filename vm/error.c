@@ -72,7 +72,8 @@ int pvm_fail(pvm_req *r, uint32_t code, const char *fmt, ...)
     r->err.description = strdup(buf);
     /* SPEC §7: journal failures and resource exhaustion are not catchable; a catch that
      * handled running out of depth could call again, and each level doubles the calls */
-    if (code == PROVOST_E_JOURNAL || code == PROVOST_E_OUTOFMEMORY || code == PROVOST_E_DEPTH)
+    if (code == PROVOST_E_JOURNAL || code == PROVOST_E_OUTOFMEMORY || code == PROVOST_E_DEPTH ||
+        code == PROVOST_E_BUDGET)
         r->err.fatal = true;
     return -1;
 }

@@ -128,6 +128,11 @@ int pvm_run_proc(pvm_req *r, pvm_ns *ns, uint32_t procidx, const pvm_target *lin
     uint32_t pc = 0;
     for (;;) {
         const provost_insn *in = &code[pc];
+        if (++r->steps > r->e->step_budget) {
+            pvm_fail(r, PROVOST_E_BUDGET, "the request ran more than %llu steps, the engine's step budget",
+                     (unsigned long long)r->e->step_budget);
+            goto error;
+        }
         switch (in->op) {
         case PROVOST_OP_STEP:
             memset(fixed, 0, sizeof fixed);

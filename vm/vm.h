@@ -86,6 +86,7 @@ struct provost_engine {
     char *error_map_file;
     char *caller;
     bool validate;            /* check executeData against procedures' XSD Schemas */
+    uint64_t step_budget;     /* instructions one request may run */
     atomic_uint next_counter;
     struct pvm_counters *counters;
     struct pvm_journal *journal;
@@ -162,6 +163,7 @@ typedef struct pvm_req {
     xmlNodePtr *grave;      /* nodes removed by transforms, freed when the request ends */
     size_t ngrave, capgrave;
     int depth;
+    uint64_t steps;         /* instructions run so far, against the engine's step budget */
 } pvm_req;
 
 /* One call of a provider, as provider.h's services see it. */

@@ -176,6 +176,8 @@ static void test_fatal_codes(void **state)
     assert_true(r.err.fatal);
     pvm_fail(&r, PROVOST_E_DEPTH, "too deep");
     assert_true(r.err.fatal);
+    pvm_fail(&r, PROVOST_E_BUDGET, "too long");
+    assert_true(r.err.fatal);
     /* everything else is catchable */
     const uint32_t catchable[] = {PROVOST_E_NOTFOUND, PROVOST_E_ACCESSDENIED, PROVOST_E_XSLT, PROVOST_E_BADARG,
                                   PROVOST_E_NOPROVIDER, PROVOST_E_NONODE, PROVOST_E_GENERIC,
