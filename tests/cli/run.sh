@@ -45,6 +45,21 @@ cmp -s "$T/mailbox.pvb" "$T/other.pvb"; check "compiling twice gives the same bu
 "$P" compile --check - <"$T/mailbox.xml" >"$T/out" 2>&1; check "compile from stdin" 0 $?
 "$P" compile - <"$T/mailbox.xml" >"$T/out" 2>&1; check "stdin needs -o" 2 $?
 
+# compile -o never replaces what is not a regular file (a device, a fifo, a directory,
+# a symbolic link): it refuses, and the destination stays what it was
+mkfifo "$T/fifo"
+"$P" compile "$T/mailbox.xml" -o "$T/fifo" >"$T/out" 2>&1; check "compile -o FIFO refused" 2 $?
+contains "compile -o FIFO says why" "$T/out" "not a regular file"
+[ -p "$T/fifo" ]; check "the fifo is still a fifo" 0 $?
+mkdir "$T/dir.pvb"
+"$P" compile "$T/mailbox.xml" -o "$T/dir.pvb" >"$T/out" 2>&1; check "compile -o DIR refused" 2 $?
+[ -d "$T/dir.pvb" ]; check "the directory is still a directory" 0 $?
+ln -s /dev/null "$T/null.pvb"
+"$P" compile "$T/mailbox.xml" -o "$T/null.pvb" >"$T/out" 2>&1; check "compile -o SYMLINK refused" 2 $?
+[ -L "$T/null.pvb" ]; check "the link is still a link" 0 $?
+[ -c /dev/null ]; check "/dev/null is still a device" 0 $?
+[ -z "$(ls "$T" | grep tmp)" ]; check "no temporary file left by a refused -o" 0 $?
+
 # disasm: of the XML and of the bundle, identical
 "$P" disasm "$T/mailbox.xml" >"$T/a" 2>"$T/err"; check "disasm xml" 0 $?
 "$P" disasm "$T/mailbox.pvb" >"$T/b" 2>"$T/err"; check "disasm pvb" 0 $?
