@@ -1,22 +1,31 @@
 /*
- * fuzz_bundle.c -- libFuzzer target for the bundle loader: any bytes as a bundle.
+ * fuzz_bundle.c -- libFuzzer target for the bundle loader: any bytes as a bundle, and
+ * what it accepts is run.
  *
  * Each input is loaded twice: as it is (copy = 1: the loader's private copy has exactly
  * the input's size, so AddressSanitizer sees any read past it), and again with its size
  * and checksum fields made right, so that mutations reach the structural checks behind
- * the checksum.  Whatever the loader accepts must disassemble.
+ * the checksum.  Whatever the loader accepts must disassemble, and a namespace it
+ * accepts is registered in a live engine (a temporary database) and every public
+ * procedure is called: a bundle the loader lets through must not crash, hang or leak
+ * the engine.  The engine's step budget is small, so no input runs for long (run.sh
+ * also gives libFuzzer a time limit per input).  Bundles that would load a plug-in, or
+ * reach the test provider's Crash or Sleep, are loaded but not run.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <zlib.h>
 
+#include "provost/provost.h"
 #include "vm/bundle.h"
 
 static FILE *sink;
+static provost_engine *engine;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -28,7 +37,61 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     sink = fopen("/dev/null", "w");
     if (!sink)
         abort();
+    static char dir[] = "/tmp/provost-fuzz-bundle-XXXXXX";
+    if (!mkdtemp(dir))
+        abort();
+    provost_options o = {.db_path = dir, .sync = PROVOST_SYNC_NONE, .caller = "fuzzer", .step_budget = 20000};
+    provost_error err;
+    if (provost_open(&o, &engine, &err) != 0) {
+        fprintf(stderr, "fuzz_bundle: %s\n", err.message);
+        abort();
+    }
+    unsetenv("PROVOST_TEST_TRACE");
     return 0;
+}
+
+/* Built-in providers only, and none of the test provider's procedures that sleep or end
+ * the process. */
+static int safe_to_run(const provost_bundle *b)
+{
+    const char *provider = provost_bundle_str(b, b->ns->provider);
+    if (b->ns->kind != PROVOST_BUNDLE_NAMESPACE ||
+        (provider && strcasecmp(provider, "test") != 0 && strcasecmp(provider, "error") != 0))
+        return 0;
+    for (size_t i = 0; i < b->nprocs; i++) {
+        const char *name = provost_bundle_str(b, b->procs_v[i].name);
+        if ((b->procs_v[i].flags & PROVOST_PROC_PROVIDER) && name &&
+            (strcasecmp(name, "Crash") == 0 || strcasecmp(name, "Sleep") == 0))
+            return 0;
+    }
+    return 1;
+}
+
+/* Register the namespace, call each public procedure, and remove it again. */
+static void run(const void *buf, size_t size)
+{
+    provost_ns_info info;
+    provost_error err;
+    if (provost_register(engine, "fuzz.pvb", buf, size, &info, &err) != 0)
+        return;
+    provost_proc_info *procs = NULL;
+    size_t n = 0;
+    if (provost_list_procedures(engine, info.name, &procs, &n, &err) == 0) {
+        for (size_t i = 0; i < n; i++) {
+            if (procs[i].access != PROVOST_ACCESS_PUBLIC)
+                continue;
+            provost_response r;
+            static const char data[] = "<data><n>3</n><a b='1'>x</a></data>";
+            if (provost_call(engine, info.name, procs[i].name, data, sizeof data - 1, PROVOST_COMPACT, &r, &err) == 0)
+                provost_response_free(&r);
+        }
+        provost_proc_info_free(procs, n);
+    }
+    provost_unregister(engine, info.name, &err);
+    free(info.name);
+    free(info.version);
+    free(info.provider);
+    free(info.description);
 }
 
 static void try_load(const void *buf, size_t size, int copy)
@@ -38,7 +101,10 @@ static void try_load(const void *buf, size_t size, int copy)
     provost_bundle *b = provost_bundle_load(buf, size, copy, err, sizeof err);
     if (b) {
         provost_disasm(b, sink);
+        int runnable = safe_to_run(b);
         provost_bundle_close(b);
+        if (runnable)
+            run(buf, size);
     } else if (!err[0]) {
         abort(); /* refused without a reason */
     }

@@ -1,8 +1,9 @@
 /*
  * fuzz_compile.c -- libFuzzer target for the compiler: any bytes as a namespace or
- * request document.  When a bundle results, the loader must accept it (a bundle the
- * compiler wrote and the loader refuses is a bug: abort) and the disassembler must print
- * it; everything is freed before the next input.
+ * request document.  When a bundle results, the code of every procedure must pass the
+ * structural verifier and the loader must accept the bundle (code the compiler wrote
+ * that either refuses is a bug: abort), and the disassembler must print it; everything
+ * is freed before the next input.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <libxml/xmlerror.h>
 
 #include "compiler/compiler.h"
+#include "provost/verify.h"
 #include "vm/bundle.h"
 
 static FILE *sink;
@@ -51,6 +53,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!b) {
             fprintf(stderr, "the loader refused a bundle the compiler wrote: %s\n", err);
             abort();
+        }
+        for (size_t i = 0; i < b->nprocs; i++) {
+            const provost_proc *p = &b->procs_v[i];
+            uint32_t at;
+            const char *why;
+            if (p->ncode && provost_verify_code(b->code_v + p->code, p->ncode, &at, &why) != 0) {
+                fprintf(stderr, "the compiler wrote code the verifier refuses: procedure %zu, "
+                                "instruction %u: %s\n", i, at, why);
+                abort();
+            }
         }
         provost_disasm(b, sink);
         provost_bundle_close(b);
