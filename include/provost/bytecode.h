@@ -108,6 +108,7 @@ enum provost_scope {
 };
 #define PROVOST_MAX_SLOTS   64  /* forEach loops in one step */
 #define PROVOST_MAX_SELECTS 255 /* selects in one procedure */
+#define PROVOST_MAX_NAME    256 /* bytes in a namespace or procedure name (docs/semantics.md) */
 
 enum provost_ifnull { PROVOST_IFNULL_FAIL = 0, PROVOST_IFNULL_SKIP = 1, PROVOST_IFNULL_IGNORE = 2 };
 enum provost_mode {

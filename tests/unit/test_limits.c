@@ -7,7 +7,11 @@
  *    ends instead of making calls without end;
  *  - the engine's step budget ends a request that runs too many instructions with
  *    PROVOST_E_BUDGET, which no catch handles either, rolls it back, and leaves the
- *    engine serving the next request; a request within the budget is not affected.
+ *    engine serving the next request; a request within the budget is not affected;
+ *  - names are never cut short: a namespace or procedure name longer than
+ *    PROVOST_MAX_NAME is refused when compiled (two names differing past character 511
+ *    once shared one database key), and names of exactly that length that differ only
+ *    in their last character are two namespaces.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compiler/compiler.h"
+#include "provost/bytecode.h"
 #include "provost/provost.h"
 
 static const char ns_xml[] =
@@ -104,11 +110,89 @@ static void test_step_budget(void **state)
     assert_int_equal(call(f, "Spin", "<data><n>10</n></data>"), 0);
 }
 
+/* A namespace whose name is len characters, all 'n' but the last, which is last. */
+static char *long_ns(size_t len, char last, const char *procname)
+{
+    char *name = malloc(len + 1);
+    assert_non_null(name);
+    memset(name, 'n', len);
+    name[len - 1] = last;
+    name[len] = 0;
+    size_t cap = len + strlen(procname) + 200;
+    char *xml = malloc(cap);
+    assert_non_null(xml);
+    snprintf(xml, cap, "<namespace name='%s' providerSource='test'><procedure name='%s' type='read'/></namespace>",
+             name, procname);
+    free(name);
+    return xml;
+}
+
+static int register_xml(fixture *f, const char *xml, uint64_t *revision, provost_error *err)
+{
+    provost_ns_info info;
+    int rc = provost_register(f->e, "long.xml", xml, strlen(xml), &info, err);
+    if (rc == 0) {
+        *revision = info.revision;
+        free(info.name);
+        free(info.version);
+        free(info.provider);
+        free(info.description);
+    }
+    return rc;
+}
+
+static void test_long_names(void **state)
+{
+    fixture *f = *state;
+    provost_error err;
+    uint64_t rev = 0;
+    /* past the limit: refused, whatever follows */
+    char *a = long_ns(600, 'a', "P"), *b = long_ns(600, 'b', "P");
+    if (register_xml(f, a, &rev, &err) == 0)
+        fail_msg("a namespace name of 600 characters was registered");
+    assert_int_equal(err.code, PROVOST_E_BADARG);
+    if (!strstr(err.message, "at most"))
+        fail_msg("the refusal does not give the limit: %s", err.message);
+    assert_int_not_equal(register_xml(f, b, &rev, &err), 0);
+    free(a);
+    free(b);
+    /* at the limit: two names, two namespaces */
+    a = long_ns(PROVOST_MAX_NAME, 'a', "P");
+    b = long_ns(PROVOST_MAX_NAME, 'b', "P");
+    if (register_xml(f, a, &rev, &err) != 0)
+        fail_msg("a name of %d characters was refused: %s", PROVOST_MAX_NAME, err.message);
+    assert_int_equal(rev, 1);
+    assert_int_equal(register_xml(f, b, &rev, &err), 0);
+    assert_int_equal(rev, 1);
+    provost_ns_info *list;
+    size_t n, longs = 0;
+    assert_int_equal(provost_list(f->e, &list, &n, &err), 0);
+    for (size_t i = 0; i < n; i++)
+        longs += strlen(list[i].name) == PROVOST_MAX_NAME;
+    provost_ns_info_free(list, n);
+    assert_int_equal(longs, 2);
+    free(a);
+    free(b);
+    /* a procedure name past the limit is a compile error */
+    char *procname = malloc(PROVOST_MAX_NAME + 2);
+    assert_non_null(procname);
+    memset(procname, 'p', PROVOST_MAX_NAME + 1);
+    procname[PROVOST_MAX_NAME + 1] = 0;
+    a = long_ns(10, 'a', procname);
+    provost_compiled c;
+    assert_int_not_equal(provost_compile("p.xml", a, strlen(a), &c), 0);
+    assert_int_equal(c.nerrors, 1);
+    provost_compiled_free(&c);
+    free(a);
+    free(procname);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_depth_not_catchable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_step_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_names, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
