@@ -173,6 +173,12 @@ bool pvc_check_name(pvc_ctx *ctx, xmlNodePtr node, const char *attr, const char 
         pvc_attr_error(ctx, node, attr, "the %s name is empty", what);
         return false;
     }
+    size_t len = strlen(v);
+    if (len > PROVOST_MAX_NAME) { /* names are database keys: never cut short, so bounded */
+        pvc_attr_error(ctx, node, attr, "the %s name is %zu characters long: at most %d are allowed",
+                       what, len, PROVOST_MAX_NAME);
+        return false;
+    }
     for (const char *p = v; *p; p++) {
         unsigned char c = (unsigned char)*p;
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||

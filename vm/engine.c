@@ -57,12 +57,15 @@ static int fail(provost_error *err, uint32_t code, const char *fmt, ...)
     return -1;
 }
 
-static void lower_key(const char *name, char *key, size_t cap)
+/* The database key of a namespace: its whole name without case (malloc'd, NULL when out
+ * of memory).  Never cut short: two names sharing a prefix must not share a key. */
+static char *lower_key(const char *name)
 {
-    size_t i = 0;
-    for (; name[i] && i + 1 < cap; i++)
+    size_t n = strlen(name);
+    char *key = malloc(n + 1);
+    for (size_t i = 0; key && i <= n; i++)
         key[i] = (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] + 32) : name[i];
-    key[i] = 0;
+    return key;
 }
 
 /* ---- providers ------------------------------------------------------------------------ */
@@ -217,6 +220,9 @@ static void fill_info(const pvm_ns *ns, provost_ns_info *info)
 /* Store and publish a prepared namespace (replacing one of the same name). */
 static int install(provost_engine *e, pvm_ns *ns, bool force, provost_ns_info *info, provost_error *err)
 {
+    if (strlen(ns->name) > PROVOST_MAX_NAME) /* a bundle this compiler would not write */
+        return fail(err, PROVOST_E_BADARG, "the namespace name is %zu characters long: at most %d are allowed",
+                    strlen(ns->name), PROVOST_MAX_NAME);
     pthread_mutex_lock(&e->lock);
     pvm_catalog *cat = e->catalog;
     size_t at = 0;
@@ -236,9 +242,11 @@ static int install(provost_engine *e, pvm_ns *ns, bool force, provost_ns_info *i
                    .read_only = ns->bundle->ns->read_only};
     memcpy(rec, &h, sizeof h);
     memcpy(rec + sizeof h, ns->bundle->base, blen);
-    char key[512], why[512];
-    lower_key(ns->name, key, sizeof key);
-    int rc = pvm_db_put(e->db, PVM_CF_NAMESPACES, key, strlen(key), rec, sizeof h + blen, why, sizeof why);
+    char why[512];
+    char *key = lower_key(ns->name);
+    int rc = key ? pvm_db_put(e->db, PVM_CF_NAMESPACES, key, strlen(key), rec, sizeof h + blen, why, sizeof why)
+                 : (snprintf(why, sizeof why, "out of memory"), -1);
+    free(key);
     free(rec);
     if (rc != 0) {
         pthread_mutex_unlock(&e->lock);
@@ -297,9 +305,12 @@ int provost_unregister(provost_engine *e, const char *name, provost_error *err)
     } else if (old->bundle->ns->read_only) {
         rc = fail(err, PROVOST_E_READONLY, "namespace '%s' is read-only: it cannot be removed", old->name);
     } else {
-        char key[512], why[512];
-        lower_key(old->name, key, sizeof key);
-        if (pvm_db_delete(e->db, PVM_CF_NAMESPACES, key, strlen(key), why, sizeof why) != 0) {
+        char why[512];
+        char *key = lower_key(old->name);
+        int drc = key ? pvm_db_delete(e->db, PVM_CF_NAMESPACES, key, strlen(key), why, sizeof why)
+                      : (snprintf(why, sizeof why, "out of memory"), -1);
+        free(key);
+        if (drc != 0) {
             rc = fail(err, PROVOST_E_JOURNAL, "%s", why);
         } else {
             pvm_ns **v = malloc((cat->nns ? cat->nns : 1) * sizeof *v);
