@@ -4,8 +4,8 @@
  * This header is the contract between the compiler, which writes bundles, and the VM,
  * which maps them and runs them in place.  Everything in a bundle is little-endian,
  * fixed-size and 8-byte aligned, so a mapped file can be used without unpacking: the
- * loader checks the header, the checksum and every index once, and after that nothing
- * is allocated per instruction.
+ * loader checks the header, the checksum, every index and the structure of the code
+ * (provost/verify.h) once, and after that nothing is allocated per instruction.
  *
  * The opcode list below is the single place where opcodes are defined.  The enum, the
  * names, the operand descriptions and the disassembler are all generated from it.
