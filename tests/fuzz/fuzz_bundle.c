@@ -30,6 +30,18 @@ static provost_engine *engine;
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static char dir[] = "/tmp/provost-fuzz-bundle-XXXXXX";
+
+/* libFuzzer ends with exit(): the engine is closed and its database removed then. */
+static void cleanup(void)
+{
+    provost_close(engine);
+    char cmd[sizeof dir + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "fuzz_bundle: could not remove %s\n", dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -37,7 +49,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     sink = fopen("/dev/null", "w");
     if (!sink)
         abort();
-    static char dir[] = "/tmp/provost-fuzz-bundle-XXXXXX";
     if (!mkdtemp(dir))
         abort();
     provost_options o = {.db_path = dir, .sync = PROVOST_SYNC_NONE, .caller = "fuzzer", .step_budget = 20000};
@@ -47,6 +58,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         abort();
     }
     unsetenv("PROVOST_TEST_TRACE");
+    atexit(cleanup);
     return 0;
 }
 
