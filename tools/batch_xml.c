@@ -185,6 +185,8 @@ static int make_item(batch_xml *x, batch_item *it, xmlDocPtr doc, unsigned long 
     }
     it->kind = BATCH_CALL;
     xmlBufferPtr buf = xmlBufferCreate();
+    if (buf) /* not by what each write needs: quadratic for a large text node */
+        xmlBufferSetAllocationScheme(buf, XML_BUFFER_ALLOC_DOUBLEIT);
     xmlSaveCtxtPtr save = buf ? xmlSaveToBuffer(buf, "UTF-8", XML_SAVE_NO_DECL) : NULL;
     if (save) {
         xmlSaveDoc(save, doc);

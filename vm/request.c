@@ -94,6 +94,9 @@ static char *serialise(xmlNodePtr n, int format, size_t *len)
     xmlBufferPtr buf = xmlBufferCreate();
     if (!buf)
         return NULL;
+    /* libxml2's default grows a buffer by what each write needs: quadratic in a response
+     * holding a large text node (minutes for 15 MB) */
+    xmlBufferSetAllocationScheme(buf, XML_BUFFER_ALLOC_DOUBLEIT);
     xmlSaveCtxtPtr s = xmlSaveToBuffer(buf, "UTF-8", XML_SAVE_NO_DECL | (format ? XML_SAVE_FORMAT : 0));
     if (s) {
         xmlSaveTree(s, n);
