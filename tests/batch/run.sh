@@ -15,6 +15,8 @@
 #   signal   SIGINT stops taking requests, lets the running ones finish, prints the
 #            summary and leaves a batch --resume finishes
 #   memory   the maximum RSS of 200,000 requests against 10,000 (skipped under ASan)
+#   parsing  one parser configuration: a request `run` accepts, `batch` accepts, and one
+#            it refuses, `batch` refuses with the same message
 #
 # Nothing here is timed: a wait is for a file to reach a number of lines.
 set -u
@@ -334,6 +336,28 @@ signal)
     ok "no position twice" test "$(cut -d, -f1 n.jsonl | sort -u | wc -l | tr -d ' ')" = $N
     ok "each request's first step ran once" test "$(grep -c "process	Batch/W1" trace)" = $N
     lacks "still nothing rolled back" trace "rollback	"
+    ;;
+
+parsing)
+    newdb db
+    show='<procedure><execute namespace="Batch" procedure="Show"><before source="data" destination="executeData" mode="merge"/></execute></procedure>'
+    same() { # same NAME FILE RUN_STATUS BATCH_STATUS: run and batch agree on FILE
+        "$P" --db db run "$2" >run.out 2>run.err
+        check "$1: run" "$3" $?
+        rm -f same.jsonl same.jsonl.state
+        "$P" --db db batch -q --sync none "$2" --out same.jsonl 2>batch.err
+        check "$1: batch" "$4" $?
+        ok "$1: one result line" test "$(lines same.jsonl)" = 1
+    }
+    # a 15 MB text node: accepted by both
+    { printf '<request><data><n>1</n><t>'; head -c 15728640 /dev/zero | tr '\0' x; printf '</t></data>%s</request>' "$show"; } >huge.xml
+    same "a 15 MB text node" huge.xml 0 0
+    contains "batch ran the 15 MB text node" same.jsonl '"status":"succeeded"'
+    # malformed: refused by both
+    printf '<request><data><n>1</n><a></data>%s</request>' "$show" >bad.xml
+    same "a malformed request" bad.xml 2 1
+    contains "batch says malformed" same.jsonl '"status":"invalid"'
+    contains "run says malformed" run.err 'malformed XML'
     ;;
 
 memory)
