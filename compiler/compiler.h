@@ -5,9 +5,11 @@
 #ifndef PROVOST_COMPILER_H
 #define PROVOST_COMPILER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
+#include <libxml/parser.h>
 #include <libxml/tree.h>
 
 enum provost_severity { PROVOST_WARNING = 0, PROVOST_ERROR = 1 };
@@ -42,6 +44,27 @@ const char *provost_compiler_version(void);
 /* Elements of node's tree in the MPF namespace are put in no namespace: the namespace
  * belongs to the language, not to data (docs/semantics.md). */
 void provost_strip_mpf(xmlNodePtr node);
+
+/* The parser options of every document Provost reads (xmldoc.c): no network, blanks
+ * between elements dropped, line numbers past 65535, and no libxml2 size limits beyond
+ * the engine's own (a 1 GiB input): a text node may be larger than 10 MB.  Readers that
+ * cannot use provost_xml_read (the streaming reader of batch) pass these options too. */
+#define PROVOST_XML_OPTIONS \
+    (XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_BIG_LINES | XML_PARSE_HUGE | XML_PARSE_NOWARNING | \
+     XML_PARSE_NOERROR)
+
+/* The first error of a parse, where libxml2 saw it (line and column from 1, 0 unknown). */
+typedef struct provost_xml_error {
+    bool have;
+    int line, col;
+    char msg[300];
+} provost_xml_error;
+
+/* Parses buf with PROVOST_XML_OPTIONS (| extra: XML_PARSE_IGNORE_ENC and the like);
+ * NULL with err filled when it is not a well-formed document.  libxml2's messages go to
+ * err only, whatever handler the calling thread has. */
+xmlDocPtr provost_xml_read(const char *buf, size_t len, const char *url, const char *encoding, int extra,
+                           provost_xml_error *err);
 
 /* One-time initialisation of libxml2/libxslt for the compiler (idempotent). */
 void provost_compiler_init(void);

@@ -321,9 +321,7 @@ xmlDocPtr pvc_parse(pvc_ctx *ctx)
     p->_private = &st;
     xmlSetStructuredErrorFunc(&st, on_error);
     xmlDocPtr doc = xmlCtxtReadMemory(p, ctx->src, (int)ctx->srclen, ctx->filename, NULL,
-                                      XML_PARSE_NOBLANKS | XML_PARSE_NONET | XML_PARSE_BIG_LINES |
-                                          XML_PARSE_NOWARNING | XML_PARSE_NOERROR |
-                                          (ctx->decoded ? XML_PARSE_IGNORE_ENC : 0));
+                                      PROVOST_XML_OPTIONS | (ctx->decoded ? XML_PARSE_IGNORE_ENC : 0));
     bool wellformed = p->wellFormed;
     xmlSetStructuredErrorFunc(NULL, NULL);
     xmlFreeParserCtxt(p);

@@ -39,6 +39,7 @@
 #include <libxml/xmlreader.h>
 #include <libxml/xmlsave.h>
 
+#include "compiler/compiler.h"
 #include "tools/batch.h"
 
 enum {
@@ -49,13 +50,6 @@ enum {
     M_DONE
 };
 
-#define XML_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NODICT | XML_PARSE_BIG_LINES)
-
-typedef struct xml_error {
-    bool have;
-    int line, col;
-    char msg[300];
-} xml_error;
 
 struct batch_xml {
     char *path;
@@ -77,7 +71,7 @@ struct batch_xml {
     char *encoding;          /* the document's encoding, for restarts */
     char *root_tag;          /* "<name ns-declarations...>" of the original root */
     char *root_name;
-    xml_error err;           /* the reader's first error */
+    provost_xml_error err;           /* the reader's first error */
 
     /* a request being split: its node and its next <data>, in the reader's tree or in
      * standalone (a request parsed on its own after an error) */
@@ -284,7 +278,7 @@ static int feed_close(void *ctx)
 
 static void on_error(void *ctx, xmlErrorPtr e)
 {
-    xml_error *x = ctx;
+    provost_xml_error *x = ctx;
     if (x->have || !e || e->level < XML_ERR_ERROR)
         return;
     x->have = true;
@@ -316,7 +310,7 @@ static int start_reader(batch_xml *x, off_t offset, unsigned long line, const ch
     x->passed = 0;
     memset(&x->err, 0, sizeof x->err);
     x->need_next = false;
-    x->r = xmlReaderForIO(feed, feed_close, x, x->path, x->encoding, XML_OPTIONS);
+    x->r = xmlReaderForIO(feed, feed_close, x, x->path, x->encoding, PROVOST_XML_OPTIONS);
     if (!x->r)
         return -1;
     xmlTextReaderSetStructuredErrorHandler(x->r, on_error, &x->err);
@@ -399,7 +393,7 @@ static void restart_after(batch_xml *x, off_t from)
 static int element_item(batch_xml *x, batch_item *it, xmlNodePtr n);
 
 /* The text [start, end) parsed on its own, inside the root: NULL with *e on error. */
-static xmlDocPtr parse_alone(batch_xml *x, off_t start, off_t end, xml_error *e)
+static xmlDocPtr parse_alone(batch_xml *x, off_t start, off_t end, provost_xml_error *e)
 {
     const char *open_tag = x->root_tag ? x->root_tag : "<requests>";
     const char *name = x->root_name ? x->root_name : "requests";
@@ -421,12 +415,9 @@ static xmlDocPtr parse_alone(batch_xml *x, off_t start, off_t end, xml_error *e)
     }
     int total = (int)(lo + got);
     total += sprintf(buf + total, "</%s>", name);
-    /* the structured error handler is per thread: this thread's, for this parse */
-    xmlSetStructuredErrorFunc(e, on_error);
-    xmlDocPtr doc = xmlReadMemory(buf, total, x->path, x->encoding, XML_OPTIONS);
-    xmlSetStructuredErrorFunc(NULL, NULL);
+    xmlDocPtr doc = provost_xml_read(buf, (size_t)total, x->path, x->encoding, 0, e);
     free(buf);
-    if (doc && (e->have || !doc->children)) {
+    if (doc && !doc->children) {
         xmlFreeDoc(doc);
         doc = NULL;
     }
@@ -435,7 +426,7 @@ static xmlDocPtr parse_alone(batch_xml *x, off_t start, off_t end, xml_error *e)
 
 /* e as an invalid item: "malformed XML at line L, column C: MESSAGE", in the file's lines
  * and columns (the parse started at base, on base_line, after prefix_chars characters). */
-static void malformed(batch_xml *x, batch_item *it, const xml_error *e, off_t base, unsigned long base_line,
+static void malformed(batch_xml *x, batch_item *it, const provost_xml_error *e, off_t base, unsigned long base_line,
                       size_t prefix_chars)
 {
     unsigned long line = base_line + (unsigned long)(e->line > 1 ? e->line - 1 : 0);
@@ -493,7 +484,7 @@ static int recover(batch_xml *x, batch_item *it, bool expanding)
     off_t err_off = batch_text_offset(x->fd, x->base_off, x->err.line, x->err.col, x->prefix_chars);
     if (end >= 0 && (err_off < 0 || end <= err_off)) {
         /* it ends before the error: it may be whole */
-        xml_error e = {0};
+        provost_xml_error e = {0};
         xmlDocPtr doc = parse_alone(x, start, end, &e);
         if (doc) {
             x->standalone = doc;

@@ -386,46 +386,14 @@ static int bad_input(provost_response *resp, provost_error *err, uint32_t code, 
     return -1;
 }
 
-typedef struct parse_err {
-    int line, col;
-    char msg[300];
-    bool have;
-} parse_err;
-
-static void on_parse_error(void *u, xmlErrorPtr e)
-{
-    parse_err *p = u;
-    if (p->have || !e || e->level < XML_ERR_ERROR)
-        return;
-    p->have = true;
-    p->line = e->line;
-    p->col = e->int2;
-    snprintf(p->msg, sizeof p->msg, "%s", e->message ? e->message : "not well-formed");
-    size_t n = strlen(p->msg);
-    while (n && (p->msg[n - 1] == '\n' || p->msg[n - 1] == ' '))
-        p->msg[--n] = 0;
-}
-
 /* Parse request text; NULL after filling resp/err with LINE:COL when it is not XML. */
 static xmlDocPtr parse(const char *xml, size_t len, provost_response *resp, provost_error *err)
 {
-    if (len > INT32_MAX) {
-        bad_input(resp, err, PROVOST_E_BADARG, "the request is too large");
-        return NULL;
-    }
-    parse_err pe = {0};
-    xmlSetStructuredErrorFunc(&pe, on_parse_error);
-    xmlDocPtr doc = xmlReadMemory(xml, (int)len, "request", NULL,
-                                  XML_PARSE_NOBLANKS | XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR |
-                                      XML_PARSE_BIG_LINES);
-    xmlSetStructuredErrorFunc(NULL, NULL);
-    if (!doc || pe.have) {
-        if (doc)
-            xmlFreeDoc(doc);
-        bad_input(resp, err, PROVOST_E_BADARG, "%d:%d: malformed XML: %s", pe.have ? pe.line : 1,
-                  pe.have && pe.col > 0 ? pe.col : 1, pe.have ? pe.msg : "the document is empty");
-        return NULL;
-    }
+    provost_xml_error pe;
+    xmlDocPtr doc = provost_xml_read(xml, len, "request", NULL, 0, &pe);
+    if (!doc)
+        bad_input(resp, err, PROVOST_E_BADARG, "%d:%d: malformed XML: %s", pe.line > 0 ? pe.line : 1,
+                  pe.col > 0 ? pe.col : 1, pe.msg);
     return doc;
 }
 
