@@ -4,6 +4,7 @@
  * error was found.  Diagnostics are collected, not stopped at: an operator fixes a
  * whole file in one pass.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,14 +23,17 @@ void provost_strip_mpf(xmlNodePtr node)
     pvc_strip_mpf(node);
 }
 
+static void init_once(void)
+{
+    provost_xml_init();
+    pvc_xsl_init();
+}
+
 void provost_compiler_init(void)
 {
-    static int done;
-    if (done)
-        return;
-    done = 1;
-    xmlInitParser();
-    pvc_xsl_init();
+    /* the engine's threads may compile request procedures at once */
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, init_once);
 }
 
 static void namespace_compile(pvc_ctx *ctx, xmlNodePtr root)

@@ -66,6 +66,12 @@ typedef struct provost_xml_error {
 xmlDocPtr provost_xml_read(const char *buf, size_t len, const char *url, const char *encoding, int extra,
                            provost_xml_error *err);
 
+/* libxml2's and libxslt's messages go nowhere unless the code that parses captures them
+ * (and turns them into Provost's own errors): the default handlers, which print the
+ * offending document to stderr, are replaced, for this thread and as the default of every
+ * thread started afterwards.  Called by provost_compiler_init. */
+void provost_xml_init(void);
+
 /* One-time initialisation of libxml2/libxslt for the compiler (idempotent). */
 void provost_compiler_init(void);
 

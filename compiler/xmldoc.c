@@ -8,8 +8,34 @@
 #include <string.h>
 
 #include <libxml/parser.h>
+#include <libxslt/xsltutils.h>
 
 #include "compiler/compiler.h"
+
+static void drop_generic(void *ctx, const char *msg, ...)
+{
+    (void)ctx;
+    (void)msg;
+}
+
+static void drop_structured(void *ctx, xmlErrorPtr e)
+{
+    (void)ctx;
+    (void)e;
+}
+
+void provost_xml_init(void)
+{
+    xmlInitParser();
+    /* libxml2 keeps its handlers per thread, initialised from these defaults */
+    xmlThrDefSetGenericErrorFunc(NULL, drop_generic);
+    xmlThrDefSetStructuredErrorFunc(NULL, drop_structured);
+    xmlSetGenericErrorFunc(NULL, drop_generic);
+    xmlSetStructuredErrorFunc(NULL, drop_structured);
+    /* libxslt's are global; a transform's own errors go to its context's handler */
+    xsltSetGenericErrorFunc(NULL, drop_generic);
+    xsltSetGenericDebugFunc(NULL, drop_generic);
+}
 
 static void keep_first(void *ctx, xmlErrorPtr e)
 {

@@ -266,6 +266,11 @@ uint32_t pvc_xsl(pvc_ctx *ctx, xmlNodePtr xform, bool *bad)
 
     /* Compile it the way the VM will. */
     xsl_err e = {0};
+    /* captured here, then back to what was there (NULL would be libxslt's stderr printer) */
+    xmlGenericErrorFunc saved_xsl = xsltGenericError;
+    void *saved_xsl_ctx = xsltGenericErrorContext;
+    xmlStructuredErrorFunc saved_xml = xmlStructuredError;
+    void *saved_xml_ctx = xmlStructuredErrorContext;
     xsltSetGenericErrorFunc(&e, on_xsl_error);
     xmlSetStructuredErrorFunc(&e, on_xml_error);
     xmlDocPtr back = xmlReadMemory((const char *)text, len, "stylesheet", NULL,
@@ -279,8 +284,8 @@ uint32_t pvc_xsl(pvc_ctx *ctx, xmlNodePtr xform, bool *bad)
         xsltFreeStylesheet(style);
     else if (back)
         xmlFreeDoc(back);
-    xsltSetGenericErrorFunc(NULL, NULL);
-    xmlSetStructuredErrorFunc(NULL, NULL);
+    xsltSetGenericErrorFunc(saved_xsl_ctx, saved_xsl);
+    xmlSetStructuredErrorFunc(saved_xml_ctx, saved_xml);
     xmlFree(text);
     if (!ok) {
         char detail[400];

@@ -259,6 +259,7 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    provost_compiler_init(); /* before any document is read, in any thread */
     for (;;) { /* global options */
         if (argc > 2 && strcmp(argv[1], "--db") == 0) {
             tool_db = argv[2];
