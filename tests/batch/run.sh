@@ -358,6 +358,34 @@ parsing)
     same "a malformed request" bad.xml 2 1
     contains "batch says malformed" same.jsonl '"status":"invalid"'
     contains "run says malformed" run.err 'malformed XML'
+    # a DTD: refused by both (its entities would reach a provider unexpanded), with the
+    # same reason, and nothing runs
+    printf '<!DOCTYPE request [<!ENTITY org "Example">]><request><data><n>1</n><o>&org;</o></data>%s</request>' "$show" >dtd.xml
+    PROVOST_TEST_TRACE="$T/trace" same "an internal DTD" dtd.xml 2 1
+    contains "run names the DTD" run.err 'DOCTYPE not allowed'
+    contains "batch names the DTD" same.jsonl 'DOCTYPE not allowed'
+    ok "no provider saw the entity" test ! -e trace
+    "$P" --db db call Batch Show dtd.xml >out 2>err
+    check "call refuses a DTD" 2 $?
+    contains "call names the DTD" err 'DOCTYPE not allowed'
+    printf '<!DOCTYPE request SYSTEM "http://127.0.0.1:9/request.dtd"><request><data><n>1</n></data>%s</request>' "$show" >ext.xml
+    same "an external DTD" ext.xml 2 1
+    contains "run names the external DTD" run.err 'DOCTYPE not allowed'
+    # in a file of many requests, every request is refused, one line each
+    { printf '<!DOCTYPE requests [<!ENTITY org "Example">]>\n<requests>\n'
+      for i in 1 2 3; do printf '<request><data><n>%s</n><o>&org;</o></data>%s</request>\n' $i "$show"; done
+      printf '</requests>\n'; } >dtds.xml
+    rm -f dtds.jsonl dtds.jsonl.state trace
+    PROVOST_TEST_TRACE="$T/trace" "$P" --db db batch -q --sync none dtds.xml --out dtds.jsonl 2>err
+    check "a many-request file with a DTD" 1 $?
+    ok "one line per request" test "$(lines dtds.jsonl)" = 3
+    ok "each refused for its DTD" test "$(grep -c 'DOCTYPE not allowed' dtds.jsonl)" = 3
+    ok "none ran" test ! -e trace
+    # a namespace with a DTD is refused by the compiler too
+    printf '<!DOCTYPE namespace [<!ENTITY p "test">]><namespace name="D" providerSource="&p;"/>' >ns.xml
+    "$P" compile --check ns.xml >out 2>&1
+    check "compile refuses a DTD" 2 $?
+    contains "compile names the DTD" out 'DOCTYPE not allowed'
     ;;
 
 memory)
