@@ -60,8 +60,15 @@ typedef struct provost_xml_error {
     char msg[300];
 } provost_xml_error;
 
+/* Documents with a DTD (<!DOCTYPE>, internal subset or external) are refused, with this
+ * message, wherever they enter (docs/semantics.md): a parse stops at the DOCTYPE, before
+ * any entity is declared, so no entity is ever expanded, loaded or left unexpanded. */
+extern const char provost_xml_no_dtd[];
+/* Makes a parser context stop at a DOCTYPE with that error (provost_xml_read does it). */
+void provost_xml_refuse_dtd(xmlParserCtxtPtr p);
+
 /* Parses buf with PROVOST_XML_OPTIONS (| extra: XML_PARSE_IGNORE_ENC and the like);
- * NULL with err filled when it is not a well-formed document.  libxml2's messages go to
+ * NULL with err filled when it is not a well-formed document or has a DTD.  libxml2's messages go to
  * err only, whatever handler the calling thread has. */
 xmlDocPtr provost_xml_read(const char *buf, size_t len, const char *url, const char *encoding, int extra,
                            provost_xml_error *err);

@@ -318,6 +318,7 @@ xmlDocPtr pvc_parse(pvc_ctx *ctx)
         longjmp(ctx->oom, 1);
     st.start = p->sax->startElementNs;
     p->sax->startElementNs = on_start;
+    provost_xml_refuse_dtd(p);
     p->_private = &st;
     xmlSetStructuredErrorFunc(&st, on_error);
     xmlDocPtr doc = xmlCtxtReadMemory(p, ctx->src, (int)ctx->srclen, ctx->filename, NULL,

@@ -37,6 +37,36 @@ void provost_xml_init(void)
     xsltSetGenericDebugFunc(NULL, drop_generic);
 }
 
+const char provost_xml_no_dtd[] = "DOCTYPE not allowed: Provost reads documents without a DTD";
+
+/* The DOCTYPE is met before anything of its subset is read: the parse stops there, as at
+ * a well-formedness error, and the handler that captures the parse's errors is told. */
+static void refuse_dtd(void *ctx, const xmlChar *name, const xmlChar *external_id, const xmlChar *system_id)
+{
+    (void)name;
+    (void)external_id;
+    (void)system_id;
+    xmlParserCtxtPtr p = ctx;
+    xmlError e = {.domain = XML_FROM_PARSER,
+                  .code = XML_ERR_USER_STOP,
+                  .level = XML_ERR_FATAL,
+                  .message = (char *)provost_xml_no_dtd,
+                  .line = p->input ? p->input->line : 0,
+                  .int2 = p->input ? p->input->col : 0};
+    if (p->sax && p->sax->initialized == XML_SAX2_MAGIC && p->sax->serror)
+        p->sax->serror(p->userData, &e);
+    else if (xmlStructuredError)
+        xmlStructuredError(xmlStructuredErrorContext, &e);
+    p->wellFormed = 0;
+    xmlStopParser(p);
+}
+
+void provost_xml_refuse_dtd(xmlParserCtxtPtr p)
+{
+    if (p && p->sax)
+        p->sax->internalSubset = refuse_dtd;
+}
+
 static void keep_first(void *ctx, xmlErrorPtr e)
 {
     provost_xml_error *x = ctx;
@@ -70,6 +100,7 @@ xmlDocPtr provost_xml_read(const char *buf, size_t len, const char *url, const c
     /* the handler is per thread: the caller's comes back afterwards */
     xmlStructuredErrorFunc saved = xmlStructuredError;
     void *saved_ctx = xmlStructuredErrorContext;
+    provost_xml_refuse_dtd(p);
     xmlSetStructuredErrorFunc(err, keep_first);
     xmlDocPtr doc = xmlCtxtReadMemory(p, buf, (int)len, url, encoding, PROVOST_XML_OPTIONS | extra);
     bool wellformed = p->wellFormed;

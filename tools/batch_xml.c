@@ -60,6 +60,7 @@ struct batch_xml {
     int mode;
     bool need_next; /* move past the current node's subtree before reading on */
     bool single;    /* the file is one request (or data document) */
+    bool dtd;       /* the file has a DOCTYPE: every request in it is refused */
 
     /* what the reader reads: prefix (a synthetic root start tag), then the file from base */
     char *prefix;
@@ -698,7 +699,7 @@ static int element_item(batch_xml *x, batch_item *it, xmlNodePtr n)
     return make_item(x, it, x->count_only ? NULL : copy_element(n), it->line);
 }
 
-int batch_xml_next(batch_xml *x, batch_item *it)
+static int next_item(batch_xml *x, batch_item *it)
 {
     memset(it, 0, sizeof *it);
     for (;;) {
@@ -736,6 +737,8 @@ int batch_xml_next(batch_xml *x, batch_item *it)
         }
         if (rc < 0)
             return recover(x, it, false);
+        if (xmlTextReaderNodeType(x->r) == XML_READER_TYPE_DOCUMENT_TYPE)
+            x->dtd = true;
         if (xmlTextReaderNodeType(x->r) != XML_READER_TYPE_ELEMENT)
             continue;
         int depth = xmlTextReaderDepth(x->r);
@@ -798,4 +801,16 @@ int batch_xml_next(batch_xml *x, batch_item *it)
             return make_item(x, it, doc, line);
         }
     }
+}
+
+/* The streaming reader cannot be stopped at a DOCTYPE as provost_xml_read stops (it has
+ * no parser context to hook): it reads the file on (declarations are stored, never
+ * expanded: references stay references), and every request of the file is refused with
+ * the message run and call give, one result line each. */
+int batch_xml_next(batch_xml *x, batch_item *it)
+{
+    int rc = next_item(x, it);
+    if (rc == 1 && x->dtd && !x->count_only && it->kind != BATCH_INVALID)
+        batch_item_invalid(it, "%s", provost_xml_no_dtd);
+    return rc;
 }

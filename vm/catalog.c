@@ -15,6 +15,7 @@
 #include <libxml/xpathInternals.h>
 #include <libxslt/xsltutils.h>
 
+#include "compiler/compiler.h"
 #include "vm/counters.h"
 #include "vm/vm.h"
 
@@ -109,8 +110,8 @@ static void quiet(void *ctx, xmlErrorPtr e)
  * checked it: anything else was stored with a warning). */
 static xmlSchemaPtr xsd_of(const char *text)
 {
-    xmlDocPtr doc = xmlReadMemory(text, (int)strlen(text), "Schema", NULL, XML_PARSE_NONET | XML_PARSE_NOBLANKS |
-                                                                         XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    provost_xml_error pe; /* a bundle's documents are read as every other: no DTD */
+    xmlDocPtr doc = provost_xml_read(text, strlen(text), "Schema", NULL, 0, &pe);
     xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL, xs = NULL;
     for (xmlNodePtr c = root ? root->children : NULL; c && !xs; c = c->next)
         if (c->type == XML_ELEMENT_NODE && c->ns && xmlStrEqual(c->ns->href, BAD_CAST "http://www.w3.org/2001/XMLSchema"))
@@ -160,9 +161,8 @@ pvm_ns *pvm_ns_prepare(provost_engine *e, provost_bundle *b, char *err, size_t e
 
     for (size_t i = 0; i < b->nxsls; i++) {
         const char *text = provost_bundle_str(b, b->xsls_v[i].text);
-        xmlDocPtr doc = xmlReadMemory(text, (int)strlen(text), "stylesheet", NULL,
-                                      XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR |
-                                          XML_PARSE_NOWARNING);
+        provost_xml_error pe;
+        xmlDocPtr doc = provost_xml_read(text, strlen(text), "stylesheet", NULL, 0, &pe);
         ns->xsl[i] = doc ? xsltParseStylesheetDoc(doc) : NULL;
         if (!ns->xsl[i]) {
             if (doc)
@@ -207,9 +207,8 @@ pvm_ns *pvm_ns_prepare(provost_engine *e, provost_bundle *b, char *err, size_t e
     ns->nlits = k;
     for (size_t i = 0; i < ns->nlits; i++) {
         const char *text = provost_bundle_str(b, ns->lits[i].off);
-        ns->lits[i].doc = xmlReadMemory(text, (int)strlen(text), "literal", NULL,
-                                        XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR |
-                                            XML_PARSE_NOWARNING);
+        provost_xml_error pe;
+        ns->lits[i].doc = provost_xml_read(text, strlen(text), "literal", NULL, 0, &pe);
         if (!ns->lits[i].doc) {
             snprintf(err, errlen, "a literal of the bundle does not parse: recompile the namespace");
             ns_free(ns);
