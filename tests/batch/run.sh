@@ -15,6 +15,8 @@
 #   signal   SIGINT stops taking requests, lets the running ones finish, prints the
 #            summary and leaves a batch --resume finishes
 #   memory   the maximum RSS of 200,000 requests against 10,000 (skipped under ASan)
+#   corpus   the files of tests/batch/corpus (malformed, mistyped, garbage, truncated):
+#            exactly the result lines of their .expected
 #   parsing  one parser configuration: a request `run` accepts, `batch` accepts, and one
 #            it refuses, `batch` refuses with the same message
 #
@@ -336,6 +338,30 @@ signal)
     ok "no position twice" test "$(cut -d, -f1 n.jsonl | sort -u | wc -l | tr -d ' ')" = $N
     ok "each request's first step ran once" test "$(grep -c "process	Batch/W1" trace)" = $N
     lacks "still nothing rolled back" trace "rollback	"
+    ;;
+
+corpus)
+    newdb db
+    for f in "$SRC"/tests/batch/corpus/*.xml; do
+        cf=$(basename "$f" .xml)
+        rm -f c.jsonl c.jsonl.state
+        cp "$f" "$cf.xml"
+        "$P" --db db batch -q --sync none --jobs 2 "$cf.xml" --out c.jsonl 2>err
+        st=$?
+        "$BT" normalise c.jsonl >n.jsonl
+        ok "$cf: one line per result" test "$(lines n.jsonl)" = "$(lines "$SRC/tests/batch/corpus/$cf.expected")"
+        i=0
+        while read -r pos line status desc; do
+            i=$((i + 1))
+            got=$(sed -n "${i}p" n.jsonl)
+            want="\"position\":$pos,\"input\":\"$cf.xml\",\"line\":$line,"
+            case "$got" in
+            *"$want"*"\"status\":\"$status\""*"$desc"*) pass=$((pass + 1)) ;;
+            *) fail=$((fail + 1)); echo "FAIL: $cf: expected $pos $line $status $desc, got: $got" ;;
+            esac
+        done <"$SRC/tests/batch/corpus/$cf.expected"
+        if grep -q invalid "$SRC/tests/batch/corpus/$cf.expected"; then check "$cf: exit status" 1 $st; else check "$cf: exit status" 0 $st; fi
+    done
     ;;
 
 parsing)
