@@ -83,9 +83,25 @@ void batch_xml_close(batch_xml *x);
 
 /* batch_text.c: an XML input read as text, after a well-formedness error.  Where the
  * (skip+1)th child element of the root starts and ends, from off (depth: 1 when off is
- * inside the root); *end is -1 when it never ends. */
-void batch_text_find_child(int fd, off_t off, int depth, unsigned skip, off_t *start, off_t *end);
+ * inside the root).  Requests never nest, so a <request> start tag directly inside a
+ * child of the root (other than a <data>) starts the next child: the one before was not
+ * closed.  An end tag at depth 1 (the root's, or a stray one) does not end the counting. */
+enum batch_child_how {
+    BATCH_CLOSED = 0, /* it ends with its end tag (or never: end -1) */
+    BATCH_UNCLOSED,   /* a <request> not closed before the next one starts (at end) */
+    BATCH_MISTYPED    /* a <request> whose end tag was typed "<request>" (ends after it) */
+};
+typedef struct batch_child {
+    off_t start, end; /* -1: not found, never ends */
+    int how;          /* batch_child_how */
+    off_t nested;     /* UNCLOSED, MISTYPED: the <request> tag that showed it */
+} batch_child;
+void batch_text_find_child(int fd, off_t off, int depth, unsigned skip, batch_child *out);
+/* The root element's start tag: where it starts (*at) and ends (*after), its text on one
+ * line and its (qualified) name, malloc'd.  -1 when there is none, or it is empty (<x/>). */
+int batch_text_root(int fd, off_t *at, off_t *after, char **tag, char **name);
 unsigned long batch_text_lines(int fd, off_t from, off_t to); /* line breaks in [from, to) */
+bool batch_text_blank_from(int fd, off_t off); /* only blanks from off to the end */
 /* The offset of LINE:COL (from 1, in characters) of a parse that started at base, after a
  * prefix of prefix_chars characters on its first line; -1 past the end. */
 off_t batch_text_offset(int fd, off_t base, long line, long col, size_t prefix_chars);

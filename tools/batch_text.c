@@ -65,15 +65,53 @@ static bool cursor_skip_past(cursor *c, const char *end)
     return false;
 }
 
-void batch_text_find_child(int fd, off_t off, int depth, unsigned skip, off_t *start, off_t *end)
+/* Skips blanks; true when what follows starts a <request> or an end tag (the cursor is
+ * moved on: the caller is done with it). */
+static bool request_or_end_follows(cursor *c)
+{
+    int ch;
+    while ((ch = cursor_get(c)) == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
+        ;
+    if (ch != '<')
+        return ch < 0;
+    char name[9] = {0};
+    for (size_t k = 0; k < 8 && (ch = cursor_get(c)) >= 0; k++) {
+        name[k] = (char)ch;
+        if (k == 0 && ch == '/')
+            return true;
+    }
+    return strncmp(name, "request", 7) == 0 &&
+           (name[7] == ' ' || name[7] == '>' || name[7] == '/' || name[7] == '\t' || name[7] == '\r' || name[7] == '\n');
+}
+
+/* The local name of a start tag whose first character is first, read up to the blank,
+ * '/' or '>' that ends it (that character is left to the caller as *after). */
+static void tag_name(cursor *c, int first, char *name, size_t cap, int *after)
+{
+    size_t k = 0;
+    int t = first;
+    while (t >= 0 && t != ' ' && t != '\t' && t != '\r' && t != '\n' && t != '/' && t != '>') {
+        if (t == ':')
+            k = 0; /* the local name, after a prefix */
+        else if (k + 1 < cap)
+            name[k++] = (char)t;
+        t = cursor_get(c);
+    }
+    name[k] = 0;
+    *after = t;
+}
+
+void batch_text_find_child(int fd, off_t off, int depth, unsigned skip, batch_child *out)
 {
     cursor *c = malloc(sizeof *c);
-    *start = *end = -1;
+    memset(out, 0, sizeof *out);
+    out->start = out->end = out->nested = -1;
     if (!c)
         return;
     cursor_at(c, fd, off);
     unsigned seen = 0;
     bool in_target = false;
+    char top[16] = ""; /* the local name of the element open at depth 1 */
     int ch;
     while ((ch = cursor_get(c)) >= 0) {
         if (ch != '<')
@@ -106,17 +144,27 @@ void batch_text_find_child(int fd, off_t off, int depth, unsigned skip, off_t *s
         if (next == '/') {
             if (!cursor_skip_past(c, ">"))
                 break;
-            depth--;
+            if (depth > 1) /* an end tag at depth 1 is the root's, or stray: children go on */
+                depth--;
             if (in_target && depth == 1) {
-                *end = cursor_pos(c);
+                out->end = cursor_pos(c);
                 break;
             }
             continue;
         }
-        /* a start tag: to its '>', past quoted values */
-        int quote = 0, prev = next, t;
-        bool closed = false;
-        while ((t = cursor_get(c)) >= 0) {
+        if (!((next >= 'A' && next <= 'Z') || (next >= 'a' && next <= 'z') || next == '_' || next == ':' ||
+              next >= 0x80)) {
+            if (next == '<')
+                c->i--; /* a bare '<' in text: this one may start a tag */
+            continue;
+        }
+        /* a start tag: its name, then to its '>', past quoted values */
+        char name[16];
+        int t;
+        tag_name(c, next, name, sizeof name, &t);
+        int quote = 0, prev = t;
+        bool closed = t == '>';
+        while (!closed && t >= 0 && (t = cursor_get(c)) >= 0) {
             if (quote) {
                 if (t == quote)
                     quote = 0;
@@ -131,18 +179,119 @@ void batch_text_find_child(int fd, off_t off, int depth, unsigned skip, off_t *s
         if (!closed)
             break;
         bool empty = prev == '/';
-        if (depth == 1 && !in_target && seen++ == skip) {
-            in_target = true;
-            *start = at;
-            if (empty) {
-                *end = cursor_pos(c);
+        if (depth == 2 && strcmp(name, "request") == 0 && strcmp(top, "data") != 0) {
+            /* requests never nest: the element open at depth 1 was not closed */
+            if (in_target) {
+                off_t tag_end = cursor_pos(c);
+                out->nested = at;
+                if (!empty && strcmp(top, "request") == 0 && request_or_end_follows(c)) {
+                    out->how = BATCH_MISTYPED; /* "<request>" typed for "</request>" */
+                    out->end = tag_end;
+                } else {
+                    out->how = BATCH_UNCLOSED;
+                    out->end = at;
+                }
                 break;
+            }
+            depth = 1;
+        }
+        if (depth == 1) {
+            snprintf(top, sizeof top, "%s", name);
+            if (!in_target && seen++ == skip) {
+                in_target = true;
+                out->start = at;
+                if (empty) {
+                    out->end = cursor_pos(c);
+                    break;
+                }
             }
         }
         if (!empty)
             depth++;
     }
     free(c);
+}
+
+int batch_text_root(int fd, off_t *at, off_t *after, char **tag, char **name)
+{
+    cursor *c = malloc(sizeof *c);
+    *tag = *name = NULL;
+    *at = *after = -1;
+    if (!c)
+        return -1;
+    cursor_at(c, fd, 0);
+    int ch, rc = -1;
+    while ((ch = cursor_get(c)) >= 0) {
+        if (ch != '<')
+            continue;
+        off_t lt = cursor_pos(c) - 1;
+        int next = cursor_get(c);
+        if (next == '?' || next == '!') { /* the declaration, comments, a DOCTYPE */
+            const char *end = next == '?' ? "?>" : ">";
+            if (next == '!' && (ch = cursor_get(c)) == '-')
+                end = "-->";
+            if (!cursor_skip_past(c, end))
+                break;
+            continue;
+        }
+        /* the root's start tag, on one line */
+        size_t cap = 256, n = 0;
+        char *b = malloc(cap);
+        int quote = 0, t = next;
+        bool closed = false;
+        if (b)
+            b[n++] = '<';
+        for (; b && t >= 0; t = cursor_get(c)) {
+            if (n + 2 >= cap) {
+                char *nb = cap < ((size_t)1 << 20) ? realloc(b, cap * 2) : NULL;
+                if (!nb) {
+                    free(b);
+                    b = NULL;
+                    break;
+                }
+                b = nb;
+                cap *= 2;
+            }
+            b[n++] = (char)(t == '\r' || t == '\n' || t == '\t' ? ' ' : t);
+            if (quote && t == quote)
+                quote = 0;
+            else if (!quote && (t == '"' || t == '\''))
+                quote = t;
+            else if (!quote && t == '>') {
+                closed = true;
+                break;
+            }
+        }
+        if (b && closed && n >= 3 && b[n - 2] != '/') {
+            b[n] = 0;
+            size_t k = strcspn(b + 1, " />");
+            *name = strndup(b + 1, k);
+            *tag = b;
+            *at = lt;
+            *after = cursor_pos(c);
+            rc = *name ? 0 : -1;
+            if (rc)
+                free(b), *tag = NULL;
+        } else {
+            free(b);
+        }
+        break;
+    }
+    free(c);
+    return rc;
+}
+
+bool batch_text_blank_from(int fd, off_t off)
+{
+    cursor *c = malloc(sizeof *c);
+    if (!c)
+        return false;
+    cursor_at(c, fd, off);
+    int ch;
+    while ((ch = cursor_get(c)) == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
+        ;
+    free(c);
+    return ch < 0;
 }
 
 unsigned long batch_text_lines(int fd, off_t from, off_t to)

@@ -369,6 +369,10 @@ void batch_xml_close(batch_xml *x)
 
 static int restart(batch_xml *x, off_t off, unsigned long line)
 {
+    if (batch_text_blank_from(x->fd, off)) { /* nothing left: not even the root's end */
+        x->mode = M_DONE;
+        return 0;
+    }
     if (start_reader(x, off, line, x->root_tag ? x->root_tag : "<requests>") != 0) {
         x->mode = M_DONE;
         return -1;
@@ -452,9 +456,66 @@ static void malformed(batch_xml *x, batch_item *it, const provost_xml_error *e, 
         batch_item_invalid(it, "malformed XML at line %lu: %s", line, msg);
 }
 
+/* The reader failed before it returned the root element (its first chunk holds a broken
+ * request): when the file's text starts with a container root whose start tag ends before
+ * the error, it is taken from there, and the requests are found as after any error. */
+static bool root_from_text(batch_xml *x)
+{
+    off_t at, after;
+    char *tag, *name;
+    if (batch_text_root(x->fd, &at, &after, &tag, &name) != 0)
+        return false;
+    const char *local = strchr(name, ':') ? strchr(name, ':') + 1 : name;
+    off_t err_off = batch_text_offset(x->fd, x->base_off, x->err.line, x->err.col, x->prefix_chars);
+    if (strcmp(local, "request") == 0 || strcmp(local, "data") == 0 || err_off < after) {
+        free(tag);
+        free(name);
+        return false;
+    }
+    free(x->root_tag);
+    free(x->root_name);
+    x->root_tag = tag;
+    x->root_name = name;
+    if (!x->encoding) {
+        const xmlChar *enc = xmlTextReaderConstEncoding(x->r);
+        x->encoding = enc ? strdup((const char *)enc) : NULL;
+    }
+    x->mode = M_CONTAINER;
+    x->passed = 0;
+    return true;
+}
+
+/* A child of the root that is not closed: an invalid item; reading goes on at the
+ * <request> that showed it (or, for a mistyped end tag, after it). */
+static int unclosed(batch_xml *x, batch_item *it, const batch_child *ch, unsigned long start_line)
+{
+    unsigned long line = x->base_line + batch_text_lines(x->fd, x->base_off, ch->nested);
+    long col = batch_text_column(x->fd, ch->nested);
+    it->line = start_line;
+    /* an error inside its text (an element of its own left open) says more */
+    provost_xml_error e = {0};
+    xmlDocPtr doc = parse_alone(x, ch->start, ch->end, &e);
+    if (doc)
+        xmlFreeDoc(doc);
+    size_t chars = 0;
+    for (const unsigned char *p = (const unsigned char *)(x->root_tag ? x->root_tag : "<requests>"); *p; p++)
+        chars += (*p & 0xC0) != 0x80;
+    off_t at = e.have ? batch_text_offset(x->fd, ch->start, e.line, e.col, chars) : -1;
+    if (at >= 0 && at < ch->end && strncmp(e.msg, "Premature end of data", 21) != 0) {
+        malformed(x, it, &e, ch->start, start_line, chars);
+    } else if (ch->how == BATCH_MISTYPED) {
+        batch_item_invalid(it, "malformed XML at line %lu, column %ld: <request> where </request> belongs", line, col);
+    } else {
+        batch_item_invalid(it, "malformed XML at line %lu, column %ld: the request is not closed before the next <request>",
+                           line, col);
+    }
+    restart(x, ch->end, start_line + batch_text_lines(x->fd, ch->start, ch->end));
+    return 1;
+}
+
 /* The reader stopped at an error.  The child of the root it belongs to is found in the
  * text; an item is made of it (an invalid one if it is broken), and reading goes on after
- * it. */
+ * it.  Text or a stray tag between children is an invalid item of its own. */
 static int recover(batch_xml *x, batch_item *it, bool expanding)
 {
     memset(it, 0, sizeof *it);
@@ -464,7 +525,7 @@ static int recover(batch_xml *x, batch_item *it, bool expanding)
         snprintf(x->err.msg, sizeof x->err.msg, "the XML reader failed");
     x->split = x->split_next = NULL;
     x->need_next = false;
-    if (x->single || x->mode == M_START || !x->err.have) {
+    if (x->single || !x->err.have || (x->mode == M_START && !root_from_text(x))) {
         /* one request's own file, or the root itself is broken */
         malformed(x, it, &x->err, x->base_off, x->base_line, x->prefix_chars);
         if (x->single || !x->err.have)
@@ -473,38 +534,46 @@ static int recover(batch_xml *x, batch_item *it, bool expanding)
             restart_after(x, x->base_off + 1);
         return 1;
     }
-    off_t start, end;
+    batch_child ch;
     unsigned skip = expanding && x->passed ? x->passed - 1 : x->passed;
-    batch_text_find_child(x->fd, x->base_off, x->prefix_len ? 1 : 0, skip, &start, &end);
-    if (start < 0) { /* after the last request: the end of the root is broken */
+    batch_text_find_child(x->fd, x->base_off, x->prefix_len ? 1 : 0, skip, &ch);
+    if (ch.start < 0) { /* after the last request: the end of the root is broken */
         malformed(x, it, &x->err, x->base_off, x->base_line, x->prefix_chars);
         restart_after(x, x->base_off + 1);
         return 1;
     }
-    unsigned long start_line = x->base_line + batch_text_lines(x->fd, x->base_off, start);
+    unsigned long start_line = x->base_line + batch_text_lines(x->fd, x->base_off, ch.start);
     off_t err_off = batch_text_offset(x->fd, x->base_off, x->err.line, x->err.col, x->prefix_chars);
-    if (end >= 0 && (err_off < 0 || end <= err_off)) {
+    if (err_off >= 0 && ch.start > err_off) {
+        /* the error is before the child: in what lies between children */
+        malformed(x, it, &x->err, x->base_off, x->base_line, x->prefix_chars);
+        restart(x, ch.start, start_line);
+        return 1;
+    }
+    if (ch.how != BATCH_CLOSED)
+        return unclosed(x, it, &ch, start_line);
+    if (ch.end >= 0 && (err_off < 0 || ch.end <= err_off)) {
         /* it ends before the error: it may be whole */
         provost_xml_error e = {0};
-        xmlDocPtr doc = parse_alone(x, start, end, &e);
+        xmlDocPtr doc = parse_alone(x, ch.start, ch.end, &e);
         if (doc) {
             x->standalone = doc;
             x->line_base = start_line;
-            x->restart_at = end;
-            x->restart_line = start_line + batch_text_lines(x->fd, start, end);
+            x->restart_at = ch.end;
+            x->restart_line = start_line + batch_text_lines(x->fd, ch.start, ch.end);
             return element_item(x, it, xmlDocGetRootElement(doc)->children);
         }
         if (e.have) {
             size_t chars = 0;
             for (const unsigned char *p = (const unsigned char *)(x->root_tag ? x->root_tag : "<requests>"); *p; p++)
                 chars += (*p & 0xC0) != 0x80;
-            malformed(x, it, &e, start, start_line, chars);
-            restart(x, end, start_line + batch_text_lines(x->fd, start, end));
+            malformed(x, it, &e, ch.start, start_line, chars);
+            restart(x, ch.end, start_line + batch_text_lines(x->fd, ch.start, ch.end));
             return 1;
         }
     }
     malformed(x, it, &x->err, x->base_off, x->base_line, x->prefix_chars);
-    restart_after(x, start + 1);
+    restart_after(x, ch.start + 1);
     return 1;
 }
 
