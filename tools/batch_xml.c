@@ -24,6 +24,7 @@
  * it (or at the next `<request` after the error), inside a root element made like the
  * original one (same name, same namespace declarations).  Restarts need an encoding where
  * markup is ASCII (UTF-8, ISO-8859-x, ...); in UTF-16 the rest of the file is lost.
+ * That recovery is batch_recover.c.
  */
 #define _GNU_SOURCE /* vasprintf */
 #include <errno.h>
@@ -39,53 +40,7 @@
 #include <libxml/xmlreader.h>
 #include <libxml/xmlsave.h>
 
-#include "compiler/compiler.h"
-#include "tools/batch.h"
-
-enum {
-    M_START,     /* before the root element */
-    M_CONTAINER, /* in a root whose children are the requests */
-    M_PASS2,     /* a <request> root with several data: reading its data */
-    M_COUNT,     /* counting only: the parts of a <request> root, already counted */
-    M_DONE
-};
-
-
-struct batch_xml {
-    char *path;
-    unsigned input;
-    bool call_mode, count_only;
-    int fd;
-    xmlTextReaderPtr r;
-    int mode;
-    bool need_next; /* move past the current node's subtree before reading on */
-    bool single;    /* the file is one request (or data document) */
-    bool dtd;       /* the file has a DOCTYPE: every request in it is refused */
-
-    /* what the reader reads: prefix (a synthetic root start tag), then the file from base */
-    char *prefix;
-    size_t prefix_len, prefix_pos, prefix_chars;
-    off_t base_off, read_off;
-    unsigned long base_line; /* the file's line at base_off */
-    unsigned long line_base; /* the file's line of line 1 of the nodes being read */
-    unsigned passed;         /* child elements of the root the reader has met */
-    char *encoding;          /* the document's encoding, for restarts */
-    char *root_tag;          /* "<name ns-declarations...>" of the original root */
-    char *root_name;
-    provost_xml_error err;           /* the reader's first error */
-
-    /* a request being split: its node and its next <data>, in the reader's tree or in
-     * standalone (a request parsed on its own after an error) */
-    xmlNodePtr split, split_next;
-    xmlDocPtr standalone;
-    off_t restart_at; /* >= 0: restart the reader there once the split is done */
-    unsigned long restart_line;
-
-    /* a <request> root with several data */
-    xmlDocPtr shell;    /* the request without its data */
-    size_t data_anchor; /* children of the shell before where the data go */
-    size_t count_left;  /* M_COUNT: parts still to report */
-};
+#include "tools/batch_xml.h"
 
 /* ---- items ---------------------------------------------------------------------------- */
 
@@ -139,12 +94,6 @@ static size_t count_data(xmlNodePtr req)
     for (xmlNodePtr c = req->children; c; c = c->next)
         n += named(c, "data");
     return n;
-}
-
-/* The file's line of a node's line (the reader may have started in the middle). */
-static unsigned long file_line(const batch_xml *x, long node_line)
-{
-    return x->line_base + (unsigned long)(node_line < 1 ? 1 : node_line) - 1;
 }
 
 /* clientContext/@clientTransactionId of a request document, malloc'd, or NULL. */
@@ -292,7 +241,7 @@ static void on_error(void *ctx, xmlErrorPtr e)
 }
 
 /* A reader over the file from offset, after prefix (a start tag on one line, or ""). */
-static int start_reader(batch_xml *x, off_t offset, unsigned long line, const char *prefix)
+int bxml_start_reader(batch_xml *x, off_t offset, unsigned long line, const char *prefix)
 {
     if (x->r)
         xmlFreeTextReader(x->r);
@@ -337,7 +286,7 @@ batch_xml *batch_xml_open(const char *path, unsigned input, bool call_mode, bool
         batch_xml_close(x);
         return NULL;
     }
-    if (start_reader(x, 0, 1, "") != 0) {
+    if (bxml_start_reader(x, 0, 1, "") != 0) {
         snprintf(err, errlen, "out of memory");
         batch_xml_close(x);
         return NULL;
@@ -363,218 +312,6 @@ void batch_xml_close(batch_xml *x)
     free(x->root_name);
     free(x->path);
     free(x);
-}
-
-/* ---- recovery ------------------------------------------------------------------------- */
-
-static int restart(batch_xml *x, off_t off, unsigned long line)
-{
-    if (batch_text_blank_from(x->fd, off)) { /* nothing left: not even the root's end */
-        x->mode = M_DONE;
-        return 0;
-    }
-    if (start_reader(x, off, line, x->root_tag ? x->root_tag : "<requests>") != 0) {
-        x->mode = M_DONE;
-        return -1;
-    }
-    x->mode = M_CONTAINER;
-    return 0;
-}
-
-/* Restarts at the next request after the error (or after from), or ends the file. */
-static void restart_after(batch_xml *x, off_t from)
-{
-    off_t e = batch_text_offset(x->fd, x->base_off, x->err.line, x->err.col, x->prefix_chars);
-    if (e < from)
-        e = from;
-    off_t next = e >= 0 ? batch_text_next_tag(x->fd, e, x->call_mode) : -1;
-    if (next < 0) {
-        x->mode = M_DONE;
-        return;
-    }
-    restart(x, next, x->base_line + batch_text_lines(x->fd, x->base_off, next));
-}
-
-static int element_item(batch_xml *x, batch_item *it, xmlNodePtr n);
-
-/* The text [start, end) parsed on its own, inside the root: NULL with *e on error. */
-static xmlDocPtr parse_alone(batch_xml *x, off_t start, off_t end, provost_xml_error *e)
-{
-    const char *open_tag = x->root_tag ? x->root_tag : "<requests>";
-    const char *name = x->root_name ? x->root_name : "requests";
-    size_t lo = strlen(open_tag), ln = strlen(name), len = (size_t)(end - start);
-    if (len > (size_t)1 << 30)
-        return NULL;
-    char *buf = malloc(lo + len + ln + 4);
-    if (!buf)
-        return NULL;
-    memcpy(buf, open_tag, lo);
-    size_t got = 0;
-    while (got < len) {
-        ssize_t r = pread(x->fd, buf + lo + got, len - got, start + (off_t)got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    int total = (int)(lo + got);
-    total += sprintf(buf + total, "</%s>", name);
-    xmlDocPtr doc = provost_xml_read(buf, (size_t)total, x->path, x->encoding, 0, e);
-    free(buf);
-    if (doc && !doc->children) {
-        xmlFreeDoc(doc);
-        doc = NULL;
-    }
-    return doc;
-}
-
-/* e as an invalid item: "malformed XML at line L, column C: MESSAGE", in the file's lines
- * and columns (the parse started at base, on base_line, after prefix_chars characters). */
-static void malformed(batch_xml *x, batch_item *it, const provost_xml_error *e, off_t base, unsigned long base_line,
-                      size_t prefix_chars)
-{
-    unsigned long line = base_line + (unsigned long)(e->line > 1 ? e->line - 1 : 0);
-    long col = e->col;
-    if (e->line <= 1 && prefix_chars)
-        col = batch_text_column(x->fd, base) + (col - 1 - (long)prefix_chars);
-    /* libxml2's "tag mismatch: a line N and b" counts lines from where the parse started */
-    char msg[sizeof e->msg];
-    snprintf(msg, sizeof msg, "%s", e->msg);
-    char *l = strncmp(msg, "Opening and ending tag mismatch: ", 33) == 0 ? strstr(msg, " line ") : NULL;
-    if (l) {
-        char *d = l + 6;
-        while (*d >= '0' && *d <= '9')
-            d++;
-        if (strncmp(d, " and ", 5) == 0)
-            memmove(l, d, strlen(d) + 1);
-    }
-    it->line = line;
-    if (col >= 1)
-        batch_item_invalid(it, "malformed XML at line %lu, column %ld: %s", line, col, msg);
-    else
-        batch_item_invalid(it, "malformed XML at line %lu: %s", line, msg);
-}
-
-/* The reader failed before it returned the root element (its first chunk holds a broken
- * request): when the file's text starts with a container root whose start tag ends before
- * the error, it is taken from there, and the requests are found as after any error. */
-static bool root_from_text(batch_xml *x)
-{
-    off_t at, after;
-    char *tag, *name;
-    if (batch_text_root(x->fd, &at, &after, &tag, &name) != 0)
-        return false;
-    const char *local = strchr(name, ':') ? strchr(name, ':') + 1 : name;
-    off_t err_off = batch_text_offset(x->fd, x->base_off, x->err.line, x->err.col, x->prefix_chars);
-    if (strcmp(local, "request") == 0 || strcmp(local, "data") == 0 || err_off < after) {
-        free(tag);
-        free(name);
-        return false;
-    }
-    free(x->root_tag);
-    free(x->root_name);
-    x->root_tag = tag;
-    x->root_name = name;
-    if (!x->encoding) {
-        const xmlChar *enc = xmlTextReaderConstEncoding(x->r);
-        x->encoding = enc ? strdup((const char *)enc) : NULL;
-    }
-    x->mode = M_CONTAINER;
-    x->passed = 0;
-    return true;
-}
-
-/* A child of the root that is not closed: an invalid item; reading goes on at the
- * <request> that showed it (or, for a mistyped end tag, after it). */
-static int unclosed(batch_xml *x, batch_item *it, const batch_child *ch, unsigned long start_line)
-{
-    unsigned long line = x->base_line + batch_text_lines(x->fd, x->base_off, ch->nested);
-    long col = batch_text_column(x->fd, ch->nested);
-    it->line = start_line;
-    /* an error inside its text (an element of its own left open) says more */
-    provost_xml_error e = {0};
-    xmlDocPtr doc = parse_alone(x, ch->start, ch->end, &e);
-    if (doc)
-        xmlFreeDoc(doc);
-    size_t chars = 0;
-    for (const unsigned char *p = (const unsigned char *)(x->root_tag ? x->root_tag : "<requests>"); *p; p++)
-        chars += (*p & 0xC0) != 0x80;
-    off_t at = e.have ? batch_text_offset(x->fd, ch->start, e.line, e.col, chars) : -1;
-    if (at >= 0 && at < ch->end && strncmp(e.msg, "Premature end of data", 21) != 0) {
-        malformed(x, it, &e, ch->start, start_line, chars);
-    } else if (ch->how == BATCH_MISTYPED) {
-        batch_item_invalid(it, "malformed XML at line %lu, column %ld: <request> where </request> belongs", line, col);
-    } else {
-        batch_item_invalid(it, "malformed XML at line %lu, column %ld: the request is not closed before the next <request>",
-                           line, col);
-    }
-    restart(x, ch->end, start_line + batch_text_lines(x->fd, ch->start, ch->end));
-    return 1;
-}
-
-/* The reader stopped at an error.  The child of the root it belongs to is found in the
- * text; an item is made of it (an invalid one if it is broken), and reading goes on after
- * it.  Text or a stray tag between children is an invalid item of its own. */
-static int recover(batch_xml *x, batch_item *it, bool expanding)
-{
-    memset(it, 0, sizeof *it);
-    it->input = x->input;
-    it->line = file_line(x, 1);
-    if (!x->err.have)
-        snprintf(x->err.msg, sizeof x->err.msg, "the XML reader failed");
-    x->split = x->split_next = NULL;
-    x->need_next = false;
-    if (x->single || !x->err.have || (x->mode == M_START && !root_from_text(x))) {
-        /* one request's own file, or the root itself is broken */
-        malformed(x, it, &x->err, x->base_off, x->base_line, x->prefix_chars);
-        if (x->single || !x->err.have)
-            x->mode = M_DONE;
-        else
-            restart_after(x, x->base_off + 1);
-        return 1;
-    }
-    batch_child ch;
-    unsigned skip = expanding && x->passed ? x->passed - 1 : x->passed;
-    batch_text_find_child(x->fd, x->base_off, x->prefix_len ? 1 : 0, skip, &ch);
-    if (ch.start < 0) { /* after the last request: the end of the root is broken */
-        malformed(x, it, &x->err, x->base_off, x->base_line, x->prefix_chars);
-        restart_after(x, x->base_off + 1);
-        return 1;
-    }
-    unsigned long start_line = x->base_line + batch_text_lines(x->fd, x->base_off, ch.start);
-    off_t err_off = batch_text_offset(x->fd, x->base_off, x->err.line, x->err.col, x->prefix_chars);
-    if (err_off >= 0 && ch.start > err_off) {
-        /* the error is before the child: in what lies between children */
-        malformed(x, it, &x->err, x->base_off, x->base_line, x->prefix_chars);
-        restart(x, ch.start, start_line);
-        return 1;
-    }
-    if (ch.how != BATCH_CLOSED)
-        return unclosed(x, it, &ch, start_line);
-    if (ch.end >= 0 && (err_off < 0 || ch.end <= err_off)) {
-        /* it ends before the error: it may be whole */
-        provost_xml_error e = {0};
-        xmlDocPtr doc = parse_alone(x, ch.start, ch.end, &e);
-        if (doc) {
-            x->standalone = doc;
-            x->line_base = start_line;
-            x->restart_at = ch.end;
-            x->restart_line = start_line + batch_text_lines(x->fd, ch.start, ch.end);
-            return element_item(x, it, xmlDocGetRootElement(doc)->children);
-        }
-        if (e.have) {
-            size_t chars = 0;
-            for (const unsigned char *p = (const unsigned char *)(x->root_tag ? x->root_tag : "<requests>"); *p; p++)
-                chars += (*p & 0xC0) != 0x80;
-            malformed(x, it, &e, ch.start, start_line, chars);
-            restart(x, ch.end, start_line + batch_text_lines(x->fd, ch.start, ch.end));
-            return 1;
-        }
-    }
-    malformed(x, it, &x->err, x->base_off, x->base_line, x->prefix_chars);
-    restart_after(x, ch.start + 1);
-    return 1;
 }
 
 /* ---- reading -------------------------------------------------------------------------- */
@@ -652,7 +389,7 @@ static int single_request(batch_xml *x, batch_item *it)
         if (rc < 0) {
             xmlFreeNode(first);
             xmlFreeDoc(shell);
-            return recover(x, it, false);
+            return bxml_recover(x, it, false);
         }
         if (xmlTextReaderDepth(x->r) != 1 || xmlTextReaderNodeType(x->r) != XML_READER_TYPE_ELEMENT)
             continue;
@@ -665,7 +402,7 @@ static int single_request(batch_xml *x, batch_item *it)
         if (!n || x->err.have) {
             xmlFreeNode(first);
             xmlFreeDoc(shell);
-            return recover(x, it, true);
+            return bxml_recover(x, it, true);
         }
         xmlNodePtr cp = xmlDocCopyNode(n, shell, 1);
         if (!cp)
@@ -682,7 +419,7 @@ static int single_request(batch_xml *x, batch_item *it)
     if (!empty && read_to_end(x) != 0) {
         xmlFreeNode(first);
         xmlFreeDoc(shell);
-        return recover(x, it, false);
+        return bxml_recover(x, it, false);
     }
     if (x->count_only) {
         x->mode = M_COUNT;
@@ -698,7 +435,7 @@ static int single_request(batch_xml *x, batch_item *it)
     xmlFreeNode(first);
     x->shell = shell;
     x->data_anchor = anchor;
-    if (start_reader(x, 0, 1, "") != 0) {
+    if (bxml_start_reader(x, 0, 1, "") != 0) {
         x->mode = M_DONE;
         it->input = x->input;
         it->line = line;
@@ -714,14 +451,14 @@ static int single_data(batch_xml *x, batch_item *it)
     x->single = true;
     xmlNodePtr n = xmlTextReaderExpand(x->r);
     if (!n || x->err.have)
-        return recover(x, it, true);
+        return bxml_recover(x, it, true);
     unsigned long line = file_line(x, xmlGetLineNo(n));
     xmlDocPtr doc = x->count_only ? NULL : copy_element(n);
     x->need_next = true;
     if (read_to_end(x) != 0) {
         if (doc)
             xmlFreeDoc(doc);
-        return recover(x, it, false);
+        return bxml_recover(x, it, false);
     }
     x->mode = M_DONE;
     return make_item(x, it, doc, line);
@@ -742,7 +479,7 @@ static int next_part(batch_xml *x, batch_item *it)
 }
 
 /* An item of a child element n of a container's root (the reader's, or a standalone). */
-static int element_item(batch_xml *x, batch_item *it, xmlNodePtr n)
+int bxml_element_item(batch_xml *x, batch_item *it, xmlNodePtr n)
 {
     while (n && n->type != XML_ELEMENT_NODE)
         n = n->next;
@@ -780,7 +517,7 @@ static int next_item(batch_xml *x, batch_item *it)
             if (x->standalone)
                 xmlFreeDoc(x->standalone);
             x->standalone = NULL;
-            if (restart(x, at, x->restart_line) != 0)
+            if (bxml_restart(x, at, x->restart_line) != 0)
                 return 0;
         }
         if (x->mode == M_DONE)
@@ -805,7 +542,7 @@ static int next_item(batch_xml *x, batch_item *it)
             return batch_item_invalid(it, "the file holds no XML element"), 1;
         }
         if (rc < 0)
-            return recover(x, it, false);
+            return bxml_recover(x, it, false);
         if (xmlTextReaderNodeType(x->r) == XML_READER_TYPE_DOCUMENT_TYPE)
             x->dtd = true;
         if (xmlTextReaderNodeType(x->r) != XML_READER_TYPE_ELEMENT)
@@ -845,11 +582,11 @@ static int next_item(batch_xml *x, batch_item *it)
             x->need_next = true;
             bool wanted = xmlStrEqual(name, BAD_CAST "request") || xmlStrEqual(name, BAD_CAST "data");
             if (!wanted) /* not a request: no need to read it in */
-                return element_item(x, it, xmlTextReaderCurrentNode(x->r));
+                return bxml_element_item(x, it, xmlTextReaderCurrentNode(x->r));
             xmlNodePtr n = xmlTextReaderExpand(x->r);
             if (!n || x->err.have)
-                return recover(x, it, true);
-            return element_item(x, it, n);
+                return bxml_recover(x, it, true);
+            return bxml_element_item(x, it, n);
         }
         if (x->mode == M_PASS2) {
             x->need_next = true;
@@ -857,7 +594,7 @@ static int next_item(batch_xml *x, batch_item *it)
                 continue;
             xmlNodePtr n = xmlTextReaderExpand(x->r);
             if (!n || x->err.have)
-                return recover(x, it, true);
+                return bxml_recover(x, it, true);
             unsigned long line = file_line(x, xmlGetLineNo(n));
             xmlDocPtr doc = xmlCopyDoc(x->shell, 1);
             xmlNodePtr cp = doc ? xmlDocCopyNode(n, doc, 1) : NULL;
