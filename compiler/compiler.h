@@ -68,8 +68,8 @@ extern const char provost_xml_no_dtd[];
 void provost_xml_refuse_dtd(xmlParserCtxtPtr p);
 
 /* Parses buf with PROVOST_XML_OPTIONS (| extra: XML_PARSE_IGNORE_ENC and the like);
- * NULL with err filled when it is not a well-formed document or has a DTD.  libxml2's messages go to
- * err only, whatever handler the calling thread has. */
+ * NULL with err filled when it is not a well-formed document or has a DTD.  libxml2's
+ * messages go to err only, whatever handler the calling thread has. */
 xmlDocPtr provost_xml_read(const char *buf, size_t len, const char *url, const char *encoding, int extra,
                            provost_xml_error *err);
 
