@@ -407,6 +407,22 @@ parsing)
     ok "one line per request" test "$(lines dtds.jsonl)" = 3
     ok "each refused for its DTD" test "$(grep -c 'DOCTYPE not allowed' dtds.jsonl)" = 3
     ok "none ran" test ! -e trace
+    # an entity bomb: refused before anything is expanded (under ASan, an expansion would
+    # not fit in memory)
+    { printf '<!DOCTYPE requests [\n<!ENTITY a0 "lollollollollollollollollollol">\n'
+      i=1; while [ $i -le 12 ]; do p=$((i - 1)); printf '<!ENTITY a%s "&a%s;&a%s;&a%s;&a%s;&a%s;&a%s;&a%s;&a%s;&a%s;&a%s;">\n' $i $p $p $p $p $p $p $p $p $p $p; i=$((i + 1)); done
+      printf ']>\n<requests>\n'
+      for i in 1 2; do printf '<request><data><n>%s &a12;</n></data>%s</request>\n' $i "$show"; done
+      printf '</requests>\n'; } >bomb.xml
+    rm -f bomb.jsonl bomb.jsonl.state
+    "$P" --db db batch -q --sync none bomb.xml --out bomb.jsonl 2>err
+    check "an entity bomb in a batch" 1 $?
+    ok "the bomb's requests refused, one line each" test "$(grep -c 'DOCTYPE not allowed' bomb.jsonl)" = 2
+    sed -n '1,15p' bomb.xml >bomb1.xml
+    printf '<request><data><n>&a12;</n></data>%s</request>\n' "$show" >>bomb1.xml
+    "$P" --db db run bomb1.xml >out 2>err
+    check "an entity bomb run" 2 $?
+    contains "the bomb is refused for its DTD" err 'DOCTYPE not allowed'
     # a namespace with a DTD is refused by the compiler too
     printf '<!DOCTYPE namespace [<!ENTITY p "test">]><namespace name="D" providerSource="&p;"/>' >ns.xml
     "$P" compile --check ns.xml >out 2>&1
