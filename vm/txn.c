@@ -99,12 +99,14 @@ static void park(pvm_req *r, const pvm_txn_call *t, const char *what, uint32_t c
 }
 
 /* Roll back every logged call not rolled back yet, newest first.  Returns false when one
- * could not be (the transaction is then stuck). */
+ * could not be (the transaction is then stuck).  A call whose compensation keeps failing
+ * holds back every older one: an older step is never undone while a newer one's effect is
+ * still there (it may depend on the older one). */
 static bool rollback_calls(pvm_req *r)
 {
     bool stuck = false;
     char why[300];
-    for (size_t i = r->ncalls; i-- > 0;) {
+    for (size_t i = r->ncalls; i-- > 0 && !stuck;) {
         pvm_txn_call *t = &r->calls[i];
         if (t->rolled_back)
             continue;
