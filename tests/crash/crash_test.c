@@ -56,6 +56,7 @@
 #include <unistd.h>
 
 #include "provost/provost.h"
+#include "vm/db.h"
 
 #ifndef CRASH_CHILD
 #error "CRASH_CHILD must name the crash_child program"
@@ -1231,6 +1232,86 @@ static void test_stuck(void **state)
     place_free(&p);
 }
 
+/* Spoils the sealed executeData of the first INTENT naming proc: its last byte (the
+ * AES-GCM tag) flipped, as a bit flip on the disk would. */
+typedef struct spoil {
+    pvm_db *db;
+    const char *proc;
+    bool done;
+} spoil;
+
+static int spoil_record(void *ud, const char *key, size_t klen, const char *val, size_t vlen)
+{
+    spoil *s = ud;
+    if (s->done || klen != 42 || vlen < 2 || val[0] != 2 || !memmem(val, vlen, s->proc, strlen(s->proc)))
+        return 0;
+    char *copy = malloc(vlen);
+    assert_non_null(copy);
+    memcpy(copy, val, vlen);
+    copy[vlen - 1] ^= 0x01;
+    char err[256];
+    assert_int_equal(pvm_db_append(s->db, PVM_CF_JOURNAL, key, klen, copy, vlen, 1, err, sizeof err), 0);
+    free(copy);
+    s->done = true;
+    return 0;
+}
+
+/* `txn resolve --retry` of a transaction whose sealed data cannot be opened: refused, the
+ * records kept, no compensation made without its data. */
+static void test_retry_unreadable(void **state)
+{
+    (void)state;
+    place p = prepare_place("retry-unreadable",
+                            "<request><data/><context><securityContext sensitive=\"1\"/></context><procedure>" STEP(
+                                "W1", "ru-1") STEP("Crash", "ru-2") "</procedure></request>",
+                            false);
+    hooks h = {0};
+    int st = run_request(&p, p.db, &h);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 86)
+        fail_msg("Crash: the child ended with %s, not exit 86", describe_status(st));
+    bool created;
+    char err[256];
+    pvm_db *db = pvm_db_open(p.db, &created, err, sizeof err);
+    assert_non_null(db);
+    spoil s = {.db = db, .proc = "W1"};
+    assert_int_equal(pvm_db_each(db, PVM_CF_JOURNAL, spoil_record, &s, err, sizeof err), 0);
+    assert_true(s.done);
+    pvm_db_close(db);
+
+    /* opening leaves it to the operator */
+    unlink(p.rec_trace);
+    provost_engine *e = open_engine(p.db, p.rec_trace);
+    provost_txn_info *v;
+    size_t n;
+    provost_error perr;
+    assert_int_equal(provost_txn_list(e, &v, &n, &perr), 0);
+    assert_int_equal(n, 1);
+    assert_non_null(v[0].stuck);
+    char id[40];
+    memcpy(id, v[0].id, sizeof id);
+    provost_txn_info_free(v, n);
+    provost_close(e);
+    unsetenv("PROVOST_TEST_TRACE");
+
+    char *out = fmt("%s/cli.out", p.dir);
+    assert_int_equal(cli(p.db, p.rec_trace, out, "txn", "resolve", id, "--retry"), 1);
+    lines C = read_lines(p.rec_trace);
+    if (C.n) {
+        lines_print("retry", &C);
+        fail_msg("the retry compensated without the sealed data it could not open");
+    }
+    lines_free(&C);
+    e = open_engine(p.db, NULL);
+    assert_int_equal(journal_size(e, &n), 1); /* the records are kept */
+    assert_int_not_equal(provost_txn_resolve(e, id, PROVOST_RESOLVE_RETRY, &perr), 0);
+    if (!strstr(perr.message, "sealed"))
+        fail_msg("the refusal does not say why: %s", perr.message);
+    assert_int_equal(journal_size(e, &n), 1);
+    provost_close(e);
+    free(out);
+    place_free(&p);
+}
+
 /* ---- sensitive data --------------------------------------------------------------------- */
 
 static void sensitive(const char *name, const char *context_value, const char *execute_value, bool clear)
@@ -1680,7 +1761,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_faults_two_phase),
         cmocka_unit_test(test_faults_not_caught),
     };
-    const struct CMUnitTest stuck_tests[] = {cmocka_unit_test(test_stuck)};
+    const struct CMUnitTest stuck_tests[] = {cmocka_unit_test(test_stuck), cmocka_unit_test(test_retry_unreadable)};
     const struct CMUnitTest sensitive_tests[] = {cmocka_unit_test(test_sensitive)};
     const struct CMUnitTest random_tests[] = {cmocka_unit_test(test_random)};
 
