@@ -325,7 +325,8 @@ int pvm_recover(provost_engine *e, const char *only_txid, pvm_recovery *out, cha
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (only_txid ? strcmp(only_txid, v[i].txid) != 0 : v[i].stuck != NULL)
             continue; /* stuck ones wait for an operator (provost txn resolve) */
-        if (v[i].error && !only_txid) {
+        if (v[i].error) {
+            /* never compensate without the data the compensation needs: the records stay */
             out->stuck++;
             continue;
         }
@@ -421,11 +422,22 @@ int provost_txn_resolve(provost_engine *e, const char *id, int how, provost_erro
     if (pvm_journal_scan(e->journal, &v, &nv, why, sizeof why) != 0)
         return api_fail(err, PROVOST_E_JOURNAL, why);
     bool found = false;
+    char unreadable[300] = "";
     for (size_t i = 0; i < nv; i++)
-        found |= strcmp(v[i].txid, id) == 0;
+        if (strcmp(v[i].txid, id) == 0) {
+            found = true;
+            if (v[i].error)
+                snprintf(unreadable, sizeof unreadable,
+                         "cannot retry without the sealed data the compensation needs (%s): the records are "
+                         "kept; restore the database's own master.key, or compensate by hand and resolve "
+                         "--rolled-back",
+                         v[i].error);
+        }
     pvm_journal_views_free(v, nv);
     if (!found)
         return api_fail(err, PROVOST_E_NOTFOUND, "no such transaction in the journal");
+    if (how == PROVOST_RESOLVE_RETRY && unreadable[0])
+        return api_fail(err, PROVOST_E_JOURNAL, unreadable);
     if (how == PROVOST_RESOLVE_ROLLEDBACK)
         return pvm_journal_end_id(e->journal, id, why, sizeof why) == 0 ? 0 : api_fail(err, PROVOST_E_JOURNAL, why);
     pvm_recovery r;
