@@ -18,6 +18,13 @@
  *                                              after its last rollback (and at most
  *                                              MAXROLLED positions were ever rolled back); a
  *                                              failed one ends rolled back
+ *   batch_tool sweep-rows OUT                  the rows of the crash sweep (Sweep/Row)
+ *   batch_tool sweep-judge RUN AFTER RESULTS KILLED STUCK
+ *                                              the sweep's rows judged by the trace of the
+ *                                              killed run and of what came after it (the
+ *                                              resumed batch): each row's provider effects
+ *                                              happened once, as its result says; STUCK
+ *                                              stuck transactions are in the journal
  *   batch_tool maxrss OUTFILE CMD ARGS...      runs CMD, writes its maximum RSS in KiB to
  *                                              OUTFILE, exits with its status
  *   batch_tool wait-lines FILE N               waits until FILE has N lines (or 300 s)
@@ -471,6 +478,217 @@ static int cmd_trace(int argc, char **argv)
     return bad ? 1 : 0;
 }
 
+/* ---- the crash sweep of a batch -------------------------------------------------------- */
+
+/* The rows of Sweep/Row (tests/batch/sweep.xml), by position p: what runs, what it ends as.
+ * Steps are indexed in the procedure's order: T1 W1 FailRollback W2 T2 Fail. */
+enum { S_T1, S_W1, S_FR, S_W2, S_T2, S_FAIL, S_N };
+static const char *const sweep_step[S_N] = {"Sweep/T1", "Sweep/W1", "Sweep/FailRollback",
+                                            "Sweep/W2", "Sweep/T2", "Sweep/Fail"};
+#define SWEEP_ROWS 6
+#define E_ABORT 0x80004004u /* a request recovery rolled back: it was running when the process died */
+
+typedef struct sweep_kind {
+    const char *csv;        /* the row after n */
+    bool steps[S_N];
+    const char *ends;       /* succeeded, failed or stuck */
+    unsigned code;          /* its own failure code */
+} sweep_kind;
+
+static const sweep_kind sweep_kinds[SWEEP_ROWS] = {
+    {"1,,", {1, 1, 0, 1, 1, 0}, "succeeded", 0},                       /* twoPhase */
+    {",,0x80070005", {0, 1, 0, 1, 0, 1}, "failed", 0x80070005u},       /* write then fail */
+    {",1,0x80004005", {0, 1, 1, 1, 0, 1}, "stuck", 0x80004005u},       /* FailRollback */
+    {"1,,0x80070005", {1, 1, 0, 1, 1, 1}, "failed", 0x80070005u},      /* twoPhase then fail */
+    {",,", {0, 1, 0, 1, 0, 0}, "succeeded", 0},                        /* writes */
+    {"1,,", {1, 1, 0, 1, 1, 0}, "succeeded", 0},                       /* twoPhase */
+};
+
+static int cmd_sweep_rows(int argc, char **argv)
+{
+    if (argc != 3)
+        fail("usage: batch_tool sweep-rows OUT");
+    FILE *f = open_or_die(argv[2], "w");
+    fputs("n,tp,fr,code\n", f);
+    for (int p = 1; p <= SWEEP_ROWS; p++)
+        fprintf(f, "%d,%s\n", p, sweep_kinds[p - 1].csv);
+    fclose(f);
+    return 0;
+}
+
+typedef struct sweep_ev {
+    char phase; /* p process, P prepare, c commit, r rollback */
+    int step;
+    bool after; /* after the kill: recovery or the resumed batch */
+} sweep_ev;
+
+typedef struct sweep_row {
+    sweep_ev ev[64];
+    int n;
+    int last_before; /* index of the last event before the kill, -1 for none */
+} sweep_row;
+
+static void sweep_read(const char *path, sweep_row *rows, bool after)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return; /* nothing was called */
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, f) > 0) {
+        char phase[16], proc[64];
+        const char *np = strstr(line, "<n>");
+        if (sscanf(line, "%15[^\t]\t%63[^\t]", phase, proc) != 2 || !np)
+            fail("sweep: bad trace line: %s", line);
+        long p = atol(np + 3);
+        int step = -1;
+        for (int i = 0; i < S_N; i++)
+            if (strcmp(proc, sweep_step[i]) == 0)
+                step = i;
+        if (p < 1 || p > SWEEP_ROWS || step < 0)
+            fail("sweep: a trace line of no row: %s", line);
+        sweep_row *r = &rows[p - 1];
+        if (r->n == 64)
+            fail("sweep: row %ld has too many calls", p);
+        if (!after)
+            r->last_before = r->n;
+        r->ev[r->n++] = (sweep_ev){strcmp(phase, "prepare") == 0 ? 'P' : phase[0], step, after};
+    }
+    free(line);
+    fclose(f);
+}
+
+/* Row p judged by its trace and its result: its provider effects happened once, as its
+ * outcome says.  The one repetition allowed is of the row's last call before the kill
+ * (the journal could not know it had been made), made once more after the kill.  Returns
+ * a reason, or NULL. */
+static const char *sweep_judge_row(int p, const sweep_row *r, const char *status, unsigned code, bool killed)
+{
+    const sweep_kind *k = &sweep_kinds[p - 1];
+    int proc[S_N] = {0}, prep[S_N] = {0}, com[S_N] = {0}, rb[S_N] = {0}, last = -1, last_rb = S_N;
+    bool before = false, any_rb = false;
+    const sweep_ev *doubt = r->last_before >= 0 ? &r->ev[r->last_before] : NULL;
+    for (int i = 0; i < r->n; i++) {
+        const sweep_ev *e = &r->ev[i];
+        before |= !e->after;
+        bool repeat = doubt && e->after && e->phase == doubt->phase && e->step == doubt->step;
+        switch (e->phase) {
+        case 'p':
+            if (!k->steps[e->step] || proc[e->step]++ || e->step <= last || any_rb)
+                return "a step ran twice, out of order, or after a rollback";
+            if (e->after && before)
+                return "the row ran again after the kill: it was submitted twice";
+            last = e->step;
+            break;
+        case 'P':
+            if (!proc[e->step] || prep[e->step]++)
+                return "a step prepared twice, or without having run";
+            break;
+        case 'c':
+            if (!prep[e->step] || (com[e->step]++ && !repeat))
+                return "a step committed twice, and not in doubt, or without its prepare";
+            break;
+        case 'r':
+            if (e->step > last_rb || (e->step == last_rb && !repeat && e->step != S_FR))
+                return "rollbacks not newest first, or one repeated and not in doubt";
+            last_rb = e->step;
+            rb[e->step]++;
+            any_rb = true;
+            break;
+        default:
+            return "an unknown phase";
+        }
+    }
+    if (strcmp(status, "succeeded") == 0) {
+        if (strcmp(k->ends, "succeeded") != 0 || any_rb)
+            return "succeeded, and not a row that succeeds, or rolled back";
+        for (int s = 0; s < S_N; s++)
+            if (k->steps[s] && (!proc[s] || ((s == S_T1 || s == S_T2) && (!prep[s] || !com[s]))))
+                return "succeeded, and a step did not run, prepare or commit";
+        return NULL;
+    }
+    for (int s = 0; s < S_N; s++)
+        if (com[s])
+            return "failed or stuck, and a step was committed";
+    bool stuck = strcmp(status, "stuck") == 0;
+    if (!stuck && strcmp(status, "failed") != 0)
+        return "neither succeeded, failed nor stuck";
+    if (stuck && (strcmp(k->ends, "stuck") != 0 || code != k->code || !rb[S_FR]))
+        return "stuck, and not the FailRollback row, or its compensation never tried";
+    if (!stuck && !(code == k->code && k->code) && !(code == E_ABORT && killed))
+        return "failed with a code that is neither its own nor that of a recovery's rollback";
+    for (int s = 0; s < S_N; s++) {
+        bool doubtful = doubt && doubt->step == s;
+        if (s == S_FR || !k->steps[s])
+            continue;
+        if (stuck && s < S_FR) {
+            if (rb[s])
+                return "an older step rolled back while a newer one's compensation is stuck";
+        } else if (proc[s] && s != S_FAIL) {
+            if (rb[s] < 1 || rb[s] > 1 + (doubtful && doubt->phase == 'r'))
+                return "a step that ran was not rolled back exactly once";
+        } else if (rb[s]) {
+            /* in doubt: the call that failed when the kill came before the journal knew it,
+             * or the step after the last that ran (its INTENT written, the call not made) */
+            bool next = !proc[s] && killed && s > last;
+            for (int t = last + 1; next && t < s; t++)
+                next = !k->steps[t];
+            if (rb[s] > 1 || !(next || (proc[s] && doubtful && doubt->phase == 'p')))
+                return "a step that failed or never ran was rolled back, and it was not in doubt";
+        }
+    }
+    return NULL;
+}
+
+static int cmd_sweep_judge(int argc, char **argv)
+{
+    if (argc != 7)
+        fail("usage: batch_tool sweep-judge RUN_TRACE AFTER_TRACE RESULTS KILLED STUCK_COUNT");
+    sweep_row rows[SWEEP_ROWS];
+    for (int p = 0; p < SWEEP_ROWS; p++)
+        rows[p] = (sweep_row){.n = 0, .last_before = -1};
+    sweep_read(argv[2], rows, false);
+    sweep_read(argv[3], rows, true);
+    bool killed = atoi(argv[5]) != 0;
+    size_t nr;
+    row *res = read_results(argv[4], &nr);
+    int bad = 0, stuck = 0;
+    if (nr != SWEEP_ROWS) {
+        fprintf(stderr, "sweep: %zu result lines for %d rows\n", nr, SWEEP_ROWS);
+        bad++;
+    }
+    for (size_t i = 0; i < nr; i++) {
+        long p = res[i].pos;
+        if (p != (long)i + 1) {
+            fprintf(stderr, "sweep: result %zu is position %ld (a position missing or repeated)\n", i + 1, p);
+            bad++;
+            break;
+        }
+        json_t *o = json_loads(res[i].text, 0, NULL);
+        const char *c = o ? json_string_value(json_object_get(o, "code")) : NULL;
+        unsigned code = c ? (unsigned)strtoul(c, NULL, 16) : 0;
+        json_decref(o);
+        stuck += strcmp(res[i].status, "stuck") == 0;
+        const char *why = sweep_judge_row((int)p, &rows[p - 1], res[i].status, code, killed);
+        if (why) {
+            fprintf(stderr, "sweep: row %ld (%s 0x%08X): %s:", p, res[i].status, code, why);
+            for (int e = 0; e < rows[p - 1].n; e++)
+                fprintf(stderr, " %s%c%s", rows[p - 1].ev[e].after ? "+" : "", rows[p - 1].ev[e].phase,
+                        sweep_step[rows[p - 1].ev[e].step] + 6);
+            fputc('\n', stderr);
+            bad++;
+        }
+    }
+    if (stuck != atoi(argv[6])) {
+        fprintf(stderr, "sweep: %d rows stuck, %s stuck transactions in the journal\n", stuck, argv[6]);
+        bad++;
+    }
+    for (size_t i = 0; i < nr; i++)
+        free(res[i].text);
+    free(res);
+    return bad ? 1 : 0;
+}
+
 /* ---- processes ------------------------------------------------------------------------ */
 
 static int cmd_maxrss(int argc, char **argv)
@@ -558,6 +776,10 @@ int main(int argc, char **argv)
         return cmd_compare(argc, argv);
     if (strcmp(argv[1], "trace") == 0)
         return cmd_trace(argc, argv);
+    if (strcmp(argv[1], "sweep-rows") == 0)
+        return cmd_sweep_rows(argc, argv);
+    if (strcmp(argv[1], "sweep-judge") == 0)
+        return cmd_sweep_judge(argc, argv);
     if (strcmp(argv[1], "maxrss") == 0)
         return cmd_maxrss(argc, argv);
     if (strcmp(argv[1], "wait-lines") == 0)

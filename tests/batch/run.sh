@@ -14,6 +14,8 @@
 #            batch requests, bad usage
 #   signal   SIGINT stops taking requests, lets the running ones finish, prints the
 #            summary and leaves a batch --resume finishes
+#   sweep    a batch killed at (a sample of) every journal point, then resumed: each
+#            row's provider effects happen once, as its recorded outcome says
 #   memory   the maximum RSS of 200,000 requests against 10,000 (skipped under ASan)
 #   corpus   the files of tests/batch/corpus (malformed, mistyped, garbage, truncated):
 #            exactly the result lines of their .expected
@@ -428,6 +430,47 @@ parsing)
     "$P" compile --check ns.xml >out 2>&1
     check "compile refuses a DTD" 2 $?
     contains "compile names the DTD" out 'DOCTYPE not allowed'
+    ;;
+
+sweep)
+    # The crash sweep of a batch: a --jobs 2 batch of keyed twoPhase, write-then-fail,
+    # FailRollback (stuck) and plain rows killed at a journal point, then resumed; every
+    # row's provider effects must happen once, as its recorded result says, and nothing
+    # may be submitted again.  With two workers the points interleave differently from run
+    # to run, so a stride samples them (every third point by default, both sides of a
+    # write; PROVOST_SWEEP_STRIDE=1 takes every one), which keeps this to about a minute
+    # under the sanitizers.
+    "$BT" sweep-rows rows.csv
+    rm -rf tmpl
+    "$P" --db tmpl register "$SRC/tests/batch/sweep.xml" >/dev/null || { echo "FAIL: register"; exit 1; }
+    stride=${PROVOST_SWEEP_STRIDE:-3}
+    point=1
+    points=0
+    while [ $point -lt 1000 ]; do
+        rm -rf db res.jsonl res.jsonl.state run.trace after.trace
+        cp -r tmpl db
+        PROVOST_CRASH_POINT=$point PROVOST_TEST_TRACE="$T/run.trace" "$P" --db db batch -q --jobs 2 --sync none \
+            --call Sweep Row --rows rows.csv --out res.jsonl >/dev/null 2>&1
+        st=$?
+        killed=0
+        if [ $st = 137 ]; then
+            killed=1
+            points=$((points + 1))
+            PROVOST_TEST_TRACE="$T/after.trace" "$P" --db db batch -q --jobs 2 --resume --out res.jsonl \
+                >/dev/null 2>err
+            check "resumed after a kill at journal point $point" 1 $?
+        else
+            check "past the last journal point ($point)" 1 $st
+        fi
+        nstuck=$("$P" --db db txn list --stuck | grep -c 'STUCK$')
+        ok "kill at journal point $point, then resume: every row's effects once" \
+            "$BT" sweep-judge run.trace after.trace res.jsonl $killed "$nstuck"
+        [ $killed = 1 ] || break
+        point=$((point + stride))
+    done
+    echo "killed at $points journal points (one in $stride), each then resumed"
+    ok "the sweep reached the end of the batch" test $killed = 0
+    ok "the sweep killed the batch often" test $points -gt 10
     ;;
 
 memory)
