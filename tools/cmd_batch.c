@@ -10,8 +10,9 @@
  * the batch finished: --resume reads it, skips the positions the results file already
  * holds, and submits the others again with the same keys -- those that finished before
  * the interruption (their line may have been lost) come back with their recorded outcome
- * and are not run; those that were running were rolled back when the engine opened its
- * database, and run again.
+ * and are not run; those that were running were ended by recovery when the engine opened
+ * its database (rolled back, or committed when their commit had been decided), which
+ * recorded their outcome too: they are not run again either.
  *
  * A counting thread (at low priority) reads the inputs a second time to learn the total
  * for the progress display; a ticker thread draws it, and wakes everybody up when a signal

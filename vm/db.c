@@ -222,6 +222,24 @@ int pvm_db_end(pvm_db *d, int cf_range, const char *from, size_t flen, const cha
     return 0;
 }
 
+int pvm_db_append_with(pvm_db *d, int cf, const char *key, size_t klen, const void *val, size_t vlen, int cf_put,
+                       const char *okey, size_t oklen, const char *oval, size_t ovlen, int sync, char *err,
+                       size_t errlen)
+{
+    rocksdb_writebatch_t *b = rocksdb_writebatch_create();
+    rocksdb_writebatch_put_cf(b, d->cf[cf], key, klen, val, vlen);
+    if (okey)
+        rocksdb_writebatch_put_cf(b, d->cf[cf_put], okey, oklen, oval, ovlen);
+    char *rerr = NULL;
+    rocksdb_write(d->db, sync ? d->wsync : d->wnosync, b, &rerr);
+    rocksdb_writebatch_destroy(b);
+    if (rerr) {
+        set_err(err, errlen, "journal write failed", rerr);
+        return -1;
+    }
+    return 0;
+}
+
 const char *pvm_db_path(const pvm_db *d)
 {
     return d->path;

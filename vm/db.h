@@ -38,6 +38,11 @@ int pvm_db_append(pvm_db *db, int cf, const char *key, size_t klen, const void *
  * okey = oval in cf_put -- in one atomic write. */
 int pvm_db_end(pvm_db *db, int cf_range, const char *from, size_t flen, const char *to, size_t tlen, int cf_put,
                const char *okey, size_t oklen, const char *oval, size_t ovlen, int sync, char *err, size_t errlen);
+/* A journal record (key = val in cf) and, when okey is given, okey = oval in cf_put -- in
+ * one atomic write. */
+int pvm_db_append_with(pvm_db *db, int cf, const char *key, size_t klen, const void *val, size_t vlen, int cf_put,
+                       const char *okey, size_t oklen, const char *oval, size_t ovlen, int sync, char *err,
+                       size_t errlen);
 /* Where the database lives (for files beside it, such as the master key). */
 const char *pvm_db_path(const pvm_db *db);
 

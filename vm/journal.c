@@ -268,7 +268,7 @@ typedef struct jwrite {
     const char *key, *val;       /* record */
     size_t klen, vlen;
     const char *from, *to;       /* end: the range, or NULL */
-    const char *okey, *oval;     /* end: the outcome, or NULL */
+    const char *okey, *oval;     /* end or record: the outcome, or NULL */
     bool sync;
 } jwrite;
 
@@ -287,7 +287,10 @@ static int guarded(pvm_journal *j, const jwrite *w, char *err, size_t errlen)
         int sync = w->sync && j->sync != PVM_SYNC_NONE;
         if (serial)
             pthread_mutex_lock(&j->serial);
-        if (w->key)
+        if (w->key && w->okey)
+            rc = pvm_db_append_with(j->db, PVM_CF_JOURNAL, w->key, w->klen, w->val, w->vlen, PVM_CF_OUTCOMES, w->okey,
+                                    strlen(w->okey), w->oval, strlen(w->oval), sync, err, errlen);
+        else if (w->key)
             rc = pvm_db_append(j->db, PVM_CF_JOURNAL, w->key, w->klen, w->val, w->vlen, sync, err, errlen);
         else
             rc = pvm_db_end(j->db, PVM_CF_JOURNAL, w->from, 42, w->to, 42, PVM_CF_OUTCOMES, w->okey,
@@ -299,7 +302,8 @@ static int guarded(pvm_journal *j, const jwrite *w, char *err, size_t errlen)
     return rc;
 }
 
-static int append(pvm_journal *j, const char *txid, uint32_t seq, buf *b, bool sync, char *err, size_t errlen)
+static int append_with(pvm_journal *j, const char *txid, uint32_t seq, buf *b, bool sync, const char *okey,
+                       const char *oval, char *err, size_t errlen)
 {
     if (b->oom) {
         snprintf(err, errlen, "out of memory");
@@ -308,10 +312,16 @@ static int append(pvm_journal *j, const char *txid, uint32_t seq, buf *b, bool s
     }
     char key[42];
     key_of(txid, seq, key);
-    jwrite w = {.key = key, .klen = sizeof key, .val = (const char *)b->p, .vlen = b->n, .sync = sync};
+    jwrite w = {.key = key, .klen = sizeof key, .val = (const char *)b->p, .vlen = b->n, .sync = sync,
+                .okey = okey && oval ? okey : NULL, .oval = oval};
     int rc = guarded(j, &w, err, errlen);
     free(b->p);
     return rc;
+}
+
+static int append(pvm_journal *j, const char *txid, uint32_t seq, buf *b, bool sync, char *err, size_t errlen)
+{
+    return append_with(j, txid, seq, b, sync, NULL, NULL, err, errlen);
 }
 
 static int begin(pvm_journal *j, pvm_jtxn *t, bool sensitive, char *err, size_t errlen)
@@ -343,6 +353,8 @@ static int begin(pvm_journal *j, pvm_jtxn *t, bool sensitive, char *err, size_t 
     } else {
         put_bytes(&b, "", 0);
     }
+    /* recovery records the submission's outcome when it ends the transaction */
+    put_str(&b, t->outcome_key);
     /* a later BEGIN (the first sensitive call of a transaction) carries the key */
     if (append(j, t->txid, t->next++, &b, true, err, errlen) != 0)
         return -1;
@@ -423,13 +435,14 @@ int pvm_journal_queued(pvm_journal *j, pvm_jtxn *t, const char *job, char *err, 
     return append(j, t->txid, t->next++, &b, true, err, errlen);
 }
 
-int pvm_journal_stuck(pvm_journal *j, pvm_jtxn *t, const char *reason, char *err, size_t errlen)
+int pvm_journal_stuck(pvm_journal *j, pvm_jtxn *t, const char *reason, const char *outcome, char *err,
+                      size_t errlen)
 {
     buf b = {0};
     put_u8(&b, PVM_J_STUCK);
     put_u32(&b, 0);
     put_str(&b, reason);
-    return append(j, t->txid, t->next++, &b, true, err, errlen);
+    return append_with(j, t->txid, t->next++, &b, true, t->outcome_key, outcome, err, errlen);
 }
 
 static int end_write(pvm_journal *j, const char *txid, const char *okey, const char *oval, char *err, size_t errlen)
@@ -443,21 +456,11 @@ static int end_write(pvm_journal *j, const char *txid, const char *okey, const c
     return guarded(j, &w, err, errlen);
 }
 
-int pvm_journal_end_id(pvm_journal *j, const char *txid, char *err, size_t errlen)
-{
-    return end_write(j, txid, NULL, NULL, err, errlen);
-}
-
 int pvm_journal_end(pvm_journal *j, pvm_jtxn *t, const char *outcome, char *err, size_t errlen)
 {
     if (!t->begun && !t->outcome_key)
         return 0; /* nothing was written: a read-only transaction */
     return end_write(j, t->begun ? t->txid : NULL, t->outcome_key, t->outcome_key ? outcome : NULL, err, errlen);
-}
-
-int pvm_journal_outcome(pvm_journal *j, const char *key, const char *outcome, char *err, size_t errlen)
-{
-    return end_write(j, NULL, key, outcome, err, errlen);
 }
 
 /* ---- reading ------------------------------------------------------------------------ */
@@ -536,6 +539,11 @@ static int record(void *ud, const char *key, size_t klen, const char *val, size_
         uint64_t hi = get_u32(&r), lo = get_u32(&r);
         size_t wn;
         const unsigned char *wrapped = get_bytes(&r, &wn);
+        char *okey = r.n && !r.bad ? get_str(&r) : NULL; /* the submission's key */
+        if (!v->outcome_key && okey && *okey)
+            v->outcome_key = okey;
+        else
+            free(okey);
         if (!v->client && client && *client)
             v->client = client;
         else
@@ -678,6 +686,7 @@ void pvm_journal_views_free(pvm_jview *v, size_t n)
             free(v[i].queued[k]);
         free(v[i].queued);
         free(v[i].client);
+        free(v[i].outcome_key);
         free(v[i].stuck);
         free(v[i].error);
     }
@@ -691,6 +700,7 @@ void pvm_journal_resume(const pvm_jview *v, pvm_jtxn *t)
     t->next = v->next;
     t->begun = true;
     t->sensitive_key = v->has_key;
+    t->outcome_key = v->outcome_key;
     if (v->has_key)
         memcpy(t->key, v->key, 32);
 }

@@ -38,7 +38,8 @@ typedef struct pvm_jtxn {
     bool sensitive_key;  /* key holds a per-transaction key */
     unsigned char key[32];
     const char *client;  /* clientTransactionId, or NULL */
-    const char *outcome_key; /* recorded with the end (exactly-once submission), or NULL */
+    const char *outcome_key; /* journaled in BEGIN, recorded with the end or with STUCK
+                              * (exactly-once submission), or NULL */
 } pvm_jtxn;
 
 /* A call as recovery and `txn list` see it. */
@@ -55,6 +56,7 @@ typedef struct pvm_jcall {
 typedef struct pvm_jview {
     char txid[40];
     char *client;
+    char *outcome_key;        /* the submission's key (its outcome is recorded with the end), or NULL */
     uint64_t began;           /* ns since the epoch */
     pvm_jcall *calls;         /* in call order */
     size_t ncalls;
@@ -82,14 +84,14 @@ int pvm_journal_intent(pvm_journal *j, pvm_jtxn *t, bool sensitive, uint32_t exe
 int pvm_journal_done(pvm_journal *j, pvm_jtxn *t, uint32_t intent, char *const *kv, size_t nkv, char *err,
                      size_t errlen);
 int pvm_journal_mark(pvm_journal *j, pvm_jtxn *t, int type, uint32_t intent, char *err, size_t errlen);
-int pvm_journal_stuck(pvm_journal *j, pvm_jtxn *t, const char *reason, char *err, size_t errlen);
+/* STUCK and (with an outcome key) the outcome, in one atomic write: the transaction stays
+ * for an operator, its submission is finished. */
+int pvm_journal_stuck(pvm_journal *j, pvm_jtxn *t, const char *reason, const char *outcome, char *err,
+                      size_t errlen);
 int pvm_journal_queued(pvm_journal *j, pvm_jtxn *t, const char *job, char *err, size_t errlen);
 /* The transaction is finished: its records go, and (with an outcome key) its outcome is
  * recorded in the same atomic write. */
 int pvm_journal_end(pvm_journal *j, pvm_jtxn *t, const char *outcome, char *err, size_t errlen);
-/* Record an outcome alone (a stuck transaction keeps its records). */
-int pvm_journal_outcome(pvm_journal *j, const char *key, const char *outcome, char *err, size_t errlen);
-int pvm_journal_end_id(pvm_journal *j, const char *txid, char *err, size_t errlen);
 
 /* Every unfinished transaction, oldest first.  Free with pvm_journal_views_free. */
 int pvm_journal_scan(pvm_journal *j, pvm_jview **out, size_t *n, char *err, size_t errlen);

@@ -89,12 +89,21 @@ static uint32_t with_retries(pvm_req *r, pvm_txn_call *t, int phase, char **desc
     return code ? code : PROVOST_E_GENERIC;
 }
 
+/* What a keyed submission records: "committed|failed|stuck CODE TXID". */
+static void outcome_text(const pvm_req *r, const char *status, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s 0x%08X %s", status, strcmp(status, "committed") ? r->err.code : 0u, r->txid);
+}
+
+/* The transaction stays for an operator; a keyed submission is finished (stuck) in the same
+ * write, so that it is never submitted again. */
 static void park(pvm_req *r, const pvm_txn_call *t, const char *what, uint32_t code, const char *desc, bool *stuck)
 {
-    char reason[600], why[300];
+    char reason[600], why[300], outcome[80];
     snprintf(reason, sizeof reason, "%s of %s/%s failed %d times: 0x%08X %s", what, t->ns, t->proc, ATTEMPTS, code,
              desc ? desc : "");
-    pvm_journal_stuck(r->e->journal, &r->jt, reason, why, sizeof why);
+    outcome_text(r, "stuck", outcome, sizeof outcome);
+    pvm_journal_stuck(r->e->journal, &r->jt, reason, outcome, why, sizeof why);
     *stuck = true;
 }
 
@@ -186,12 +195,6 @@ static bool prepare_calls(pvm_req *r)
     return true;
 }
 
-/* What a keyed submission records: "committed|failed|stuck CODE TXID". */
-static void outcome_text(const pvm_req *r, const char *status, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s 0x%08X %s", status, strcmp(status, "committed") ? r->err.code : 0u, r->txid);
-}
-
 int pvm_finish(pvm_req *r, bool ok)
 {
     char why[300], outcome[80];
@@ -233,8 +236,8 @@ int pvm_finish(pvm_req *r, bool ok)
         if (settled)
             pvm_journal_end(r->e->journal, &r->jt, outcome, why, sizeof why); /* if lost, recovery ends it */
     }
-    if (!settled && r->jt.outcome_key) /* the records stay for an operator; the outcome is known */
-        pvm_journal_outcome(r->e->journal, r->jt.outcome_key, outcome, why, sizeof why);
+    /* not settled: stuck (its outcome went with STUCK), or its end could not be journaled
+     * (recovery ends it and records the outcome from the key in BEGIN) */
     deactivate_all(r);
     return ok ? 0 : -1;
 }
@@ -261,12 +264,29 @@ void pvm_txn_clear(pvm_req *r)
 
 /* ---- recovery ------------------------------------------------------------------------ */
 
+/* The failure code a keyed submission ended by recovery records: the one it was parked
+ * with (a stuck transaction resolved), else PROVOST_E_ABORTED (the request's own code is
+ * not journaled). */
+static uint32_t recovered_code(provost_engine *e, const char *key)
+{
+    char *o = NULL;
+    unsigned code = 0;
+    if (key && provost_outcome(e, key, &o) == 1 && sscanf(o, "%*s 0x%x", &code) == 1 && code) {
+        free(o);
+        return code;
+    }
+    free(o);
+    return PROVOST_E_ABORTED;
+}
+
 /* Rebuild a journaled transaction as a request whose end is to be run again. */
 static int recover_one(provost_engine *e, pvm_catalog *cat, const pvm_jview *v, pvm_recovery *out)
 {
     pvm_req r = {.e = e, .cat = cat};
     memcpy(r.txid, v->txid, sizeof r.txid);
     pvm_journal_resume(v, &r.jt);
+    if (!v->commit_decided)
+        r.err.code = recovered_code(e, r.jt.outcome_key);
     r.calls = calloc(v->ncalls ? v->ncalls : 1, sizeof *r.calls);
     if (!r.calls)
         return -1;
@@ -299,8 +319,9 @@ static int recover_one(provost_engine *e, pvm_catalog *cat, const pvm_jview *v, 
     if (settled || !v->commit_decided)
         pvm_queue_finish(&r, v->commit_decided);
     pvm_queue_forget(&r);
-    char why[300];
-    if (settled && pvm_journal_end(e->journal, &r.jt, NULL, why, sizeof why) != 0)
+    char why[300], outcome[80];
+    outcome_text(&r, v->commit_decided ? "committed" : "failed", outcome, sizeof outcome);
+    if (settled && pvm_journal_end(e->journal, &r.jt, outcome, why, sizeof why) != 0)
         settled = false;
     deactivate_all(&r);
     if (!settled)
@@ -422,10 +443,20 @@ int provost_txn_resolve(provost_engine *e, const char *id, int how, provost_erro
     if (pvm_journal_scan(e->journal, &v, &nv, why, sizeof why) != 0)
         return api_fail(err, PROVOST_E_JOURNAL, why);
     bool found = false;
-    char unreadable[300] = "";
+    char unreadable[300] = "", outcome[80];
+    int rc = 0;
     for (size_t i = 0; i < nv; i++)
         if (strcmp(v[i].txid, id) == 0) {
             found = true;
+            if (how == PROVOST_RESOLVE_ROLLEDBACK) {
+                /* compensated by hand: the end, and a keyed submission's outcome with it */
+                pvm_req r = {.e = e};
+                memcpy(r.txid, v[i].txid, sizeof r.txid);
+                pvm_journal_resume(&v[i], &r.jt);
+                r.err.code = recovered_code(e, r.jt.outcome_key);
+                outcome_text(&r, "failed", outcome, sizeof outcome);
+                rc = pvm_journal_end(e->journal, &r.jt, outcome, why, sizeof why);
+            }
             if (v[i].error)
                 snprintf(unreadable, sizeof unreadable,
                          "cannot retry without the sealed data the compensation needs (%s): the records are "
@@ -436,10 +467,10 @@ int provost_txn_resolve(provost_engine *e, const char *id, int how, provost_erro
     pvm_journal_views_free(v, nv);
     if (!found)
         return api_fail(err, PROVOST_E_NOTFOUND, "no such transaction in the journal");
-    if (how == PROVOST_RESOLVE_RETRY && unreadable[0])
-        return api_fail(err, PROVOST_E_JOURNAL, unreadable);
     if (how == PROVOST_RESOLVE_ROLLEDBACK)
-        return pvm_journal_end_id(e->journal, id, why, sizeof why) == 0 ? 0 : api_fail(err, PROVOST_E_JOURNAL, why);
+        return rc == 0 ? 0 : api_fail(err, PROVOST_E_JOURNAL, why);
+    if (unreadable[0])
+        return api_fail(err, PROVOST_E_JOURNAL, unreadable);
     pvm_recovery r;
     if (pvm_recover(e, id, &r, why, sizeof why) != 0)
         return api_fail(err, PROVOST_E_JOURNAL, why);

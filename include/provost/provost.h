@@ -37,6 +37,7 @@ typedef struct provost_error {
 #define PROVOST_E_READONLY      0x80070013u /* read-only namespace */
 #define PROVOST_E_OUTOFMEMORY   0x8007000Eu
 #define PROVOST_E_BUDGET        0x80070718u /* the request ran out of its step budget */
+#define PROVOST_E_ABORTED       0x80004004u /* running when its process ended: finished by recovery */
 
 /* Journal durability (SPEC §6): group (default) syncs every record and lets concurrent
  * transactions share fsyncs; always syncs each record on its own; none never syncs
