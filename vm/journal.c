@@ -14,7 +14,10 @@
  *
  * Test hooks, read once: PROVOST_CRASH_POINT=N kills the process with SIGKILL at the Nth
  * journal point (points 2k-1 and 2k are just before and just after the kth write);
- * PROVOST_JOURNAL_FAIL=N makes the Nth write fail as a full disk would.
+ * PROVOST_JOURNAL_FAIL=N makes the Nth write fail as a full disk would;
+ * PROVOST_JOURNAL_FULL=N makes every write from the Nth on fail (a disk that stays full);
+ * PROVOST_JOURNAL_SYNC_FAIL=N lets the Nth write reach the log unsynced and then fail as a
+ * failed fsync would (the record is there, the caller is told it may not be).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,7 +44,7 @@ struct pvm_journal {
     unsigned char master[32];
     bool has_master;
     atomic_ulong writes;    /* for the test hooks */
-    unsigned long crash_point, fail_at;
+    unsigned long crash_point, fail_at, full_from, sync_fail_at;
 };
 
 /* ---- sealing ------------------------------------------------------------------------- */
@@ -279,12 +282,13 @@ static int guarded(pvm_journal *j, const jwrite *w, char *err, size_t errlen)
     unsigned long k = atomic_fetch_add(&j->writes, 1) + 1;
     hook(j, 2 * k - 1);
     int rc;
-    if (j->fail_at && k == j->fail_at) {
+    if ((j->fail_at && k == j->fail_at) || (j->full_from && k >= j->full_from)) {
         snprintf(err, errlen, "journal write failed: no space left on device (injected)");
         rc = -1;
     } else {
+        bool sync_fails = j->sync_fail_at && k == j->sync_fail_at && w->sync;
         bool serial = w->sync && j->sync == PVM_SYNC_ALWAYS;
-        int sync = w->sync && j->sync != PVM_SYNC_NONE;
+        int sync = w->sync && j->sync != PVM_SYNC_NONE && !sync_fails;
         if (serial)
             pthread_mutex_lock(&j->serial);
         if (w->key && w->okey)
@@ -297,6 +301,10 @@ static int guarded(pvm_journal *j, const jwrite *w, char *err, size_t errlen)
                             w->okey ? strlen(w->okey) : 0, w->oval, w->oval ? strlen(w->oval) : 0, sync, err, errlen);
         if (serial)
             pthread_mutex_unlock(&j->serial);
+        if (rc == 0 && sync_fails) {
+            snprintf(err, errlen, "journal sync failed: input/output error (injected)");
+            rc = -1;
+        }
     }
     hook(j, 2 * k);
     return rc;
@@ -720,6 +728,9 @@ pvm_journal *pvm_journal_open(pvm_db *db, int sync, char *err, size_t errlen)
     const char *cp = getenv("PROVOST_CRASH_POINT"), *fa = getenv("PROVOST_JOURNAL_FAIL");
     j->crash_point = cp ? strtoul(cp, NULL, 10) : 0;
     j->fail_at = fa ? strtoul(fa, NULL, 10) : 0;
+    const char *ff = getenv("PROVOST_JOURNAL_FULL"), *sf = getenv("PROVOST_JOURNAL_SYNC_FAIL");
+    j->full_from = ff ? strtoul(ff, NULL, 10) : 0;
+    j->sync_fail_at = sf ? strtoul(sf, NULL, 10) : 0;
     char path[4096];
     snprintf(path, sizeof path, "%s/master.key", pvm_db_path(db));
     struct stat st;

@@ -6,7 +6,8 @@
  *
  *   crash_test sweep      every journal point of several request shapes, and a crash of
  *                         recovery itself at every one of its journal points
- *   crash_test faults     a failing journal write (disk full) at every write
+ *   crash_test faults     a failing journal write (disk full) at every write, a disk that
+ *                         stays full from every write on, a failing sync at every write
  *   crash_test stuck      a compensation that keeps failing: parked, listed, resolved
  *   crash_test sensitive  sensitive executeData never reaches the database files in clear
  *   crash_test random     kills at random moments during a multi-threaded batch
@@ -280,6 +281,8 @@ static void lines_print(const char *title, const lines *l)
 typedef struct hooks {
     long crash_point;  /* PROVOST_CRASH_POINT, 0 for none */
     long journal_fail; /* PROVOST_JOURNAL_FAIL, 0 for none */
+    long journal_full; /* PROVOST_JOURNAL_FULL, 0 for none */
+    long sync_fail;    /* PROVOST_JOURNAL_SYNC_FAIL, 0 for none */
     const char *trace; /* PROVOST_TEST_TRACE, NULL for none */
 } hooks;
 
@@ -293,12 +296,14 @@ static pid_t spawn(char *const argv[], const hooks *h, const char *out, int out_
     size_t n = 0;
     while (environ[n])
         n++;
-    char **envp = calloc(n + 4, sizeof *envp), *owned[3] = {NULL, NULL, NULL};
+    char **envp = calloc(n + 6, sizeof *envp), *owned[5] = {NULL, NULL, NULL, NULL, NULL};
     assert_non_null(envp);
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         if (strncmp(environ[i], "PROVOST_CRASH_POINT=", 20) != 0 &&
             strncmp(environ[i], "PROVOST_JOURNAL_FAIL=", 21) != 0 &&
+            strncmp(environ[i], "PROVOST_JOURNAL_FULL=", 21) != 0 &&
+            strncmp(environ[i], "PROVOST_JOURNAL_SYNC_FAIL=", 26) != 0 &&
             strncmp(environ[i], "PROVOST_TEST_TRACE=", 19) != 0)
             envp[m++] = environ[i];
     if (h->crash_point > 0)
@@ -307,6 +312,10 @@ static pid_t spawn(char *const argv[], const hooks *h, const char *out, int out_
         envp[m++] = owned[1] = fmt("PROVOST_JOURNAL_FAIL=%ld", h->journal_fail);
     if (h->trace)
         envp[m++] = owned[2] = fmt("PROVOST_TEST_TRACE=%s", h->trace);
+    if (h->journal_full > 0)
+        envp[m++] = owned[3] = fmt("PROVOST_JOURNAL_FULL=%ld", h->journal_full);
+    if (h->sync_fail > 0)
+        envp[m++] = owned[4] = fmt("PROVOST_JOURNAL_SYNC_FAIL=%ld", h->sync_fail);
     envp[m] = NULL;
     posix_spawn_file_actions_t fa;
     assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
@@ -324,7 +333,7 @@ static pid_t spawn(char *const argv[], const hooks *h, const char *out, int out_
     pid_t pid;
     int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, envp);
     posix_spawn_file_actions_destroy(&fa);
-    for (size_t i = 0; i < 3; i++)
+    for (size_t i = 0; i < 5; i++)
         free(owned[i]);
     free(envp);
     if (rc != 0)
@@ -1113,6 +1122,70 @@ static void test_faults_not_caught(void **state)
            "C/H");
 }
 
+/* A disk that fills up at journal write k and stays full until the process ends (it has
+ * room again for recovery, in a new process); with sync_fail, the kth write reaches the
+ * log but its sync fails instead, once.  Whatever the request's own end did, recovery
+ * finishes it, and no step is compensated or committed twice: the one repetition allowed
+ * is of the run's very last call, when the write recording it was the one that failed (as
+ * after a crash at that moment). */
+static void faults_full(const char *name, const char *request, bool sync_fail)
+{
+    place p = prepare_place(name, request, false);
+    int n_status;
+    uint32_t n_code;
+    lines N = reference_run(&p, &n_status, &n_code);
+    long writes = count_writes(&p);
+    for (long k = 1; k <= writes; k++) {
+        hooks h = {.journal_full = sync_fail ? 0 : k, .sync_fail = sync_fail ? k : 0};
+        int st = run_request(&p, p.db, &h);
+        if (!WIFEXITED(st) || (WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != EXIT_REQUEST_FAILED))
+            fail_msg("%s: write %ld failing, the request ended with %s", name, k, describe_status(st));
+        lines R = read_lines(p.run_trace), C = recover_check(p.db, p.rec_trace, 0), T = {0}, doubt = {0};
+        lines_append(&T, &R, 0);
+        lines_append(&T, &C, 0);
+        if (R.n) /* no call is made after the first failed write: only the last is in doubt */
+            lines_push(&doubt, R.v[R.n - 1]);
+        char *what = fmt("%s, %s %ld", name, sync_fail ? "sync failing at write" : "disk full from write", k);
+        enum outcome o = judge(what, &N, &T, R.n, &doubt);
+        if (WEXITSTATUS(st) == EXIT_REQUEST_FAILED && o == COMPLETE)
+            fail_msg("%s: a failed request's effects were kept", what);
+        printf("  %s: %s, %zu calls in the run, %zu by recovery, %s\n", what,
+               WEXITSTATUS(st) ? "failed" : "succeeded", R.n, C.n, outcome_name[o]);
+        free(what);
+        lines_free(&R);
+        lines_free(&C);
+        lines_free(&T);
+        lines_free(&doubt);
+    }
+    lines_free(&N);
+    place_free(&p);
+}
+
+static void test_full_failing_request(void **state)
+{
+    (void)state;
+    faults_full("full-failing", REQUEST(STEP("W1", "ff-1") STEP("W2", "ff-2") STEP("W3", "ff-3") STEP("Fail", "ff-4")),
+                false);
+}
+
+static void test_full_two_phase(void **state)
+{
+    (void)state;
+    faults_full("full-two-phase", REQUEST(STEP("T1", "fq-1") STEP("W1", "fq-2") STEP("T2", "fq-3")), false);
+}
+
+static void test_sync_failing_request(void **state)
+{
+    (void)state;
+    faults_full("sync-failing", REQUEST(STEP("W1", "sf-1") STEP("W2", "sf-2") STEP("Fail", "sf-3")), true);
+}
+
+static void test_sync_two_phase(void **state)
+{
+    (void)state;
+    faults_full("sync-two-phase", REQUEST(STEP("T1", "sq-1") STEP("W1", "sq-2") STEP("T2", "sq-3")), true);
+}
+
 /* ---- stuck: a compensation that keeps failing ------------------------------------------- */
 
 static int cli(const char *db, const char *trace, const char *out, const char *a1, const char *a2, const char *a3,
@@ -1736,6 +1809,8 @@ int main(int argc, char **argv)
     /* the hooks are for the children only */
     unsetenv("PROVOST_CRASH_POINT");
     unsetenv("PROVOST_JOURNAL_FAIL");
+    unsetenv("PROVOST_JOURNAL_FULL");
+    unsetenv("PROVOST_JOURNAL_SYNC_FAIL");
     unsetenv("PROVOST_TEST_TRACE");
     const char *where = getenv("PROVOST_CRASH_DIR");
     if (!usable_dir(where))
@@ -1760,6 +1835,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_faults_failing_request),
         cmocka_unit_test(test_faults_two_phase),
         cmocka_unit_test(test_faults_not_caught),
+        cmocka_unit_test(test_full_failing_request),
+        cmocka_unit_test(test_full_two_phase),
+        cmocka_unit_test(test_sync_failing_request),
+        cmocka_unit_test(test_sync_two_phase),
     };
     const struct CMUnitTest stuck_tests[] = {cmocka_unit_test(test_stuck), cmocka_unit_test(test_retry_unreadable)};
     const struct CMUnitTest sensitive_tests[] = {cmocka_unit_test(test_sensitive)};
