@@ -310,12 +310,15 @@ static int guarded(pvm_journal *j, const jwrite *w, char *err, size_t errlen)
     return rc;
 }
 
-static int append_with(pvm_journal *j, const char *txid, uint32_t seq, buf *b, bool sync, const char *okey,
+/* A record of transaction t; a failure marks t broken. */
+static int append_with(pvm_journal *j, pvm_jtxn *t, uint32_t seq, buf *b, bool sync, const char *okey,
                        const char *oval, char *err, size_t errlen)
 {
+    const char *txid = t->txid;
     if (b->oom) {
         snprintf(err, errlen, "out of memory");
         free(b->p);
+        t->broken = true;
         return -1;
     }
     char key[42];
@@ -324,12 +327,14 @@ static int append_with(pvm_journal *j, const char *txid, uint32_t seq, buf *b, b
                 .okey = okey && oval ? okey : NULL, .oval = oval};
     int rc = guarded(j, &w, err, errlen);
     free(b->p);
+    if (rc != 0)
+        t->broken = true;
     return rc;
 }
 
-static int append(pvm_journal *j, const char *txid, uint32_t seq, buf *b, bool sync, char *err, size_t errlen)
+static int append(pvm_journal *j, pvm_jtxn *t, uint32_t seq, buf *b, bool sync, char *err, size_t errlen)
 {
-    return append_with(j, txid, seq, b, sync, NULL, NULL, err, errlen);
+    return append_with(j, t, seq, b, sync, NULL, NULL, err, errlen);
 }
 
 static int begin(pvm_journal *j, pvm_jtxn *t, bool sensitive, char *err, size_t errlen)
@@ -364,7 +369,7 @@ static int begin(pvm_journal *j, pvm_jtxn *t, bool sensitive, char *err, size_t 
     /* recovery records the submission's outcome when it ends the transaction */
     put_str(&b, t->outcome_key);
     /* a later BEGIN (the first sensitive call of a transaction) carries the key */
-    if (append(j, t->txid, t->next++, &b, true, err, errlen) != 0)
+    if (append(j, t, t->next++, &b, true, err, errlen) != 0)
         return -1;
     t->begun = true;
     t->sensitive_key = sensitive || t->sensitive_key;
@@ -404,7 +409,7 @@ int pvm_journal_intent(pvm_journal *j, pvm_jtxn *t, bool sensitive, uint32_t exe
     put_str(&b, provider);
     put_secret(&b, t, sensitive, data);
     *seq = t->next;
-    return append(j, t->txid, t->next++, &b, true, err, errlen);
+    return append(j, t, t->next++, &b, true, err, errlen);
 }
 
 int pvm_journal_done(pvm_journal *j, pvm_jtxn *t, uint32_t intent, char *const *kv, size_t nkv, char *err,
@@ -419,7 +424,7 @@ int pvm_journal_done(pvm_journal *j, pvm_jtxn *t, uint32_t intent, char *const *
         put_str(&b, kv[i]);
         put_secret(&b, t, t->sensitive_key, kv[i + 1]);
     }
-    return append(j, t->txid, t->next++, &b, true, err, errlen);
+    return append(j, t, t->next++, &b, true, err, errlen);
 }
 
 int pvm_journal_mark(pvm_journal *j, pvm_jtxn *t, int type, uint32_t intent, char *err, size_t errlen)
@@ -429,7 +434,7 @@ int pvm_journal_mark(pvm_journal *j, pvm_jtxn *t, int type, uint32_t intent, cha
     put_u32(&b, intent);
     /* a failure needs no durability of its own: losing it only means an extra
      * rollback of something absent after a crash */
-    return append(j, t->txid, t->next++, &b, type != PVM_J_FAILED, err, errlen);
+    return append(j, t, t->next++, &b, type != PVM_J_FAILED, err, errlen);
 }
 
 int pvm_journal_queued(pvm_journal *j, pvm_jtxn *t, const char *job, char *err, size_t errlen)
@@ -440,7 +445,7 @@ int pvm_journal_queued(pvm_journal *j, pvm_jtxn *t, const char *job, char *err, 
     put_u8(&b, PVM_J_QUEUED);
     put_u32(&b, 0);
     put_str(&b, job);
-    return append(j, t->txid, t->next++, &b, true, err, errlen);
+    return append(j, t, t->next++, &b, true, err, errlen);
 }
 
 int pvm_journal_stuck(pvm_journal *j, pvm_jtxn *t, const char *reason, const char *outcome, char *err,
@@ -450,7 +455,7 @@ int pvm_journal_stuck(pvm_journal *j, pvm_jtxn *t, const char *reason, const cha
     put_u8(&b, PVM_J_STUCK);
     put_u32(&b, 0);
     put_str(&b, reason);
-    return append_with(j, t->txid, t->next++, &b, true, t->outcome_key, outcome, err, errlen);
+    return append_with(j, t, t->next++, &b, true, t->outcome_key, outcome, err, errlen);
 }
 
 static int end_write(pvm_journal *j, const char *txid, const char *okey, const char *oval, char *err, size_t errlen)
@@ -468,7 +473,10 @@ int pvm_journal_end(pvm_journal *j, pvm_jtxn *t, const char *outcome, char *err,
 {
     if (!t->begun && !t->outcome_key)
         return 0; /* nothing was written: a read-only transaction */
-    return end_write(j, t->begun ? t->txid : NULL, t->outcome_key, t->outcome_key ? outcome : NULL, err, errlen);
+    int rc = end_write(j, t->begun ? t->txid : NULL, t->outcome_key, t->outcome_key ? outcome : NULL, err, errlen);
+    if (rc != 0)
+        t->broken = true;
+    return rc;
 }
 
 /* ---- reading ------------------------------------------------------------------------ */
@@ -635,6 +643,9 @@ static int record(void *ud, const char *key, size_t klen, const char *val, size_
     }
     case PVM_J_COMMIT:
         v->commit_decided = true;
+        break;
+    case PVM_J_ROLLBACK:
+        v->rollback_decided = true;
         break;
     case PVM_J_STUCK:
         free(v->stuck);

@@ -25,7 +25,8 @@ enum pvm_jtype {
     PVM_J_COMMITTED = 7,
     PVM_J_ROLLEDBACK = 8,
     PVM_J_STUCK = 9,       /* compensation or commit failed after its retries */
-    PVM_J_QUEUED = 10      /* a job queued suspended: activated on commit, deleted on rollback */
+    PVM_J_QUEUED = 10,     /* a job queued suspended: activated on commit, deleted on rollback */
+    PVM_J_ROLLBACK = 11    /* the decision to roll back after a failed write (it overrides COMMIT) */
 };
 
 typedef struct pvm_journal pvm_journal;
@@ -37,6 +38,7 @@ typedef struct pvm_jtxn {
     bool begun;          /* BEGIN written */
     bool sensitive_key;  /* key holds a per-transaction key */
     unsigned char key[32];
+    bool broken;         /* a write failed: compensations wait until the journal takes one again */
     const char *client;  /* clientTransactionId, or NULL */
     const char *outcome_key; /* journaled in BEGIN, recorded with the end or with STUCK
                               * (exactly-once submission), or NULL */
@@ -61,6 +63,7 @@ typedef struct pvm_jview {
     pvm_jcall *calls;         /* in call order */
     size_t ncalls;
     bool commit_decided;
+    bool rollback_decided;    /* ROLLBACK: a COMMIT whose write was reported failed does not count */
     char *stuck;              /* why it is stuck, or NULL */
     char *error;              /* a record that could not be read, or NULL */
     char **queued;            /* ids of jobs queued suspended */

@@ -75,6 +75,26 @@ static uint32_t phase_call(pvm_req *r, const pvm_txn_call *t, int phase, uint32_
     return rc;
 }
 
+/* How the compensations or commits of a transaction end. */
+enum settle {
+    SETTLED, /* all made: the transaction can end */
+    STUCK,   /* one kept failing: parked for an operator */
+    LEFT     /* the journal cannot be written: the rest is left to recovery */
+};
+
+/* A record that must be durable before anything else is done: tried again like a
+ * provider call (a transient error passes), 0 or -1. */
+static int mark_durably(pvm_req *r, int type, uint32_t seq)
+{
+    char why[300];
+    for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+        pause_ms(backoff_ms[attempt]);
+        if (pvm_journal_mark(r->e->journal, &r->jt, type, seq, why, sizeof why) == 0)
+            return 0;
+    }
+    return -1;
+}
+
 /* One phase with its retries; 0, or the last failure's code (description in *desc). */
 static uint32_t with_retries(pvm_req *r, pvm_txn_call *t, int phase, char **desc)
 {
@@ -107,38 +127,44 @@ static void park(pvm_req *r, const pvm_txn_call *t, const char *what, uint32_t c
     *stuck = true;
 }
 
-/* Roll back every logged call not rolled back yet, newest first.  Returns false when one
- * could not be (the transaction is then stuck).  A call whose compensation keeps failing
- * holds back every older one: an older step is never undone while a newer one's effect is
- * still there (it may depend on the older one). */
-static bool rollback_calls(pvm_req *r)
+/* Roll back every logged call not rolled back yet, newest first.  A call whose compensation
+ * keeps failing holds back every older one: an older step is never undone while a newer
+ * one's effect is still there (it may depend on the older one).
+ *
+ * Each compensation is recorded (ROLLED-BACK) before the next one starts, and none starts
+ * while the journal cannot be written: after a failed write of this transaction, only once
+ * a ROLLBACK record has gone through.  Otherwise recovery, which cannot know of a
+ * compensation the journal never recorded, would make it again.  A record that keeps
+ * failing right after a compensation leaves the rest to recovery, which makes that one
+ * compensation again -- as after a crash at that moment. */
+static enum settle rollback_calls(pvm_req *r)
 {
-    bool stuck = false;
-    char why[300];
-    for (size_t i = r->ncalls; i-- > 0 && !stuck;) {
+    if (r->jt.broken && mark_durably(r, PVM_J_ROLLBACK, 0) != 0)
+        return LEFT;
+    for (size_t i = r->ncalls; i-- > 0;) {
         pvm_txn_call *t = &r->calls[i];
         if (t->rolled_back)
             continue;
         char *desc = NULL;
         uint32_t code = with_retries(r, t, PROVOST_PHASE_ROLLBACK, &desc);
-        if (code == 0) {
-            t->rolled_back = true;
-            /* if this record is lost, the transaction's end still makes the rollback final:
-             * only when the end is lost too does recovery roll the call back again */
-            pvm_journal_mark(r->e->journal, &r->jt, PVM_J_ROLLEDBACK, t->seq, why, sizeof why);
-        } else {
+        bool stuck = false;
+        if (code != 0)
             park(r, t, "rollback", code, desc, &stuck);
-        }
         free(desc);
+        if (stuck)
+            return STUCK;
+        t->rolled_back = true;
+        if (mark_durably(r, PVM_J_ROLLEDBACK, t->seq) != 0)
+            return LEFT;
     }
-    return !stuck;
+    return SETTLED;
 }
 
-/* Commit every prepared twoPhase call not committed yet, in call order. */
-static bool commit_calls(pvm_req *r)
+/* Commit every prepared twoPhase call not committed yet, in call order; each commit is
+ * recorded before the next, as compensations are. */
+static enum settle commit_calls(pvm_req *r)
 {
     bool stuck = false;
-    char why[300];
     for (size_t i = 0; i < r->ncalls; i++) {
         pvm_txn_call *t = &r->calls[i];
         if (t->type != PROVOST_TYPE_TWOPHASE || t->committed)
@@ -147,14 +173,16 @@ static bool commit_calls(pvm_req *r)
         uint32_t code = with_retries(r, t, PROVOST_PHASE_COMMIT, &desc);
         if (code == 0) {
             t->committed = true;
-            /* as for a rollback: the end makes the commit final even if this record is lost */
-            pvm_journal_mark(r->e->journal, &r->jt, PVM_J_COMMITTED, t->seq, why, sizeof why);
+            if (mark_durably(r, PVM_J_COMMITTED, t->seq) != 0) {
+                free(desc);
+                return LEFT;
+            }
         } else {
             park(r, t, "commit", code, desc, &stuck);
         }
         free(desc);
     }
-    return !stuck;
+    return stuck ? STUCK : SETTLED;
 }
 
 static void deactivate_all(pvm_req *r)
@@ -198,7 +226,8 @@ static bool prepare_calls(pvm_req *r)
 int pvm_finish(pvm_req *r, bool ok)
 {
     char why[300], outcome[80];
-    bool settled, two = false;
+    enum settle end;
+    bool two = false;
     if (ok)
         ok = prepare_calls(r);
     if (ok) {
@@ -210,34 +239,34 @@ int pvm_finish(pvm_req *r, bool ok)
         }
     }
     if (ok) {
-        settled = commit_calls(r); /* a commit that keeps failing leaves the transaction in doubt */
+        end = commit_calls(r); /* a commit that keeps failing leaves the transaction in doubt */
         /* nothing is acknowledged before its end is durable */
-        outcome_text(r, settled ? "committed" : "stuck", outcome, sizeof outcome);
-        if (settled)
+        outcome_text(r, "committed", outcome, sizeof outcome);
+        if (end == SETTLED)
             pvm_queue_finish(r, true); /* before the end: a crash in between repeats it */
-        if (settled && pvm_journal_end(r->e->journal, &r->jt, outcome, why, sizeof why) != 0) {
+        if (end == SETTLED && pvm_journal_end(r->e->journal, &r->jt, outcome, why, sizeof why) != 0) {
             if (two) {
                 /* the COMMIT decision is durable: the transaction is committed (never rolled
                  * back after its commits); its records stay and recovery ends it */
-                settled = false;
+                end = LEFT;
             } else {
                 pvm_fail(r, PROVOST_E_JOURNAL, "the transaction's end could not be journaled: %s", why);
                 ok = false;
-                settled = rollback_calls(r);
-                outcome_text(r, settled ? "failed" : "stuck", outcome, sizeof outcome);
-                if (settled)
+                end = rollback_calls(r);
+                outcome_text(r, "failed", outcome, sizeof outcome);
+                if (end == SETTLED)
                     pvm_journal_end(r->e->journal, &r->jt, outcome, why, sizeof why);
             }
         }
     } else {
-        settled = rollback_calls(r);
-        outcome_text(r, settled ? "failed" : "stuck", outcome, sizeof outcome);
+        end = rollback_calls(r);
+        outcome_text(r, "failed", outcome, sizeof outcome);
         pvm_queue_finish(r, false); /* a rolled-back transaction's suspended jobs go */
-        if (settled)
+        if (end == SETTLED)
             pvm_journal_end(r->e->journal, &r->jt, outcome, why, sizeof why); /* if lost, recovery ends it */
     }
-    /* not settled: stuck (its outcome went with STUCK), or its end could not be journaled
-     * (recovery ends it and records the outcome from the key in BEGIN) */
+    /* not settled: stuck (its outcome went with STUCK), or left to recovery, which ends it
+     * and records the outcome from the key in BEGIN */
     deactivate_all(r);
     return ok ? 0 : -1;
 }
@@ -285,7 +314,7 @@ static int recover_one(provost_engine *e, pvm_catalog *cat, const pvm_jview *v, 
     pvm_req r = {.e = e, .cat = cat};
     memcpy(r.txid, v->txid, sizeof r.txid);
     pvm_journal_resume(v, &r.jt);
-    if (!v->commit_decided)
+    if (!v->commit_decided || v->rollback_decided)
         r.err.code = recovered_code(e, r.jt.outcome_key);
     r.calls = calloc(v->ncalls ? v->ncalls : 1, sizeof *r.calls);
     if (!r.calls)
@@ -310,23 +339,26 @@ static int recover_one(provost_engine *e, pvm_catalog *cat, const pvm_jview *v, 
         if (ns && ns->bundle->ns->provider_context != PROVOST_NONE)
             t->provider_context = pvm_literal_doc(ns, ns->bundle->ns->provider_context);
     }
-    bool settled = v->commit_decided ? commit_calls(&r) : rollback_calls(&r);
+    /* a ROLLBACK after COMMIT: the COMMIT's write was reported failed and the request
+     * rolled back, so it never counted */
+    bool commit = v->commit_decided && !v->rollback_decided;
+    bool settled = (commit ? commit_calls(&r) : rollback_calls(&r)) == SETTLED;
     /* the suspended jobs follow the transaction */
     r.queued = v->nqueued ? calloc(v->nqueued, sizeof *r.queued) : NULL;
     for (size_t i = 0; r.queued && i < v->nqueued; i++)
         if ((r.queued[r.nqueued] = strdup(v->queued[i])))
             r.nqueued++;
-    if (settled || !v->commit_decided)
-        pvm_queue_finish(&r, v->commit_decided);
+    if (settled || !commit)
+        pvm_queue_finish(&r, commit);
     pvm_queue_forget(&r);
     char why[300], outcome[80];
-    outcome_text(&r, v->commit_decided ? "committed" : "failed", outcome, sizeof outcome);
+    outcome_text(&r, commit ? "committed" : "failed", outcome, sizeof outcome);
     if (settled && pvm_journal_end(e->journal, &r.jt, outcome, why, sizeof why) != 0)
         settled = false;
     deactivate_all(&r);
     if (!settled)
         out->stuck++;
-    else if (v->commit_decided)
+    else if (commit)
         out->committed++;
     else
         out->rolled_back++;
@@ -400,7 +432,7 @@ int provost_txn_list(provost_engine *e, provost_txn_info **out, size_t *n, provo
         memcpy(t[i].id, v[i].txid, sizeof t[i].id);
         t[i].client = v[i].client ? strdup(v[i].client) : NULL;
         t[i].began = v[i].began;
-        t[i].commit_decided = v[i].commit_decided;
+        t[i].commit_decided = v[i].commit_decided && !v[i].rollback_decided;
         t[i].stuck = v[i].stuck ? strdup(v[i].stuck) : v[i].error ? strdup(v[i].error) : NULL;
         t[i].steps = calloc(v[i].ncalls ? v[i].ncalls : 1, sizeof *t[i].steps);
         for (size_t k = 0; t[i].steps && k < v[i].ncalls; k++) {
