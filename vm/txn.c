@@ -491,7 +491,7 @@ int provost_txn_resolve(provost_engine *e, const char *id, int how, provost_erro
             }
             if (v[i].error)
                 snprintf(unreadable, sizeof unreadable,
-                         "cannot retry without the sealed data the compensation needs (%s): the records are "
+                         "cannot retry without the journaled data the compensation needs (%s): the records are "
                          "kept; restore the database's own master.key, or compensate by hand and resolve "
                          "--rolled-back",
                          v[i].error);

@@ -121,7 +121,8 @@ int provost_call(provost_engine *e, const char *ns, const char *proc, const char
                  int format, provost_response *resp, provost_error *err);
 
 /* Exactly-once submission (resumable batches): the request's outcome is recorded under key
- * atomically with its transaction's end.  If key already has an outcome, nothing runs:
+ * atomically with its transaction's end, whoever ends it (recovery records "failed" with
+ * PROVOST_E_ABORTED for a request that was running when its process died).  If key already has an outcome, nothing runs:
  * the call returns 1 with resp->failed and resp->code from it and resp->xml NULL.  A
  * request with several data records each part under "KEY#N" (N from 1), but only KEY is
  * checked before it runs: give such a request one key per part by splitting it (as
