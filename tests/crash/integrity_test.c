@@ -1,0 +1,499 @@
+/*
+ * integrity_test.c -- what the provost command does with a database that has been
+ * tampered with or damaged after a crash left transactions in its journal:
+ *
+ *   integrity_test keys    the master key removed, replaced or truncated while the journal
+ *                          holds sealed data: no command crashes, each names the key file,
+ *                          `txn list` shows the transactions needing it, the key is never
+ *                          made anew, and with the right key back recovery finishes them
+ *
+ * Every command runs as the operator runs it (the provost command, in a child process);
+ * its stdout and stderr are kept and searched for sanitizer reports and for the request's
+ * password, which must never appear.  Databases live under TMPDIR (else /tmp) and are
+ * removed at the end unless PROVOST_CRASH_KEEP is set.
+ */
+#define _GNU_SOURCE /* vasprintf, memmem */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef PROVOST_CLI
+#error "PROVOST_CLI must name the provost command"
+#endif
+
+extern char **environ;
+
+static char base[PATH_MAX];
+static char secret[64]; /* the password of the sensitive request, random per run */
+
+/* ---- files ------------------------------------------------------------------------------ */
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static char *fmt(const char *f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    char *s = NULL;
+    int n = vasprintf(&s, f, ap);
+    va_end(ap);
+    assert_true(n >= 0);
+    return s;
+}
+
+static void write_bytes(const char *path, const void *data, size_t len, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, len), (ssize_t)len);
+    assert_int_equal(close(fd), 0);
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 8192, n = 0;
+    char *buf = malloc(cap + 1);
+    assert_non_null(buf);
+    for (size_t got; (got = fread(buf + n, 1, cap - n, f)) > 0;) {
+        n += got;
+        if (n == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap + 1);
+            assert_non_null(buf);
+        }
+    }
+    fclose(f);
+    buf[n] = 0;
+    if (len)
+        *len = n;
+    return buf;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+static void rm_rf(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) == 0)
+        nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A database directory is flat: copy its regular files, modes kept. */
+static void copy_dir(const char *from, const char *to)
+{
+    rm_rf(to);
+    assert_int_equal(mkdir(to, 0700), 0);
+    DIR *d = opendir(from);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *src = fmt("%s/%s", from, e->d_name), *dst = fmt("%s/%s", to, e->d_name);
+        struct stat st;
+        assert_int_equal(lstat(src, &st), 0);
+        size_t len;
+        char *data = read_file(src, &len);
+        assert_non_null(data);
+        write_bytes(dst, data, len, st.st_mode & 07777);
+        free(data);
+        free(src);
+        free(dst);
+    }
+    closedir(d);
+}
+
+/* ---- commands --------------------------------------------------------------------------- */
+
+typedef struct result {
+    int status;  /* exit status; a signal fails the test */
+    char *out, *err;
+} result;
+
+static void result_free(result *r)
+{
+    free(r->out);
+    free(r->err);
+    *r = (result){0};
+}
+
+/* Runs `provost --db DB ARGS...` (NULL-terminated) with PROVOST_CRASH_POINT=crash (0: none)
+ * and PROVOST_TEST_TRACE=trace (NULL: none).  Killed by the crash point is status -1;
+ * any other signal, and any sanitizer report or sight of the secret, fails the test. */
+static result provost(const char *db, long crash, const char *trace, ...)
+{
+    char *argv[16] = {PROVOST_CLI, "--db", (char *)db};
+    size_t argc = 3;
+    va_list ap;
+    va_start(ap, trace);
+    for (char *a; (a = va_arg(ap, char *));) {
+        assert_true(argc + 1 < sizeof argv / sizeof argv[0]);
+        argv[argc++] = a;
+    }
+    va_end(ap);
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **envp = calloc(n + 3, sizeof *envp), *cp = fmt("PROVOST_CRASH_POINT=%ld", crash),
+         *tr = trace ? fmt("PROVOST_TEST_TRACE=%s", trace) : NULL;
+    assert_non_null(envp);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "PROVOST_CRASH_POINT=", 20) != 0 && strncmp(environ[i], "PROVOST_TEST_TRACE=", 19) != 0)
+            envp[m++] = environ[i];
+    if (crash)
+        envp[m++] = cp;
+    if (tr)
+        envp[m++] = tr;
+    char *out = fmt("%s/cmd.out", base), *err = fmt("%s/cmd.err", base);
+    posix_spawn_file_actions_t fa;
+    assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
+    assert_int_equal(posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600), 0);
+    assert_int_equal(posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0600), 0);
+    pid_t pid;
+    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    free(envp);
+    free(cp);
+    free(tr);
+    assert_int_equal(rc, 0);
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        assert_int_equal(errno, EINTR);
+    result r = {.out = read_file(out, NULL), .err = read_file(err, NULL)};
+    free(out);
+    free(err);
+    assert_non_null(r.out);
+    assert_non_null(r.err);
+    char shown[200] = "";
+    for (size_t i = 3; i < argc; i++)
+        snprintf(shown + strlen(shown), sizeof shown - strlen(shown), " %s", argv[i]);
+    if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL && crash)
+        r.status = -1;
+    else if (!WIFEXITED(st))
+        fail_msg("provost%s: ended by signal %d\n%s", shown, WTERMSIG(st), r.err);
+    else
+        r.status = WEXITSTATUS(st);
+    if (strstr(r.err, "Sanitizer") || strstr(r.err, "runtime error:"))
+        fail_msg("provost%s: a sanitizer report:\n%s", shown, r.err);
+    if (strstr(r.out, secret) || strstr(r.err, secret))
+        fail_msg("provost%s: the password reached its output:\n%s%s", shown, r.out, r.err);
+    return r;
+}
+
+/* ---- the database ----------------------------------------------------------------------- */
+
+static const char ns_c[] = "<namespace name=\"C\" providerSource=\"test\">"
+                           "<procedure name=\"W1\" type=\"write\" saveDataForRollback=\"1\"/>"
+                           "<procedure name=\"W2\" type=\"write\" saveDataForRollback=\"1\"/>"
+                           "</namespace>";
+
+typedef struct place {
+    char *dir, *snapshot, *db, *trace, *plain, *sensitive, *key;
+    char txid[40];
+    unsigned char master[32]; /* the database's own key */
+} place;
+
+/* A database whose run of a sensitive request was killed just after its first write
+ * step's INTENT (sealed executeData and a sealed transaction key in the journal):
+ * p.snapshot, and the same in p.db. */
+static place prepare(const char *name)
+{
+    place p = {.dir = fmt("%s/%s", base, name)};
+    assert_int_equal(mkdir(p.dir, 0700), 0);
+    p.snapshot = fmt("%s/snapshot", p.dir);
+    p.db = fmt("%s/db", p.dir);
+    p.trace = fmt("%s/trace", p.dir);
+    p.plain = fmt("%s/plain.xml", p.dir);
+    p.sensitive = fmt("%s/sensitive.xml", p.dir);
+    p.key = fmt("%s/master.key", p.db);
+    char *ns = fmt("%s/c.xml", p.dir);
+    write_bytes(ns, ns_c, strlen(ns_c), 0600);
+    char *req = fmt("<request><data/><context><securityContext sensitive=\"1\"/></context><procedure>"
+                    "<execute namespace=\"C\" procedure=\"W1\"><executeData><user>carol</user>"
+                    "<password>%s</password></executeData></execute>"
+                    "<execute namespace=\"C\" procedure=\"W2\"><executeData><m>after</m></executeData></execute>"
+                    "</procedure></request>",
+                    secret);
+    write_bytes(p.sensitive, req, strlen(req), 0600);
+    free(req);
+    static const char plain[] = "<request><data/><procedure><execute namespace=\"C\" procedure=\"W2\">"
+                                "<executeData><m>plain</m></executeData></execute></procedure></request>";
+    write_bytes(p.plain, plain, sizeof plain - 1, 0600);
+    result r = provost(p.snapshot, 0, NULL, "register", ns, NULL);
+    assert_int_equal(r.status, 0);
+    result_free(&r);
+    free(ns);
+    /* the kill: at the first journal point after the INTENT of W1 (point 2k is just after
+     * the kth write: BEGIN, then INTENT) */
+    r = provost(p.snapshot, 4, p.trace, "run", p.sensitive, NULL);
+    assert_int_equal(r.status, -1);
+    result_free(&r);
+    char *key = fmt("%s/master.key", p.snapshot);
+    size_t len;
+    char *k = read_file(key, &len);
+    assert_non_null(k);
+    assert_int_equal(len, 32);
+    memcpy(p.master, k, 32);
+    free(k);
+    free(key);
+    copy_dir(p.snapshot, p.db);
+    return p;
+}
+
+static void place_free(place *p)
+{
+    if (!getenv("PROVOST_CRASH_KEEP"))
+        rm_rf(p->dir);
+    free(p->dir);
+    free(p->snapshot);
+    free(p->db);
+    free(p->trace);
+    free(p->plain);
+    free(p->sensitive);
+    free(p->key);
+}
+
+/* The id of the one transaction `provost txn list` shows. */
+static void one_txid(const char *out, char id[40])
+{
+    const char *b = strchr(out, '{');
+    assert_non_null(b);
+    assert_true(strlen(b) >= 38 && b[37] == '}');
+    memcpy(id, b, 38);
+    id[38] = 0;
+    assert_null(strchr(b + 38, '{')); /* only one */
+}
+
+/* ---- keys ------------------------------------------------------------------------------- */
+
+enum key_damage { KEY_REMOVED, KEY_REPLACED, KEY_TRUNCATED, KEY_EMPTY };
+static const char *const damage_name[] = {"removed", "replaced", "truncated", "empty"};
+
+static void damage_key(const place *p, enum key_damage how)
+{
+    unsigned char other[32];
+    for (size_t i = 0; i < sizeof other; i++)
+        other[i] = (unsigned char)(p->master[i] ^ 0x5a);
+    switch (how) {
+    case KEY_REMOVED:
+        assert_int_equal(unlink(p->key), 0);
+        break;
+    case KEY_REPLACED:
+        write_bytes(p->key, other, sizeof other, 0600);
+        break;
+    case KEY_TRUNCATED:
+        assert_int_equal(truncate(p->key, 16), 0);
+        break;
+    case KEY_EMPTY:
+        assert_int_equal(truncate(p->key, 0), 0);
+        break;
+    }
+}
+
+/* The key file is as the damage left it: never made anew, never rewritten. */
+static void key_untouched(const place *p, enum key_damage how)
+{
+    size_t len = 0;
+    char *k = read_file(p->key, &len);
+    if (how == KEY_REMOVED) {
+        if (k)
+            fail_msg("key %s: master.key was made anew", damage_name[how]);
+        return;
+    }
+    assert_non_null(k);
+    assert_int_equal(len, how == KEY_REPLACED ? 32 : how == KEY_TRUNCATED ? 16 : 0);
+    if (how == KEY_REPLACED)
+        assert_int_not_equal(memcmp(k, p->master, 32), 0);
+    else if (len)
+        assert_memory_equal(k, p->master, len);
+    free(k);
+}
+
+static void names_key(const result *r, const place *p, const char *what)
+{
+    if (!strstr(r->out, p->key) && !strstr(r->err, p->key))
+        fail_msg("%s: %s is not named:\n%s%s", what, p->key, r->out, r->err);
+}
+
+static void key_scenario(enum key_damage how)
+{
+    char *name = fmt("key-%s", damage_name[how]);
+    place p = prepare(name);
+    damage_key(&p, how);
+
+    /* the operator looks: the transaction is listed, as needing the key */
+    result r = provost(p.db, 0, NULL, "txn", "list", NULL);
+    assert_int_equal(r.status, 0);
+    names_key(&r, &p, "txn list");
+    char id[40];
+    one_txid(r.out, id);
+    assert_non_null(strstr(r.out, "C/W1"));
+    assert_non_null(strstr(r.out, "needs the master key"));
+    result_free(&r);
+    key_untouched(&p, how);
+
+    /* recovery leaves it, says why, and fails */
+    r = provost(p.db, 0, p.trace, "recover", NULL);
+    assert_int_not_equal(r.status, 0);
+    names_key(&r, &p, "recover");
+    result_free(&r);
+    key_untouched(&p, how);
+
+    /* the other commands that open the database work, and say it */
+    r = provost(p.db, 0, NULL, "list", NULL);
+    assert_int_equal(r.status, 0);
+    names_key(&r, &p, "list");
+    result_free(&r);
+    r = provost(p.db, 0, p.trace, "run", p.plain, NULL);
+    assert_int_equal(r.status, 0);
+    names_key(&r, &p, "run (not sensitive)");
+    result_free(&r);
+    /* nothing new is sealed under a key the journal's sealed data does not need */
+    r = provost(p.db, 0, p.trace, "run", p.sensitive, NULL);
+    assert_int_not_equal(r.status, 0);
+    names_key(&r, &p, "run (sensitive)");
+    result_free(&r);
+    key_untouched(&p, how);
+    r = provost(p.db, 0, NULL, "txn", "list", NULL);
+    assert_int_equal(r.status, 0);
+    char again[40];
+    one_txid(r.out, again);
+    assert_string_equal(again, id);
+    result_free(&r);
+
+    /* the right key back: recovery rolls the step back with its data, opened */
+    unlink(p.trace);
+    write_bytes(p.key, p.master, sizeof p.master, 0600);
+    r = provost(p.db, 0, p.trace, "recover", NULL);
+    assert_int_equal(r.status, 0);
+    result_free(&r);
+    size_t len;
+    char *trace = read_file(p.trace, &len);
+    assert_non_null(trace);
+    char *want = fmt("rollback\tC/W1\t<executeData><user>carol</user><password>%s</password></executeData>\n", secret);
+    if (strcmp(trace, want) != 0)
+        fail_msg("key %s, then restored: recovery's trace is\n%s", damage_name[how], trace);
+    free(want);
+    free(trace);
+    r = provost(p.db, 0, NULL, "txn", "list", NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "no transaction in the journal"));
+    assert_string_equal(r.err, "");
+    result_free(&r);
+    printf("  master.key %s: listed as needing the key, left alone, recovered once the key was back\n",
+           damage_name[how]);
+    place_free(&p);
+    free(name);
+}
+
+static void test_key_removed(void **state)
+{
+    (void)state;
+    key_scenario(KEY_REMOVED);
+}
+
+static void test_key_replaced(void **state)
+{
+    (void)state;
+    key_scenario(KEY_REPLACED);
+}
+
+static void test_key_truncated(void **state)
+{
+    (void)state;
+    key_scenario(KEY_TRUNCATED);
+}
+
+static void test_key_empty(void **state)
+{
+    (void)state;
+    key_scenario(KEY_EMPTY);
+}
+
+/* A key missing from a journal without sealed data is simply made: nothing needs the old one. */
+static void test_key_made_when_nothing_sealed(void **state)
+{
+    (void)state;
+    place p = prepare("key-nothing-sealed");
+    result r = provost(p.db, 0, NULL, "recover", NULL);
+    assert_int_equal(r.status, 0);
+    result_free(&r);
+    assert_int_equal(unlink(p.key), 0);
+    r = provost(p.db, 0, p.trace, "run", p.sensitive, NULL);
+    assert_int_equal(r.status, 0);
+    result_free(&r);
+    struct stat st;
+    assert_int_equal(stat(p.key, &st), 0);
+    assert_int_equal(st.st_size, 32);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    place_free(&p);
+}
+
+/* ---- main ------------------------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+    unsetenv("PROVOST_CRASH_POINT");
+    unsetenv("PROVOST_JOURNAL_FAIL");
+    unsetenv("PROVOST_TEST_TRACE");
+    const char *tmp = getenv("TMPDIR");
+    snprintf(base, sizeof base, "%s/provost-integrity-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(base)) {
+        perror(base);
+        return 2;
+    }
+    unsigned char r[12];
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || read(fd, r, sizeof r) != (ssize_t)sizeof r)
+        return 2;
+    close(fd);
+    strcpy(secret, "pw-");
+    for (size_t i = 0; i < sizeof r; i++)
+        sprintf(secret + strlen(secret), "%02x", r[i]);
+
+    const char *group = argc > 1 ? argv[1] : "all";
+    bool all = strcmp(group, "all") == 0;
+    int failures = 0, ran = 0;
+    const struct CMUnitTest key_tests[] = {
+        cmocka_unit_test(test_key_removed),
+        cmocka_unit_test(test_key_replaced),
+        cmocka_unit_test(test_key_truncated),
+        cmocka_unit_test(test_key_empty),
+        cmocka_unit_test(test_key_made_when_nothing_sealed),
+    };
+    if (all || strcmp(group, "keys") == 0)
+        ran++, failures += cmocka_run_group_tests_name("master key lost or changed", key_tests, NULL, NULL);
+    if (!getenv("PROVOST_CRASH_KEEP"))
+        rm_rf(base);
+    else
+        printf("kept %s\n", base);
+    if (!ran) {
+        fprintf(stderr, "usage: integrity_test [all|keys]\n");
+        return 2;
+    }
+    return failures ? 1 : 0;
+}
