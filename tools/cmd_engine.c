@@ -43,6 +43,9 @@ static provost_engine *open_engine(int *status)
         *status = die("%s: %s", db, err.message);
         return NULL;
     }
+    const char *warning = provost_warning(e);
+    if (warning)
+        fprintf(stderr, "provost: warning: %s\n", warning);
     return e;
 }
 

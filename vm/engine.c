@@ -498,6 +498,11 @@ int provost_open(const provost_options *opts, provost_engine **out, provost_erro
     return 0;
 }
 
+const char *provost_warning(provost_engine *e)
+{
+    return pvm_journal_warning(e->journal);
+}
+
 void provost_close(provost_engine *e)
 {
     if (!e)

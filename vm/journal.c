@@ -10,7 +10,9 @@
  *
  * Journaled executeData and rollback values of a sensitive call are sealed with AES-256-GCM
  * under a per-transaction key; that key is stored in BEGIN sealed under the database's
- * master key (a 0600 file beside the database).
+ * master key (a 0600 file beside the database).  The master key is made only while the
+ * journal holds nothing sealed: a lost or changed key leaves the transactions that need it
+ * in the journal, listed, until the key is restored; nothing new is sealed meanwhile.
  *
  * Test hooks, read once: PROVOST_CRASH_POINT=N kills the process with SIGKILL at the Nth
  * journal point (points 2k-1 and 2k are just before and just after the kth write);
@@ -43,6 +45,11 @@ struct pvm_journal {
     pthread_mutex_t serial; /* sync=always: one write at a time */
     unsigned char master[32];
     bool has_master;
+    char key_path[4096];
+    char key_problem[4200];   /* why the master key cannot be used (naming it), or "" */
+    char key_mode[4200];      /* the key's mode lets others read it, or "" */
+    atomic_size_t need_key;   /* transactions the last scan found sealed under another key */
+    char warning[8600];
     atomic_ulong writes;    /* for the test hooks */
     unsigned long crash_point, fail_at, full_from, sync_fail_at;
 };
@@ -60,6 +67,7 @@ static int seal(const unsigned char key[32], const unsigned char *in, size_t n, 
     unsigned char *nonce = *out, *ct = *out + NONCE, *tag = *out + NONCE + n;
     if (getrandom(nonce, NONCE, 0) != NONCE) {
         free(*out);
+        *out = NULL;
         return -1;
     }
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
@@ -70,6 +78,7 @@ static int seal(const unsigned char key[32], const unsigned char *in, size_t n, 
     EVP_CIPHER_CTX_free(c);
     if (!ok) {
         free(*out);
+        *out = NULL;
         return -1;
     }
     *outn = NONCE + n + TAG;
@@ -91,7 +100,8 @@ static int unseal(const unsigned char key[32], const unsigned char *in, size_t n
                       EVP_DecryptFinal_ex(c, *out + len, &len) == 1;
     EVP_CIPHER_CTX_free(c);
     if (!ok) {
-        free(*out);
+        free(*out); /* the caller may free it too: it must not see the freed pointer */
+        *out = NULL;
         return -1;
     }
     (*out)[m] = 0;
@@ -99,41 +109,75 @@ static int unseal(const unsigned char key[32], const unsigned char *in, size_t n
     return 0;
 }
 
-/* The master key: created with mode 0600 the first time, read afterwards. */
-static int master_key(pvm_journal *j, char *err, size_t errlen)
+/* Reads the master key.  0, or -1 with j->key_problem saying why (*missing when there is
+ * no file at all). */
+static int read_master(pvm_journal *j, bool *missing)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/master.key", pvm_db_path(j->db));
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT) {
-        unsigned char k[32];
-        if (getrandom(k, sizeof k, 0) != (ssize_t)sizeof k) {
-            snprintf(err, errlen, "no random source for the master key");
-            return -1;
-        }
-        char tmp[4200];
-        snprintf(tmp, sizeof tmp, "%s.new", path);
-        int w = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (w < 0 || write(w, k, sizeof k) != (ssize_t)sizeof k || fsync(w) != 0 || close(w) != 0 ||
-            rename(tmp, path) != 0) {
-            snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
-            if (w >= 0)
-                close(w);
-            return -1;
-        }
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-    }
+    *missing = false;
+    j->key_problem[0] = j->key_mode[0] = 0;
+    int fd = open(j->key_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        *missing = errno == ENOENT;
+        if (*missing)
+            snprintf(j->key_problem, sizeof j->key_problem, "%s is missing", j->key_path);
+        else
+            snprintf(j->key_problem, sizeof j->key_problem, "%s cannot be read: %s", j->key_path, strerror(errno));
         return -1;
     }
-    ssize_t n = read(fd, j->master, sizeof j->master);
+    struct stat st;
+    unsigned char k[33];
+    ssize_t n = fstat(fd, &st) == 0 ? read(fd, k, sizeof k) : -1;
+    int rerrno = errno;
     close(fd);
-    if (n != (ssize_t)sizeof j->master) {
-        snprintf(err, errlen, "%s is not a master key (32 bytes)", path);
+    if (n < 0) {
+        snprintf(j->key_problem, sizeof j->key_problem, "%s cannot be read: %s", j->key_path, strerror(rerrno));
         return -1;
     }
+    if (n != (ssize_t)sizeof j->master) {
+        if (n > (ssize_t)sizeof j->master)
+            snprintf(j->key_problem, sizeof j->key_problem, "%s is not a master key (longer than 32 bytes)",
+                     j->key_path);
+        else
+            snprintf(j->key_problem, sizeof j->key_problem, "%s is not a master key (%zd bytes, not 32)", j->key_path,
+                     n);
+        OPENSSL_cleanse(k, sizeof k);
+        return -1;
+    }
+    if (st.st_mode & 077)
+        snprintf(j->key_mode, sizeof j->key_mode, "%s can be read by other users (mode %04o): chmod 600 it",
+                 j->key_path, (unsigned)(st.st_mode & 07777));
+    memcpy(j->master, k, sizeof j->master);
+    OPENSSL_cleanse(k, sizeof k);
     j->has_master = true;
+    return 0;
+}
+
+/* A new master key, mode 0600, written whole or not at all. */
+static int create_master(pvm_journal *j, char *err, size_t errlen)
+{
+    unsigned char k[32];
+    if (getrandom(k, sizeof k, 0) != (ssize_t)sizeof k) {
+        snprintf(err, errlen, "no random source for the master key");
+        return -1;
+    }
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.new", j->key_path);
+    int w = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (w < 0 || write(w, k, sizeof k) != (ssize_t)sizeof k || fsync(w) != 0 || close(w) != 0 ||
+        rename(tmp, j->key_path) != 0) {
+        snprintf(err, errlen, "cannot create %s: %s", j->key_path, strerror(errno));
+        if (w >= 0)
+            close(w);
+        unlink(tmp);
+        OPENSSL_cleanse(k, sizeof k);
+        return -1;
+    }
+    OPENSSL_cleanse(k, sizeof k);
+    bool missing;
+    if (read_master(j, &missing) != 0) {
+        snprintf(err, errlen, "%s", j->key_problem);
+        return -1;
+    }
     return 0;
 }
 
@@ -337,6 +381,25 @@ static int append(pvm_journal *j, pvm_jtxn *t, uint32_t seq, buf *b, bool sync, 
     return append_with(j, t, seq, b, sync, NULL, NULL, err, errlen);
 }
 
+/* Whether sensitive data may be sealed: under a key that opens what the journal already
+ * holds sealed, never under a second one. */
+static bool sealing_allowed(pvm_journal *j, char *err, size_t errlen)
+{
+    if (!j->has_master) {
+        snprintf(err, errlen, "sensitive data cannot be sealed: %s", j->key_problem);
+        return false;
+    }
+    size_t n = atomic_load(&j->need_key);
+    if (n) {
+        snprintf(err, errlen,
+                 "sensitive data is not sealed under %s: it does not open the %zu transaction%s in the journal "
+                 "sealed under another key (restore that key, then provost recover)",
+                 j->key_path, n, n == 1 ? "" : "s");
+        return false;
+    }
+    return true;
+}
+
 static int begin(pvm_journal *j, pvm_jtxn *t, bool sensitive, char *err, size_t errlen)
 {
     if (t->begun && (!sensitive || t->sensitive_key))
@@ -349,7 +412,7 @@ static int begin(pvm_journal *j, pvm_jtxn *t, bool sensitive, char *err, size_t 
     clock_gettime(CLOCK_REALTIME, &ts);
     put_u64(&b, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
     if (sensitive) {
-        if (!j->has_master && master_key(j, err, errlen) != 0) {
+        if (!sealing_allowed(j, err, errlen)) {
             free(b.p);
             return -1;
         }
@@ -485,6 +548,7 @@ typedef struct scan {
     pvm_journal *j;
     pvm_jview *v;
     size_t n, cap;
+    size_t need_key, counted; /* transactions needing the master key; views[counted - 1] counted last */
     char err[256];
 } scan;
 
@@ -518,6 +582,26 @@ static char *open_secret(pvm_jview *v, rd *r, bool sealed)
         return NULL;
     }
     return (char *)out;
+}
+
+/* The transaction's key cannot be unwrapped: it waits for the database's own master key. */
+static void needs_key(scan *s, pvm_jview *v)
+{
+    if (s->counted != s->n) {
+        s->counted = s->n;
+        s->need_key++;
+    }
+    if (v->error)
+        return;
+    char why[8600];
+    if (!s->j->has_master)
+        snprintf(why, sizeof why, "needs the master key: %s; restore it, then provost recover", s->j->key_problem);
+    else
+        snprintf(why, sizeof why,
+                 "needs the master key: %s does not open this transaction's key (not the key its data was sealed "
+                 "under); restore that one, then provost recover",
+                 s->j->key_path);
+    v->error = strdup(why);
 }
 
 static int record(void *ud, const char *key, size_t klen, const char *val, size_t vlen)
@@ -569,16 +653,14 @@ static int record(void *ud, const char *key, size_t klen, const char *val, size_
         if (wn && !r.bad) {
             unsigned char *k = NULL;
             size_t kn;
-            if (!s->j->has_master && master_key(s->j, s->err, sizeof s->err) != 0) {
-                s->err[0] = 0;
-                if (!v->error)
-                    v->error = strdup("the master key is missing: sealed data cannot be opened");
-            } else if (unseal(s->j->master, wrapped, wn, &k, &kn) == 0 && kn == 32) {
+            if (s->j->has_master && unseal(s->j->master, wrapped, wn, &k, &kn) == 0 && kn == 32) {
                 memcpy(v->key, k, 32);
                 v->has_key = true;
-            } else if (!v->error) {
-                v->error = strdup("the transaction key cannot be unwrapped with master.key");
+            } else {
+                needs_key(s, v);
             }
+            if (k)
+                OPENSSL_cleanse(k, 32);
             free(k);
         }
         break;
@@ -682,6 +764,7 @@ int pvm_journal_scan(pvm_journal *j, pvm_jview **out, size_t *n, char *err, size
         pvm_journal_views_free(s.v, s.n);
         return -1;
     }
+    atomic_store(&j->need_key, s.need_key);
     *out = s.v;
     *n = s.n;
     return 0;
@@ -726,6 +809,22 @@ void pvm_journal_resume(const pvm_jview *v, pvm_jtxn *t)
 
 /* ---- open ----------------------------------------------------------------------------- */
 
+/* pvm_db_each: stops (1) at the first BEGIN that carries a sealed transaction key. */
+static int is_sealed(void *ud, const char *key, size_t klen, const char *val, size_t vlen)
+{
+    rd r = {.p = (const unsigned char *)val, .n = vlen};
+    if (klen != 42 || get_u8(&r) != PVM_J_BEGIN)
+        return 0;
+    get_u32(&r);
+    free(get_str(&r));
+    get_u32(&r);
+    get_u32(&r);
+    size_t wn;
+    get_bytes(&r, &wn);
+    *(bool *)ud = !r.bad && wn > 0;
+    return *(bool *)ud;
+}
+
 pvm_journal *pvm_journal_open(pvm_db *db, int sync, char *err, size_t errlen)
 {
     pvm_journal *j = calloc(1, sizeof *j);
@@ -742,14 +841,40 @@ pvm_journal *pvm_journal_open(pvm_db *db, int sync, char *err, size_t errlen)
     const char *ff = getenv("PROVOST_JOURNAL_FULL"), *sf = getenv("PROVOST_JOURNAL_SYNC_FAIL");
     j->full_from = ff ? strtoul(ff, NULL, 10) : 0;
     j->sync_fail_at = sf ? strtoul(sf, NULL, 10) : 0;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/master.key", pvm_db_path(db));
-    struct stat st;
-    if (stat(path, &st) != 0 && master_key(j, err, errlen) != 0) { /* created with the database */
-        pvm_journal_close(j);
-        return NULL;
+    snprintf(j->key_path, sizeof j->key_path, "%s/master.key", pvm_db_path(db));
+    bool missing, sealed = false;
+    if (read_master(j, &missing) != 0 && missing) {
+        /* made with the database, or again when nothing sealed under a lost one remains */
+        int rc = pvm_db_each(db, PVM_CF_JOURNAL, is_sealed, &sealed, err, errlen);
+        if (rc < 0 || (rc == 0 && create_master(j, err, errlen) != 0)) {
+            pvm_journal_close(j);
+            return NULL;
+        }
     }
     return j;
+}
+
+const char *pvm_journal_warning(pvm_journal *j)
+{
+    size_t n = atomic_load(&j->need_key), k = 0;
+    j->warning[0] = 0;
+    if (n && j->has_master)
+        k += (size_t)snprintf(j->warning, sizeof j->warning,
+                              "%zu transaction%s in the journal need%s another master key: %s does not open the "
+                              "data sealed under it; restore the database's own key, then provost recover (provost "
+                              "txn list shows %s)",
+                              n, n == 1 ? "" : "s", n == 1 ? "s" : "", j->key_path, n == 1 ? "it" : "them");
+    else if (n)
+        k += (size_t)snprintf(j->warning, sizeof j->warning,
+                              "%zu transaction%s in the journal need%s the master key: %s; restore it, then provost "
+                              "recover (provost txn list shows %s)",
+                              n, n == 1 ? "" : "s", n == 1 ? "s" : "", j->key_problem, n == 1 ? "it" : "them");
+    else if (!j->has_master)
+        k += (size_t)snprintf(j->warning, sizeof j->warning, "%s: sensitive requests fail until it is restored",
+                              j->key_problem);
+    if (j->key_mode[0] && k < sizeof j->warning)
+        snprintf(j->warning + k, sizeof j->warning - k, "%s%s", k ? "; " : "", j->key_mode);
+    return j->warning[0] ? j->warning : NULL;
 }
 
 void pvm_journal_set_sync(pvm_journal *j, int sync)

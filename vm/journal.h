@@ -79,6 +79,10 @@ void pvm_journal_resume(const pvm_jview *v, pvm_jtxn *t);
 pvm_journal *pvm_journal_open(struct pvm_db *db, int sync, char *err, size_t errlen);
 void pvm_journal_close(pvm_journal *j);
 void pvm_journal_set_sync(pvm_journal *j, int sync);
+/* What an operator should know about the master key after a scan (transactions that need
+ * another key, a key missing or readable by others), one line; NULL when nothing.  The
+ * text lives until the next call. */
+const char *pvm_journal_warning(pvm_journal *j);
 
 /* Appends (0, or -1 with err): each follows the sync mode except where said. */
 int pvm_journal_intent(pvm_journal *j, pvm_jtxn *t, bool sensitive, uint32_t exec_id, int type, const char *ns,

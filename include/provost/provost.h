@@ -61,6 +61,10 @@ typedef struct provost_options {
  * the journal holds: rolled back newest first, or committed when its commit was decided. */
 int provost_open(const provost_options *opts, provost_engine **out, provost_error *err);
 void provost_close(provost_engine *e);
+/* What an operator should know about the database just opened, as one line (transactions
+ * left in the journal because they need a master key that is missing or was changed, a
+ * master key other users can read); NULL when nothing.  Valid until provost_close. */
+const char *provost_warning(provost_engine *e);
 
 /* ---- namespaces ----------------------------------------------------------------------- */
 
