@@ -6,6 +6,10 @@
  *                          holds sealed data: no command crashes, each names the key file,
  *                          `txn list` shows the transactions needing it, the key is never
  *                          made anew, and with the right key back recovery finishes them
+ *   integrity_test damage  one byte flipped in a write-ahead log or a table file: every
+ *                          command fails with a sentence naming the damaged file, nothing
+ *                          is recovered from half a journal, and `recover --salvage` keeps
+ *                          what can be read and parks it for the operator
  *
  * Every command runs as the operator runs it (the provost command, in a child process);
  * its stdout and stderr are kept and searched for sanitizer reports and for the request's
@@ -124,6 +128,44 @@ static void copy_dir(const char *from, const char *to)
         free(dst);
     }
     closedir(d);
+}
+
+/* The file of dir whose name ends with suffix and that holds needle (the caller frees
+ * it), or NULL. */
+static char *file_holding(const char *dir, const char *suffix, const char *needle)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    char *found = NULL;
+    for (struct dirent *e; !found && (e = readdir(d));) {
+        size_t n = strlen(e->d_name), m = strlen(suffix), len;
+        if (n <= m || strcmp(e->d_name + n - m, suffix) != 0)
+            continue;
+        char *path = fmt("%s/%s", dir, e->d_name), *data = read_file(path, &len);
+        assert_non_null(data);
+        if (memmem(data, len, needle, strlen(needle)))
+            found = path;
+        else
+            free(path);
+        free(data);
+    }
+    closedir(d);
+    return found;
+}
+
+/* Flips one bit of the byte `at` bytes into the first occurrence of needle in path. */
+static void flip(const char *path, const char *needle, size_t at)
+{
+    size_t len;
+    char *data = read_file(path, &len);
+    assert_non_null(data);
+    char *p = memmem(data, len, needle, strlen(needle));
+    assert_non_null(p);
+    p[at] ^= 0x04;
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    write_bytes(path, data, len, st.st_mode & 07777);
+    free(data);
 }
 
 /* ---- commands --------------------------------------------------------------------------- */
@@ -453,6 +495,150 @@ static void test_key_made_when_nothing_sealed(void **state)
     place_free(&p);
 }
 
+/* ---- damage ----------------------------------------------------------------------------- */
+
+static const char ns_d[] = "<namespace name=\"C\" providerSource=\"test\">"
+                           "<procedure name=\"W1\" type=\"write\" saveDataForRollback=\"1\"/>"
+                           "<procedure name=\"W2\" type=\"write\" saveDataForRollback=\"1\"/>"
+                           "<procedure name=\"FailRollback\" type=\"write\" saveDataForRollback=\"1\"/>"
+                           "<procedure name=\"Fail\" type=\"write\" saveDataForRollback=\"1\"/>"
+                           "</namespace>";
+
+/* A database with namespace C in dir/db, and request text in dir/request.xml. */
+static void damage_setup(const char *dir, const char *request)
+{
+    assert_int_equal(mkdir(dir, 0700), 0);
+    char *ns = fmt("%s/c.xml", dir), *req = fmt("%s/request.xml", dir), *db = fmt("%s/db", dir);
+    write_bytes(ns, ns_d, sizeof ns_d - 1, 0600);
+    write_bytes(req, request, strlen(request), 0600);
+    result r = provost(db, 0, NULL, "register", ns, NULL);
+    assert_int_equal(r.status, 0);
+    result_free(&r);
+    free(ns);
+    free(req);
+    free(db);
+}
+
+/* Every command that opens the database refuses it, naming the damaged file; nothing is
+ * called (no trace) and the damaged file is left as it is. */
+static void refused(const char *db, const char *trace, const char *file)
+{
+    size_t before_len, after_len;
+    char *before = read_file(file, &before_len);
+    assert_non_null(before);
+    const char *base_name = strrchr(file, '/') + 1;
+    static const char *const cmds[][2] = {{"recover", NULL}, {"txn", "list"}, {"list", NULL}};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        result r = provost(db, 0, trace, cmds[i][0], cmds[i][1], NULL);
+        if (r.status == 0 || !strstr(r.err, base_name) || !strstr(r.err, "is damaged"))
+            fail_msg("provost %s on a damaged database: exit %d\n%s%s", cmds[i][0], r.status, r.out, r.err);
+        assert_null(strstr(r.err, "Corruption:")); /* a sentence, not RocksDB's */
+        result_free(&r);
+    }
+    assert_null(read_file(trace, NULL));
+    char *after = read_file(file, &after_len);
+    assert_non_null(after);
+    assert_int_equal(after_len, before_len);
+    assert_memory_equal(after, before, before_len);
+    free(before);
+    free(after);
+}
+
+/* A kill after the second step's INTENT leaves both steps in the write-ahead log; a bit of
+ * the second step's record flipped must not make recovery forget that step.  A salvage
+ * keeps the records before the damaged one (RocksDB cannot read on past it in its block). */
+static void test_wal_flip(void **state)
+{
+    (void)state;
+    char *dir = fmt("%s/wal-flip", base), *db = fmt("%s/db", dir), *trace = fmt("%s/trace", dir),
+         *req = fmt("%s/request.xml", dir);
+    damage_setup(dir, "<request><data/><procedure>"
+                      "<execute namespace=\"C\" procedure=\"W1\"><executeData><m>flip-w1</m></executeData></execute>"
+                      "<execute namespace=\"C\" procedure=\"W2\"><executeData><m>flip-w2</m></executeData></execute>"
+                      "</procedure></request>");
+    /* points 2k are just after the kth write: BEGIN, INTENT W1, DONE W1, INTENT W2 */
+    result r = provost(db, 8, trace, "run", req, NULL);
+    assert_int_equal(r.status, -1);
+    result_free(&r);
+    assert_int_equal(unlink(trace), 0);
+    char *wal = file_holding(db, ".log", "flip-w2");
+    assert_non_null(wal);
+    char *same = file_holding(db, ".log", "flip-w1"); /* both steps in one log */
+    assert_non_null(same);
+    assert_string_equal(same, wal);
+    free(same);
+    flip(wal, "flip-w2", 3);
+    refused(db, trace, wal);
+
+    /* what the operator does next: salvage what can be read, parked for a decision */
+    r = provost(db, 0, trace, "recover", "--salvage", NULL);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.out, "salvaged"));
+    result_free(&r);
+    assert_null(read_file(trace, NULL)); /* nothing rolled back behind the operator's back */
+    r = provost(db, 0, trace, "txn", "list", "--stuck", NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "STUCK"));
+    assert_non_null(strstr(r.out, "damaged"));
+    assert_non_null(strstr(r.out, "C/W1: done"));
+    assert_null(strstr(r.out, "C/W2"));
+    char id[40];
+    one_txid(r.out, id);
+    result_free(&r);
+    r = provost(db, 0, trace, "recover", NULL);
+    assert_int_equal(r.status, 1);
+    result_free(&r);
+    assert_null(read_file(trace, NULL));
+    /* the operator's decision: roll back what the journal still knows */
+    r = provost(db, 0, trace, "txn", "resolve", id, "--retry", NULL);
+    assert_int_equal(r.status, 0);
+    result_free(&r);
+    char *t = read_file(trace, NULL);
+    assert_non_null(t);
+    assert_string_equal(t, "rollback\tC/W1\t<executeData><m>flip-w1</m></executeData>\n");
+    free(t);
+    printf("  a bit flipped in %s: refused by every command, then salvaged and resolved\n", strrchr(wal, '/') + 1);
+    free(wal);
+    if (!getenv("PROVOST_CRASH_KEEP"))
+        rm_rf(dir);
+    free(dir);
+    free(db);
+    free(trace);
+    free(req);
+}
+
+/* A stuck transaction's records reach a table file when the next open flushes the log; a
+ * bit flipped there is found when the journal is read. */
+static void test_sst_flip(void **state)
+{
+    (void)state;
+    char *dir = fmt("%s/sst-flip", base), *db = fmt("%s/db", dir), *trace = fmt("%s/trace", dir),
+         *req = fmt("%s/request.xml", dir);
+    damage_setup(dir, "<request><data/><procedure>"
+                      "<execute namespace=\"C\" procedure=\"W1\"><executeData><m>sst-w1</m></executeData></execute>"
+                      "<execute namespace=\"C\" procedure=\"FailRollback\"><executeData><m>sst-fr</m></executeData>"
+                      "</execute><execute namespace=\"C\" procedure=\"Fail\"/></procedure></request>");
+    result r = provost(db, 0, NULL, "run", req, NULL);
+    assert_int_equal(r.status, 1);
+    result_free(&r);
+    r = provost(db, 0, NULL, "txn", "list", "--stuck", NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "STUCK"));
+    result_free(&r);
+    char *sst = file_holding(db, ".sst", "sst-w1");
+    assert_non_null(sst);
+    flip(sst, "sst-w1", 2);
+    refused(db, trace, sst);
+    printf("  a bit flipped in %s: refused by every command\n", strrchr(sst, '/') + 1);
+    free(sst);
+    if (!getenv("PROVOST_CRASH_KEEP"))
+        rm_rf(dir);
+    free(dir);
+    free(db);
+    free(trace);
+    free(req);
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -487,12 +673,18 @@ int main(int argc, char **argv)
     };
     if (all || strcmp(group, "keys") == 0)
         ran++, failures += cmocka_run_group_tests_name("master key lost or changed", key_tests, NULL, NULL);
+    const struct CMUnitTest damage_tests[] = {
+        cmocka_unit_test(test_wal_flip),
+        cmocka_unit_test(test_sst_flip),
+    };
+    if (all || strcmp(group, "damage") == 0)
+        ran++, failures += cmocka_run_group_tests_name("damaged database files", damage_tests, NULL, NULL);
     if (!getenv("PROVOST_CRASH_KEEP"))
         rm_rf(base);
     else
         printf("kept %s\n", base);
     if (!ran) {
-        fprintf(stderr, "usage: integrity_test [all|keys]\n");
+        fprintf(stderr, "usage: integrity_test [all|keys|damage]\n");
         return 2;
     }
     return failures ? 1 : 0;
