@@ -27,6 +27,8 @@ int parse_sync(const char *v)
     return -1;
 }
 
+static int tool_salvage; /* recover --salvage */
+
 static provost_engine *open_engine(int *status)
 {
     const char *db = tool_db ? tool_db : getenv("PROVOST_DB");
@@ -36,7 +38,8 @@ static provost_engine *open_engine(int *status)
     const char *validate = getenv("PROVOST_VALIDATE");
     provost_options o = {.db_path = db, .error_map_file = getenv("PROVOST_ERROR_MAP"),
                          .sync = sync >= 0 ? sync : PROVOST_SYNC_GROUP,
-                         .validate = tool_validate || (validate && strcmp(validate, "1") == 0)};
+                         .validate = tool_validate || (validate && strcmp(validate, "1") == 0),
+                         .salvage = tool_salvage};
     provost_engine *e = NULL;
     provost_error err;
     if (provost_open(&o, &e, &err) != 0) {
@@ -307,24 +310,31 @@ int cmd_export(int argc, char **argv)
 
 int cmd_recover(int argc, char **argv)
 {
-    if (argc > 1)
-        return die("recover: usage: provost recover");
-    (void)argv;
+    tool_salvage = argc == 2 && strcmp(argv[1], "--salvage") == 0;
+    if (argc > 2 || (argc == 2 && !tool_salvage))
+        return die("recover: usage: provost recover [--salvage]");
     int status = 0;
-    provost_engine *e = open_engine(&status); /* opening recovers */
+    provost_engine *e = open_engine(&status); /* opening recovers (or salvages) */
     if (!e)
         return status;
     provost_txn_info *v;
     size_t n;
     provost_error err;
     size_t stuck = 0;
-    if (provost_txn_list(e, &v, &n, &err) == 0) {
-        for (size_t i = 0; i < n; i++)
-            stuck += v[i].stuck != NULL;
-        provost_txn_info_free(v, n);
+    if (provost_txn_list(e, &v, &n, &err) != 0) {
+        provost_close(e);
+        return die("recover: %s", err.message);
     }
-    printf("recovered: every unfinished transaction is rolled back or committed; %zu stuck%s\n", stuck,
-           stuck ? " (see provost txn list --stuck)" : "");
+    for (size_t i = 0; i < n; i++)
+        stuck += v[i].stuck != NULL;
+    provost_txn_info_free(v, n);
+    if (tool_salvage)
+        printf("salvaged: every record that could be read is kept; %zu transaction%s parked as stuck for you to "
+               "check (provost txn list --stuck)\n",
+               stuck, stuck == 1 ? "" : "s");
+    else
+        printf("recovered: every unfinished transaction is rolled back or committed; %zu stuck%s\n", stuck,
+               stuck ? " (see provost txn list --stuck)" : "");
     provost_close(e);
     return stuck ? 1 : 0;
 }

@@ -114,7 +114,7 @@ static const command commands[] = {
      "\n"
      "Exit status: 0 succeeded, 1 the request failed, 2 bad input.\n"},
     {"recover", cmd_recover, "finish every transaction a crash left unfinished",
-     "usage: provost [--db DIR] recover\n"
+     "usage: provost [--db DIR] recover [--salvage]\n"
      "\n"
      "Rolls back, newest step first, every transaction the journal holds unfinished (a step\n"
      "journaled but never confirmed is rolled back in doubt, with inDoubt=\"1\"), and\n"
@@ -122,8 +122,13 @@ static const command commands[] = {
      "command does only that.  A compensation that keeps failing parks its transaction as\n"
      "stuck.\n"
      "\n"
+     "A database whose write-ahead log is damaged is refused by every command.  Keep a copy\n"
+     "of its directory, then --salvage keeps every record that can be read, finishes\n"
+     "nothing, and parks every transaction of the journal as stuck, for txn list and txn\n"
+     "resolve.\n"
+     "\n"
      "Exit status: 0 nothing left, 1 some transactions are stuck, 2 the database cannot be\n"
-     "opened.\n"},
+     "opened (in use, damaged, not writable).\n"},
     {"txn", cmd_txn, "list the journal's transactions, resolve stuck ones",
      "usage: provost [--db DIR] txn list [--stuck]\n"
      "       provost [--db DIR] txn resolve ID --rolled-back|--retry\n"

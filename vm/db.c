@@ -2,7 +2,13 @@
  * db.c -- opening the engine's RocksDB database with all its column families (creating
  * the database and any missing family), and the few operations the rest of the VM needs.
  * Configuration writes are synced: a registered namespace survives a power loss.
+ *
+ * The write-ahead log is replayed whole or not at all (absolute consistency): RocksDB's
+ * default would stop at the first damaged record and silently drop every later one, and
+ * a journal record lost that way is a step never compensated.  Errors come back as
+ * sentences an operator can act on, naming the damaged file.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,13 +32,53 @@ struct pvm_db {
     rocksdb_column_family_handle_t *cf[PVM_CF__COUNT];
 };
 
-static void set_err(char *err, size_t errlen, const char *what, char *rerr)
+/* The write-ahead logs of the database, for naming the damaged one: RocksDB's message
+ * about a bad WAL record does not. */
+static void wal_names(const char *path, char *out, size_t cap)
 {
-    snprintf(err, errlen, "%s: %s", what, rerr ? rerr : "unknown error");
+    out[0] = 0;
+    DIR *d = opendir(path);
+    if (!d)
+        return;
+    size_t k = 0;
+    for (struct dirent *e; (e = readdir(d)) && k < cap;) {
+        size_t n = strlen(e->d_name);
+        if (n > 4 && strcmp(e->d_name + n - 4, ".log") == 0)
+            k += (size_t)snprintf(out + k, cap - k, "%s%s/%s", k ? ", " : "", path, e->d_name);
+    }
+    closedir(d);
+}
+
+/* RocksDB's reason rerr (freed) for what failed, as a sentence about the database. */
+static void set_err_at(char *err, size_t errlen, const char *path, const char *what, char *rerr)
+{
+    const char *r = rerr ? rerr : "unknown error";
+    path = path ? path : "the database";
+    if (strncmp(r, "Corruption: ", 12) == 0) {
+        char wals[1024] = "";
+        if (!strstr(r, ".sst") && !strstr(r, "MANIFEST"))
+            wal_names(path, wals, sizeof wals);
+        snprintf(err, errlen,
+                 "the database is damaged (%s%s%s): nothing was recovered or changed; keep a copy of %s, then run "
+                 "provost recover --salvage",
+                 r + 12, wals[0] ? " in its write-ahead log " : "", wals, path);
+    } else if (strstr(r, "While lock file") && strstr(r, "LOCK")) {
+        snprintf(err, errlen, "the database is in use by another process (one process at a time opens it)");
+    } else if (strstr(r, "Read-only file system") || strstr(r, "Permission denied")) {
+        snprintf(err, errlen, "the database cannot be written (%s): it needs a writable directory owned by its user",
+                 strstr(r, "Read-only file system") ? "read-only file system" : "permission denied");
+    } else {
+        snprintf(err, errlen, "%s: %s", what, r);
+    }
     free(rerr);
 }
 
 pvm_db *pvm_db_open(const char *path, bool *created, char *err, size_t errlen)
+{
+    return pvm_db_open_ex(path, false, created, err, errlen);
+}
+
+pvm_db *pvm_db_open_ex(const char *path, bool salvage, bool *created, char *err, size_t errlen)
 {
     char current[4096];
     snprintf(current, sizeof current, "%s/CURRENT", path);
@@ -49,6 +95,10 @@ pvm_db *pvm_db_open(const char *path, bool *created, char *err, size_t errlen)
     rocksdb_options_set_create_missing_column_families(d->opts, 1);
     rocksdb_options_set_info_log_level(d->opts, 4 /* fatal only: no LOG chatter */);
     rocksdb_options_set_keep_log_file_num(d->opts, 2);
+    rocksdb_options_set_paranoid_checks(d->opts, 1);
+    /* 1: absolute consistency, any damaged WAL record fails the open; 3: skip the damaged
+     * records and keep every other (the operator's salvage) */
+    rocksdb_options_set_wal_recovery_mode(d->opts, salvage ? 3 : 1);
     /* Small memtables (the default is 64 MiB per column family): journal records live for one
      * transaction and outcomes are small, so big ones only hold memory, and a long batch
      * would fill several.  4 MiB keeps an engine's memory flat whatever it has run. */
@@ -59,7 +109,7 @@ pvm_db *pvm_db_open(const char *path, bool *created, char *err, size_t errlen)
     size_t nexisting = 0;
     char **existing = *created ? NULL : rocksdb_list_column_families(d->opts, path, &nexisting, &rerr);
     if (rerr) {
-        set_err(err, errlen, path, rerr);
+        set_err_at(err, errlen, path, path, rerr);
         if (existing) /* an empty list, allocated even on failure */
             rocksdb_list_column_families_destroy(existing, nexisting);
         pvm_db_close(d);
@@ -104,7 +154,7 @@ pvm_db *pvm_db_open(const char *path, bool *created, char *err, size_t errlen)
     if (existing)
         rocksdb_list_column_families_destroy(existing, nexisting);
     if (!d->db) {
-        set_err(err, errlen, path, rerr);
+        set_err_at(err, errlen, path, path, rerr);
         pvm_db_close(d);
         return NULL;
     }
@@ -143,7 +193,7 @@ int pvm_db_put(pvm_db *d, int cf, const char *key, size_t klen, const void *val,
     char *rerr = NULL;
     rocksdb_put_cf(d->db, d->wsync, d->cf[cf], key, klen, val, vlen, &rerr);
     if (rerr) {
-        set_err(err, errlen, "database write failed", rerr);
+        set_err_at(err, errlen, d->path, "database write failed", rerr);
         return -1;
     }
     return 0;
@@ -154,7 +204,7 @@ int pvm_db_delete(pvm_db *d, int cf, const char *key, size_t klen, char *err, si
     char *rerr = NULL;
     rocksdb_delete_cf(d->db, d->wsync, d->cf[cf], key, klen, &rerr);
     if (rerr) {
-        set_err(err, errlen, "database delete failed", rerr);
+        set_err_at(err, errlen, d->path, "database delete failed", rerr);
         return -1;
     }
     return 0;
@@ -166,7 +216,7 @@ char *pvm_db_get(pvm_db *d, int cf, const char *key, size_t klen, size_t *vlen, 
     *vlen = 0;
     char *v = rocksdb_get_cf(d->db, d->ropts, d->cf[cf], key, klen, vlen, &rerr);
     if (rerr) {
-        set_err(err, errlen, "database read failed", rerr);
+        set_err_at(err, errlen, d->path, "database read failed", rerr);
         return NULL;
     }
     return v;
@@ -186,7 +236,7 @@ int pvm_db_each(pvm_db *d, int cf, pvm_db_each_fn fn, void *ud, char *err, size_
     rocksdb_iter_get_error(it, &rerr);
     rocksdb_iter_destroy(it);
     if (rerr) {
-        set_err(err, errlen, "database read failed", rerr);
+        set_err_at(err, errlen, d->path, "database read failed", rerr);
         return -1;
     }
     return rc;
@@ -198,7 +248,7 @@ int pvm_db_append(pvm_db *d, int cf, const char *key, size_t klen, const void *v
     char *rerr = NULL;
     rocksdb_put_cf(d->db, sync ? d->wsync : d->wnosync, d->cf[cf], key, klen, val, vlen, &rerr);
     if (rerr) {
-        set_err(err, errlen, "journal write failed", rerr);
+        set_err_at(err, errlen, d->path, "journal write failed", rerr);
         return -1;
     }
     return 0;
@@ -216,7 +266,7 @@ int pvm_db_end(pvm_db *d, int cf_range, const char *from, size_t flen, const cha
     rocksdb_write(d->db, sync ? d->wsync : d->wnosync, b, &rerr);
     rocksdb_writebatch_destroy(b);
     if (rerr) {
-        set_err(err, errlen, "journal write failed", rerr);
+        set_err_at(err, errlen, d->path, "journal write failed", rerr);
         return -1;
     }
     return 0;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <libxml/parser.h>
+#include <openssl/crypto.h>
 
 #include "compiler/compiler.h"
 #include "providers/providers.h"
@@ -422,6 +423,31 @@ void provost_stats_free(provost_proc_stats *v, size_t n)
 
 /* ---- open and close ------------------------------------------------------------------ */
 
+/* After a salvage the journal may lack records (a lost INTENT is a step that ran, a lost
+ * end a transaction that finished), so nothing in it is finished automatically: every
+ * transaction waits, stuck, for the operator's decision. */
+static int park_all(provost_engine *e, char *why, size_t whylen)
+{
+    pvm_jview *v;
+    size_t n;
+    if (pvm_journal_scan(e->journal, &v, &n, why, whylen) != 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (v[i].stuck)
+            continue;
+        pvm_jtxn t;
+        pvm_journal_resume(&v[i], &t);
+        rc = pvm_journal_stuck(e->journal, &t,
+                               "salvaged from a damaged journal: records of it may be lost; check its steps by hand, "
+                               "then provost txn resolve",
+                               why, whylen);
+        OPENSSL_cleanse(t.key, sizeof t.key);
+    }
+    pvm_journal_views_free(v, n);
+    return rc;
+}
+
 int provost_open(const provost_options *opts, provost_engine **out, provost_error *err)
 {
     *out = NULL;
@@ -452,7 +478,7 @@ int provost_open(const provost_options *opts, provost_engine **out, provost_erro
     }
     bool created = false;
     char why[600];
-    e->db = pvm_db_open(opts->db_path, &created, why, sizeof why);
+    e->db = pvm_db_open_ex(opts->db_path, opts->salvage != 0, &created, why, sizeof why);
     if (!e->db) {
         provost_close(e);
         return fail(err, PROVOST_E_JOURNAL, "cannot open the database: %s", why);
@@ -487,6 +513,14 @@ int provost_open(const provost_options *opts, provost_engine **out, provost_erro
             return err && err->code ? -1 : fail(err, PROVOST_E_BADARG, "cannot register the Error Provider namespace");
         }
         pvm_ns_put(ns);
+    }
+    if (opts->salvage) {
+        if (park_all(e, why, sizeof why) != 0) {
+            provost_close(e);
+            return fail(err, PROVOST_E_JOURNAL, "salvage failed: %s", why);
+        }
+        *out = e;
+        return 0;
     }
     /* finish what a crash left unfinished before anything new starts */
     pvm_recovery rec;

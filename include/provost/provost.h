@@ -55,6 +55,9 @@ typedef struct provost_options {
                                    "Enable Schema Validation"); failures are 0xC00CE014 */
     uint64_t step_budget;       /* instructions one request may run before it fails with
                                    PROVOST_E_BUDGET (0: PROVOST_DEFAULT_STEP_BUDGET) */
+    int salvage;                /* open a database whose write-ahead log is damaged: keep every
+                                   record that can be read, finish nothing, and park every
+                                   transaction in the journal as stuck for the operator */
 } provost_options;
 
 /* Opens (creating when missing) the database and recovers every unfinished transaction
