@@ -10,6 +10,8 @@
  *                          command fails with a sentence naming the damaged file, nothing
  *                          is recovered from half a journal, and `recover --salvage` keeps
  *                          what can be read and parks it for the operator
+ *   integrity_test files   the database directory and every file in it private to its
+ *                          user, and a warning for a master key others can read
  *
  * Every command runs as the operator runs it (the provost command, in a child process);
  * its stdout and stderr are kept and searched for sanitizer reports and for the request's
@@ -182,20 +184,10 @@ static void result_free(result *r)
     *r = (result){0};
 }
 
-/* Runs `provost --db DB ARGS...` (NULL-terminated) with PROVOST_CRASH_POINT=crash (0: none)
- * and PROVOST_TEST_TRACE=trace (NULL: none).  Killed by the crash point is status -1;
- * any other signal, and any sanitizer report or sight of the secret, fails the test. */
-static result provost(const char *db, long crash, const char *trace, ...)
+/* Starts argv (NULL-terminated) with PROVOST_CRASH_POINT=crash (0: none) and
+ * PROVOST_TEST_TRACE=trace (NULL: none), its stdout and stderr going to files out and err. */
+static pid_t start(char *const argv[], long crash, const char *trace, const char *out, const char *err)
 {
-    char *argv[16] = {PROVOST_CLI, "--db", (char *)db};
-    size_t argc = 3;
-    va_list ap;
-    va_start(ap, trace);
-    for (char *a; (a = va_arg(ap, char *));) {
-        assert_true(argc + 1 < sizeof argv / sizeof argv[0]);
-        argv[argc++] = a;
-    }
-    va_end(ap);
     size_t n = 0;
     while (environ[n])
         n++;
@@ -210,7 +202,6 @@ static result provost(const char *db, long crash, const char *trace, ...)
         envp[m++] = cp;
     if (tr)
         envp[m++] = tr;
-    char *out = fmt("%s/cmd.out", base), *err = fmt("%s/cmd.err", base);
     posix_spawn_file_actions_t fa;
     assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
     assert_int_equal(posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600), 0);
@@ -222,16 +213,21 @@ static result provost(const char *db, long crash, const char *trace, ...)
     free(cp);
     free(tr);
     assert_int_equal(rc, 0);
+    return pid;
+}
+
+/* Waits for a command started with start(): killed by its crash point is status -1; any
+ * other signal, and any sanitizer report or sight of the secret, fails the test. */
+static result finish(pid_t pid, char *const argv[], bool crash, const char *out, const char *err)
+{
     int st;
     while (waitpid(pid, &st, 0) < 0)
         assert_int_equal(errno, EINTR);
     result r = {.out = read_file(out, NULL), .err = read_file(err, NULL)};
-    free(out);
-    free(err);
     assert_non_null(r.out);
     assert_non_null(r.err);
     char shown[200] = "";
-    for (size_t i = 3; i < argc; i++)
+    for (size_t i = 3; argv[i]; i++)
         snprintf(shown + strlen(shown), sizeof shown - strlen(shown), " %s", argv[i]);
     if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL && crash)
         r.status = -1;
@@ -243,6 +239,25 @@ static result provost(const char *db, long crash, const char *trace, ...)
         fail_msg("provost%s: a sanitizer report:\n%s", shown, r.err);
     if (strstr(r.out, secret) || strstr(r.err, secret))
         fail_msg("provost%s: the password reached its output:\n%s%s", shown, r.out, r.err);
+    return r;
+}
+
+/* `provost --db DB ARGS...` (NULL-terminated), as start() and finish() run it. */
+static result provost(const char *db, long crash, const char *trace, ...)
+{
+    char *argv[16] = {PROVOST_CLI, "--db", (char *)db};
+    size_t argc = 3;
+    va_list ap;
+    va_start(ap, trace);
+    for (char *a; (a = va_arg(ap, char *));) {
+        assert_true(argc + 1 < sizeof argv / sizeof argv[0]);
+        argv[argc++] = a;
+    }
+    va_end(ap);
+    char *out = fmt("%s/cmd.out", base), *err = fmt("%s/cmd.err", base);
+    result r = finish(start(argv, crash, trace, out, err), argv, crash != 0, out, err);
+    free(out);
+    free(err);
     return r;
 }
 
@@ -639,6 +654,69 @@ static void test_sst_flip(void **state)
     free(req);
 }
 
+/* ---- files ------------------------------------------------------------------------------ */
+
+/* Every file of dir is private to its user; false (with the first that is not) otherwise. */
+static bool all_private(const char *dir, char *which, size_t cap)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    bool ok = true;
+    for (struct dirent *e; ok && (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *path = fmt("%s/%s", dir, e->d_name);
+        struct stat st;
+        assert_int_equal(lstat(path, &st), 0);
+        if (st.st_mode & 077) {
+            snprintf(which, cap, "%s (mode %04o)", e->d_name, (unsigned)(st.st_mode & 07777));
+            ok = false;
+        }
+        free(path);
+    }
+    closedir(d);
+    return ok;
+}
+
+static void test_files_private(void **state)
+{
+    (void)state;
+    char *dir = fmt("%s/private", base), *db = fmt("%s/db", dir), *req = fmt("%s/request.xml", dir),
+         *key = fmt("%s/master.key", db);
+    mode_t old = umask(022); /* what most users have: the engine must not rely on it */
+    damage_setup(dir, "<request><data/><procedure><execute namespace=\"C\" procedure=\"W1\">"
+                      "<executeData><m>private</m></executeData></execute></procedure></request>");
+    result r = provost(db, 0, NULL, "run", req, NULL);
+    assert_int_equal(r.status, 0);
+    result_free(&r);
+    r = provost(db, 0, NULL, "txn", "list", NULL); /* a reopen: the log replayed into a table */
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.err, "");
+    result_free(&r);
+    umask(old);
+    struct stat st;
+    assert_int_equal(stat(db, &st), 0);
+    if (st.st_mode & 077)
+        fail_msg("the database directory has mode %04o", (unsigned)(st.st_mode & 07777));
+    char which[300];
+    if (!all_private(db, which, sizeof which))
+        fail_msg("a database file others can read: %s", which);
+
+    /* a master key others can read is named, and still used */
+    assert_int_equal(chmod(key, 0644), 0);
+    r = provost(db, 0, NULL, "list", NULL);
+    assert_int_equal(r.status, 0);
+    if (!strstr(r.err, key) || !strstr(r.err, "read by other users"))
+        fail_msg("no warning for a master key of mode 0644:\n%s", r.err);
+    result_free(&r);
+    if (!getenv("PROVOST_CRASH_KEEP"))
+        rm_rf(dir);
+    free(dir);
+    free(db);
+    free(req);
+    free(key);
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -677,6 +755,11 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_wal_flip),
         cmocka_unit_test(test_sst_flip),
     };
+    const struct CMUnitTest file_tests[] = {
+        cmocka_unit_test(test_files_private),
+    };
+    if (all || strcmp(group, "files") == 0)
+        ran++, failures += cmocka_run_group_tests_name("database files", file_tests, NULL, NULL);
     if (all || strcmp(group, "damage") == 0)
         ran++, failures += cmocka_run_group_tests_name("damaged database files", damage_tests, NULL, NULL);
     if (!getenv("PROVOST_CRASH_KEEP"))
@@ -684,7 +767,7 @@ int main(int argc, char **argv)
     else
         printf("kept %s\n", base);
     if (!ran) {
-        fprintf(stderr, "usage: integrity_test [all|keys|damage]\n");
+        fprintf(stderr, "usage: integrity_test [all|keys|damage|files]\n");
         return 2;
     }
     return failures ? 1 : 0;
