@@ -7,12 +7,20 @@
  * default would stop at the first damaged record and silently drop every later one, and
  * a journal record lost that way is a step never compensated.  Errors come back as
  * sentences an operator can act on, naming the damaged file.
+ *
+ * The database holds journaled executeData and namespace sources: its directory is 0700
+ * and its files 0600 whatever the process's umask.  RocksDB creates its files with the
+ * umask, so the umask is narrowed while it opens (when it makes most of them), and the
+ * files it made since are narrowed again at open and close.
  */
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <rocksdb/c.h>
 
@@ -73,6 +81,48 @@ static void set_err_at(char *err, size_t errlen, const char *path, const char *w
     free(rerr);
 }
 
+/* A file RocksDB makes.  Not master.key: the journal warns about a key others could read
+ * rather than hide that it was exposed. */
+static bool ours(const char *name)
+{
+    static const char *const exact[] = {"CURRENT", "IDENTITY", "LOCK", "LOG"};
+    static const char *const prefix[] = {"LOG.old.", "MANIFEST-", "OPTIONS-"};
+    static const char *const suffix[] = {".log", ".sst", ".blob", ".dbtmp"};
+    size_t n = strlen(name);
+    for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
+        if (strcmp(name, exact[i]) == 0)
+            return true;
+    for (size_t i = 0; i < sizeof prefix / sizeof prefix[0]; i++)
+        if (strncmp(name, prefix[i], strlen(prefix[i])) == 0)
+            return true;
+    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++)
+        if (n > strlen(suffix[i]) && strcmp(name + n - strlen(suffix[i]), suffix[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Takes group and other permissions away from the database directory (when it holds a
+ * database: never from a directory it was merely put in) and from the files in it. */
+static void make_private(const char *path)
+{
+    char current[4096];
+    snprintf(current, sizeof current, "%s/CURRENT", path);
+    struct stat st;
+    if (stat(current, &st) != 0 || stat(path, &st) != 0)
+        return;
+    if (st.st_mode & 077)
+        chmod(path, st.st_mode & 0700);
+    DIR *d = opendir(path);
+    if (!d)
+        return;
+    int fd = dirfd(d);
+    for (struct dirent *e; (e = readdir(d));)
+        if (ours(e->d_name) && fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+            (st.st_mode & 077))
+            fchmodat(fd, e->d_name, st.st_mode & 0700, 0);
+    closedir(d);
+}
+
 pvm_db *pvm_db_open(const char *path, bool *created, char *err, size_t errlen)
 {
     return pvm_db_open_ex(path, false, created, err, errlen);
@@ -84,6 +134,10 @@ pvm_db *pvm_db_open_ex(const char *path, bool salvage, bool *created, char *err,
     snprintf(current, sizeof current, "%s/CURRENT", path);
     struct stat st;
     *created = stat(current, &st) != 0;
+    if (*created && mkdir(path, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create the database directory %s: %s", path, strerror(errno));
+        return NULL;
+    }
 
     pvm_db *d = calloc(1, sizeof *d);
     if (!d) {
@@ -107,8 +161,10 @@ pvm_db *pvm_db_open_ex(const char *path, bool salvage, bool *created, char *err,
     /* Open every family the database has, plus ours. */
     char *rerr = NULL;
     size_t nexisting = 0;
+    mode_t umask_was = umask(077); /* process-wide: briefly, while the files are made */
     char **existing = *created ? NULL : rocksdb_list_column_families(d->opts, path, &nexisting, &rerr);
     if (rerr) {
+        umask(umask_was);
         set_err_at(err, errlen, path, path, rerr);
         if (existing) /* an empty list, allocated even on failure */
             rocksdb_list_column_families_destroy(existing, nexisting);
@@ -120,6 +176,7 @@ pvm_db *pvm_db_open_ex(const char *path, bool salvage, bool *created, char *err,
     const rocksdb_options_t **copts = calloc(cap, sizeof *copts);
     d->handles = calloc(cap, sizeof *d->handles);
     if (!names || !copts || !d->handles) {
+        umask(umask_was);
         snprintf(err, errlen, "out of memory");
         free(names);
         free(copts);
@@ -143,6 +200,7 @@ pvm_db *pvm_db_open_ex(const char *path, bool salvage, bool *created, char *err,
     for (size_t i = 0; i < n; i++)
         copts[i] = d->opts;
     d->db = rocksdb_open_column_families(d->opts, path, (int)n, names, copts, d->handles, &rerr);
+    umask(umask_was);
     d->nhandles = d->db ? n : 0;
     if (d->db)
         for (int c = 0; c < PVM_CF__COUNT; c++)
@@ -163,6 +221,7 @@ pvm_db *pvm_db_open_ex(const char *path, bool salvage, bool *created, char *err,
     d->wnosync = rocksdb_writeoptions_create();
     d->path = strdup(path);
     d->ropts = rocksdb_readoptions_create();
+    make_private(path);
     return d;
 }
 
@@ -175,6 +234,8 @@ void pvm_db_close(pvm_db *d)
     free(d->handles);
     if (d->db)
         rocksdb_close(d->db);
+    if (d->db && d->path)
+        make_private(d->path); /* what RocksDB made since the open, with the process's umask */
     if (d->wsync)
         rocksdb_writeoptions_destroy(d->wsync);
     if (d->wnosync)
