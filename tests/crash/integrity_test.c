@@ -11,7 +11,9 @@
  *                          is recovered from half a journal, and `recover --salvage` keeps
  *                          what can be read and parks it for the operator
  *   integrity_test files   the database directory and every file in it private to its
- *                          user, and a warning for a master key others can read
+ *                          user, a warning for a master key others can read, a sentence
+ *                          for a database in use, and a batch whose database directory is
+ *                          removed under it does not report success
  *
  * Every command runs as the operator runs it (the provost command, in a child process);
  * its stdout and stderr are kept and searched for sanitizer reports and for the request's
@@ -38,6 +40,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef PROVOST_CLI
@@ -517,6 +520,7 @@ static const char ns_d[] = "<namespace name=\"C\" providerSource=\"test\">"
                            "<procedure name=\"W2\" type=\"write\" saveDataForRollback=\"1\"/>"
                            "<procedure name=\"FailRollback\" type=\"write\" saveDataForRollback=\"1\"/>"
                            "<procedure name=\"Fail\" type=\"write\" saveDataForRollback=\"1\"/>"
+                           "<procedure name=\"Sleep\" type=\"write\"/>"
                            "</namespace>";
 
 /* A database with namespace C in dir/db, and request text in dir/request.xml. */
@@ -717,6 +721,65 @@ static void test_files_private(void **state)
     free(key);
 }
 
+/* A batch holds the database: a second command is told so in a sentence; then the
+ * database directory is removed under the batch, which must not end as a success. */
+static void test_in_use_then_removed(void **state)
+{
+    (void)state;
+    char *dir = fmt("%s/removed", base), *db = fmt("%s/db", dir), *in = fmt("%s/requests.xml", dir),
+         *results = fmt("%s/results.jsonl", dir), *trace = fmt("%s/trace", dir), *out = fmt("%s/batch.out", dir),
+         *err = fmt("%s/batch.err", dir);
+    size_t cap = 8192, n = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    n += (size_t)snprintf(text + n, cap - n, "<requests>");
+    for (int i = 0; i < 20; i++)
+        n += (size_t)snprintf(text + n, cap - n,
+                              "<request><data/><procedure><execute namespace=\"C\" procedure=\"Sleep\">"
+                              "<executeData><ms>%d</ms></executeData></execute></procedure></request>",
+                              i ? 150 : 0);
+    snprintf(text + n, cap - n, "</requests>");
+    damage_setup(dir, text); /* the requests are dir/request.xml */
+    char *req = fmt("%s/request.xml", dir);
+    assert_int_equal(rename(req, in), 0);
+    free(req);
+    free(text);
+    char *argv[] = {PROVOST_CLI, "--db", db, "batch", "-q", "-j", "1", "--out", results, in, NULL};
+    pid_t pid = start(argv, 0, trace, out, err);
+    /* the batch is running once its first call is traced */
+    for (;;) {
+        char *t = read_file(trace, NULL);
+        bool begun = t && strstr(t, "process\t");
+        free(t);
+        if (begun)
+            break;
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            fail_msg("the batch ended before its first call");
+        struct timespec ts = {0, 5000000};
+        nanosleep(&ts, NULL);
+    }
+    result r = provost(db, 0, NULL, "list", NULL);
+    assert_int_equal(r.status, 2);
+    if (!strstr(r.err, "in use by another process") || strstr(r.err, "IO error") || strstr(r.err, "LOCK"))
+        fail_msg("a database in use:\n%s", r.err);
+    result_free(&r);
+    rm_rf(db);
+    r = finish(pid, argv, false, out, err);
+    if (r.status == 0 || !strstr(r.err, "removed"))
+        fail_msg("the batch whose database was removed ended with %d:\n%s", r.status, r.err);
+    result_free(&r);
+    if (!getenv("PROVOST_CRASH_KEEP"))
+        rm_rf(dir);
+    free(dir);
+    free(db);
+    free(in);
+    free(results);
+    free(trace);
+    free(out);
+    free(err);
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -757,6 +820,7 @@ int main(int argc, char **argv)
     };
     const struct CMUnitTest file_tests[] = {
         cmocka_unit_test(test_files_private),
+        cmocka_unit_test(test_in_use_then_removed),
     };
     if (all || strcmp(group, "files") == 0)
         ran++, failures += cmocka_run_group_tests_name("database files", file_tests, NULL, NULL);
