@@ -694,6 +694,12 @@ static int run(setup *s)
 
     /* the results are complete: then the batch is */
     int status = 0, write_error = 0;
+    provost_error gone;
+    if (provost_check(B.e, &gone) != 0) {
+        fprintf(stderr, "provost: batch: %s\n", gone.message);
+        finished = false;
+        status = 2;
+    }
     for (int i = 0; i < started; i++)
         if (w[i].failed_write)
             write_error = w[i].failed_write;

@@ -34,6 +34,8 @@ struct pvm_db {
     rocksdb_writeoptions_t *wsync;
     rocksdb_writeoptions_t *wnosync;
     char *path;
+    dev_t dev; /* the directory opened: still there at the end? */
+    ino_t ino;
     rocksdb_readoptions_t *ropts;
     rocksdb_column_family_handle_t **handles; /* all families opened, ours mapped below */
     size_t nhandles;
@@ -222,6 +224,10 @@ pvm_db *pvm_db_open_ex(const char *path, bool salvage, bool *created, char *err,
     d->path = strdup(path);
     d->ropts = rocksdb_readoptions_create();
     make_private(path);
+    if (stat(path, &st) == 0) {
+        d->dev = st.st_dev;
+        d->ino = st.st_ino;
+    }
     return d;
 }
 
@@ -346,6 +352,22 @@ int pvm_db_append_with(pvm_db *d, int cf, const char *key, size_t klen, const vo
     rocksdb_writebatch_destroy(b);
     if (rerr) {
         set_err(err, errlen, "journal write failed", rerr);
+        return -1;
+    }
+    return 0;
+}
+
+int pvm_db_check(pvm_db *d, char *err, size_t errlen)
+{
+    /* RocksDB goes on writing to files whose directory is gone, and every write succeeds */
+    char current[4096];
+    snprintf(current, sizeof current, "%s/CURRENT", d->path ? d->path : ".");
+    struct stat st;
+    if (!d->path || stat(d->path, &st) != 0 || st.st_dev != d->dev || st.st_ino != d->ino || stat(current, &st) != 0) {
+        snprintf(err, errlen,
+                 "the database directory %s was removed or replaced while it was open: nothing written to it since "
+                 "is durable",
+                 d->path ? d->path : "?");
         return -1;
     }
     return 0;

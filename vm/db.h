@@ -45,6 +45,9 @@ int pvm_db_end(pvm_db *db, int cf_range, const char *from, size_t flen, const ch
 int pvm_db_append_with(pvm_db *db, int cf, const char *key, size_t klen, const void *val, size_t vlen, int cf_put,
                        const char *okey, size_t oklen, const char *oval, size_t ovlen, int sync, char *err,
                        size_t errlen);
+/* 0 while the database's directory is the one opened, -1 with a reason once it was removed
+ * or replaced (RocksDB's writes to the unlinked files go on succeeding). */
+int pvm_db_check(pvm_db *db, char *err, size_t errlen);
 /* Where the database lives (for files beside it, such as the master key). */
 const char *pvm_db_path(const pvm_db *db);
 

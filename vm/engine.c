@@ -537,6 +537,14 @@ const char *provost_warning(provost_engine *e)
     return pvm_journal_warning(e->journal);
 }
 
+int provost_check(provost_engine *e, provost_error *err)
+{
+    char why[4300];
+    if (pvm_db_check(e->db, why, sizeof why) != 0)
+        return fail(err, PROVOST_E_JOURNAL, "%s", why);
+    return 0;
+}
+
 void provost_close(provost_engine *e)
 {
     if (!e)

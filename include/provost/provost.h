@@ -68,6 +68,10 @@ void provost_close(provost_engine *e);
  * left in the journal because they need a master key that is missing or was changed, a
  * master key other users can read); NULL when nothing.  Valid until provost_close. */
 const char *provost_warning(provost_engine *e);
+/* 0 while the database directory opened is still in place; -1 (PROVOST_E_JOURNAL) once
+ * it was removed or replaced, when nothing written since is durable.  Long runs check it
+ * before they report success. */
+int provost_check(provost_engine *e, provost_error *err);
 
 /* ---- namespaces ----------------------------------------------------------------------- */
 
