@@ -9,7 +9,8 @@
  *   crash_test faults     a failing journal write (disk full) at every write, a disk that
  *                         stays full from every write on, a failing sync at every write
  *   crash_test stuck      a compensation that keeps failing: parked, listed, resolved
- *   crash_test sensitive  sensitive executeData never reaches the database files in clear
+ *   crash_test sensitive  sensitive executeData never reaches the database files in clear,
+ *                         nor the stdout or stderr of any command (in-process recovery too)
  *   crash_test random     kills at random moments during a multi-threaded batch
  *
  * How a trace is judged.  Every provider call of a shape carries a unique marker in its
@@ -278,6 +279,25 @@ static void lines_print(const char *title, const lines *l)
 
 /* ---- processes -------------------------------------------------------------------------- */
 
+/* While a sensitive test runs, its password: no command's stdout or stderr may hold it. */
+static const char *secret;
+
+/* Fails when the file at path (a command's output) holds the secret. */
+static void no_secret(const char *what, const char *path)
+{
+    size_t len;
+    char *text = secret && path ? read_file(path, &len) : NULL;
+    if (text && memmem(text, len, secret, strlen(secret)))
+        fail_msg("the password reached the %s of a command (%s):\n%s", what, path, text);
+    free(text);
+}
+
+/* A child's stderr while a secret is looked for. */
+static char *child_err(void)
+{
+    return fmt("%s/child.err", base);
+}
+
 typedef struct hooks {
     long crash_point;  /* PROVOST_CRASH_POINT, 0 for none */
     long journal_fail; /* PROVOST_JOURNAL_FAIL, 0 for none */
@@ -321,6 +341,10 @@ static pid_t spawn(char *const argv[], const hooks *h, const char *out, int out_
     assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
     if (close_fd >= 0)
         assert_int_equal(posix_spawn_file_actions_addclose(&fa, close_fd), 0);
+    char *err = secret ? child_err() : NULL;
+    if (err)
+        assert_int_equal(posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0600), 0);
+    free(err);
     if (out_fd >= 0) {
         assert_int_equal(posix_spawn_file_actions_adddup2(&fa, out_fd, 1), 0);
         assert_int_equal(posix_spawn_file_actions_addclose(&fa, out_fd), 0);
@@ -351,7 +375,41 @@ static int wait_for(pid_t pid)
 
 static int run_child(char *const argv[], const hooks *h, const char *out)
 {
-    return wait_for(spawn(argv, h, out, -1, -1));
+    int st = wait_for(spawn(argv, h, out, -1, -1));
+    if (secret) {
+        char *err = child_err(), *text = read_file(err, NULL);
+        if (text)
+            fputs(text, stderr); /* what it said still shows */
+        free(text);
+        no_secret("standard output", out);
+        no_secret("standard error", err);
+        free(err);
+    }
+    return st;
+}
+
+/* This process's stderr into a file while the engine runs in it (recovery), so that the
+ * secret can be looked for there too: returns the saved descriptor for stderr_back. */
+static int stderr_to(const char *path)
+{
+    fflush(stderr);
+    int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    assert_int_equal(dup2(fd, 2), 2);
+    close(fd);
+    return saved;
+}
+
+static void stderr_back(int saved, const char *path)
+{
+    fflush(stderr);
+    assert_int_equal(dup2(saved, 2), 2);
+    close(saved);
+    char *text = read_file(path, NULL);
+    if (text)
+        fputs(text, stderr);
+    free(text);
+    no_secret("standard error", path);
 }
 
 static bool killed(int st)
@@ -1408,6 +1466,7 @@ static void sensitive(const char *name, const char *context_value, const char *e
                         execute_value ? execute_value : "", execute_value ? "\"" : "", marker);
     place p = prepare_place(name, request, false);
     free(request);
+    secret = marker;
     char *process = fmt("process\tC/W1\t<executeData><secret>%s</secret></executeData>", marker),
          *rollback = fmt("rollback\tC/W1\t<executeData><secret>%s</secret></executeData>", marker);
     /* kill at the first journal point after the call: its INTENT is in the journal */
@@ -1432,13 +1491,28 @@ static void sensitive(const char *name, const char *context_value, const char *e
     assert_int_equal(st.st_mode & 0777, 0600);
     assert_int_equal(st.st_size, 32);
     free(key);
-    /* recovery opens the sealed executeData: the rollback gets it in clear */
+    /* the operator's commands on the journal holding it (a copy: they recover too) */
+    char *copy = fmt("%s/copy", p.dir), *out = fmt("%s/cli.out", p.dir), *err = fmt("%s/engine.err", p.dir);
+    copy_dir(p.db, copy);
+    assert_int_equal(cli(copy, NULL, out, "txn", "list", NULL, NULL), 0);
+    assert_int_equal(cli(copy, NULL, out, "recover", NULL, NULL, NULL), 0);
+    assert_int_equal(cli(copy, NULL, out, "txn", "list", "--stuck", NULL), 0);
+    rm_rf(copy);
+    /* recovery opens the sealed executeData: the rollback gets it in clear (and in this
+     * process: its stderr is searched as well) */
+    int saved = stderr_to(err);
     lines C = recover_check(p.db, p.rec_trace, 0);
+    stderr_back(saved, err);
     assert_int_equal(count_line(&C, rollback), 1);
     lines_free(&C);
+    free(copy);
+    free(out);
+    free(err);
     if (!clear)
         assert_false(dir_contains(p.db, marker));
-    printf("  %s: killed at point %ld; marker %s the database files\n", name, point, found ? "found in" : "not in");
+    secret = NULL;
+    printf("  %s: killed at point %ld; marker %s the database files, in no command's output\n", name, point,
+           found ? "found in" : "not in");
     free(process);
     free(rollback);
     place_free(&p);
