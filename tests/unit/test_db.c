@@ -2,7 +2,9 @@
  * test_db.c -- the engine's RocksDB database (vm/db.c): creation and the `created` flag,
  * the column families and their independence, put/get/delete, iteration in key order
  * with an early stop, data kept across a reopen (also when the database has a family
- * this version does not know), and paths that cannot be opened.
+ * this version does not know), paths that cannot be opened, a database already open
+ * (a sentence, not RocksDB's message), files private to their user whatever the umask,
+ * and a directory removed while open.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -343,6 +346,76 @@ static void test_unopenable(void **state)
     assert_open_fails(junk);
 }
 
+/* Opened twice in one process: the second is told, in a sentence naming the database. */
+static void test_in_use(void **state)
+{
+    (void)state;
+    char path[256];
+    fresh_path(path, sizeof path);
+    bool created;
+    pvm_db *db = open_ok(path, &created);
+    char err[1024] = "";
+    pvm_db *again = pvm_db_open(path, &created, err, sizeof err);
+    assert_null(again);
+    if (!strstr(err, "in use") || !strstr(err, path) || strstr(err, "IO error") || strstr(err, "LOCK"))
+        fail_msg("a database opened twice: %s", err);
+    pvm_db_close(db);
+}
+
+/* Every file is private under the usual umask 022, and one made 0644 by hand is narrowed at
+ * the next open. */
+static void test_private(void **state)
+{
+    (void)state;
+    char path[256];
+    fresh_path(path, sizeof path);
+    mode_t old = umask(022);
+    bool created;
+    pvm_db *db = open_ok(path, &created);
+    put(db, PVM_CF_JOURNAL, "k", "v");
+    pvm_db_close(db);
+    char file[300 + sizeof path];
+    snprintf(file, sizeof file, "%s/CURRENT", path);
+    assert_int_equal(chmod(file, 0644), 0);
+    db = open_ok(path, &created);
+    pvm_db_close(db);
+    umask(old);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(file, sizeof file, "%s/%s", path, e->d_name);
+        assert_int_equal(stat(file, &st), 0);
+        if (st.st_mode & 077)
+            fail_msg("%s has mode %04o", e->d_name, (unsigned)(st.st_mode & 07777));
+    }
+    closedir(d);
+}
+
+/* Removed while open: writes still succeed, the check does not. */
+static void test_removed(void **state)
+{
+    (void)state;
+    char path[256];
+    fresh_path(path, sizeof path);
+    bool created;
+    pvm_db *db = open_ok(path, &created);
+    char err[1024] = "";
+    assert_int_equal(pvm_db_check(db, err, sizeof err), 0);
+    char cmd[300 + sizeof path];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+    assert_int_equal(system(cmd), 0);
+    put(db, PVM_CF_JOURNAL, "k", "v"); /* what makes the check needed */
+    assert_int_equal(pvm_db_check(db, err, sizeof err), -1);
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, "removed"));
+    pvm_db_close(db);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -363,6 +436,8 @@ int main(void)
         cmocka_unit_test(test_create_and_reopen), cmocka_unit_test(test_families_independent),
         cmocka_unit_test(test_put_get_delete),    cmocka_unit_test(test_each),
         cmocka_unit_test(test_foreign_family),    cmocka_unit_test(test_unopenable),
+        cmocka_unit_test(test_in_use),            cmocka_unit_test(test_private),
+        cmocka_unit_test(test_removed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
