@@ -69,14 +69,16 @@ static void set_err_at(char *err, size_t errlen, const char *path, const char *w
         if (!strstr(r, ".sst") && !strstr(r, "MANIFEST"))
             wal_names(path, wals, sizeof wals);
         snprintf(err, errlen,
-                 "the database is damaged (%s%s%s): nothing was recovered or changed; keep a copy of %s, then run "
+                 "the database %s is damaged (%s%s%s): nothing was recovered or changed; keep a copy of it, then run "
                  "provost recover --salvage",
-                 r + 12, wals[0] ? " in its write-ahead log " : "", wals, path);
-    } else if (strstr(r, "While lock file") && strstr(r, "LOCK")) {
-        snprintf(err, errlen, "the database is in use by another process (one process at a time opens it)");
+                 path, r + 12, wals[0] ? " in its write-ahead log " : "", wals);
+    } else if (strstr(r, "LOCK") && strstr(r, "lock hold by current process")) {
+        snprintf(err, errlen, "the database %s is in use: this process has it open already", path);
+    } else if (strstr(r, "LOCK") && strstr(r, "While lock file")) {
+        snprintf(err, errlen, "the database %s is in use by another process (one process at a time opens it)", path);
     } else if (strstr(r, "Read-only file system") || strstr(r, "Permission denied")) {
-        snprintf(err, errlen, "the database cannot be written (%s): it needs a writable directory owned by its user",
-                 strstr(r, "Read-only file system") ? "read-only file system" : "permission denied");
+        snprintf(err, errlen, "the database %s cannot be written (%s): it needs a writable directory owned by its user",
+                 path, strstr(r, "Read-only file system") ? "read-only file system" : "permission denied");
     } else {
         snprintf(err, errlen, "%s: %s", what, r);
     }
