@@ -432,6 +432,14 @@ static void key_scenario(enum key_damage how)
     assert_int_equal(r.status, 0);
     names_key(&r, &p, "run (not sensitive)");
     result_free(&r);
+    r = provost(p.db, 0, p.trace, "batch", "-q", p.plain, NULL);
+    assert_int_equal(r.status, 0);
+    names_key(&r, &p, "batch (not sensitive)");
+    result_free(&r);
+    r = provost(p.db, 0, NULL, "bench", "--request", p.plain, "-n", "3", "--warmup", "0", NULL);
+    assert_int_equal(r.status, 0);
+    names_key(&r, &p, "bench");
+    result_free(&r);
     /* nothing new is sealed under a key the journal's sealed data does not need */
     r = provost(p.db, 0, p.trace, "run", p.sensitive, NULL);
     assert_int_not_equal(r.status, 0);
