@@ -603,6 +603,8 @@ static int prepare(setup *s, int argc, char **argv)
     provost_error perr;
     if (provost_open(&po, &B.e, &perr) != 0)
         return die("%s: %s", db, perr.message);
+    if (provost_warning(B.e))
+        fprintf(stderr, "provost: warning: %s\n", provost_warning(B.e));
     s->dbabs = realpath(db, NULL);
     if (o->resume && (!s->dbabs || !st->db || strcmp(s->dbabs, st->db) != 0))
         return die("batch: --resume: the batch ran on the database %s, not %s: its outcomes are there (give --db %s)",

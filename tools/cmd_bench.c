@@ -199,6 +199,8 @@ static provost_engine *open_db(int sync, int *status)
         *status = die("%s: %s", db, err.message);
         return NULL;
     }
+    if (provost_warning(e))
+        fprintf(stderr, "provost: warning: %s\n", provost_warning(e));
     return e;
 }
 
