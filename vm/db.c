@@ -68,10 +68,11 @@ static void set_err_at(char *err, size_t errlen, const char *path, const char *w
         char wals[1024] = "";
         if (!strstr(r, ".sst") && !strstr(r, "MANIFEST"))
             wal_names(path, wals, sizeof wals);
+        /* a log can be read around its damaged records (salvage); a table file cannot */
         snprintf(err, errlen,
-                 "the database %s is damaged (%s%s%s): nothing was recovered or changed; keep a copy of it, then run "
-                 "provost recover --salvage",
-                 path, r + 12, wals[0] ? " in its write-ahead log " : "", wals);
+                 "the database %s is damaged (%s%s%s): nothing was recovered or changed; keep a copy of it, %s", path,
+                 r + 12, wals[0] ? " in its write-ahead log " : "", wals,
+                 wals[0] ? "then run provost recover --salvage" : "then restore it from a copy");
     } else if (strstr(r, "LOCK") && strstr(r, "lock hold by current process")) {
         snprintf(err, errlen, "the database %s is in use: this process has it open already", path);
     } else if (strstr(r, "LOCK") && strstr(r, "While lock file")) {
