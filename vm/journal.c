@@ -8,7 +8,7 @@
  *   none    records reach the WAL but are not synced (safe against a process crash,
  *           not against power loss).
  *
- * Journaled executeData and rollback values of a sensitive call are sealed with AES-256-GCM
+ * Journaled executeData and rollback values of a sensitive call are sealed (vm/seal.c)
  * under a per-transaction key; that key is stored in BEGIN sealed under the database's
  * master key (a 0600 file beside the database).  The master key is made only while the
  * journal holds nothing sealed: a lost or changed key leaves the transactions that need it
@@ -21,8 +21,6 @@
  * PROVOST_JOURNAL_SYNC_FAIL=N lets the Nth write reach the log unsynced and then fail as a
  * failed fsync would (the record is there, the caller is told it may not be).
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -30,156 +28,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
+#include <openssl/crypto.h>
 
 #include "vm/db.h"
 #include "vm/journal.h"
+#include "vm/seal.h"
 
 struct pvm_journal {
     pvm_db *db;
     int sync;
     pthread_mutex_t serial; /* sync=always: one write at a time */
-    unsigned char master[32];
-    bool has_master;
-    char key_path[4096];
-    char key_problem[4200];   /* why the master key cannot be used (naming it), or "" */
-    char key_mode[4200];      /* the key's mode lets others read it, or "" */
+    pvm_masterkey mk;
     atomic_size_t need_key;   /* transactions the last scan found sealed under another key */
     char warning[8600];
     atomic_ulong writes;    /* for the test hooks */
     unsigned long crash_point, fail_at, full_from, sync_fail_at;
 };
-
-/* ---- sealing ------------------------------------------------------------------------- */
-
-#define NONCE 12
-#define TAG 16
-
-static int seal(const unsigned char key[32], const unsigned char *in, size_t n, unsigned char **out, size_t *outn)
-{
-    *out = malloc(NONCE + n + TAG);
-    if (!*out)
-        return -1;
-    unsigned char *nonce = *out, *ct = *out + NONCE, *tag = *out + NONCE + n;
-    if (getrandom(nonce, NONCE, 0) != NONCE) {
-        free(*out);
-        *out = NULL;
-        return -1;
-    }
-    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-    int len = 0, ok = c && EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce) == 1 &&
-                      (n == 0 || EVP_EncryptUpdate(c, ct, &len, in, (int)n) == 1) &&
-                      EVP_EncryptFinal_ex(c, ct + len, &len) == 1 &&
-                      EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, TAG, tag) == 1;
-    EVP_CIPHER_CTX_free(c);
-    if (!ok) {
-        free(*out);
-        *out = NULL;
-        return -1;
-    }
-    *outn = NONCE + n + TAG;
-    return 0;
-}
-
-static int unseal(const unsigned char key[32], const unsigned char *in, size_t n, unsigned char **out, size_t *outn)
-{
-    if (n < NONCE + TAG)
-        return -1;
-    size_t m = n - NONCE - TAG;
-    *out = malloc(m + 1);
-    if (!*out)
-        return -1;
-    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-    int len = 0, ok = c && EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, in) == 1 &&
-                      (m == 0 || EVP_DecryptUpdate(c, *out, &len, in + NONCE, (int)m) == 1) &&
-                      EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, TAG, (void *)(in + n - TAG)) == 1 &&
-                      EVP_DecryptFinal_ex(c, *out + len, &len) == 1;
-    EVP_CIPHER_CTX_free(c);
-    if (!ok) {
-        free(*out); /* the caller may free it too: it must not see the freed pointer */
-        *out = NULL;
-        return -1;
-    }
-    (*out)[m] = 0;
-    *outn = m;
-    return 0;
-}
-
-/* Reads the master key.  0, or -1 with j->key_problem saying why (*missing when there is
- * no file at all). */
-static int read_master(pvm_journal *j, bool *missing)
-{
-    *missing = false;
-    j->key_problem[0] = j->key_mode[0] = 0;
-    int fd = open(j->key_path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        *missing = errno == ENOENT;
-        if (*missing)
-            snprintf(j->key_problem, sizeof j->key_problem, "%s is missing", j->key_path);
-        else
-            snprintf(j->key_problem, sizeof j->key_problem, "%s cannot be read: %s", j->key_path, strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    unsigned char k[33];
-    ssize_t n = fstat(fd, &st) == 0 ? read(fd, k, sizeof k) : -1;
-    int rerrno = errno;
-    close(fd);
-    if (n < 0) {
-        snprintf(j->key_problem, sizeof j->key_problem, "%s cannot be read: %s", j->key_path, strerror(rerrno));
-        return -1;
-    }
-    if (n != (ssize_t)sizeof j->master) {
-        if (n > (ssize_t)sizeof j->master)
-            snprintf(j->key_problem, sizeof j->key_problem, "%s is not a master key (longer than 32 bytes)",
-                     j->key_path);
-        else
-            snprintf(j->key_problem, sizeof j->key_problem, "%s is not a master key (%zd bytes, not 32)", j->key_path,
-                     n);
-        OPENSSL_cleanse(k, sizeof k);
-        return -1;
-    }
-    if (st.st_mode & 077)
-        snprintf(j->key_mode, sizeof j->key_mode, "%s can be read by other users (mode %04o): chmod 600 it",
-                 j->key_path, (unsigned)(st.st_mode & 07777));
-    memcpy(j->master, k, sizeof j->master);
-    OPENSSL_cleanse(k, sizeof k);
-    j->has_master = true;
-    return 0;
-}
-
-/* A new master key, mode 0600, written whole or not at all. */
-static int create_master(pvm_journal *j, char *err, size_t errlen)
-{
-    unsigned char k[32];
-    if (getrandom(k, sizeof k, 0) != (ssize_t)sizeof k) {
-        snprintf(err, errlen, "no random source for the master key");
-        return -1;
-    }
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.new", j->key_path);
-    int w = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (w < 0 || write(w, k, sizeof k) != (ssize_t)sizeof k || fsync(w) != 0 || close(w) != 0 ||
-        rename(tmp, j->key_path) != 0) {
-        snprintf(err, errlen, "cannot create %s: %s", j->key_path, strerror(errno));
-        if (w >= 0)
-            close(w);
-        unlink(tmp);
-        OPENSSL_cleanse(k, sizeof k);
-        return -1;
-    }
-    OPENSSL_cleanse(k, sizeof k);
-    bool missing;
-    if (read_master(j, &missing) != 0) {
-        snprintf(err, errlen, "%s", j->key_problem);
-        return -1;
-    }
-    return 0;
-}
 
 /* ---- encoding ------------------------------------------------------------------------ */
 
@@ -385,8 +252,8 @@ static int append(pvm_journal *j, pvm_jtxn *t, uint32_t seq, buf *b, bool sync, 
  * holds sealed, never under a second one. */
 static bool sealing_allowed(pvm_journal *j, char *err, size_t errlen)
 {
-    if (!j->has_master) {
-        snprintf(err, errlen, "sensitive data cannot be sealed: %s", j->key_problem);
+    if (!j->mk.ok) {
+        snprintf(err, errlen, "sensitive data cannot be sealed: %s", j->mk.problem);
         return false;
     }
     size_t n = atomic_load(&j->need_key);
@@ -394,7 +261,7 @@ static bool sealing_allowed(pvm_journal *j, char *err, size_t errlen)
         snprintf(err, errlen,
                  "sensitive data is not sealed under %s: it does not open the %zu transaction%s in the journal "
                  "sealed under another key (restore that key, then provost recover)",
-                 j->key_path, n, n == 1 ? "" : "s");
+                 j->mk.path, n, n == 1 ? "" : "s");
         return false;
     }
     return true;
@@ -419,7 +286,7 @@ static int begin(pvm_journal *j, pvm_jtxn *t, bool sensitive, char *err, size_t 
         unsigned char *wrapped;
         size_t wn;
         if (getrandom(t->key, sizeof t->key, 0) != (ssize_t)sizeof t->key ||
-            seal(j->master, t->key, sizeof t->key, &wrapped, &wn) != 0) {
+            pvm_seal(j->mk.key, t->key, sizeof t->key, &wrapped, &wn) != 0) {
             snprintf(err, errlen, "cannot make a transaction key");
             free(b.p);
             return -1;
@@ -447,7 +314,7 @@ static void put_secret(buf *b, const pvm_jtxn *t, bool sealed, const char *v)
     }
     unsigned char *s;
     size_t n;
-    if (seal(t->key, (const unsigned char *)v, strlen(v), &s, &n) != 0) {
+    if (pvm_seal(t->key, (const unsigned char *)v, strlen(v), &s, &n) != 0) {
         b->oom = true;
         return;
     }
@@ -576,7 +443,7 @@ static char *open_secret(pvm_jview *v, rd *r, bool sealed)
         out[n] = 0;
         return (char *)out;
     }
-    if (!v->has_key || unseal(v->key, p, n, &out, &m) != 0) {
+    if (!v->has_key || pvm_unseal(v->key, p, n, &out, &m) != 0) {
         if (!v->error)
             v->error = strdup("sealed data cannot be opened (is master.key the database's own?)");
         return NULL;
@@ -594,13 +461,13 @@ static void needs_key(scan *s, pvm_jview *v)
     if (v->error)
         return;
     char why[8600];
-    if (!s->j->has_master)
-        snprintf(why, sizeof why, "needs the master key: %s; restore it, then provost recover", s->j->key_problem);
+    if (!s->j->mk.ok)
+        snprintf(why, sizeof why, "needs the master key: %s; restore it, then provost recover", s->j->mk.problem);
     else
         snprintf(why, sizeof why,
                  "needs the master key: %s does not open this transaction's key (not the key its data was sealed "
                  "under); restore that one, then provost recover",
-                 s->j->key_path);
+                 s->j->mk.path);
     v->error = strdup(why);
 }
 
@@ -653,7 +520,7 @@ static int record(void *ud, const char *key, size_t klen, const char *val, size_
         if (wn && !r.bad) {
             unsigned char *k = NULL;
             size_t kn;
-            if (s->j->has_master && unseal(s->j->master, wrapped, wn, &k, &kn) == 0 && kn == 32) {
+            if (s->j->mk.ok && pvm_unseal(s->j->mk.key, wrapped, wn, &k, &kn) == 0 && kn == 32) {
                 memcpy(v->key, k, 32);
                 v->has_key = true;
             } else {
@@ -841,12 +708,12 @@ pvm_journal *pvm_journal_open(pvm_db *db, int sync, char *err, size_t errlen)
     const char *ff = getenv("PROVOST_JOURNAL_FULL"), *sf = getenv("PROVOST_JOURNAL_SYNC_FAIL");
     j->full_from = ff ? strtoul(ff, NULL, 10) : 0;
     j->sync_fail_at = sf ? strtoul(sf, NULL, 10) : 0;
-    snprintf(j->key_path, sizeof j->key_path, "%s/master.key", pvm_db_path(db));
+    snprintf(j->mk.path, sizeof j->mk.path, "%s/master.key", pvm_db_path(db));
     bool missing, sealed = false;
-    if (read_master(j, &missing) != 0 && missing) {
+    if (pvm_masterkey_read(&j->mk, &missing) != 0 && missing) {
         /* made with the database, or again when nothing sealed under a lost one remains */
         int rc = pvm_db_each(db, PVM_CF_JOURNAL, is_sealed, &sealed, err, errlen);
-        if (rc < 0 || (rc == 0 && create_master(j, err, errlen) != 0)) {
+        if (rc < 0 || (rc == 0 && pvm_masterkey_create(&j->mk, err, errlen) != 0)) {
             pvm_journal_close(j);
             return NULL;
         }
@@ -858,22 +725,22 @@ const char *pvm_journal_warning(pvm_journal *j)
 {
     size_t n = atomic_load(&j->need_key), k = 0;
     j->warning[0] = 0;
-    if (n && j->has_master)
+    if (n && j->mk.ok)
         k += (size_t)snprintf(j->warning, sizeof j->warning,
                               "%zu transaction%s in the journal need%s another master key: %s does not open the "
                               "data sealed under it; restore the database's own key, then provost recover (provost "
                               "txn list shows %s)",
-                              n, n == 1 ? "" : "s", n == 1 ? "s" : "", j->key_path, n == 1 ? "it" : "them");
+                              n, n == 1 ? "" : "s", n == 1 ? "s" : "", j->mk.path, n == 1 ? "it" : "them");
     else if (n)
         k += (size_t)snprintf(j->warning, sizeof j->warning,
                               "%zu transaction%s in the journal need%s the master key: %s; restore it, then provost "
                               "recover (provost txn list shows %s)",
-                              n, n == 1 ? "" : "s", n == 1 ? "s" : "", j->key_problem, n == 1 ? "it" : "them");
-    else if (!j->has_master)
+                              n, n == 1 ? "" : "s", n == 1 ? "s" : "", j->mk.problem, n == 1 ? "it" : "them");
+    else if (!j->mk.ok)
         k += (size_t)snprintf(j->warning, sizeof j->warning, "%s: sensitive requests fail until it is restored",
-                              j->key_problem);
-    if (j->key_mode[0] && k < sizeof j->warning)
-        snprintf(j->warning + k, sizeof j->warning - k, "%s%s", k ? "; " : "", j->key_mode);
+                              j->mk.problem);
+    if (j->mk.mode[0] && k < sizeof j->warning)
+        snprintf(j->warning + k, sizeof j->warning - k, "%s%s", k ? "; " : "", j->mk.mode);
     return j->warning[0] ? j->warning : NULL;
 }
 
@@ -887,6 +754,6 @@ void pvm_journal_close(pvm_journal *j)
     if (!j)
         return;
     pthread_mutex_destroy(&j->serial);
-    OPENSSL_cleanse(j->master, sizeof j->master);
+    OPENSSL_cleanse(j->mk.key, sizeof j->mk.key);
     free(j);
 }
