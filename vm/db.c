@@ -86,6 +86,20 @@ static void set_err_at(char *err, size_t errlen, const char *path, const char *w
     free(rerr);
 }
 
+/* Whether another process holds the database's lock (RocksDB takes a POSIX lock on LOCK). */
+static bool lock_held(const char *path)
+{
+    char lock[4096];
+    snprintf(lock, sizeof lock, "%s/LOCK", path);
+    int fd = open(lock, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    bool held = fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+    close(fd);
+    return held;
+}
+
 /* A file RocksDB makes.  Not master.key: the journal warns about a key others could read
  * rather than hide that it was exposed. */
 static bool ours(const char *name)
@@ -143,6 +157,10 @@ pvm_db *pvm_db_open_ex(const char *path, bool salvage, bool *created, char *err,
         snprintf(err, errlen, "cannot create the database directory %s: %s", path, strerror(errno));
         return NULL;
     }
+    /* RocksDB would take some damaged records for the end of the log (see walcheck.c); a
+     * log another process is writing is not judged: the open reports it in use */
+    if (!*created && !salvage && pvm_wal_check(path, err, errlen) != 0 && !lock_held(path))
+        return NULL;
 
     pvm_db *d = calloc(1, sizeof *d);
     if (!d) {

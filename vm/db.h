@@ -21,6 +21,9 @@ enum pvm_cf {
 };
 
 pvm_db *pvm_db_open(const char *path, bool *created, char *err, size_t errlen);
+/* Every record of the database's write-ahead logs whole (vm/walcheck.c): 0, or -1 with a
+ * sentence naming the damaged log. */
+int pvm_wal_check(const char *path, char *err, size_t errlen);
 /* salvage: replay the write-ahead log around damaged records instead of refusing it. */
 pvm_db *pvm_db_open_ex(const char *path, bool salvage, bool *created, char *err, size_t errlen);
 void pvm_db_close(pvm_db *db);
