@@ -52,19 +52,18 @@ static uint32_t unmask(uint32_t masked)
     return (rot >> 17) | (rot << 15);
 }
 
-/* Why the log data[0..n) is damaged (offset in *at), or NULL when every record is whole. */
-static const char *check_log(const unsigned char *d, size_t n, size_t *at)
+/* Why the block d[0..n) of a log is damaged (offset in *at), or NULL when every record in
+ * it is whole.  Records never cross a block; n < BLOCK only for the log's last block. */
+static const char *check_block(const unsigned char *d, size_t n, size_t *at)
 {
     size_t pos = 0;
     while (pos < n) {
-        size_t left = BLOCK - pos % BLOCK;
         *at = pos;
-        if (left < HEADER) { /* the block's zero trailer */
-            for (size_t i = pos; i < pos + left && i < n; i++)
+        if (BLOCK - pos < HEADER) { /* the block's zero trailer */
+            for (size_t i = pos; i < n; i++)
                 if (d[i])
                     return "bytes where a block's padding is";
-            pos += left;
-            continue;
+            return NULL;
         }
         if (n - pos < HEADER)
             return "a record cut short";
@@ -72,13 +71,11 @@ static const char *check_log(const unsigned char *d, size_t n, size_t *at)
                        (uint32_t)d[pos + 3] << 24;
         size_t len = (size_t)d[pos + 4] | (size_t)d[pos + 5] << 8;
         unsigned type = d[pos + 6];
-        if (crc == 0 && len == 0 && type == 0) { /* preallocated, never written: the block ends */
-            pos += left;
-            continue;
-        }
+        if (crc == 0 && len == 0 && type == 0)
+            return NULL; /* preallocated, never written: the block ends here */
         if (type < 1 || type > 4)
             return "a record of an unknown type";
-        if (HEADER + len > left)
+        if (HEADER + len > BLOCK - pos)
             return "a record longer than its block";
         if (n - pos - HEADER < len)
             return "a record cut short";
@@ -89,11 +86,42 @@ static const char *check_log(const unsigned char *d, size_t n, size_t *at)
     return NULL;
 }
 
+/* Why the log at fd is damaged (byte offset in *at), or NULL; block is BLOCK bytes. */
+static const char *check_log(int fd, unsigned char *block, size_t *at)
+{
+    for (off_t base = 0;; base += BLOCK) {
+        size_t n = 0;
+        while (n < BLOCK) {
+            ssize_t r = pread(fd, block + n, BLOCK - n, base + (off_t)n);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                break;
+            n += (size_t)r;
+        }
+        if (n == 0)
+            return NULL;
+        const char *why = check_block(block, n, at);
+        if (why) {
+            *at += (size_t)base;
+            return why;
+        }
+        if (n < BLOCK)
+            return NULL;
+    }
+}
+
 int pvm_wal_check(const char *path, char *err, size_t errlen)
 {
     DIR *dir = opendir(path);
     if (!dir)
         return 0; /* a new database, or one RocksDB will say it cannot open */
+    unsigned char *block = malloc(BLOCK);
+    if (!block) {
+        closedir(dir);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     int rc = 0;
     for (struct dirent *e; rc == 0 && (e = readdir(dir));) {
         size_t nl = strlen(e->d_name);
@@ -108,19 +136,9 @@ int pvm_wal_check(const char *path, char *err, size_t errlen)
                 close(fd);
             continue; /* not ours to judge: RocksDB reports what it cannot read */
         }
-        size_t n = (size_t)st.st_size, got = 0;
-        unsigned char *d = malloc(n ? n : 1);
-        while (d && got < n) {
-            ssize_t r = read(fd, d + got, n - got);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r <= 0)
-                break;
-            got += (size_t)r;
-        }
-        close(fd);
         size_t at = 0;
-        const char *why = d && got == n ? check_log(d, n, &at) : NULL;
+        const char *why = check_log(fd, block, &at);
+        close(fd);
         if (why) {
             snprintf(err, errlen,
                      "the database %s is damaged (%s at byte %zu of its write-ahead log %s): nothing was recovered "
@@ -128,8 +146,8 @@ int pvm_wal_check(const char *path, char *err, size_t errlen)
                      path, why, at, file);
             rc = -1;
         }
-        free(d);
     }
     closedir(dir);
+    free(block);
     return rc;
 }
