@@ -14,8 +14,9 @@
  *                          run is refused, or ends exactly as without the flip
  *   integrity_test files   the database directory and every file in it private to its
  *                          user, a warning for a master key others can read, a sentence
- *                          for a database in use, and a batch whose database directory is
- *                          removed under it does not report success
+ *                          for a database in use or on a read-only file system, and a
+ *                          batch whose database directory is removed under it does not
+ *                          report success
  *
  * Every command runs as the operator runs it (the provost command, in a child process);
  * its stdout and stderr are kept and searched for sanitizer reports and for the request's
@@ -595,6 +596,38 @@ static void test_files_private(void **state)
     free(key);
 }
 
+/* On a read-only file system (a read-only bind mount in a mount namespace of its own:
+ * skipped where one cannot be made) the database is refused in a sentence. */
+static void test_read_only(void **state)
+{
+    (void)state;
+    if (access("/usr/bin/unshare", X_OK) != 0)
+        skip();
+    char *dir = fmt("%s/read-only", base), *db = fmt("%s/db", dir), *out = fmt("%s/ro.out", dir),
+         *err = fmt("%s/ro.err", dir);
+    damage_setup(dir, "<request/>");
+    char *script = fmt("mount --bind '%s' '%s' && mount -o remount,ro,bind '%s' || exit 77; exec '%s' --db '%s' list",
+                       db, db, db, PROVOST_CLI, db);
+    char *argv[] = {"/usr/bin/unshare", "-m", "sh", "-c", script, NULL};
+    result r = finish(start(argv, 0, NULL, out, err), argv, false, out, err);
+    if (r.status == 77) {
+        result_free(&r);
+        printf("  no mount namespace here: skipped\n");
+    } else {
+        if (r.status != 2 || !strstr(r.err, "cannot be written (read-only file system)") || !strstr(r.err, db) ||
+            strstr(r.err, "IO error"))
+            fail_msg("a database on a read-only file system: exit %d\n%s", r.status, r.err);
+        result_free(&r);
+    }
+    if (!getenv("PROVOST_CRASH_KEEP"))
+        rm_rf(dir);
+    free(dir);
+    free(db);
+    free(out);
+    free(err);
+    free(script);
+}
+
 /* A batch holds the database: a second command is told so in a sentence; then the
  * database directory is removed under the batch, which must not end as a success. */
 static void test_in_use_then_removed(void **state)
@@ -697,6 +730,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest file_tests[] = {
         cmocka_unit_test(test_files_private),
         cmocka_unit_test(test_in_use_then_removed),
+        cmocka_unit_test(test_read_only),
     };
     if (all || strcmp(group, "files") == 0)
         ran++, failures += cmocka_run_group_tests_name("database files", file_tests, NULL, NULL);
