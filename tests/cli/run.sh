@@ -152,5 +152,45 @@ contains "malformed request located" "$T/out" "$T/malformed.xml:1:"
 "$P" --db "$DB" call Mailbox ProvisionUser "$T/malformed.xml" >"$T/out" 2>&1; check "malformed data" 2 $?
 "$P" --db "$DB" run "$T/missing.xml" >"$T/out" 2>&1; check "run a missing file" 2 $?
 
+# --validate (and $PROVOST_VALIDATE=1) holds for every command that runs requests: a row
+# whose executeData breaks a procedure's input schema is refused by batch exactly as by
+# call, and a valid one is accepted by both
+cat >"$T/v.xml" <<'EOF'
+<namespace name="V" providerSource="test" xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <procedure name="Get" type="read">
+    <Schema name="inputSchema">
+      <xs:schema><xs:element name="executeData"><xs:complexType><xs:sequence>
+        <xs:element name="path" type="xs:string"/>
+      </xs:sequence></xs:complexType></xs:element></xs:schema>
+    </Schema>
+  </procedure>
+  <procedure name="Check" type="read" access="public">
+    <execute namespace="V" procedure="Get"><before source="data" sourcePath="*" destination="executeData"/></execute>
+  </procedure>
+</namespace>
+EOF
+VDB="$T/vdb"
+"$P" --db "$VDB" register "$T/v.xml" >"$T/out" 2>&1; check "register a namespace with a schema" 0 $?
+printf '<data><nopath>x</nopath></data>' >"$T/vbad.xml"
+printf '<data><path>x</path></data>' >"$T/vgood.xml"
+printf 'nopath\nx\n' >"$T/vbad.csv"
+printf 'path\nx\n' >"$T/vgood.csv"
+"$P" --db "$VDB" --validate call V Check "$T/vbad.xml" >"$T/out" 2>&1; check "--validate call refuses bad data" 1 $?
+contains "call: the schema error" "$T/out" 'code="0xC00CE014"'
+"$P" --db "$VDB" --validate call V Check "$T/vgood.xml" >"$T/out" 2>&1; check "--validate call accepts good data" 0 $?
+"$P" --db "$VDB" call V Check "$T/vbad.xml" >"$T/out" 2>&1; check "without --validate call runs bad data" 0 $?
+for how in flag env; do
+    rm -f "$T/vb.jsonl" "$T/vb.jsonl.state" "$T/vg.jsonl" "$T/vg.jsonl.state"
+    if [ $how = flag ]; then set -- --validate; else set --; fi
+    PROVOST_VALIDATE=$([ $how = env ] && echo 1) "$P" --db "$VDB" "$@" batch -q --sync none --call V Check \
+        --rows "$T/vbad.csv" --out "$T/vb.jsonl" >"$T/out" 2>&1
+    check "validate ($how): batch refuses the bad row" 1 $?
+    contains "validate ($how): batch: the schema error" "$T/vb.jsonl" '"code":"0xC00CE014"'
+    PROVOST_VALIDATE=$([ $how = env ] && echo 1) "$P" --db "$VDB" "$@" batch -q --sync none --call V Check \
+        --rows "$T/vgood.csv" --out "$T/vg.jsonl" >"$T/out" 2>&1
+    check "validate ($how): batch accepts the good row" 0 $?
+    contains "validate ($how): batch: the good row succeeded" "$T/vg.jsonl" '"status":"succeeded"'
+done
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
