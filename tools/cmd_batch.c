@@ -595,11 +595,8 @@ static int prepare(setup *s, int argc, char **argv)
     }
 
     /* the engine: opening it rolls back what an interruption left running */
-    const char *db = tool_db ? tool_db : getenv("PROVOST_DB");
-    db = db && *db ? db : "provost.db";
-    int sync = o->sync >= 0 ? o->sync : tool_sync >= 0 ? tool_sync : parse_sync(getenv("PROVOST_SYNC"));
-    provost_options po = {.db_path = db, .error_map_file = getenv("PROVOST_ERROR_MAP"),
-                          .sync = sync >= 0 ? sync : PROVOST_SYNC_GROUP};
+    provost_options po = tool_engine_options(o->sync);
+    const char *db = po.db_path;
     provost_error perr;
     if (provost_open(&po, &B.e, &perr) != 0)
         return die("%s: %s", db, perr.message);

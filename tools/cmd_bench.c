@@ -187,23 +187,6 @@ static int run_phase(run *r, worker *w, int n, bool show)
     return 0;
 }
 
-static provost_engine *open_db(int sync, int *status)
-{
-    const char *db = tool_db ? tool_db : getenv("PROVOST_DB");
-    if (!db || !*db)
-        db = "provost.db";
-    provost_options o = {.db_path = db, .error_map_file = getenv("PROVOST_ERROR_MAP"), .sync = sync};
-    provost_engine *e = NULL;
-    provost_error err;
-    if (provost_open(&o, &e, &err) != 0) {
-        *status = die("%s: %s", db, err.message);
-        return NULL;
-    }
-    if (provost_warning(e))
-        fprintf(stderr, "provost: warning: %s\n", provost_warning(e));
-    return e;
-}
-
 static const char *const sync_names[] = {"group", "always", "none"};
 
 typedef struct opts {
@@ -292,7 +275,7 @@ static int parse(int argc, char **argv, opts *o)
         return die("bench: usage: provost bench NAMESPACE PROCEDURE [DATA.xml] [options] | provost bench --request "
                    "REQUEST.xml [options]");
     if (o->sync < 0)
-        o->sync = tool_sync >= 0 ? tool_sync : parse_sync(getenv("PROVOST_SYNC"));
+        o->sync = tool_engine_options(-1).sync;
     if (o->sync < 0)
         o->sync = PROVOST_SYNC_GROUP;
     return 0;
@@ -348,7 +331,7 @@ int cmd_bench(int argc, char **argv)
     if (input && !text)
         return die("%s: %s", input, err);
     int status = 0;
-    provost_engine *e = open_db(o.sync, &status);
+    provost_engine *e = tool_open_engine(o.sync, &status);
     if (!e) {
         free(text);
         return status;
@@ -400,7 +383,7 @@ int cmd_bench(int argc, char **argv)
     }
     /* the counters start again with the measured run: reopen the engine */
     provost_close(e);
-    r.e = e = open_db(o.sync, &status);
+    r.e = e = tool_open_engine(o.sync, &status);
     if (!e)
         goto free_workers;
 

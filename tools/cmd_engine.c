@@ -10,9 +10,12 @@
 #include "provost/provost.h"
 #include "tools/tools.h"
 
-const char *tool_db;
-int tool_sync = -1;
-int tool_validate;
+/* The global options, as given before the command name. */
+static struct {
+    const char *db;
+    int validate;
+    int sync; /* -1: not given */
+} global = {NULL, 0, -1};
 
 int parse_sync(const char *v)
 {
@@ -27,23 +30,58 @@ int parse_sync(const char *v)
     return -1;
 }
 
-static int tool_salvage; /* recover --salvage */
-
-static provost_engine *open_engine(int *status)
+int tool_global_options(int *argc, char ***argv)
 {
-    const char *db = tool_db ? tool_db : getenv("PROVOST_DB");
-    if (!db || !*db)
-        db = "provost.db";
-    int sync = tool_sync >= 0 ? tool_sync : parse_sync(getenv("PROVOST_SYNC"));
+    for (;;) {
+        int n = *argc;
+        char **a = *argv;
+        int used = 0;
+        if (n > 2 && strcmp(a[1], "--db") == 0) {
+            global.db = a[2];
+            used = 2;
+        } else if (n > 1 && strcmp(a[1], "--validate") == 0) {
+            global.validate = 1;
+            used = 1;
+        } else if (n > 2 && strcmp(a[1], "--sync") == 0) {
+            if ((global.sync = parse_sync(a[2])) < 0)
+                return die("--sync takes always, group or none (not '%s')", a[2]);
+            used = 2;
+        } else if (n > 1 && strncmp(a[1], "--sync=", 7) == 0) {
+            if ((global.sync = parse_sync(a[1] + 7)) < 0)
+                return die("--sync takes always, group or none (not '%s')", a[1] + 7);
+            used = 1;
+        } else {
+            return 0;
+        }
+        *argv += used;
+        *argc -= used;
+    }
+}
+
+provost_options tool_engine_options(int sync)
+{
+    const char *db = global.db ? global.db : getenv("PROVOST_DB");
     const char *validate = getenv("PROVOST_VALIDATE");
-    provost_options o = {.db_path = db, .error_map_file = getenv("PROVOST_ERROR_MAP"),
-                         .sync = sync >= 0 ? sync : PROVOST_SYNC_GROUP,
-                         .validate = tool_validate || (validate && strcmp(validate, "1") == 0),
-                         .salvage = tool_salvage};
+    if (sync < 0)
+        sync = global.sync >= 0 ? global.sync : parse_sync(getenv("PROVOST_SYNC"));
+    return (provost_options){.db_path = db && *db ? db : "provost.db",
+                             .error_map_file = getenv("PROVOST_ERROR_MAP"),
+                             .sync = sync >= 0 ? sync : PROVOST_SYNC_GROUP,
+                             .validate = global.validate || (validate && strcmp(validate, "1") == 0)};
+}
+
+provost_engine *tool_open_engine(int sync, int *status)
+{
+    provost_options o = tool_engine_options(sync);
+    return tool_open_with(&o, status);
+}
+
+provost_engine *tool_open_with(const provost_options *o, int *status)
+{
     provost_engine *e = NULL;
     provost_error err;
-    if (provost_open(&o, &e, &err) != 0) {
-        *status = die("%s: %s", db, err.message);
+    if (provost_open(o, &e, &err) != 0) {
+        *status = die("%s: %s", o->db_path, err.message);
         return NULL;
     }
     const char *warning = provost_warning(e);
@@ -139,7 +177,7 @@ int cmd_run(int argc, char **argv)
     if (!src)
         return die("%s: %s", pos[0], err);
     int status = 0;
-    provost_engine *e = open_engine(&status);
+    provost_engine *e = tool_open_engine(-1, &status);
     if (!e) {
         free(src);
         return status;
@@ -166,7 +204,7 @@ int cmd_call(int argc, char **argv)
     if (npos == 3 && !(src = read_input(pos[2], &len, err, sizeof err)))
         return die("%s: %s", pos[2], err);
     int status = 0;
-    provost_engine *e = open_engine(&status);
+    provost_engine *e = tool_open_engine(-1, &status);
     if (!e) {
         free(src);
         return status;
@@ -190,7 +228,7 @@ int cmd_register(int argc, char **argv)
     if (!nfiles)
         return die("register: which namespace? (usage: provost register NS.xml|NS.pvb ...)");
     int status = 0;
-    provost_engine *e = open_engine(&status);
+    provost_engine *e = tool_open_engine(-1, &status);
     if (!e)
         return status;
     for (int i = 1; i < argc; i++) {
@@ -228,7 +266,7 @@ int cmd_unregister(int argc, char **argv)
     if (argc < 2)
         return die("unregister: which namespace? (usage: provost unregister NAME ...)");
     int status = 0;
-    provost_engine *e = open_engine(&status);
+    provost_engine *e = tool_open_engine(-1, &status);
     if (!e)
         return status;
     for (int i = 1; i < argc; i++) {
@@ -249,7 +287,7 @@ int cmd_list(int argc, char **argv)
     if (argc > 2)
         return die("list: usage: provost list [NAMESPACE]");
     int status = 0;
-    provost_engine *e = open_engine(&status);
+    provost_engine *e = tool_open_engine(-1, &status);
     if (!e)
         return status;
     provost_error err;
@@ -292,7 +330,7 @@ int cmd_export(int argc, char **argv)
     if (argc != 2)
         return die("export: usage: provost export NAMESPACE");
     int status = 0;
-    provost_engine *e = open_engine(&status);
+    provost_engine *e = tool_open_engine(-1, &status);
     if (!e)
         return status;
     char *xml;
@@ -310,11 +348,13 @@ int cmd_export(int argc, char **argv)
 
 int cmd_recover(int argc, char **argv)
 {
-    tool_salvage = argc == 2 && strcmp(argv[1], "--salvage") == 0;
-    if (argc > 2 || (argc == 2 && !tool_salvage))
+    int salvage = argc == 2 && strcmp(argv[1], "--salvage") == 0;
+    if (argc > 2 || (argc == 2 && !salvage))
         return die("recover: usage: provost recover [--salvage]");
     int status = 0;
-    provost_engine *e = open_engine(&status); /* opening recovers (or salvages) */
+    provost_options o = tool_engine_options(-1);
+    o.salvage = salvage;
+    provost_engine *e = tool_open_with(&o, &status); /* opening recovers (or salvages) */
     if (!e)
         return status;
     provost_txn_info *v;
@@ -328,7 +368,7 @@ int cmd_recover(int argc, char **argv)
     for (size_t i = 0; i < n; i++)
         stuck += v[i].stuck != NULL;
     provost_txn_info_free(v, n);
-    if (tool_salvage)
+    if (salvage)
         printf("salvaged: every record that could be read is kept; %zu transaction%s parked as stuck for you to "
                "check (provost txn list --stuck)\n",
                stuck, stuck == 1 ? "" : "s");
@@ -351,7 +391,7 @@ int cmd_txn(int argc, char **argv)
         int only_stuck = argc == 3 && strcmp(argv[2], "--stuck") == 0;
         if (argc > 3 || (argc == 3 && !only_stuck))
             return die("txn list: usage: provost txn list [--stuck]");
-        provost_engine *e = open_engine(&status);
+        provost_engine *e = tool_open_engine(-1, &status);
         if (!e)
             return status;
         provost_txn_info *v;
@@ -383,7 +423,7 @@ int cmd_txn(int argc, char **argv)
     if (strcmp(argv[1], "resolve") == 0) {
         if (argc != 4 || (strcmp(argv[3], "--rolled-back") != 0 && strcmp(argv[3], "--retry") != 0))
             return die("txn resolve: usage: provost txn resolve ID --rolled-back|--retry");
-        provost_engine *e = open_engine(&status);
+        provost_engine *e = tool_open_engine(-1, &status);
         if (!e)
             return status;
         provost_error err;

@@ -265,29 +265,9 @@ static int cmd_help(int argc, char **argv)
 int main(int argc, char **argv)
 {
     provost_compiler_init(); /* before any document is read, in any thread */
-    for (;;) { /* global options */
-        if (argc > 2 && strcmp(argv[1], "--db") == 0) {
-            tool_db = argv[2];
-        } else if (argc > 1 && strcmp(argv[1], "--validate") == 0) {
-            tool_validate = 1;
-            argv += 1;
-            argc -= 1;
-            continue;
-        } else if (argc > 2 && strcmp(argv[1], "--sync") == 0) {
-            if ((tool_sync = parse_sync(argv[2])) < 0)
-                return die("--sync takes always, group or none (not '%s')", argv[2]);
-        } else if (argc > 1 && strncmp(argv[1], "--sync=", 7) == 0) {
-            if ((tool_sync = parse_sync(argv[1] + 7)) < 0)
-                return die("--sync takes always, group or none (not '%s')", argv[1] + 7);
-            argv += 1;
-            argc -= 1;
-            continue;
-        } else {
-            break;
-        }
-        argv += 2;
-        argc -= 2;
-    }
+    int bad = tool_global_options(&argc, &argv);
+    if (bad)
+        return bad;
     if (argc < 2) {
         usage(stderr);
         return 2;

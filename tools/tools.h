@@ -12,10 +12,20 @@ char *read_input(const char *path, size_t *len, char *err, size_t errlen); /* "-
 int write_atomically(const char *path, const void *data, size_t len, char *err, size_t errlen);
 int wants_help(int argc, char **argv);
 
-/* the database the engine commands use: --db, else $PROVOST_DB, else ./provost.db */
-extern const char *tool_db;
-extern int tool_validate; /* --validate, or $PROVOST_VALIDATE=1 */
-extern int tool_sync; /* provost_sync: --sync, else $PROVOST_SYNC, else group */
+/* cmd_engine.c: the global options (--db, --validate, --sync) before the command name.
+ * tool_global_options consumes them from argc and argv (returns 0, or die()'s status);
+ * tool_engine_options is the one place every command gets its provost_options from:
+ *   db_path   --db, else $PROVOST_DB, else ./provost.db
+ *   validate  --validate, or $PROVOST_VALIDATE=1
+ *   sync      the command's own sync when >= 0, else --sync, else $PROVOST_SYNC, else group
+ * tool_open_engine opens with them, tool_open_with with options a command adjusted (recover's
+ * salvage); both print the engine's error (status set) on failure and its warning. */
+struct provost_options;
+struct provost_engine;
+int tool_global_options(int *argc, char ***argv);
+struct provost_options tool_engine_options(int sync);
+struct provost_engine *tool_open_engine(int sync, int *status);
+struct provost_engine *tool_open_with(const struct provost_options *o, int *status);
 int parse_sync(const char *v); /* -1 if not a mode */
 
 int cmd_compile(int argc, char **argv);
