@@ -12,8 +12,9 @@
  *   errormap.xml   (optional) the Error Provider's errorMapFile
  *   README         what the case shows, for a reader (not read by the runner)
  *
- * PROVOST_CASE=NAME runs one case; a failure prints the case, what was expected and
- * what came out.
+ * `test_conformance NAME` (or PROVOST_CASE=NAME) runs one case, as ctest registers each
+ * (conformance/NAME); without a name every case runs in this one process.  A failure
+ * prints the case, what was expected and what came out.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -222,12 +223,13 @@ static int run_case(const char *name)
     return failed;
 }
 
+static const char *only; /* the one case to run, or NULL: all */
+
 static void test_cases(void **state)
 {
     (void)state;
     char **cases;
     size_t n = list_dir(CASES, &cases, 1, NULL);
-    const char *only = getenv("PROVOST_CASE");
     size_t ran = 0, bad = 0;
     for (size_t i = 0; i < n; i++) {
         if (!only || strcmp(only, cases[i]) == 0) {
@@ -242,8 +244,9 @@ static void test_cases(void **state)
     assert_int_equal(bad, 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    only = argc > 1 ? argv[1] : getenv("PROVOST_CASE");
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_cases)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
