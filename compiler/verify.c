@@ -18,17 +18,6 @@
 #define TOP    PROVOST_NONE         /* no try or catch open */
 #define UNSEEN (PROVOST_NONE - 1u)  /* not reached yet */
 
-static const char *const opnames[PROVOST_OP__COUNT] = {
-#define VFY_NAME(name, p1, p2, p3, p4, p5, doc) #name,
-    PROVOST_OPCODES(VFY_NAME)
-#undef VFY_NAME
-};
-
-const char *provost_op_name(unsigned op)
-{
-    return op < PROVOST_OP__COUNT ? opnames[op] : "?";
-}
-
 typedef struct vfy {
     const provost_insn *code;
     uint32_t n;

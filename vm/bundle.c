@@ -42,12 +42,6 @@ static int str_ok(const provost_bundle *b, uint32_t off, int none_ok)
 }
 
 /* Operand checks driven by the opcode table's operand kinds. */
-static const char opkinds[PROVOST_OP__COUNT][5] = {
-#define PVB_KINDS(name, p1, p2, p3, p4, p5, doc) {p1, p2, p3, p4, p5},
-    PROVOST_OPCODES(PVB_KINDS)
-#undef PVB_KINDS
-};
-
 static int operand_ok(const provost_bundle *b, const provost_proc *p, char kind, uint32_t v)
 {
     switch (kind) {
@@ -136,7 +130,7 @@ static const char *check_tables(const provost_bundle *b)
             const provost_insn *in = &b->code_v[p->code + pc];
             if (in->op >= PROVOST_OP__COUNT)
                 return "an instruction has an unknown opcode";
-            const char *k = opkinds[in->op];
+            const char *k = provost_op_kinds(in->op);
             if (!operand_ok(b, p, k[0], in->p1) || !operand_ok(b, p, k[1], in->p2) ||
                 !operand_ok(b, p, k[2], in->p3) || !operand_ok(b, p, k[3], in->p4) ||
                 !operand_ok(b, p, k[4], in->p5))

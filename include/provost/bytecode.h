@@ -7,8 +7,9 @@
  * loader checks the header, the checksum, every index and the structure of the code
  * (provost/verify.h) once, and after that nothing is allocated per instruction.
  *
- * The opcode list below is the single place where opcodes are defined.  The enum, the
- * names, the operand descriptions and the disassembler are all generated from it.
+ * The opcode list below is the single place where opcodes are defined and explained.  The
+ * enum, the names, the operand kinds, the meanings and the disassembler are all generated
+ * from it.
  */
 #ifndef PROVOST_BYTECODE_H
 #define PROVOST_BYTECODE_H
@@ -21,7 +22,8 @@
 #define PROVOST_NONE          0xFFFFFFFFu /* "no index" in any u32 reference */
 
 /* --------------------------------------------------------------------------------------
- * Operand kinds, used by the disassembler to decode each field of an instruction.
+ * Operand kinds: what each field of an instruction holds, by which the loader checks it
+ * and the disassembler decodes it.  This is the one table of them.
  * -------------------------------------------------------------------------------------- */
 #define PROVOST_OPK_NONE   '-' /* unused */
 #define PROVOST_OPK_INT    'i' /* plain integer */
@@ -40,9 +42,11 @@
 #define PROVOST_OPK_STEP   't' /* step number within the procedure */
 
 /*
- * The opcodes.  X(NAME, p1, p2, p3, p4, p5, "semantics"): the five letters are the operand
- * kinds of the fields p1, p2, p3 (u8) and p4, p5 (u32) of provost_insn; p5 is where jump
- * targets go.
+ * The opcodes.  X(NAME, p1, p2, p3, p4, p5, "meaning"): the five letters are the operand
+ * kinds (the PROVOST_OPK_* table above) of the fields p1, p2, p3 (u8) and p4, p5 (u32) of
+ * provost_insn; p5 is where jump targets go.  The meaning is the whole truth about what
+ * the VM does for the instruction (vm/interp.c implements them in this order); it is
+ * written here only, and `provost disasm --explain` prints it under each instruction.
  *
  * A step (execute, queue, transform) compiles to
  *
@@ -52,33 +56,93 @@
  *     REPEAT                            only with a repeat
  *   body:
  *     EXECDATA, XFORM (befores), CALL | QUEUE, XFORM (afters)
+ *   cont:
  *     AGAIN, WHEN ..., JUMP body        only with a repeat: re-check before each run
  *   next:
  *     NEXT ...                          one per forEach, innermost first
  *     ENDSTEP
+ *
+ * An error raised by an instruction (or by a call it makes) unwinds to the innermost TRY
+ * of this procedure's invocation, else out of the procedure to its caller's CALL.
  */
 #define PROVOST_OPCODES(X)                                                                      \
-    X(STEP,     'k', '-', '-', 't', 'j', "begin step p4, of kind p1; p5 is its ENDSTEP")      \
-    X(FOREACH,  's', 'r', 'n', 'p', 'j', "snapshot path p4 on scope p2 into slot p1; "         \
-                                         "nothing selected: ifNull p3, whose skip goes to p5") \
-    X(NEXT,     's', '-', '-', '-', 'j', "advance slot p1; if a node remains, jump to p5")     \
-    X(WHEN,     '-', 'r', '-', 'p', 'j', "unless boolean(path p4) holds on scope p2, go to p5") \
-    X(WHENCASE, '-', 'S', '-', 'C', 'j', "unless select p2 has case p4, go to p5")            \
-    X(REPEAT,   '-', 'r', 'n', 'p', 'j', "count = number(path p4 on scope p2); "               \
-                                         "0, or nothing with ifNull p3 = skip: go to p5")      \
-    X(AGAIN,    '-', '-', '-', '-', 'j', "one execution done; if none remain, go to p5")       \
-    X(EXECDATA, '-', '-', '-', 'l', '-', "fresh executeData: a copy of literal p4, or empty")  \
-    X(XFORM,    '-', '-', '-', 'x', 'j', "apply transform p4; ifNull skip goes to p5")         \
-    X(CALL,     '-', '-', '-', 'c', '-', "call p4 with executeData")                           \
-    X(QUEUE,    '-', '-', '-', 'c', '-', "queue a job calling p4 with executeData")            \
-    X(SELECT,   '-', 'S', '-', 'D', '-', "evaluate select p4 into select slot p2")             \
-    X(TRY,      '-', '-', '-', '-', 'j', "push a handler whose catch starts at p5")            \
-    X(ENDTRY,   '-', '-', '-', '-', 'j', "pop the handler; jump past the catch to p5")         \
-    X(CATCH,    '-', '-', '-', '-', '-', "handler entry: the error is context/errorContext")   \
-    X(ENDCATCH, '-', '-', '-', '-', '-', "the caught error is handled; errorContext cleared")  \
-    X(JUMP,     '-', '-', '-', '-', 'j', "jump to p5")                                         \
-    X(ENDSTEP,  '-', '-', '-', 't', '-', "end of step p4")                                     \
-    X(RET,      '-', '-', '-', '-', '-', "return from the procedure")
+    X(STEP,     'k', '-', '-', 't', 'j',                                                        \
+      "Begin step p4 (numbered in source order), of kind p1. Forget the previous step's "       \
+      "forEach snapshots and repeat count, so that this step's loops select afresh. p4 and "    \
+      "p5 (the index of this step's ENDSTEP) are for readers: the VM does not use them.")       \
+    X(FOREACH,  's', 'r', 'n', 'p', 'j',                                                        \
+      "Take the nodes path p4 selects on scope p2 as loop slot p1's snapshot and bind the "     \
+      "slot to the first. The snapshot is fixed: nodes later changed or removed do not alter "  \
+      "it. On a data scope it is taken once per execution of the step (an inner loop keeps "    \
+      "it across the outer loops' iterations); on another slot, again on every iteration of "   \
+      "that slot. Nothing selected (or an absent scope): ifNull p3 fail raises 0x80070490, "    \
+      "skip goes to p5 (the outer loop's NEXT, or ENDSTEP), ignore runs once with the slot "    \
+      "bound to nothing.")                                                                      \
+    X(NEXT,     's', '-', '-', '-', 'j',                                                        \
+      "Bind slot p1 to the next node of its snapshot; if one remains, jump to p5 (just after "  \
+      "this loop's FOREACH: the inner loops and conditions run again for the new "              \
+      "combination), else fall through to the outer loop's NEXT or ENDSTEP.")                   \
+    X(WHEN,     '-', 'r', '-', 'p', 'j',                                                        \
+      "Unless XPath boolean() of path p4 on scope p2 is true, go to p5 (the innermost NEXT: "   \
+      "skip this combination, or stop repeating). An absent scope, such as an unbound slot, "   \
+      "is false.")                                                                              \
+    X(WHENCASE, '-', 'S', '-', 'C', 'j',                                                        \
+      "Unless the case the last SELECT stored in select slot p2 is case p4, go to p5. A "       \
+      "select that chose no case matches none.")                                                \
+    X(REPEAT,   '-', 'r', 'n', 'p', 'j',                                                        \
+      "Set the repeat count: the string value of the first node path p4 selects on scope p2 "   \
+      "(or a non-node XPath result) as an XPath number, which must be an integer from 0 to "    \
+      "1,000,000 (else 0x80070057). 0 goes to p5 (the innermost NEXT). Nothing selected: "      \
+      "ifNull p3 fail raises 0x80070490, skip goes to p5, ignore runs the body once.")          \
+    X(AGAIN,    '-', '-', '-', '-', 'j',                                                        \
+      "One run of the repeated body is done: if it was the last, go to p5 (the innermost "     \
+      "NEXT); else count it down and fall through to the WHENs checked again before the "       \
+      "JUMP back to the body.")                                                                 \
+    X(EXECDATA, '-', '-', '-', 'l', '-',                                                        \
+      "Start this run's executeData in a new executeXml document, freeing the previous run's: " \
+      "a copy of literal p4 (the step's executeData element), or an empty <executeData/> "      \
+      "when p4 is NONE. The befores fill it; CALL and QUEUE pass it on.")                       \
+    X(XFORM,    '-', '-', '-', 'x', 'j',                                                        \
+      "Apply transform p4, a before or after: the nodes its source path selects on its "        \
+      "source scope, through its stylesheet when it has one, written at its destination in "   \
+      "its mode. Nothing selected: its ifNull fail raises 0x80070490, skip goes to p5 (past "   \
+      "the afters: the next run or combination), ignore does nothing.")                         \
+    X(CALL,     '-', '-', '-', 'c', '-',                                                        \
+      "Call p4 (a call-table entry, linked to its procedure when the bundle is loaded) with "   \
+      "the current executeData, one call level deeper (more than 64 raises 0x800703E9; an "    \
+      "unregistered target 0x80070002). With validation on, executeData must first match "     \
+      "the callee's input schema (else 0xC00CE014). A provider procedure gets the executeXml "  \
+      "document and may change or replace its executeData; a procedure with steps runs with "   \
+      "executeData as its data. Then executeData must match the output schema, and the VM "    \
+      "rescans the executeXml document for its executeData child, so that the afters see an "  \
+      "element a provider put in place of the old one.")                                        \
+    X(QUEUE,    '-', '-', '-', 'c', '-',                                                        \
+      "Queue a job calling p4: a copy of the current executeData and of the request's "        \
+      "context, stored in the queue under a new queueId 1:{...}, pending, or suspended when "   \
+      "the step has queueSuspended. Nothing is called now.")                                    \
+    X(SELECT,   '-', 'S', '-', 'D', '-',                                                        \
+      "Evaluate select p4 into select slot p2: the string value of the first node its path "    \
+      "selects on its source scope (without a path, the scope node's text), compared exactly "  \
+      "with each where value in order; the first equal one's case, else the default case, or "  \
+      "the ifNull case when nothing was selected. Without such a case, no case.")               \
+    X(TRY,      '-', '-', '-', '-', 'j',                                                        \
+      "Push a handler of this invocation whose catch starts at p5. A non-fatal error raised "   \
+      "before the matching ENDTRY pops it, closes the catches opened since, and goes to p5.")   \
+    X(ENDTRY,   '-', '-', '-', '-', 'j',                                                        \
+      "The try ran without error: pop its handler and jump past the catch, to p5.")             \
+    X(CATCH,    '-', '-', '-', '-', '-',                                                        \
+      "Enter the handler: the error raised becomes the one handled, visible to the catch's "    \
+      "steps as context/errorContext (an outer catch's errorContext is set aside meanwhile).")  \
+    X(ENDCATCH, '-', '-', '-', '-', '-',                                                        \
+      "The catch ran to its end: the error is handled and cleared, its errorContext removed "   \
+      "and any outer one restored.")                                                            \
+    X(JUMP,     '-', '-', '-', '-', 'j',                                                        \
+      "Jump to p5: from the end of a repeated body back to its start.")                         \
+    X(ENDSTEP,  '-', '-', '-', 't', '-',                                                        \
+      "End of step p4: nothing happens; the place the step's skips go to.")                     \
+    X(RET,      '-', '-', '-', '-', '-',                                                        \
+      "Return from the procedure to its caller, freeing its executeData, procedureData, "      \
+      "snapshots and open catches.")
 
 enum provost_opcode {
 #define PROVOST_OP_ENUM(name, p1, p2, p3, p4, p5, doc) PROVOST_OP_##name,
@@ -86,6 +150,38 @@ enum provost_opcode {
 #undef PROVOST_OP_ENUM
     PROVOST_OP__COUNT
 };
+
+/* The opcode list as tables, each generated once, here: an opcode's name, its five operand
+ * kinds (p1..p5, a string of PROVOST_OPK_* letters) and its meaning; "?" past the list. */
+static inline const char *provost_op_name(unsigned op)
+{
+    static const char *const names[] = {
+#define PROVOST_OP_NAME(name, p1, p2, p3, p4, p5, doc) #name,
+        PROVOST_OPCODES(PROVOST_OP_NAME)
+#undef PROVOST_OP_NAME
+    };
+    return op < PROVOST_OP__COUNT ? names[op] : "?";
+}
+
+static inline const char *provost_op_kinds(unsigned op)
+{
+    static const char kinds[][6] = {
+#define PROVOST_OP_KINDS(name, p1, p2, p3, p4, p5, doc) {p1, p2, p3, p4, p5, 0},
+        PROVOST_OPCODES(PROVOST_OP_KINDS)
+#undef PROVOST_OP_KINDS
+    };
+    return op < PROVOST_OP__COUNT ? kinds[op] : "-----";
+}
+
+static inline const char *provost_op_meaning(unsigned op)
+{
+    static const char *const meanings[] = {
+#define PROVOST_OP_DOC(name, p1, p2, p3, p4, p5, doc) doc,
+        PROVOST_OPCODES(PROVOST_OP_DOC)
+#undef PROVOST_OP_DOC
+    };
+    return op < PROVOST_OP__COUNT ? meanings[op] : "?";
+}
 
 /* One instruction: 16 bytes, used in place from the mapped bundle. */
 typedef struct provost_insn {

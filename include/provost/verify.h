@@ -27,7 +27,4 @@
  * text; "out of memory" when the check could not run). */
 int provost_verify_code(const provost_insn *code, uint32_t ncode, uint32_t *at, const char **why);
 
-/* The name of an opcode ("TRY"), or "?" for a value outside the table. */
-const char *provost_op_name(unsigned op);
-
 #endif

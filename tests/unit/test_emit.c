@@ -19,19 +19,6 @@
 #include "provost/bytecode.h"
 #include "vm/bundle.h"
 
-/* Operand kinds by opcode, from the opcode table. */
-static const char *const opkinds[PROVOST_OP__COUNT] = {
-#define KINDS(name, p1, p2, p3, p4, p5, doc) (const char[]){p1, p2, p3, p4, p5, 0},
-    PROVOST_OPCODES(KINDS)
-#undef KINDS
-};
-
-static const char *const opnames[PROVOST_OP__COUNT] = {
-#define NAMES(name, p1, p2, p3, p4, p5, doc) #name,
-    PROVOST_OPCODES(NAMES)
-#undef NAMES
-};
-
 /* ---- compiling through the public entry ---------------------------------------------- */
 
 typedef struct compiled {
@@ -89,9 +76,9 @@ static void check_jumps(compiled *r)
         const provost_insn *c = code_of(r, p);
         for (uint32_t pc = 0; pc < p->ncode; pc++) {
             assert_true(c[pc].op < PROVOST_OP__COUNT);
-            if (opkinds[c[pc].op][4] == PROVOST_OPK_JUMP && c[pc].p5 >= p->ncode)
+            if (provost_op_kinds(c[pc].op)[4] == PROVOST_OPK_JUMP && c[pc].p5 >= p->ncode)
                 fail_msg("%s at %u jumps to %u, outside the procedure (%u instructions)",
-                         opnames[c[pc].op], pc, c[pc].p5, p->ncode);
+                         provost_op_name(c[pc].op), pc, c[pc].p5, p->ncode);
             if (c[pc].op == PROVOST_OP_STEP) {
                 assert_int_equal(c[c[pc].p5].op, PROVOST_OP_ENDSTEP);
                 assert_int_equal(c[c[pc].p5].p4, c[pc].p4);
@@ -108,9 +95,9 @@ static void expect_ops(compiled *r, const provost_proc *p, const int *ops, size_
     const provost_insn *c = code_of(r, p);
     char got[1024] = "", want[1024] = "";
     for (uint32_t i = 0; i < p->ncode; i++)
-        snprintf(got + strlen(got), sizeof got - strlen(got), "%s ", opnames[c[i].op]);
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%s ", provost_op_name(c[i].op));
     for (size_t i = 0; i < n; i++)
-        snprintf(want + strlen(want), sizeof want - strlen(want), "%s ", opnames[ops[i]]);
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%s ", provost_op_name(ops[i]));
     if (strcmp(got, want) != 0)
         fail_msg("code is\n  %s\nexpected\n  %s", got, want);
 }
