@@ -95,7 +95,12 @@ int cmd_compile(int argc, char **argv)
 int cmd_disasm(int argc, char **argv)
 {
     const char *in = NULL;
+    int explain = 0;
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--explain") == 0) {
+            explain = 1;
+            continue;
+        }
         if (argv[i][0] == '-' && argv[i][1])
             return die("disasm: unknown option '%s' (see provost disasm --help)", argv[i]);
         if (in)
@@ -103,7 +108,7 @@ int cmd_disasm(int argc, char **argv)
         in = argv[i];
     }
     if (!in)
-        return die("disasm: no input file (usage: provost disasm NS.pvb|NS.xml)");
+        return die("disasm: no input file (usage: provost disasm [--explain] NS.pvb|NS.xml)");
     char err[256] = "";
     size_t len = 0;
     char *src = read_input(in, &len, err, sizeof err);
@@ -133,7 +138,7 @@ int cmd_disasm(int argc, char **argv)
             return die("%s: internal error: %s", shown, err);
         }
     }
-    provost_disasm(b, stdout);
+    (explain ? provost_disasm_explained : provost_disasm)(b, stdout);
     provost_bundle_close(b);
     provost_compiled_free(&c);
     free(src);

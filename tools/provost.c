@@ -61,12 +61,15 @@ static const command commands[] = {
      "\n"
      "Exit status: 0 compiled, 2 errors in the input or the command line.\n"},
     {"disasm", cmd_disasm, "print the bytecode of a bundle or a namespace file",
-     "usage: provost disasm NS.pvb|NS.xml\n"
+     "usage: provost disasm [--explain] NS.pvb|NS.xml\n"
      "\n"
      "Prints each procedure: its attributes, then one instruction per line with its\n"
      "operands decoded (scopes, paths, transforms, calls, selects, cases, jump targets)\n"
      "and the source line it came from; then the stylesheets the bundle holds.  An XML\n"
      "file is compiled first (its diagnostics go to standard error).  FILE may be - .\n"
+     "\n"
+     "  --explain   follow each instruction with what its opcode does (the opcode\n"
+     "              list of include/provost/bytecode.h)\n"
      "\n"
      "Exit status: 0 printed, 2 the file is not a valid bundle or does not compile.\n"},
     {"register", cmd_register, "register namespaces (XML or bundles) in the database",

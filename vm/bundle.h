@@ -47,6 +47,7 @@ static inline const char *provost_bundle_str(const provost_bundle *b, uint32_t o
 
 /* Print every procedure the way EXPLAIN prints a program. */
 void provost_disasm(const provost_bundle *b, FILE *out);
+void provost_disasm_explained(const provost_bundle *b, FILE *out); /* each opcode's meaning under it */
 
 /* Is this buffer a bundle (by its magic)? */
 int provost_is_bundle(const void *buf, size_t len);

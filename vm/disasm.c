@@ -2,23 +2,12 @@
  * disasm.c -- prints a bundle the way SQLite's EXPLAIN prints a program: for each
  * procedure its attributes, then one instruction per line with every operand decoded
  * (scopes, paths, transforms, calls, selects, cases, jump targets) and the source line
- * it came from.  Operand decoding is driven by the opcode table in bytecode.h.
+ * it came from.  Operand decoding is driven by the opcode table in bytecode.h; explained,
+ * each instruction is followed by its meaning from that table.
  */
 #include <string.h>
 
 #include "vm/bundle.h"
-
-static const char *const opnames[PROVOST_OP__COUNT] = {
-#define DIS_NAME(name, p1, p2, p3, p4, p5, doc) #name,
-    PROVOST_OPCODES(DIS_NAME)
-#undef DIS_NAME
-};
-
-static const char opkinds[PROVOST_OP__COUNT][5] = {
-#define DIS_KINDS(name, p1, p2, p3, p4, p5, doc) {p1, p2, p3, p4, p5},
-    PROVOST_OPCODES(DIS_KINDS)
-#undef DIS_KINDS
-};
 
 static const char *const type_names[] = {"?", "read", "write", "twoPhase"};
 static const char *const kind_names[] = {"execute", "queue", "transform"};
@@ -189,7 +178,27 @@ static void put_flags(FILE *out, uint8_t f)
         fputs(" saveDataForRollback", out);
 }
 
-void provost_disasm(const provost_bundle *b, FILE *out)
+/* An opcode's meaning under its instruction: comment lines wrapped to fit 100 columns. */
+static void put_meaning(FILE *out, const char *s)
+{
+    const int indent = 16, width = 100;
+    while (*s) {
+        size_t n = strlen(s), cut = n;
+        if (n > (size_t)(width - indent - 2)) {
+            cut = (size_t)(width - indent - 2);
+            while (cut && s[cut] != ' ')
+                cut--;
+            if (!cut) /* one word longer than the line */
+                cut = strcspn(s, " ");
+        }
+        fprintf(out, "%*s; %.*s\n", indent, "", (int)cut, s);
+        s += cut;
+        while (*s == ' ')
+            s++;
+    }
+}
+
+static void disasm(const provost_bundle *b, FILE *out, int explain)
 {
     const provost_nsinfo *ns = b->ns;
     if (ns->kind == PROVOST_BUNDLE_REQUEST) {
@@ -231,14 +240,16 @@ void provost_disasm(const provost_bundle *b, FILE *out)
         put_field(b, out, "outputSchema", p->output_schema, 120);
         for (uint32_t pc = 0; pc < p->ncode; pc++) {
             const provost_insn *in = &b->code_v[p->code + pc];
-            fprintf(out, "  %4u  %-9s", pc, opnames[in->op]);
-            const char *k = opkinds[in->op];
+            fprintf(out, "  %4u  %-9s", pc, provost_op_name(in->op));
+            const char *k = provost_op_kinds(in->op);
             put_operand(b, p, out, k[0], in->p1, in->op);
             put_operand(b, p, out, k[1], in->p2, in->op);
             put_operand(b, p, out, k[2], in->p3, in->op);
             put_operand(b, p, out, k[3], in->p4, in->op);
             put_operand(b, p, out, k[4], in->p5, in->op);
             fprintf(out, " ; line %u\n", in->line);
+            if (explain)
+                put_meaning(out, provost_op_meaning(in->op));
         }
     }
     if (b->nxsls) {
@@ -249,4 +260,14 @@ void provost_disasm(const provost_bundle *b, FILE *out)
             fprintf(out, " ; line %u\n", b->xsls_v[i].line);
         }
     }
+}
+
+void provost_disasm(const provost_bundle *b, FILE *out)
+{
+    disasm(b, out, 0);
+}
+
+void provost_disasm_explained(const provost_bundle *b, FILE *out)
+{
+    disasm(b, out, 1);
 }

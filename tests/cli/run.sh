@@ -152,6 +152,38 @@ contains "malformed request located" "$T/out" "$T/malformed.xml:1:"
 "$P" --db "$DB" call Mailbox ProvisionUser "$T/malformed.xml" >"$T/out" 2>&1; check "malformed data" 2 $?
 "$P" --db "$DB" run "$T/missing.xml" >"$T/out" 2>&1; check "run a missing file" 2 $?
 
+# disasm --explain: over bundles of the round-trip namespaces, which together use every
+# opcode, each instruction is followed by its opcode's meaning as bytecode.h's opcode list
+# gives it (the same text wherever the opcode appears); without the meanings the output is
+# plain disasm's
+: >"$T/explained"
+for f in "$SRC"/tests/roundtrip/*.xml; do
+    "$P" compile -q "$f" -o "$T/rt.pvb" >/dev/null 2>&1 || { check "compile $f" 0 $?; continue; }
+    "$P" disasm --explain "$T/rt.pvb" >"$T/rt.explain" 2>&1; check "disasm --explain $(basename "$f")" 0 $?
+    "$P" disasm "$T/rt.pvb" >"$T/rt.plain" 2>&1
+    grep -v '^                ; ' "$T/rt.explain" | cmp -s - "$T/rt.plain"
+    check "disasm --explain of $(basename "$f") is disasm plus meanings" 0 $?
+    cat "$T/rt.explain" >>"$T/explained"
+done
+# NAME<TAB>the meaning on one line, for each instruction
+awk '/^  +[0-9]+  [A-Z]+/ { if (op != "") print op "\t" m; op = $2; m = ""; next }
+     /^                ; / && op != "" { sub(/^                ; /, ""); m = m (m == "" ? "" : " ") $0; next }
+     { if (op != "") print op "\t" m; op = "" }
+     END { if (op != "") print op "\t" m }' "$T/explained" | sort -u >"$T/meanings"
+# the opcode list's first words of each meaning: X(NAME, kinds..., then the string on the next line
+awk '/^    X\([A-Z]+, +.[-a-zA-Z].,/ { name = $1; sub(/^X\(/, "", name); sub(/,$/, "", name); want = 1; next }
+     want { s = $0; sub(/^ *"/, "", s); print name "\t" substr(s, 1, 40); want = 0 }' \
+    "$SRC/include/provost/bytecode.h" >"$T/opcodes"
+nops=$(wc -l <"$T/opcodes" | tr -d ' ')
+[ "$nops" -gt 10 ]; check "the opcode list read from bytecode.h ($nops opcodes)" 0 $?
+[ "$(cut -f1 "$T/meanings" | sort -u | wc -l | tr -d ' ')" = "$nops" ]
+check "the sample bundles use every opcode" 0 $?
+[ "$(wc -l <"$T/meanings" | tr -d ' ')" = "$nops" ]; check "each opcode has one meaning wherever it appears" 0 $?
+while IFS="$(printf '\t')" read -r op start; do
+    grep -qF -- "$op	$start" "$T/meanings"; check "disasm --explain gives $op its meaning from bytecode.h" 0 $?
+done <"$T/opcodes"
+contains "FOREACH's snapshot explained" "$T/meanings" "The snapshot is fixed"
+
 # --validate (and $PROVOST_VALIDATE=1) holds for every command that runs requests: a row
 # whose executeData breaks a procedure's input schema is refused by batch exactly as by
 # call, and a valid one is accepted by both
