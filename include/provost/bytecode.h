@@ -73,11 +73,11 @@
     X(FOREACH,  's', 'r', 'n', 'p', 'j',                                                        \
       "Take the nodes path p4 selects on scope p2 as loop slot p1's snapshot and bind the "     \
       "slot to the first. The snapshot is fixed: nodes later changed or removed do not alter "  \
-      "it. On a data scope it is taken once per execution of the step (an inner loop keeps "    \
-      "it across the outer loops' iterations); on another slot, again on every iteration of "   \
-      "that slot. Nothing selected (or an absent scope): ifNull p3 fail raises 0x80070490, "    \
-      "skip goes to p5 (the outer loop's NEXT, or ENDSTEP), ignore runs once with the slot "    \
-      "bound to nothing.")                                                                      \
+      "it. On data, executeData, procedureData or context it is taken once per execution of "   \
+      "the step (an inner loop keeps it across the outer loops' iterations); on another slot, " \
+      "again on every iteration of that slot. Nothing selected (or an absent scope): ifNull "   \
+      "p3 fail raises 0x80070490, skip goes to p5 (the outer loop's NEXT, or ENDSTEP), "        \
+      "ignore runs once with the slot bound to nothing.")                                       \
     X(NEXT,     's', '-', '-', '-', 'j',                                                        \
       "Bind slot p1 to the next node of its snapshot; if one remains, jump to p5 (just after "  \
       "this loop's FOREACH: the inner loops and conditions run again for the new "              \
@@ -95,7 +95,7 @@
       "1,000,000 (else 0x80070057). 0 goes to p5 (the innermost NEXT). Nothing selected: "      \
       "ifNull p3 fail raises 0x80070490, skip goes to p5, ignore runs the body once.")          \
     X(AGAIN,    '-', '-', '-', '-', 'j',                                                        \
-      "One run of the repeated body is done: if it was the last, go to p5 (the innermost "     \
+      "One run of the repeated body is done: if it was the last, go to p5 (the innermost "      \
       "NEXT); else count it down and fall through to the WHENs checked again before the "       \
       "JUMP back to the body.")                                                                 \
     X(EXECDATA, '-', '-', '-', 'l', '-',                                                        \
@@ -104,20 +104,20 @@
       "when p4 is NONE. The befores fill it; CALL and QUEUE pass it on.")                       \
     X(XFORM,    '-', '-', '-', 'x', 'j',                                                        \
       "Apply transform p4, a before or after: the nodes its source path selects on its "        \
-      "source scope, through its stylesheet when it has one, written at its destination in "   \
+      "source scope, through its stylesheet when it has one, written at its destination in "    \
       "its mode. Nothing selected: its ifNull fail raises 0x80070490, skip goes to p5 (past "   \
       "the afters: the next run or combination), ignore does nothing.")                         \
     X(CALL,     '-', '-', '-', 'c', '-',                                                        \
       "Call p4 (a call-table entry, linked to its procedure when the bundle is loaded) with "   \
-      "the current executeData, one call level deeper (more than 64 raises 0x800703E9; an "    \
-      "unregistered target 0x80070002). With validation on, executeData must first match "     \
+      "the current executeData, one call level deeper (more than 64 raises 0x800703E9; an "     \
+      "unregistered target 0x80070002). With validation on, executeData must first match "      \
       "the callee's input schema (else 0xC00CE014). A provider procedure gets the executeXml "  \
       "document and may change or replace its executeData; a procedure with steps runs with "   \
-      "executeData as its data. Then executeData must match the output schema, and the VM "    \
-      "rescans the executeXml document for its executeData child, so that the afters see an "  \
+      "executeData as its data. Then executeData must match the output schema, and the VM "     \
+      "rescans the executeXml document for its executeData child, so that the afters see an "   \
       "element a provider put in place of the old one.")                                        \
     X(QUEUE,    '-', '-', '-', 'c', '-',                                                        \
-      "Queue a job calling p4: a copy of the current executeData and of the request's "        \
+      "Queue a job calling p4: a copy of the current executeData and of the request's "         \
       "context, stored in the queue under a new queueId 1:{...}, pending, or suspended when "   \
       "the step has queueSuspended. Nothing is called now.")                                    \
     X(SELECT,   '-', 'S', '-', 'D', '-',                                                        \
@@ -141,7 +141,7 @@
     X(ENDSTEP,  '-', '-', '-', 't', '-',                                                        \
       "End of step p4: nothing happens; the place the step's skips go to.")                     \
     X(RET,      '-', '-', '-', '-', '-',                                                        \
-      "Return from the procedure to its caller, freeing its executeData, procedureData, "      \
+      "Return from the procedure to its caller, freeing its executeData, procedureData, "       \
       "snapshots and open catches.")
 
 enum provost_opcode {
