@@ -372,7 +372,7 @@ int pvm_db_append_with(pvm_db *d, int cf, const char *key, size_t klen, const vo
     rocksdb_write(d->db, sync ? d->wsync : d->wnosync, b, &rerr);
     rocksdb_writebatch_destroy(b);
     if (rerr) {
-        set_err(err, errlen, "journal write failed", rerr);
+        set_err_at(err, errlen, d->path, "journal write failed", rerr);
         return -1;
     }
     return 0;
