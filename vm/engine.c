@@ -438,10 +438,13 @@ static int park_all(provost_engine *e, char *why, size_t whylen)
             continue;
         pvm_jtxn t;
         pvm_journal_resume(&v[i], &t);
+        /* a keyed submission is finished (stuck) with it, never submitted again */
+        char outcome[80];
+        snprintf(outcome, sizeof outcome, "stuck 0x%08X %s", PROVOST_E_ABORTED, v[i].txid);
         rc = pvm_journal_stuck(e->journal, &t,
                                "salvaged from a damaged journal: records of it may be lost; check its steps by hand, "
                                "then provost txn resolve",
-                               why, whylen);
+                               outcome, why, whylen);
         OPENSSL_cleanse(t.key, sizeof t.key);
     }
     pvm_journal_views_free(v, n);
