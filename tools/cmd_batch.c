@@ -597,11 +597,9 @@ static int prepare(setup *s, int argc, char **argv)
     /* the engine: opening it rolls back what an interruption left running */
     provost_options po = tool_engine_options(o->sync);
     const char *db = po.db_path;
-    provost_error perr;
-    if (provost_open(&po, &B.e, &perr) != 0)
-        return die("%s: %s", db, perr.message);
-    if (provost_warning(B.e))
-        fprintf(stderr, "provost: warning: %s\n", provost_warning(B.e));
+    int status = 0;
+    if (!(B.e = tool_open_with(&po, &status)))
+        return status;
     s->dbabs = realpath(db, NULL);
     if (o->resume && (!s->dbabs || !st->db || strcmp(s->dbabs, st->db) != 0))
         return die("batch: --resume: the batch ran on the database %s, not %s: its outcomes are there (give --db %s)",
