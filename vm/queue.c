@@ -12,6 +12,7 @@
 
 #include <libxml/xmlsave.h>
 
+#include "compiler/compiler.h"
 #include "vm/db.h"
 #include "vm/vm.h"
 
@@ -125,7 +126,8 @@ void pvm_queue_finish(pvm_req *r, bool committed)
         }
         size_t len = 0;
         char *text = pvm_db_get(r->e->db, PVM_CF_QUEUE, id, strlen(id), &len, err, sizeof err);
-        xmlDocPtr doc = text ? xmlReadMemory(text, (int)len, "job", NULL, XML_PARSE_NONET) : NULL;
+        provost_xml_error pe;
+        xmlDocPtr doc = text ? provost_xml_read(text, len, "job", NULL, 0, &pe) : NULL;
         free(text);
         if (!doc)
             continue;

@@ -13,6 +13,7 @@
 
 #include <libxml/parser.h>
 
+#include "compiler/compiler.h"
 #include "vm/vm.h"
 
 #define ATTEMPTS 3
@@ -328,8 +329,10 @@ static int recover_one(provost_engine *e, pvm_catalog *cat, const pvm_jview *v, 
                             .source = strdup(c->provider),
                             .type = c->type, .seq = c->seq, .exec_id = c->exec_id, .in_doubt = !c->done,
                             .prepared = c->prepared, .committed = c->committed, .rolled_back = c->rolled_back};
-        if (c->data)
-            t->saved = xmlReadMemory(c->data, (int)strlen(c->data), "executeData", NULL, XML_PARSE_NONET);
+        if (c->data) {
+            provost_xml_error pe;
+            t->saved = provost_xml_read(c->data, strlen(c->data), "executeData", NULL, 0, &pe);
+        }
         if (c->nkv) {
             t->kv = calloc(c->nkv, sizeof *t->kv);
             for (size_t k = 0; t->kv && k < c->nkv; k++)
