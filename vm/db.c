@@ -342,14 +342,9 @@ int pvm_db_append(pvm_db *d, int cf, const char *key, size_t klen, const void *v
     return 0;
 }
 
-int pvm_db_end(pvm_db *d, int cf_range, const char *from, size_t flen, const char *to, size_t tlen, int cf_put,
-               const char *okey, size_t oklen, const char *oval, size_t ovlen, int sync, char *err, size_t errlen)
+/* Writes b atomically and destroys it. */
+static int write_batch(pvm_db *d, rocksdb_writebatch_t *b, int sync, char *err, size_t errlen)
 {
-    rocksdb_writebatch_t *b = rocksdb_writebatch_create();
-    if (from)
-        rocksdb_writebatch_delete_range_cf(b, d->cf[cf_range], from, flen, to, tlen);
-    if (okey)
-        rocksdb_writebatch_put_cf(b, d->cf[cf_put], okey, oklen, oval, ovlen);
     char *rerr = NULL;
     rocksdb_write(d->db, sync ? d->wsync : d->wnosync, b, &rerr);
     rocksdb_writebatch_destroy(b);
@@ -360,6 +355,17 @@ int pvm_db_end(pvm_db *d, int cf_range, const char *from, size_t flen, const cha
     return 0;
 }
 
+int pvm_db_end(pvm_db *d, int cf_range, const char *from, size_t flen, const char *to, size_t tlen, int cf_put,
+               const char *okey, size_t oklen, const char *oval, size_t ovlen, int sync, char *err, size_t errlen)
+{
+    rocksdb_writebatch_t *b = rocksdb_writebatch_create();
+    if (from)
+        rocksdb_writebatch_delete_range_cf(b, d->cf[cf_range], from, flen, to, tlen);
+    if (okey)
+        rocksdb_writebatch_put_cf(b, d->cf[cf_put], okey, oklen, oval, ovlen);
+    return write_batch(d, b, sync, err, errlen);
+}
+
 int pvm_db_append_with(pvm_db *d, int cf, const char *key, size_t klen, const void *val, size_t vlen, int cf_put,
                        const char *okey, size_t oklen, const char *oval, size_t ovlen, int sync, char *err,
                        size_t errlen)
@@ -368,14 +374,7 @@ int pvm_db_append_with(pvm_db *d, int cf, const char *key, size_t klen, const vo
     rocksdb_writebatch_put_cf(b, d->cf[cf], key, klen, val, vlen);
     if (okey)
         rocksdb_writebatch_put_cf(b, d->cf[cf_put], okey, oklen, oval, ovlen);
-    char *rerr = NULL;
-    rocksdb_write(d->db, sync ? d->wsync : d->wnosync, b, &rerr);
-    rocksdb_writebatch_destroy(b);
-    if (rerr) {
-        set_err_at(err, errlen, d->path, "journal write failed", rerr);
-        return -1;
-    }
-    return 0;
+    return write_batch(d, b, sync, err, errlen);
 }
 
 int pvm_db_check(pvm_db *d, char *err, size_t errlen)
