@@ -67,6 +67,9 @@ extern const char provost_xml_no_dtd[];
 /* Makes a parser context stop at a DOCTYPE with that error (provost_xml_read does it). */
 void provost_xml_refuse_dtd(xmlParserCtxtPtr p);
 
+/* A structured error handler (ctx: a provost_xml_error) that keeps the first error. */
+void provost_xml_keep_error(void *ctx, xmlErrorPtr e);
+
 /* Parses buf with PROVOST_XML_OPTIONS (| extra: XML_PARSE_IGNORE_ENC and the like);
  * NULL with err filled when it is not a well-formed document or has a DTD.  libxml2's
  * messages go to err only, whatever handler the calling thread has. */

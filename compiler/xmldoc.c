@@ -67,7 +67,7 @@ void provost_xml_refuse_dtd(xmlParserCtxtPtr p)
         p->sax->internalSubset = refuse_dtd;
 }
 
-static void keep_first(void *ctx, xmlErrorPtr e)
+void provost_xml_keep_error(void *ctx, xmlErrorPtr e)
 {
     provost_xml_error *x = ctx;
     if (x->have || !e || e->level < XML_ERR_ERROR)
@@ -101,7 +101,7 @@ xmlDocPtr provost_xml_read(const char *buf, size_t len, const char *url, const c
     xmlStructuredErrorFunc saved = xmlStructuredError;
     void *saved_ctx = xmlStructuredErrorContext;
     provost_xml_refuse_dtd(p);
-    xmlSetStructuredErrorFunc(err, keep_first);
+    xmlSetStructuredErrorFunc(err, provost_xml_keep_error);
     xmlDocPtr doc = xmlCtxtReadMemory(p, buf, (int)len, url, encoding, PROVOST_XML_OPTIONS | extra);
     bool wellformed = p->wellFormed;
     xmlSetStructuredErrorFunc(saved_ctx, saved);

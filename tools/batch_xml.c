@@ -226,20 +226,6 @@ static int feed_close(void *ctx)
     return 0;
 }
 
-static void on_error(void *ctx, xmlErrorPtr e)
-{
-    provost_xml_error *x = ctx;
-    if (x->have || !e || e->level < XML_ERR_ERROR)
-        return;
-    x->have = true;
-    x->line = e->line;
-    x->col = e->int2;
-    snprintf(x->msg, sizeof x->msg, "%s", e->message ? e->message : "not well-formed");
-    size_t n = strlen(x->msg);
-    while (n && (x->msg[n - 1] == '\n' || x->msg[n - 1] == ' '))
-        x->msg[--n] = 0;
-}
-
 /* A reader over the file from offset, after prefix (a start tag on one line, or ""). */
 int bxml_start_reader(batch_xml *x, off_t offset, unsigned long line, const char *prefix)
 {
@@ -263,7 +249,7 @@ int bxml_start_reader(batch_xml *x, off_t offset, unsigned long line, const char
     x->r = xmlReaderForIO(feed, feed_close, x, x->path, x->encoding, PROVOST_XML_OPTIONS);
     if (!x->r)
         return -1;
-    xmlTextReaderSetStructuredErrorHandler(x->r, on_error, &x->err);
+    xmlTextReaderSetStructuredErrorHandler(x->r, provost_xml_keep_error, &x->err);
     return 0;
 }
 
