@@ -21,9 +21,6 @@
 #include "vm/journal.h"
 #include "vm/vm.h"
 
-struct pvm_rcache *pvm_rcache_new(void);
-void pvm_rcache_free(struct pvm_rcache *c);
-
 /* The Error Provider namespace every new database holds (SPEC §7). */
 static const char error_provider_ns[] =
     "<namespace name=\"Error Provider\" providerSource=\"error\" readOnly=\"1\" version=\"1\""
@@ -175,6 +172,7 @@ static int publish(provost_engine *e, pvm_ns **ns, size_t n)
     pvm_catalog *old = e->catalog;
     e->catalog = c;
     pthread_mutex_unlock(&e->catalog_lock);
+    pvm_rcache_unlink(e->rcache);
     pvm_catalog_put(old);
     return 0;
 }

@@ -1,6 +1,6 @@
 /*
  * request.c -- requests in, responses out (SPEC §10).  A trusted request carries its own
- * procedure, compiled once and cached by its text; a simple request names one public
+ * procedure, compiled once and cached (reqcache.c); a simple request names one public
  * procedure.  Several data elements make a batch: one transaction per data, each with
  * globalData's children prepended, answered by <responses>.
  */
@@ -44,52 +44,9 @@ void pvm_uuid(char out[40])
     *o = 0;
 }
 
-/* ---- the cache of compiled request procedures ---------------------------------------- */
+/* ---- XML text ------------------------------------------------------------------------- */
 
-#define RCACHE_MAX 512
-
-typedef struct rentry {
-    char *text;
-    size_t len;
-    uint64_t hash;
-    pvm_ns *ns;
-} rentry;
-
-struct pvm_rcache {
-    pthread_mutex_t lock;
-    rentry v[RCACHE_MAX];
-    size_t n;
-};
-
-struct pvm_rcache *pvm_rcache_new(void)
-{
-    struct pvm_rcache *c = calloc(1, sizeof *c);
-    if (c)
-        pthread_mutex_init(&c->lock, NULL);
-    return c;
-}
-
-void pvm_rcache_free(struct pvm_rcache *c)
-{
-    if (!c)
-        return;
-    for (size_t i = 0; i < c->n; i++) {
-        free(c->v[i].text);
-        pvm_ns_put(c->v[i].ns);
-    }
-    pthread_mutex_destroy(&c->lock);
-    free(c);
-}
-
-static uint64_t fnv(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h;
-}
-
-static char *serialise(xmlNodePtr n, int format, size_t *len)
+char *pvm_serialise(xmlNodePtr n, int format, size_t *len)
 {
     xmlBufferPtr buf = xmlBufferCreate();
     if (!buf)
@@ -113,83 +70,6 @@ static char *serialise(xmlNodePtr n, int format, size_t *len)
     }
     xmlBufferFree(buf);
     return out;
-}
-
-/* The request's procedure, compiled (or found in the cache).  NULL with err set. */
-static pvm_ns *request_procedure(provost_engine *e, xmlNodePtr proc, provost_error *err)
-{
-    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
-    xmlNodePtr req = doc ? xmlNewDocNode(doc, NULL, BAD_CAST "request", NULL) : NULL;
-    xmlNodePtr copy = req ? xmlDocCopyNode(proc, doc, 1) : NULL;
-    if (!copy) {
-        xmlFreeDoc(doc);
-        err->code = PROVOST_E_OUTOFMEMORY;
-        snprintf(err->message, sizeof err->message, "out of memory");
-        return NULL;
-    }
-    xmlDocSetRootElement(doc, req);
-    xmlAddChild(req, copy);
-    /* prefixes declared around the procedure (on <request>) stay in scope (SPEC §5) */
-    xmlNsPtr *inscope = xmlGetNsList(proc->doc, proc);
-    for (size_t i = 0; inscope && inscope[i]; i++)
-        if (inscope[i]->prefix && !xmlSearchNs(doc, copy, inscope[i]->prefix))
-            xmlNewNs(req, inscope[i]->href, inscope[i]->prefix);
-    xmlFree(inscope);
-    size_t len = 0;
-    char *text = serialise(req, 0, &len);
-    xmlFreeDoc(doc);
-    if (!text) {
-        err->code = PROVOST_E_OUTOFMEMORY;
-        snprintf(err->message, sizeof err->message, "out of memory");
-        return NULL;
-    }
-    uint64_t h = fnv(text, len);
-    struct pvm_rcache *c = e->rcache;
-    pthread_mutex_lock(&c->lock);
-    for (size_t i = 0; i < c->n; i++)
-        if (c->v[i].hash == h && c->v[i].len == len && memcmp(c->v[i].text, text, len) == 0) {
-            pvm_ns *ns = c->v[i].ns;
-            atomic_fetch_add(&ns->refs, 1);
-            pthread_mutex_unlock(&c->lock);
-            free(text);
-            return ns;
-        }
-    pthread_mutex_unlock(&c->lock);
-
-    provost_compiled out;
-    int rc = provost_compile("request", text, len, &out);
-    if (rc != 0) {
-        err->code = PROVOST_E_BADARG;
-        size_t k = (size_t)snprintf(err->message, sizeof err->message, "the request's procedure does not compile:");
-        for (size_t i = 0; i < out.ndiags && k < sizeof err->message; i++)
-            if (out.diags[i].severity == PROVOST_ERROR)
-                k += (size_t)snprintf(err->message + k, sizeof err->message - k, " %s;", out.diags[i].message);
-        provost_compiled_free(&out);
-        free(text);
-        return NULL;
-    }
-    char why[256];
-    provost_bundle *b = provost_bundle_load(out.bundle, out.size, 1, why, sizeof why);
-    provost_compiled_free(&out);
-    pvm_ns *ns = b ? pvm_ns_prepare(e, b, why, sizeof why) : NULL;
-    if (!ns) {
-        free(text);
-        err->code = PROVOST_E_BADARG;
-        snprintf(err->message, sizeof err->message, "the request's procedure cannot be loaded: %s", why);
-        return NULL;
-    }
-    pthread_mutex_lock(&c->lock);
-    if (c->n == RCACHE_MAX) { /* full: start again rather than track ages */
-        for (size_t i = 0; i < c->n; i++) {
-            free(c->v[i].text);
-            pvm_ns_put(c->v[i].ns);
-        }
-        c->n = 0;
-    }
-    atomic_fetch_add(&ns->refs, 1);
-    c->v[c->n++] = (rentry){.text = text, .len = len, .hash = h, .ns = ns};
-    pthread_mutex_unlock(&c->lock);
-    return ns;
 }
 
 /* ---- one transaction ---------------------------------------------------------------- */
@@ -217,6 +97,7 @@ typedef struct target {
     pvm_ns *ns;
     uint32_t proc;
     bool simple;
+    const pvm_target *links; /* a request's procedure: linked by the cache */
 } target;
 
 /* Runs one transaction on the request document doc (root <request>, owned by the
@@ -300,17 +181,12 @@ static int run_part(provost_engine *e, pvm_catalog *cat, const target *t, xmlDoc
         }
     } else {
         pvm_target none = {0};
-        pvm_target *links = NULL;
+        const pvm_target *links = t->simple ? NULL : t->links;
         size_t nc = t->ns->bundle->ncalls;
-        if (!t->simple && nc) { /* a request's procedure is linked against this catalog */
-            links = malloc(nc * sizeof *links);
-            if (links)
-                pvm_link(cat, t->ns, links);
-        } else if (t->simple) {
+        if (t->simple)
             for (size_t i = 0; i < cat->nns; i++)
                 if (cat->ns[i] == t->ns)
-                    links = (pvm_target *)cat->links[i];
-        }
+                    links = cat->links[i];
         if (nc && !links) {
             rc = pvm_fail(&r, PROVOST_E_OUTOFMEMORY, "out of memory");
         } else {
@@ -320,8 +196,6 @@ static int run_part(provost_engine *e, pvm_catalog *cat, const target *t, xmlDoc
             if (rc != 0 && t->simple)
                 pvm_error_push_source(&r.err, t->ns->name, provost_bundle_str(t->ns->bundle, proc->name));
         }
-        if (!t->simple)
-            free(links);
     }
     if (pvm_finish(&r, rc == 0) != 0)
         rc = -1;
@@ -378,7 +252,7 @@ static int bad_input(provost_response *resp, provost_error *err, uint32_t code, 
         xmlNewProp(ec, BAD_CAST "code", BAD_CAST codes);
         xmlNewProp(ec, BAD_CAST "description", BAD_CAST err->message);
         xmlNewProp(ec, BAD_CAST "executeSeqNo", BAD_CAST "0");
-        resp->xml = serialise(r, 0, &resp->len);
+        resp->xml = pvm_serialise(r, 0, &resp->len);
     }
     xmlFreeDoc(doc);
     resp->failed = 1;
@@ -500,7 +374,7 @@ static int run_request(provost_engine *e, pvm_catalog *cat, xmlDocPtr doc, const
         return -1;
     }
     xmlNodePtr shown = ndata > 1 ? holder : holder->children;
-    resp->xml = shown ? serialise(shown, format, &resp->len) : NULL;
+    resp->xml = shown ? pvm_serialise(shown, format, &resp->len) : NULL;
     resp->failed = failed;
     resp->code = code;
     xmlFreeDoc(outdoc);
@@ -532,18 +406,19 @@ static int submit_owned(provost_engine *e, const char *key, xmlDocPtr doc, int f
         return bad_input(resp, err, PROVOST_E_BADARG,
                          "the request has no <procedure>: call a procedure by name with provost call");
     }
-    pvm_ns *ns = request_procedure(e, proc, err);
-    if (!ns) {
+    pvm_catalog *cat = pvm_catalog_get(e);
+    pvm_rlink *l = pvm_rcache_get(e, cat, proc, err);
+    if (!l) {
+        pvm_catalog_put(cat);
         xmlFreeDoc(doc);
         char why[sizeof err->message]; /* bad_input writes err->message: not from itself */
         snprintf(why, sizeof why, "%s", err->message);
         return bad_input(resp, err, err->code, "%s", why);
     }
-    target t = {.ns = ns, .proc = 0, .simple = false};
-    pvm_catalog *cat = pvm_catalog_get(e);
+    target t = {.ns = l->ns, .proc = 0, .simple = false, .links = l->ns->bundle->ncalls ? l->links : NULL};
     int rc = run_request(e, cat, doc, &t, key, format, resp);
+    pvm_rlink_put(l);
     pvm_catalog_put(cat);
-    pvm_ns_put(ns);
     if (rc != 0)
         return bad_input(resp, err, PROVOST_E_OUTOFMEMORY, "out of memory");
     return 0;

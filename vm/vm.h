@@ -218,6 +218,31 @@ void pvm_queue_forget(pvm_req *r);
 
 /* request.c */
 void pvm_uuid(char out[40]); /* {XXXXXXXX-XXXX-4XXX-YXXX-XXXXXXXXXXXX} */
+/* n as XML text (malloc'd, *len bytes and a NUL), indented if format; NULL if out of memory. */
+char *pvm_serialise(xmlNodePtr n, int format, size_t *len);
+
+/* reqcache.c: trusted requests' procedures, compiled once per distinct procedure */
+/* A request's procedure linked against one catalog.  A request holds a reference while it
+ * runs; so does the cache's entry until the catalog changes or the entry is evicted. */
+typedef struct pvm_rlink {
+    atomic_int refs;
+    pvm_ns *ns;        /* one reference */
+    pvm_catalog *cat;  /* one reference: links point into it */
+    pvm_target links[]; /* per call of the procedure's bundle */
+} pvm_rlink;
+typedef struct pvm_rcache_stats_t {
+    unsigned long compiles; /* procedures compiled since the engine opened */
+    size_t entries;         /* procedures held now */
+} pvm_rcache_stats_t;
+struct pvm_rcache *pvm_rcache_new(void);
+void pvm_rcache_free(struct pvm_rcache *c);
+/* The procedure proc (a child of the request's root) linked against cat: from the cache,
+ * or compiled, prepared and entered.  NULL with err set when it does not compile. */
+pvm_rlink *pvm_rcache_get(provost_engine *e, pvm_catalog *cat, xmlNodePtr proc, provost_error *err);
+void pvm_rlink_put(pvm_rlink *l);
+/* A new catalog is published: entries drop the links that hold the old one. */
+void pvm_rcache_unlink(struct pvm_rcache *c);
+void pvm_rcache_stats(struct pvm_rcache *c, pvm_rcache_stats_t *out);
 
 /* scope.c: scopes, paths and values */
 xmlNodePtr pvm_scope(pvm_frame *f, unsigned ref);
