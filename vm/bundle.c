@@ -135,6 +135,14 @@ static const char *check_tables(const provost_bundle *b)
                 !operand_ok(b, p, k[2], in->p3) || !operand_ok(b, p, k[3], in->p4) ||
                 !operand_ok(b, p, k[4], in->p5))
                 return "an instruction has an operand out of range";
+            /* the transform and select tables are shared by every procedure: the scopes
+             * they name must be slots this one has (an unbound slot is never read) */
+            uint32_t scopes = (uint32_t)PROVOST_SCOPE_SLOT0 + p->nslots;
+            if (in->op == PROVOST_OP_XFORM &&
+                (b->xforms_v[in->p4].source >= scopes || b->xforms_v[in->p4].destination >= scopes))
+                return "a transform names a forEach slot its procedure does not have";
+            if (in->op == PROVOST_OP_SELECT && b->selects_v[in->p4].source >= scopes)
+                return "a select names a forEach slot its procedure does not have";
         }
     }
     return NULL;
