@@ -256,14 +256,17 @@ int pvm_path_value(pvm_frame *f, uint32_t path, xmlNodePtr node, char **out);
 typedef enum { PVM_XF_OK = 0, PVM_XF_SKIP = 1, PVM_XF_ERROR = -1 } pvm_xf_result;
 pvm_xf_result pvm_xform(pvm_frame *f, const provost_xform *x);
 
-/* call.c */
+/* call.c: a step's call */
 int pvm_call(pvm_frame *f, const provost_callref *c, const pvm_target *t);
+
+/* provider.c: the provider-call protocol */
 int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, int trusted, int sensitive,
                       const char *identity);
 xmlNodePtr pvm_build_context(pvm_req *r, xmlDocPtr doc, const char *ns, const char *proc, const char *provider_source,
                              int type, xmlDocPtr provider_context, uint32_t exec_id, int trusted, bool in_doubt);
 pvm_active *pvm_activate(pvm_req *r, pvm_provider *p, provost_pcall *pc);
 void pvm_pcall_clear(provost_pcall *c);
+xmlNodePtr pvm_execute_data(xmlDocPtr doc); /* the executeData child of the executeXml root, or NULL */
 
 /* txn.c: the end of a transaction */
 int pvm_finish(pvm_req *r, bool ok); /* prepare/commit or roll back (journaled), then deactivate */

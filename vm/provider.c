@@ -1,0 +1,370 @@
+/*
+ * provider.c -- the provider-call protocol (SPEC §6, §10): the services provider.h offers
+ * providers, the executeXml context built around a call's executeData, and the
+ * transaction's provider life-cycle: activation on first use, the process call (journaled
+ * INTENT before and DONE after a write or twoPhase call, which is logged for the end of
+ * the transaction).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/xmlsave.h>
+
+#include "vm/vm.h"
+
+
+/* ---- services for providers (provider.h) -------------------------------------------- */
+
+const char *provost_pcall_namespace(const provost_pcall *c) { return c->ns; }
+const char *provost_pcall_procedure(const provost_pcall *c) { return c->proc; }
+const char *provost_pcall_transaction(const provost_pcall *c) { return c->req->txid; }
+int provost_pcall_phase(const provost_pcall *c) { return c->phase; }
+int provost_pcall_in_doubt(const provost_pcall *c) { return c->in_doubt; }
+const char *provost_pcall_identity(const provost_pcall *c) { return c->identity ? c->identity : "engine"; }
+void *provost_provider_state(const provost_pcall *c) { return c->provider->state; }
+void *provost_txn_state(const provost_pcall *c) { return c->active ? c->active->state : NULL; }
+
+void provost_set_txn_state(provost_pcall *c, void *state)
+{
+    if (c->active)
+        c->active->state = state;
+}
+
+const char *provost_pcall_setting(const provost_pcall *c, const char *name)
+{
+    if (name && strcmp(name, "errorMapFile") == 0)
+        return c->req->e->error_map_file;
+    return NULL;
+}
+
+int provost_set_rollback_data(provost_pcall *c, const char *key, const char *value)
+{
+    if (c->phase != PROVOST_PHASE_PROCESS || !key || !value)
+        return -1;
+    for (size_t i = 0; i < c->nkv; i += 2)
+        if (strcmp(c->kv[i], key) == 0) {
+            char *v = strdup(value);
+            if (!v)
+                return -1;
+            free(c->kv[i + 1]);
+            c->kv[i + 1] = v;
+            return 0;
+        }
+    if (c->nkv + 2 > c->capkv) {
+        size_t cap = c->capkv ? c->capkv * 2 : 8;
+        char **kv = realloc(c->kv, cap * sizeof *kv);
+        if (!kv)
+            return -1;
+        c->kv = kv;
+        c->capkv = cap;
+    }
+    char *k = strdup(key), *v = strdup(value);
+    if (!k || !v) {
+        free(k);
+        free(v);
+        return -1;
+    }
+    c->kv[c->nkv++] = k;
+    c->kv[c->nkv++] = v;
+    return 0;
+}
+
+const char *provost_get_rollback_data(const provost_pcall *c, const char *key)
+{
+    char *const *kv = c->logged ? c->logged->kv : c->kv;
+    size_t n = c->logged ? c->logged->nkv : c->nkv;
+    for (size_t i = 0; key && i + 1 < n; i += 2)
+        if (strcmp(kv[i], key) == 0)
+            return kv[i + 1];
+    return NULL;
+}
+
+static uint32_t as_failure(uint32_t code)
+{
+    return (code & 0x80000000u) ? code : PROVOST_E_FAIL;
+}
+
+uint32_t provost_fail(provost_pcall *c, uint32_t code, const char *description)
+{
+    free(c->desc);
+    c->desc = description ? strdup(description) : NULL;
+    c->code = as_failure(code);
+    return c->code;
+}
+
+uint32_t provost_fail_xml(provost_pcall *c, uint32_t code, xmlNodePtr error_description)
+{
+    c->code = as_failure(code);
+    if (!error_description)
+        return c->code;
+    xmlChar *d = xmlGetNoNsProp(error_description, BAD_CAST "description");
+    free(c->desc);
+    c->desc = d ? strdup((const char *)d) : NULL;
+    xmlFree(d);
+    if (c->detail)
+        xmlFreeDoc(c->detail);
+    c->detail = xmlNewDoc(BAD_CAST "1.0");
+    xmlNodePtr copy = c->detail ? xmlDocCopyNode(error_description, c->detail, 1) : NULL;
+    if (copy) {
+        xmlDocSetRootElement(c->detail, copy);
+        xmlUnsetProp(copy, BAD_CAST "description"); /* lifted to errorContext/@description */
+        xmlNodeSetName(copy, BAD_CAST "errorDescription");
+    }
+    return c->code;
+}
+
+void pvm_pcall_clear(provost_pcall *c)
+{
+    for (size_t i = 0; i < c->nkv; i++)
+        free(c->kv[i]);
+    free(c->kv);
+    free(c->desc);
+    if (c->detail)
+        xmlFreeDoc(c->detail);
+}
+
+/* ---- executeXml ------------------------------------------------------------------------ */
+
+static xmlNodePtr copy_child(xmlNodePtr to, xmlNodePtr from_parent, const char *name)
+{
+    for (xmlNodePtr c = from_parent ? from_parent->children : NULL; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && xmlStrEqual(c->name, BAD_CAST name)) {
+            xmlNodePtr copy = xmlDocCopyNode(c, to->doc, 1);
+            if (copy)
+                xmlAddChild(to, copy);
+            return copy;
+        }
+    return NULL;
+}
+
+static const char *const type_name[] = {"", "read", "write", "twoPhase"};
+
+/* The context of one provider call (SPEC §10), inserted as the first child of executeXml. */
+xmlNodePtr pvm_build_context(pvm_req *r, xmlDocPtr doc, const char *ns, const char *proc, const char *provider_source,
+                             int type, xmlDocPtr provider_context, uint32_t exec_id, int trusted, bool in_doubt)
+{
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    xmlNodePtr ctx = xmlNewDocNode(doc, NULL, BAD_CAST "context", NULL);
+    if (!ctx)
+        return NULL;
+    if (root->children)
+        xmlAddPrevSibling(root->children, ctx);
+    else
+        xmlAddChild(root, ctx);
+    xmlNodePtr tc = xmlNewChild(ctx, NULL, BAD_CAST "transactionContext", NULL);
+    if (tc)
+        xmlNewProp(tc, BAD_CAST "transactionId", BAD_CAST r->txid);
+    xmlNodePtr sc = copy_child(ctx, r->context, "securityContext");
+    if (sc && trusted != 1)
+        for (xmlNodePtr a = sc->children, next; a; a = next) {
+            next = a->next;
+            if (a->type == XML_ELEMENT_NODE && xmlStrEqual(a->name, BAD_CAST "authentication")) {
+                xmlUnlinkNode(a);
+                xmlFreeNode(a);
+            }
+        }
+    if (provider_context && xmlDocGetRootElement(provider_context)) {
+        xmlNodePtr pc = xmlDocCopyNode(xmlDocGetRootElement(provider_context), doc, 1);
+        if (pc)
+            xmlAddChild(ctx, pc);
+    }
+    xmlNodePtr ec = xmlNewChild(ctx, NULL, BAD_CAST "executeContext", NULL);
+    if (ec) {
+        char id[16];
+        snprintf(id, sizeof id, "%u", exec_id);
+        xmlNewProp(ec, BAD_CAST "namespace", BAD_CAST ns);
+        xmlNewProp(ec, BAD_CAST "procedure", BAD_CAST proc);
+        xmlNewProp(ec, BAD_CAST "providerSource", BAD_CAST(provider_source ? provider_source : ""));
+        xmlNewProp(ec, BAD_CAST "procedureExecId", BAD_CAST id);
+        xmlNewProp(ec, BAD_CAST "type", BAD_CAST type_name[type & 3]);
+        if (in_doubt)
+            xmlNewProp(ec, BAD_CAST "inDoubt", BAD_CAST "1");
+    }
+    copy_child(ctx, r->context, "clientContext");
+    copy_child(ctx, r->context, "queueContext");
+    if (r->handling)
+        pvm_error_node(r->handling, ctx);
+    return ctx;
+}
+
+pvm_active *pvm_activate(pvm_req *r, pvm_provider *p, provost_pcall *pc)
+{
+    if (!p->desc)
+        return NULL;
+    for (size_t i = 0; i < r->nactive; i++)
+        if (r->active[i].provider == p)
+            return &r->active[i];
+    if (r->nactive == r->capactive) {
+        size_t cap = r->capactive ? r->capactive * 2 : 4;
+        pvm_active *a = realloc(r->active, cap * sizeof *a);
+        if (!a)
+            return NULL;
+        r->active = a;
+        r->capactive = cap;
+    }
+    pvm_active *a = &r->active[r->nactive];
+    *a = (pvm_active){.provider = p};
+    pc->active = a;
+    pc->phase = PROVOST_PHASE_ACTIVATE;
+    if (p->desc->activate) {
+        uint32_t rc = p->desc->activate(pc);
+        if (rc) {
+            pc->code = as_failure(rc);
+            return NULL;
+        }
+    }
+    r->nactive++;
+    return a;
+}
+
+static char *node_text(xmlNodePtr n)
+{
+    xmlBufferPtr buf = xmlBufferCreate();
+    if (!buf)
+        return NULL;
+    xmlSaveCtxtPtr save = xmlSaveToBuffer(buf, "UTF-8", XML_SAVE_NO_DECL);
+    if (save) {
+        xmlSaveTree(save, n);
+        xmlSaveClose(save);
+    }
+    char *out = strdup((const char *)xmlBufferContent(buf));
+    xmlBufferFree(buf);
+    return out;
+}
+
+xmlNodePtr pvm_execute_data(xmlDocPtr doc)
+{
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    for (xmlNodePtr c = root ? root->children : NULL; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && xmlStrEqual(c->name, BAD_CAST "executeData"))
+            return c;
+    return NULL;
+}
+
+/* Call a provider procedure on executeXml document doc.  A write or twoPhase call is
+ * journaled (INTENT, durable) before the provider sees it, and DONE after. */
+int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, int trusted, int sensitive,
+                      const char *identity)
+{
+    const provost_bundle *b = ns->bundle;
+    const provost_proc *proc = &b->procs_v[procidx];
+    const char *pname = provost_bundle_str(b, proc->name);
+    pvm_provider *p = ns->provider;
+    r->exec_id++;
+    if (!p || !p->desc) {
+        pvm_fail(r, PROVOST_E_NOPROVIDER, "provider '%s' of namespace '%s' is not loaded: %s",
+                 p ? p->name : "", ns->name, p && p->load_error ? p->load_error : "no providerSource");
+        pvm_error_push_source(&r->err, ns->name, pname);
+        return -1;
+    }
+    provost_pcall pc = {.req = r, .provider = p, .ns = ns->name, .proc = pname, .identity = identity};
+    pvm_active *a = pvm_activate(r, p, &pc);
+    if (!a) {
+        pvm_fail(r, pc.code ? pc.code : PROVOST_E_OUTOFMEMORY, "provider '%s' could not be activated%s%s",
+                 p->name, pc.desc ? ": " : "", pc.desc ? pc.desc : "");
+        pvm_error_push_source(&r->err, ns->name, pname);
+        pvm_pcall_clear(&pc);
+        return -1;
+    }
+    pc.active = a;
+    pc.phase = PROVOST_PHASE_PROCESS;
+    xmlDocPtr pctx = b->ns->provider_context != PROVOST_NONE ? pvm_literal_doc(ns, b->ns->provider_context) : NULL;
+    const char *source = provost_bundle_str(b, b->ns->provider); /* as the namespace writes it */
+
+    bool writes = proc->type != PROVOST_TYPE_READ;
+    uint32_t seq = 0;
+    xmlDocPtr saved = NULL;
+    if (writes) {
+        char *data = NULL;
+        xmlNodePtr ed = pvm_execute_data(doc);
+        if ((proc->flags & PROVOST_PROC_SAVEDATA) && ed) {
+            data = node_text(ed);
+            saved = xmlNewDoc(BAD_CAST "1.0");
+            xmlNodePtr cp = saved ? xmlDocCopyNode(ed, saved, 1) : NULL;
+            if (!data || !cp) {
+                free(data);
+                xmlFreeNode(cp);
+                xmlFreeDoc(saved);
+                pvm_pcall_clear(&pc);
+                return pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
+            }
+            xmlDocSetRootElement(saved, cp);
+        }
+        char why[300];
+        int jrc = pvm_journal_intent(r->e->journal, &r->jt, sensitive == 1, r->exec_id, proc->type, ns->name, pname,
+                                     source, data, &seq, why, sizeof why);
+        free(data);
+        if (jrc != 0) {
+            xmlFreeDoc(saved);
+            pvm_fail(r, PROVOST_E_JOURNAL, "the call was not made: %s", why);
+            pvm_error_push_source(&r->err, ns->name, pname);
+            pvm_pcall_clear(&pc);
+            return -1;
+        }
+    }
+    xmlNodePtr ctx = pvm_build_context(r, doc, ns->name, pname, source, proc->type, pctx, r->exec_id, trusted, false);
+    if (!ctx) {
+        xmlFreeDoc(saved);
+        pvm_pcall_clear(&pc);
+        return pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
+    }
+    uint32_t rc = p->desc->process(&pc, doc);
+    xmlUnlinkNode(ctx);
+    xmlFreeNode(ctx);
+    if (rc != 0) {
+        uint32_t code = pc.code ? pc.code : as_failure(rc);
+        const char *desc = pc.desc;
+        if (r->handling && r->handling->code == code) /* MPF: the same code keeps its description */
+            desc = r->handling->description;
+        pvm_fail(r, code, "%s", desc ? desc : "the provider failed");
+        r->err.seqno = r->exec_id;
+        if (pc.detail && !(r->handling && r->handling->code == code)) {
+            r->err.detail = pc.detail;
+            pc.detail = NULL;
+        }
+        pvm_error_push_source(&r->err, ns->name, pname);
+        if (writes) {
+            char why[300];
+            pvm_journal_mark(r->e->journal, &r->jt, PVM_J_FAILED, seq, why, sizeof why);
+        }
+        xmlFreeDoc(saved);
+        pvm_pcall_clear(&pc);
+        return -1;
+    }
+    if (!writes) {
+        pvm_pcall_clear(&pc);
+        return 0;
+    }
+    if (r->ncalls == r->capcalls) {
+        size_t cap = r->capcalls ? r->capcalls * 2 : 8;
+        pvm_txn_call *v = realloc(r->calls, cap * sizeof *v);
+        if (!v) {
+            /* the call happened but cannot be remembered: its INTENT without DONE makes
+             * recovery roll it back in doubt */
+            xmlFreeDoc(saved);
+            pvm_pcall_clear(&pc);
+            pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
+            return -1;
+        }
+        r->calls = v;
+        r->capcalls = cap;
+    }
+    pvm_txn_call *t = &r->calls[r->ncalls++];
+    *t = (pvm_txn_call){.provider = p, .ns = strdup(ns->name), .proc = strdup(pname), .source = strdup(source),
+                        .type = proc->type,
+                        .saved = saved, .kv = pc.kv, .nkv = pc.nkv, .seq = seq, .exec_id = r->exec_id,
+                        .provider_context = pctx};
+    pc.kv = NULL;
+    pc.nkv = 0;
+    pvm_pcall_clear(&pc);
+    char why[300];
+    if (!t->ns || !t->proc || !t->source)
+        return pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
+    if (pvm_journal_done(r->e->journal, &r->jt, seq, t->kv, t->nkv, why, sizeof why) != 0) {
+        pvm_fail(r, PROVOST_E_JOURNAL, "%s", why);
+        pvm_error_push_source(&r->err, ns->name, pname);
+        return -1;
+    }
+    return 0;
+}
