@@ -15,7 +15,6 @@
 #include <openssl/crypto.h>
 
 #include "compiler/compiler.h"
-#include "providers/providers.h"
 #include "vm/counters.h"
 #include "vm/db.h"
 #include "vm/journal.h"
@@ -64,48 +63,6 @@ static char *lower_key(const char *name)
     for (size_t i = 0; key && i <= n; i++)
         key[i] = (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] + 32) : name[i];
     return key;
-}
-
-/* ---- providers ------------------------------------------------------------------------ */
-
-pvm_provider *pvm_provider_get(provost_engine *e, const char *name)
-{
-    const provost_provider *builtin = provost_builtin_provider(name);
-    pthread_mutex_lock(&e->plock);
-    for (pvm_provider *p = e->providers; p; p = p->next)
-        /* a built-in by any case; a plug-in's name or path is a file name: exactly */
-        if (strcmp(p->name, name) == 0 || (builtin && strcasecmp(p->name, name) == 0)) {
-            pthread_mutex_unlock(&e->plock);
-            return p;
-        }
-    pvm_provider *p = calloc(1, sizeof *p);
-    if (!p || !(p->name = strdup(name))) {
-        free(p);
-        pthread_mutex_unlock(&e->plock);
-        return NULL;
-    }
-    p->desc = builtin;
-    if (!p->desc) {
-        char why[512] = "";
-        p->desc = provost_load_provider(name, &p->dl, why, sizeof why);
-        if (!p->desc)
-            p->load_error = strdup(why);
-    }
-    if (p->desc && p->desc->init) {
-        uint32_t rc = p->desc->init(&p->state);
-        if (rc) {
-            char why[128];
-            snprintf(why, sizeof why, "its init failed with 0x%08X", rc);
-            p->load_error = strdup(why);
-            p->desc = NULL;
-            provost_unload_provider(p->dl);
-            p->dl = NULL;
-        }
-    }
-    p->next = e->providers;
-    e->providers = p;
-    pthread_mutex_unlock(&e->plock);
-    return p;
 }
 
 /* ---- namespaces ----------------------------------------------------------------------- */
@@ -552,16 +509,7 @@ void provost_close(provost_engine *e)
         return;
     pvm_catalog_put(e->catalog);
     pvm_rcache_free(e->rcache);
-    for (pvm_provider *p = e->providers, *next; p; p = next) {
-        next = p->next;
-        if (p->desc && p->desc->fini)
-            p->desc->fini(p->state);
-        if (p->dl)
-            provost_unload_provider(p->dl);
-        free(p->name);
-        free(p->load_error);
-        free(p);
-    }
+    pvm_providers_free(e);
     pvm_journal_close(e->journal);
     pvm_db_close(e->db);
     pvm_counters_free(e->counters);

@@ -1,6 +1,7 @@
 /*
- * provider.c -- the provider-call protocol (SPEC §6, §10): the services provider.h offers
- * providers, the executeXml context built around a call's executeData, and the
+ * provider.c -- the provider-call protocol (SPEC §6, §10): the engine's providers, loaded
+ * once (the only vm file that knows how providers are found), the services provider.h
+ * offers them, the executeXml context built around a call's executeData, and the
  * transaction's provider life-cycle: activation on first use, the process call (journaled
  * INTENT before and DONE after a write or twoPhase call, which is logged for the end of
  * the transaction).
@@ -8,11 +9,71 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libxml/xmlsave.h>
 
+#include "providers/providers.h"
 #include "vm/vm.h"
 
+/* ---- the engine's providers ----------------------------------------------------------- */
+
+/* The provider named NAME (a providerSource), loaded and initialised on first use and kept
+ * for the engine's life; one that cannot be loaded is kept too, with why. */
+pvm_provider *pvm_provider_get(provost_engine *e, const char *name)
+{
+    const provost_provider *builtin = provost_builtin_provider(name);
+    pthread_mutex_lock(&e->plock);
+    for (pvm_provider *p = e->providers; p; p = p->next)
+        /* a built-in by any case; a plug-in's name or path is a file name: exactly */
+        if (strcmp(p->name, name) == 0 || (builtin && strcasecmp(p->name, name) == 0)) {
+            pthread_mutex_unlock(&e->plock);
+            return p;
+        }
+    pvm_provider *p = calloc(1, sizeof *p);
+    if (!p || !(p->name = strdup(name))) {
+        free(p);
+        pthread_mutex_unlock(&e->plock);
+        return NULL;
+    }
+    p->desc = builtin;
+    if (!p->desc) {
+        char why[512] = "";
+        p->desc = provost_load_provider(name, &p->dl, why, sizeof why);
+        if (!p->desc)
+            p->load_error = strdup(why);
+    }
+    if (p->desc && p->desc->init) {
+        uint32_t rc = p->desc->init(&p->state);
+        if (rc) {
+            char why[128];
+            snprintf(why, sizeof why, "its init failed with 0x%08X", rc);
+            p->load_error = strdup(why);
+            p->desc = NULL;
+            provost_unload_provider(p->dl);
+            p->dl = NULL;
+        }
+    }
+    p->next = e->providers;
+    e->providers = p;
+    pthread_mutex_unlock(&e->plock);
+    return p;
+}
+
+void pvm_providers_free(provost_engine *e)
+{
+    for (pvm_provider *p = e->providers, *next; p; p = next) {
+        next = p->next;
+        if (p->desc && p->desc->fini)
+            p->desc->fini(p->state);
+        if (p->dl)
+            provost_unload_provider(p->dl);
+        free(p->name);
+        free(p->load_error);
+        free(p);
+    }
+    e->providers = NULL;
+}
 
 /* ---- services for providers (provider.h) -------------------------------------------- */
 

@@ -260,6 +260,8 @@ pvm_xf_result pvm_xform(pvm_frame *f, const provost_xform *x);
 int pvm_call(pvm_frame *f, const provost_callref *c, const pvm_target *t);
 
 /* provider.c: the provider-call protocol */
+pvm_provider *pvm_provider_get(provost_engine *e, const char *name);
+void pvm_providers_free(provost_engine *e);
 int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, int trusted, int sensitive,
                       const char *identity);
 xmlNodePtr pvm_build_context(pvm_req *r, xmlDocPtr doc, const char *ns, const char *proc, const char *provider_source,
@@ -291,8 +293,6 @@ void pvm_link(pvm_catalog *cat, const pvm_ns *ns, pvm_target *links);
 /* A catalog of these namespaces (each gains a reference), linked; NULL if out of memory. */
 pvm_catalog *pvm_catalog_build(pvm_ns **ns, size_t n);
 
-/* providers */
-pvm_provider *pvm_provider_get(provost_engine *e, const char *name);
 
 
 /* literals */
