@@ -4,7 +4,8 @@
  * offers them, the executeXml context built around a call's executeData, and the
  * transaction's provider life-cycle: activation on first use, the process call (journaled
  * INTENT before and DONE after a write or twoPhase call, which is logged for the end of
- * the transaction).
+ * the transaction), the prepare, commit or rollback call of a logged one, deactivation.
+ * When and how often those are made is txn.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,7 +176,7 @@ uint32_t provost_fail_xml(provost_pcall *c, uint32_t code, xmlNodePtr error_desc
     return c->code;
 }
 
-void pvm_pcall_clear(provost_pcall *c)
+static void pcall_clear(provost_pcall *c)
 {
     for (size_t i = 0; i < c->nkv; i++)
         free(c->kv[i]);
@@ -202,8 +203,9 @@ static xmlNodePtr copy_child(xmlNodePtr to, xmlNodePtr from_parent, const char *
 static const char *const type_name[] = {"", "read", "write", "twoPhase"};
 
 /* The context of one provider call (SPEC §10), inserted as the first child of executeXml. */
-xmlNodePtr pvm_build_context(pvm_req *r, xmlDocPtr doc, const char *ns, const char *proc, const char *provider_source,
-                             int type, xmlDocPtr provider_context, uint32_t exec_id, int trusted, bool in_doubt)
+static xmlNodePtr build_context(pvm_req *r, xmlDocPtr doc, const char *ns, const char *proc,
+                                const char *provider_source, int type, xmlDocPtr provider_context,
+                                uint32_t exec_id, int trusted, bool in_doubt)
 {
     xmlNodePtr root = xmlDocGetRootElement(doc);
     xmlNodePtr ctx = xmlNewDocNode(doc, NULL, BAD_CAST "context", NULL);
@@ -249,7 +251,7 @@ xmlNodePtr pvm_build_context(pvm_req *r, xmlDocPtr doc, const char *ns, const ch
     return ctx;
 }
 
-pvm_active *pvm_activate(pvm_req *r, pvm_provider *p, provost_pcall *pc)
+static pvm_active *activate(pvm_req *r, pvm_provider *p, provost_pcall *pc)
 {
     if (!p->desc)
         return NULL;
@@ -320,12 +322,12 @@ int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, i
         return -1;
     }
     provost_pcall pc = {.req = r, .provider = p, .ns = ns->name, .proc = pname, .identity = identity};
-    pvm_active *a = pvm_activate(r, p, &pc);
+    pvm_active *a = activate(r, p, &pc);
     if (!a) {
         pvm_fail(r, pc.code ? pc.code : PROVOST_E_OUTOFMEMORY, "provider '%s' could not be activated%s%s",
                  p->name, pc.desc ? ": " : "", pc.desc ? pc.desc : "");
         pvm_error_push_source(&r->err, ns->name, pname);
-        pvm_pcall_clear(&pc);
+        pcall_clear(&pc);
         return -1;
     }
     pc.active = a;
@@ -347,7 +349,7 @@ int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, i
                 free(data);
                 xmlFreeNode(cp);
                 xmlFreeDoc(saved);
-                pvm_pcall_clear(&pc);
+                pcall_clear(&pc);
                 return pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
             }
             xmlDocSetRootElement(saved, cp);
@@ -360,14 +362,14 @@ int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, i
             xmlFreeDoc(saved);
             pvm_fail(r, PROVOST_E_JOURNAL, "the call was not made: %s", why);
             pvm_error_push_source(&r->err, ns->name, pname);
-            pvm_pcall_clear(&pc);
+            pcall_clear(&pc);
             return -1;
         }
     }
-    xmlNodePtr ctx = pvm_build_context(r, doc, ns->name, pname, source, proc->type, pctx, r->exec_id, trusted, false);
+    xmlNodePtr ctx = build_context(r, doc, ns->name, pname, source, proc->type, pctx, r->exec_id, trusted, false);
     if (!ctx) {
         xmlFreeDoc(saved);
-        pvm_pcall_clear(&pc);
+        pcall_clear(&pc);
         return pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
     }
     uint32_t rc = p->desc->process(&pc, doc);
@@ -390,11 +392,11 @@ int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, i
             pvm_journal_mark(r->e->journal, &r->jt, PVM_J_FAILED, seq, why, sizeof why);
         }
         xmlFreeDoc(saved);
-        pvm_pcall_clear(&pc);
+        pcall_clear(&pc);
         return -1;
     }
     if (!writes) {
-        pvm_pcall_clear(&pc);
+        pcall_clear(&pc);
         return 0;
     }
     if (r->ncalls == r->capcalls) {
@@ -404,7 +406,7 @@ int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, i
             /* the call happened but cannot be remembered: its INTENT without DONE makes
              * recovery roll it back in doubt */
             xmlFreeDoc(saved);
-            pvm_pcall_clear(&pc);
+            pcall_clear(&pc);
             pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
             return -1;
         }
@@ -418,7 +420,7 @@ int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, i
                         .provider_context = pctx};
     pc.kv = NULL;
     pc.nkv = 0;
-    pvm_pcall_clear(&pc);
+    pcall_clear(&pc);
     char why[300];
     if (!t->ns || !t->proc || !t->source)
         return pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
@@ -428,4 +430,68 @@ int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, i
         return -1;
     }
     return 0;
+}
+
+/* ---- the end of a transaction --------------------------------------------------------- */
+
+/* A later phase of a logged call: executeXml{context, executeData (saved or empty)}. */
+uint32_t pvm_provider_phase(pvm_req *r, const pvm_txn_call *t, int phase, uint32_t *code, char **desc)
+{
+    *desc = NULL;
+    if (!t->provider || !t->provider->desc) {
+        *code = PROVOST_E_NOPROVIDER;
+        *desc = strdup(t->provider && t->provider->load_error ? t->provider->load_error : "the provider is not loaded");
+        return *code;
+    }
+    const provost_provider *d = t->provider->desc;
+    uint32_t (*fn)(provost_pcall *, xmlDocPtr) =
+        phase == PROVOST_PHASE_PREPARE ? d->prepare : phase == PROVOST_PHASE_COMMIT ? d->commit : d->rollback;
+    if (!fn)
+        return 0;
+    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+    xmlNodePtr root = doc ? xmlNewDocNode(doc, NULL, BAD_CAST "executeXml", NULL) : NULL;
+    if (!root) {
+        xmlFreeDoc(doc);
+        *code = PROVOST_E_OUTOFMEMORY;
+        return *code;
+    }
+    xmlDocSetRootElement(doc, root);
+    xmlNodePtr ed = t->saved && xmlDocGetRootElement(t->saved) ? xmlDocCopyNode(xmlDocGetRootElement(t->saved), doc, 1)
+                                                               : xmlNewDocNode(doc, NULL, BAD_CAST "executeData", NULL);
+    if (ed)
+        xmlAddChild(root, ed);
+    build_context(r, doc, t->ns, t->proc, t->source, t->type, t->provider_context, t->exec_id, 2,
+                  t->in_doubt && phase == PROVOST_PHASE_ROLLBACK);
+    provost_pcall pc = {.req = r, .provider = t->provider, .ns = t->ns, .proc = t->proc, .phase = phase,
+                        .logged = t, .in_doubt = t->in_doubt};
+    pc.active = activate(r, t->provider, &pc); /* recovery activates here; a request already has */
+    pc.phase = phase;
+    uint32_t rc = 0;
+    if (!pc.active) {
+        rc = pc.code ? pc.code : PROVOST_E_OUTOFMEMORY;
+    } else {
+        pc.code = 0;
+        rc = fn(&pc, doc);
+    }
+    xmlFreeDoc(doc);
+    if (rc) {
+        *code = pc.code ? pc.code : ((rc & 0x80000000u) ? rc : PROVOST_E_GENERIC);
+        *desc = pc.desc;
+        pc.desc = NULL;
+    }
+    pcall_clear(&pc);
+    return rc;
+}
+
+/* The end of a transaction (or of recovering one): every activated provider, newest first. */
+void pvm_deactivate_all(pvm_req *r)
+{
+    for (size_t i = r->nactive; i-- > 0;) {
+        pvm_active *a = &r->active[i];
+        if (!a->provider->desc || !a->provider->desc->deactivate)
+            continue;
+        provost_pcall pc = {.req = r, .provider = a->provider, .active = a, .phase = PROVOST_PHASE_DEACTIVATE};
+        a->provider->desc->deactivate(&pc);
+        pcall_clear(&pc);
+    }
 }

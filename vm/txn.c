@@ -27,55 +27,6 @@ static void pause_ms(long ms)
         ;
 }
 
-/* A later phase of a logged call: executeXml{context, executeData (saved or empty)}. */
-static uint32_t phase_call(pvm_req *r, const pvm_txn_call *t, int phase, uint32_t *code, char **desc)
-{
-    *desc = NULL;
-    if (!t->provider || !t->provider->desc) {
-        *code = PROVOST_E_NOPROVIDER;
-        *desc = strdup(t->provider && t->provider->load_error ? t->provider->load_error : "the provider is not loaded");
-        return *code;
-    }
-    const provost_provider *d = t->provider->desc;
-    uint32_t (*fn)(provost_pcall *, xmlDocPtr) =
-        phase == PROVOST_PHASE_PREPARE ? d->prepare : phase == PROVOST_PHASE_COMMIT ? d->commit : d->rollback;
-    if (!fn)
-        return 0;
-    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
-    xmlNodePtr root = doc ? xmlNewDocNode(doc, NULL, BAD_CAST "executeXml", NULL) : NULL;
-    if (!root) {
-        xmlFreeDoc(doc);
-        *code = PROVOST_E_OUTOFMEMORY;
-        return *code;
-    }
-    xmlDocSetRootElement(doc, root);
-    xmlNodePtr ed = t->saved && xmlDocGetRootElement(t->saved) ? xmlDocCopyNode(xmlDocGetRootElement(t->saved), doc, 1)
-                                                               : xmlNewDocNode(doc, NULL, BAD_CAST "executeData", NULL);
-    if (ed)
-        xmlAddChild(root, ed);
-    pvm_build_context(r, doc, t->ns, t->proc, t->source, t->type, t->provider_context, t->exec_id, 2,
-                      t->in_doubt && phase == PROVOST_PHASE_ROLLBACK);
-    provost_pcall pc = {.req = r, .provider = t->provider, .ns = t->ns, .proc = t->proc, .phase = phase,
-                        .logged = t, .in_doubt = t->in_doubt};
-    pc.active = pvm_activate(r, t->provider, &pc); /* recovery activates here; a request already has */
-    pc.phase = phase;
-    uint32_t rc = 0;
-    if (!pc.active) {
-        rc = pc.code ? pc.code : PROVOST_E_OUTOFMEMORY;
-    } else {
-        pc.code = 0;
-        rc = fn(&pc, doc);
-    }
-    xmlFreeDoc(doc);
-    if (rc) {
-        *code = pc.code ? pc.code : ((rc & 0x80000000u) ? rc : PROVOST_E_GENERIC);
-        *desc = pc.desc;
-        pc.desc = NULL;
-    }
-    pvm_pcall_clear(&pc);
-    return rc;
-}
-
 /* How the compensations or commits of a transaction end. */
 enum settle {
     SETTLED, /* all made: the transaction can end */
@@ -104,7 +55,7 @@ static uint32_t with_retries(pvm_req *r, pvm_txn_call *t, int phase, char **desc
         pause_ms(backoff_ms[attempt]);
         free(*desc);
         *desc = NULL;
-        if (phase_call(r, t, phase, &code, desc) == 0)
+        if (pvm_provider_phase(r, t, phase, &code, desc) == 0)
             return 0;
     }
     return code ? code : PROVOST_E_GENERIC;
@@ -186,18 +137,6 @@ static enum settle commit_calls(pvm_req *r)
     return stuck ? STUCK : SETTLED;
 }
 
-static void deactivate_all(pvm_req *r)
-{
-    for (size_t i = r->nactive; i-- > 0;) {
-        pvm_active *a = &r->active[i];
-        if (!a->provider->desc || !a->provider->desc->deactivate)
-            continue;
-        provost_pcall pc = {.req = r, .provider = a->provider, .active = a, .phase = PROVOST_PHASE_DEACTIVATE};
-        a->provider->desc->deactivate(&pc);
-        pvm_pcall_clear(&pc);
-    }
-}
-
 /* Prepare every twoPhase call in order; false (error raised) when one fails. */
 static bool prepare_calls(pvm_req *r)
 {
@@ -208,7 +147,7 @@ static bool prepare_calls(pvm_req *r)
             continue;
         uint32_t code = 0;
         char *desc = NULL;
-        if (phase_call(r, t, PROVOST_PHASE_PREPARE, &code, &desc)) {
+        if (pvm_provider_phase(r, t, PROVOST_PHASE_PREPARE, &code, &desc)) {
             pvm_fail(r, code, "%s", desc ? desc : "prepare failed");
             r->err.seqno = t->exec_id; /* executeSeqNo: the call whose prepare failed */
             pvm_error_push_source(&r->err, t->ns, t->proc);
@@ -268,7 +207,7 @@ int pvm_finish(pvm_req *r, bool ok)
     }
     /* not settled: stuck (its outcome went with STUCK), or left to recovery, which ends it
      * and records the outcome from the key in BEGIN */
-    deactivate_all(r);
+    pvm_deactivate_all(r);
     return ok ? 0 : -1;
 }
 
@@ -358,7 +297,7 @@ static int recover_one(provost_engine *e, pvm_catalog *cat, const pvm_jview *v, 
     outcome_text(&r, commit ? "committed" : "failed", outcome, sizeof outcome);
     if (settled && pvm_journal_end(e->journal, &r.jt, outcome, why, sizeof why) != 0)
         settled = false;
-    deactivate_all(&r);
+    pvm_deactivate_all(&r);
     if (!settled)
         out->stuck++;
     else if (commit)
