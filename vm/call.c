@@ -79,23 +79,26 @@ int pvm_call(pvm_frame *f, const provost_callref *c, const pvm_target *t)
     pvm_counters_begin(r->e->counters, id);
     uint64_t t0 = pvm_now_ns();
     int rc;
+    xmlNodePtr out = NULL;
     r->depth++;
     if (validate(r, t->ns, t->proc, 0, f->exec) != 0) {
         rc = -1;
     } else if (proc->flags & PROVOST_PROC_PROVIDER) {
-        rc = pvm_provider_call(r, t->ns, t->proc, f->exec_doc, trusted, sensitive, identity);
-        if (rc == 0) {
-            xmlNodePtr out = pvm_execute_data(f->exec_doc);
+        rc = pvm_provider_call(r, t->ns, t->proc, f->exec_doc, trusted, sensitive, identity, &out);
+        if (rc == 0)
             rc = validate(r, t->ns, t->proc, 1, out);
-        }
     } else {
         rc = pvm_run_proc(r, t->ns, t->proc, t->links, f->exec, imp, trusted, sensitive, identity);
         if (rc != 0)
             pvm_error_push_source(&r->err, t->ns->name, provost_bundle_str(t->ns->bundle, proc->name));
         else
             rc = validate(r, t->ns, t->proc, 1, f->exec);
+        /* the callee's transforms may have put a new element in place of its data */
+        out = pvm_execute_data(f->exec_doc);
     }
     r->depth--;
+    if (rc == 0 && out) /* the afters see the executeData the call left */
+        f->exec = out;
     pvm_counters_end(r->e->counters, id, rc == 0 ? PVM_OUTCOME_OK : PVM_OUTCOME_FAILED, pvm_now_ns() - t0);
     return rc;
 }

@@ -236,18 +236,9 @@ int pvm_run_proc(pvm_req *r, pvm_ns *ns, uint32_t procidx, const pvm_target *lin
         case PROVOST_OP_EXECDATA: {
             if (f->exec_doc)
                 xmlFreeDoc(f->exec_doc);
-            f->exec = NULL;
-            f->exec_doc = xmlNewDoc(BAD_CAST "1.0");
-            xmlNodePtr root = f->exec_doc ? xmlNewDocNode(f->exec_doc, NULL, BAD_CAST "executeXml", NULL) : NULL;
-            if (!root) {
-                pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
-                goto error;
-            }
-            xmlDocSetRootElement(f->exec_doc, root);
             xmlDocPtr lit = in->p4 == PROVOST_NONE ? NULL : pvm_literal_doc(ns, in->p4);
-            f->exec = lit && xmlDocGetRootElement(lit) ? xmlDocCopyNode(xmlDocGetRootElement(lit), f->exec_doc, 1)
-                                                       : xmlNewDocNode(f->exec_doc, NULL, BAD_CAST "executeData", NULL);
-            if (!f->exec || !xmlAddChild(root, f->exec)) {
+            f->exec_doc = pvm_execute_xml(lit ? xmlDocGetRootElement(lit) : NULL, &f->exec);
+            if (!f->exec_doc) {
                 pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
                 goto error;
             }
@@ -263,12 +254,8 @@ int pvm_run_proc(pvm_req *r, pvm_ns *ns, uint32_t procidx, const pvm_target *lin
             }
 
         case PROVOST_OP_CALL:
-            if (pvm_call(f, &b->calls_v[in->p4], &links[in->p4]) != 0)
+            if (pvm_call(f, &b->calls_v[in->p4], &links[in->p4]) != 0) /* moves f->exec along */
                 goto error;
-            /* a provider may have replaced the executeData element itself */
-            for (xmlNodePtr c = xmlDocGetRootElement(f->exec_doc)->children; c; c = c->next)
-                if (c->type == XML_ELEMENT_NODE && xmlStrEqual(c->name, BAD_CAST "executeData"))
-                    f->exec = c;
             pc++;
             continue;
 

@@ -305,11 +305,37 @@ xmlNodePtr pvm_execute_data(xmlDocPtr doc)
     return NULL;
 }
 
-/* Call a provider procedure on executeXml document doc.  A write or twoPhase call is
- * journaled (INTENT, durable) before the provider sees it, and DONE after. */
-int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, int trusted, int sensitive,
-                      const char *identity)
+/* The one place an executeXml document is made: the root, and under it executeData -- a
+ * copy of DATA (a step's literal executeData, a logged call's saved one) or an empty one
+ * when DATA is NULL.  *exec is set to it; NULL when out of memory. */
+xmlDocPtr pvm_execute_xml(xmlNodePtr data, xmlNodePtr *exec)
 {
+    *exec = NULL;
+    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+    xmlNodePtr root = doc ? xmlNewDocNode(doc, NULL, BAD_CAST "executeXml", NULL) : NULL;
+    if (!root) {
+        xmlFreeDoc(doc);
+        return NULL;
+    }
+    xmlDocSetRootElement(doc, root);
+    xmlNodePtr ed = data ? xmlDocCopyNode(data, doc, 1) : xmlNewDocNode(doc, NULL, BAD_CAST "executeData", NULL);
+    if (!ed || !xmlAddChild(root, ed)) {
+        xmlFreeNode(ed);
+        xmlFreeDoc(doc);
+        return NULL;
+    }
+    *exec = ed;
+    return doc;
+}
+
+/* Call a provider procedure on executeXml document doc.  A write or twoPhase call is
+ * journaled (INTENT, durable) before the provider sees it, and DONE after.  On success *exec
+ * is doc's executeData as the provider left it (it may have put a new element in place of
+ * the old one), or NULL when it left none. */
+int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, int trusted, int sensitive,
+                      const char *identity, xmlNodePtr *exec)
+{
+    *exec = NULL;
     const provost_bundle *b = ns->bundle;
     const provost_proc *proc = &b->procs_v[procidx];
     const char *pname = provost_bundle_str(b, proc->name);
@@ -397,6 +423,7 @@ int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, i
     }
     if (!writes) {
         pcall_clear(&pc);
+        *exec = pvm_execute_data(doc);
         return 0;
     }
     if (r->ncalls == r->capcalls) {
@@ -429,6 +456,7 @@ int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, i
         pvm_error_push_source(&r->err, ns->name, pname);
         return -1;
     }
+    *exec = pvm_execute_data(doc);
     return 0;
 }
 
@@ -448,18 +476,12 @@ uint32_t pvm_provider_phase(pvm_req *r, const pvm_txn_call *t, int phase, uint32
         phase == PROVOST_PHASE_PREPARE ? d->prepare : phase == PROVOST_PHASE_COMMIT ? d->commit : d->rollback;
     if (!fn)
         return 0;
-    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
-    xmlNodePtr root = doc ? xmlNewDocNode(doc, NULL, BAD_CAST "executeXml", NULL) : NULL;
-    if (!root) {
-        xmlFreeDoc(doc);
+    xmlNodePtr ed;
+    xmlDocPtr doc = pvm_execute_xml(t->saved ? xmlDocGetRootElement(t->saved) : NULL, &ed);
+    if (!doc) {
         *code = PROVOST_E_OUTOFMEMORY;
         return *code;
     }
-    xmlDocSetRootElement(doc, root);
-    xmlNodePtr ed = t->saved && xmlDocGetRootElement(t->saved) ? xmlDocCopyNode(xmlDocGetRootElement(t->saved), doc, 1)
-                                                               : xmlNewDocNode(doc, NULL, BAD_CAST "executeData", NULL);
-    if (ed)
-        xmlAddChild(root, ed);
     build_context(r, doc, t->ns, t->proc, t->source, t->type, t->provider_context, t->exec_id, 2,
                   t->in_doubt && phase == PROVOST_PHASE_ROLLBACK);
     provost_pcall pc = {.req = r, .provider = t->provider, .ns = t->ns, .proc = t->proc, .phase = phase,

@@ -167,17 +167,14 @@ static int run_part(provost_engine *e, pvm_catalog *cat, const target *t, xmlDoc
     const char *identity = r.root_impersonate == 1 ? (r.basic_user ? r.basic_user : e->caller) : "engine";
     if (t->simple && (proc->flags & PROVOST_PROC_PROVIDER)) {
         /* a provider procedure called directly: executeData = the data's children */
-        exec_doc = xmlNewDoc(BAD_CAST "1.0");
-        xmlNodePtr ex = exec_doc ? xmlNewDocNode(exec_doc, NULL, BAD_CAST "executeXml", NULL) : NULL;
-        xmlNodePtr ed = ex ? xmlNewChild(ex, NULL, BAD_CAST "executeData", NULL) : NULL;
-        if (!ed) {
+        xmlNodePtr ed;
+        exec_doc = pvm_execute_xml(NULL, &ed);
+        if (!exec_doc) {
             rc = pvm_fail(&r, PROVOST_E_OUTOFMEMORY, "out of memory");
         } else {
-            xmlDocSetRootElement(exec_doc, ex);
             for (xmlNodePtr c = r.data->children; c; c = c->next)
                 xmlAddChild(ed, xmlDocCopyNode(c, exec_doc, 1));
-            rc = pvm_provider_call(&r, t->ns, t->proc, exec_doc, r.root_trusted, r.root_sensitive, identity);
-            result = child(xmlDocGetRootElement(exec_doc), "executeData");
+            rc = pvm_provider_call(&r, t->ns, t->proc, exec_doc, r.root_trusted, r.root_sensitive, identity, &result);
         }
     } else {
         pvm_target none = {0};

@@ -263,11 +263,12 @@ int pvm_call(pvm_frame *f, const provost_callref *c, const pvm_target *t);
 pvm_provider *pvm_provider_get(provost_engine *e, const char *name);
 void pvm_providers_free(provost_engine *e);
 int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, int trusted, int sensitive,
-                      const char *identity);
+                      const char *identity, xmlNodePtr *exec);
 /* A later phase (prepare, commit, rollback) of a logged call: 0, or the provider's failure
  * with its code in *code and its description (malloc'd) in *desc. */
 uint32_t pvm_provider_phase(pvm_req *r, const pvm_txn_call *t, int phase, uint32_t *code, char **desc);
 void pvm_deactivate_all(pvm_req *r);
+xmlDocPtr pvm_execute_xml(xmlNodePtr data, xmlNodePtr *exec);
 xmlNodePtr pvm_execute_data(xmlDocPtr doc); /* the executeData child of the executeXml root, or NULL */
 
 /* txn.c: the end of a transaction */
