@@ -150,6 +150,8 @@ void pvc_strip_mpf(xmlNodePtr node); /* data in the MPF namespace -> no namespac
 uint32_t pvc_str(pvc_ctx *ctx, const char *s);   /* interned; NULL -> NONE */
 uint32_t pvc_strn(pvc_ctx *ctx, const char *s, size_t n);
 uint32_t pvc_literal(pvc_ctx *ctx, xmlNodePtr node); /* serialised copy of node */
+
+/* emit.c */
 uint32_t pvc_emit(pvc_ctx *ctx, xmlNodePtr at, uint8_t op, uint8_t p1, uint8_t p2, uint8_t p3,
                   uint32_t p4, uint32_t p5); /* returns the instruction's index in the proc */
 provost_insn *pvc_insn(pvc_ctx *ctx, uint32_t pc); /* valid only until the next pvc_emit */

@@ -1,5 +1,5 @@
 /*
- * test_pool.c -- the constant pools and the code builder (compiler/pool.c): interned
+ * test_pool.c -- the constant pools and the code builder (compiler/pool.c, emit.c): interned
  * strings, literal XML fragments that parse back on their own, instructions numbered
  * within their procedure.
  */
