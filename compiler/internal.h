@@ -178,7 +178,7 @@ void pvc_step_compile(pvc_ctx *ctx, xmlNodePtr node, int kind);
 /* schema.c: a Schema element's content, checked when it is XSD */
 uint32_t pvc_schema(pvc_ctx *ctx, xmlNodePtr node);
 
-/* bundle.c: the pools and code as a bundle */
+/* dump.c: the pools and code as a bundle */
 unsigned char *pvc_bundle(pvc_ctx *ctx, size_t *size);
 
 #endif

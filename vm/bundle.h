@@ -1,6 +1,7 @@
 /*
- * bundle.h -- a loaded bundle: the mapped file (or a buffer) checked once, with typed
- * views of its sections.  Nothing is allocated per instruction or per pool entry.
+ * bundle.h -- a loaded bundle (undump.c loads it): the mapped file (or a buffer) checked
+ * once, with typed views of its sections.  Nothing is allocated per instruction or per
+ * pool entry.
  */
 #ifndef PROVOST_VM_BUNDLE_H
 #define PROVOST_VM_BUNDLE_H

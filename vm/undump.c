@@ -1,8 +1,8 @@
 /*
- * bundle.c -- loading a bundle: map it, then check everything once -- magic, format,
- * size, checksum, section bounds, and every index every instruction and table entry
- * holds, and the structure of every procedure's code (provost/verify.h) -- so the
- * interpreter can trust it without another check.  A corrupt,
+ * undump.c -- the bundle loader (compiler/dump.c is the writer): map a bundle, then check
+ * everything once -- magic, format, size, checksum, section bounds, every index every
+ * instruction and table entry holds, and the structure of every procedure's code
+ * (provost/verify.h) -- so the interpreter can trust it without another check.  A corrupt,
  * truncated or foreign bundle is refused with a reason, never read out of bounds.
  */
 #include <errno.h>

@@ -1,7 +1,7 @@
 /*
- * bundle.c -- writes the pools and the code as a .pvb bundle (format: bytecode.h):
- * header, then each section 8-byte aligned in a fixed order, then the CRC-32 of the
- * whole file and the SHA-256 of the source it came from.
+ * dump.c -- the bundle writer (vm/undump.c is the loader): the pools and the code as a
+ * .pvb bundle (format: bytecode.h): header, then each section 8-byte aligned in a fixed
+ * order, then the CRC-32 of the whole file and the SHA-256 of the source it came from.
  */
 #include <string.h>
 
