@@ -1,11 +1,12 @@
 /*
- * provider.c -- the provider-call protocol (SPEC §6, §10): the engine's providers, loaded
- * once (the only vm file that knows how providers are found), the services provider.h
- * offers them, the executeXml context built around a call's executeData, and the
- * transaction's provider life-cycle: activation on first use, the process call (journaled
- * INTENT before and DONE after a write or twoPhase call, which is logged for the end of
- * the transaction), the prepare, commit or rollback call of a logged one, deactivation.
- * When and how often those are made is txn.c's.
+ * provider.c -- the provider-call protocol (SPEC §6, §10), and the only vm file that knows
+ * how providers are found: the engine's providers, loaded once; the services provider.h
+ * offers them; the executeXml document (made here for every step and call) and the context
+ * built around a call's executeData; the transaction's provider life-cycle -- activation
+ * on first use, the process call (journaled INTENT before and DONE after a write or
+ * twoPhase call, which is logged for the end of the transaction), the prepare, commit or
+ * rollback call of a logged one, deactivation.  When and how often those are made is
+ * txn.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
