@@ -25,19 +25,6 @@ static int by_off(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-xmlDocPtr pvm_literal_doc(const pvm_ns *ns, uint32_t off)
-{
-    size_t lo = 0, hi = ns->nlits;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (ns->lits[mid].off < off)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < ns->nlits && ns->lits[lo].off == off ? ns->lits[lo].doc : NULL;
-}
-
 static const char *proc_name(const provost_bundle *b, uint32_t i)
 {
     const char *n = provost_bundle_str(b, b->procs_v[i].name);

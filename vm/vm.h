@@ -294,9 +294,20 @@ void pvm_link(pvm_catalog *cat, const pvm_ns *ns, pvm_target *links);
 /* A catalog of these namespaces (each gains a reference), linked; NULL if out of memory. */
 pvm_catalog *pvm_catalog_build(pvm_ns **ns, size_t n);
 
-
-
-/* literals */
-xmlDocPtr pvm_literal_doc(const pvm_ns *ns, uint32_t off);
+/* The literal at string-pool offset off, parsed once when the namespace was prepared (not
+ * owned), or NULL.  Inline, so that reading a namespace's literals does not tie provider.c
+ * to catalog.c, which depends on provider.c for its providers. */
+static inline xmlDocPtr pvm_literal_doc(const pvm_ns *ns, uint32_t off)
+{
+    size_t lo = 0, hi = ns->nlits;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (ns->lits[mid].off < off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < ns->nlits && ns->lits[lo].off == off ? ns->lits[lo].doc : NULL;
+}
 
 #endif
