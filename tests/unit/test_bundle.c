@@ -641,26 +641,40 @@ static void test_foreign_format_and_magic(void **state)
     free(buf);
 }
 
-/* Found by fuzzing: a transform (tables are shared by every procedure) whose source is a
- * forEach slot the calling procedure does not have; run, it read an uninitialised slot. */
-static void test_shared_table_slot_refused(void **state)
+/* Bundles fuzzing found, in tests/unit/bundles/: loaded as the fuzz target loads them (size
+ * and checksum made right, so the structure is judged), each must be refused naming what. */
+static void expect_fuzz_bundle_refused(const char *file, const char *what)
 {
-    (void)state;
-    char err[ERRLEN];
-    FILE *in = fopen(PROVOST_SOURCE_DIR "/tests/unit/bundles/slot-past-procedure.pvb", "rb");
+    char err[ERRLEN], path[1024];
+    snprintf(path, sizeof path, "%s/tests/unit/bundles/%s", PROVOST_SOURCE_DIR, file);
+    FILE *in = fopen(path, "rb");
     assert_non_null(in);
     unsigned char buf[8192];
     size_t n = fread(buf, 1, sizeof buf, in);
     fclose(in);
     assert_true(n > sizeof(provost_bundle_header) && n < sizeof buf);
-    /* as the fuzz target does: the size and checksum made right, so the structure is judged */
     provost_bundle_header h;
     memcpy(&h, buf, sizeof h);
     h.file_size = n;
     memcpy(buf, &h, sizeof h);
     reseal(buf, n);
     assert_null(provost_bundle_load(buf, n, 1, err, sizeof err));
-    assert_non_null(strstr(err, "slot"));
+    assert_non_null(strstr(err, what));
+}
+
+/* A transform (tables are shared by every procedure) whose source is a forEach slot the
+ * calling procedure does not have; run, it read an uninitialised slot. */
+static void test_shared_table_slot_refused(void **state)
+{
+    (void)state;
+    expect_fuzz_bundle_refused("slot-past-procedure.pvb", "slot");
+}
+
+/* A namespace bundle without a name: registering it handed NULL to strdup. */
+static void test_nameless_namespace_refused(void **state)
+{
+    (void)state;
+    expect_fuzz_bundle_refused("namespace-without-name.pvb", "name");
 }
 
 /* ------------------------------------------------------------------ */
@@ -772,6 +786,7 @@ int main(void)
         cmocka_unit_test(test_structure_refused),
         cmocka_unit_test(test_foreign_format_and_magic),
         cmocka_unit_test(test_shared_table_slot_refused),
+        cmocka_unit_test(test_nameless_namespace_refused),
         cmocka_unit_test(test_open_files),
     };
     return cmocka_run_group_tests_name("bundle", tests, setup, teardown);
