@@ -113,6 +113,8 @@ static const char *check_tables(const provost_bundle *b)
         !str_ok(b, b->ns->version, 1) || !str_ok(b, b->ns->provider_context, 1) ||
         !str_ok(b, b->ns->source, 1) || b->ns->kind > PROVOST_BUNDLE_REQUEST || b->ns->read_only > 1)
         return "the namespace entry is corrupt";
+    if (b->ns->kind == PROVOST_BUNDLE_NAMESPACE && b->ns->name == PROVOST_NONE)
+        return "the namespace has no name";
     if (b->nprocs == 0)
         return "the bundle holds no procedure";
     for (size_t i = 0; i < b->nprocs; i++) {
