@@ -88,6 +88,11 @@ const char *provost_pcall_identity(const provost_pcall *c) { return c->identity 
 void *provost_provider_state(const provost_pcall *c) { return c->provider->state; }
 void *provost_txn_state(const provost_pcall *c) { return c->active ? c->active->state : NULL; }
 
+/* Services defined in files of their own that no engine code calls: named here so that an
+ * executable linking the static vm library keeps them for the plug-ins that bind to them
+ * when they are loaded. */
+const void *const pvm_plugin_services[] = {(const void *)provost_secret, (const void *)provost_secret_free};
+
 void provost_set_txn_state(provost_pcall *c, void *state)
 {
     if (c->active)

@@ -92,6 +92,18 @@ void provost_set_txn_state(provost_pcall *c, void *state);
 int provost_set_rollback_data(provost_pcall *c, const char *key, const char *value);
 const char *provost_get_rollback_data(const provost_pcall *c, const char *key);
 
+/* ---- secrets --------------------------------------------------------------------------- */
+/* The secret a provider's configuration names: CREDENTIAL, a name in the engine's credential
+ * store, or PASSWORD_FILE, an absolute path to a regular file that neither group nor others
+ * may access (its first line, without the line end).  Name exactly one; pass NULL or "" for
+ * the other.  On success *secret is a string for provost_secret_free() (which wipes it) and
+ * *user, when USER is not NULL, the credential's user name (malloc'd) or NULL.  On failure
+ * returns the code after describing it as provost_fail() does -- never with the secret.
+ * Keep a secret out of executeData, rollback data and error text. */
+uint32_t provost_secret(provost_pcall *c, const char *credential, const char *password_file, char **secret,
+                        char **user);
+void provost_secret_free(char *secret);
+
 /* ---- errors: set a description (and optionally XML) and return the code --------------- */
 uint32_t provost_fail(provost_pcall *c, uint32_t code, const char *description);
 /* errorDescription: an element whose 'description' attribute becomes the error's
