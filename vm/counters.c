@@ -1,8 +1,9 @@
 /*
  * counters.c -- per-procedure counters.  Each thread writes its own shard (no atomic
  * read-modify-write, no lock: relaxed loads and stores of its own cells), readers sum the
- * shards.  Latency goes into a log-linear histogram: 8 buckets per power of two of
- * nanoseconds, so any percentile is within 12.5% and the max is exact.
+ * shards.  Latency goes into the house's log-linear histogram (util/hist.h), its buckets
+ * kept here as atomic cells: 8 buckets per power of two of nanoseconds, so any percentile
+ * is within 12.5% and the max is exact.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -11,11 +12,11 @@
 #include <strings.h>
 #include <time.h>
 
+#include "util/hist.h"
 #include "vm/counters.h"
 
 #define SUB_BITS 3
-#define SUBS (1u << SUB_BITS)
-#define NBUCKETS (64 * SUBS)
+#define NBUCKETS PU_HIST_NBUCKETS(SUB_BITS)
 #define CHUNK 64          /* cells per chunk */
 #define MAX_CHUNKS 65536  /* 4M procedure ids */
 
@@ -161,24 +162,6 @@ void pvm_counters_begin(pvm_counters *c, uint32_t id)
         BUMP(x->executing, 1);
 }
 
-static unsigned bucket(uint64_t v)
-{
-    if (v < SUBS)
-        return (unsigned)v;
-    unsigned msb = 63u - (unsigned)__builtin_clzll(v);
-    return (msb - SUB_BITS + 1) * SUBS + (unsigned)((v >> (msb - SUB_BITS)) & (SUBS - 1));
-}
-
-/* The largest value that falls in bucket b: what a percentile reports. */
-static uint64_t bucket_top(unsigned b)
-{
-    if (b < SUBS)
-        return b;
-    unsigned msb = b / SUBS + SUB_BITS - 1;
-    uint64_t low = ((uint64_t)(SUBS + b % SUBS)) << (msb - SUB_BITS);
-    return low + (1ull << (msb - SUB_BITS)) - 1;
-}
-
 void pvm_counters_end(pvm_counters *c, uint32_t id, int outcome, uint64_t elapsed)
 {
     cell *x = cell_of(c, id);
@@ -195,7 +178,7 @@ void pvm_counters_end(pvm_counters *c, uint32_t id, int outcome, uint64_t elapse
     BUMP(x->sum, elapsed);
     if (elapsed > atomic_load_explicit(&x->max, memory_order_relaxed))
         atomic_store_explicit(&x->max, elapsed, memory_order_relaxed);
-    BUMP(x->hist[bucket(elapsed)], 1);
+    BUMP(x->hist[pu_hist_bucket(SUB_BITS, elapsed)], 1);
     uint64_t sec = coarse_sec();
     unsigned slot = (unsigned)(sec % RATE_WINDOW);
     if (atomic_load_explicit(&x->rate_sec[slot], memory_order_relaxed) != sec) {
@@ -211,21 +194,15 @@ typedef struct total {
     uint64_t hist[NBUCKETS];
 } total;
 
+/* In microseconds: the top of the bucket the value falls in, at most the exact max. */
 static double percentile(const total *t, double q)
 {
-    if (!t->count)
-        return 0;
-    uint64_t want = (uint64_t)(q * (double)t->count + 0.5), seen = 0;
-    if (want == 0)
-        want = 1;
-    for (unsigned b = 0; b < NBUCKETS; b++) {
-        seen += t->hist[b];
-        if (seen >= want) {
-            uint64_t top = bucket_top(b);
-            return (double)(top < t->max ? top : t->max) / 1000.0;
-        }
-    }
-    return (double)t->max / 1000.0;
+    size_t b = pu_hist_rank(t->hist, NBUCKETS, t->count, q);
+    if (b == NBUCKETS)
+        return (double)t->max / 1000.0;
+    uint64_t low, top;
+    pu_hist_bucket_range(SUB_BITS, b, &low, &top);
+    return (double)(top < t->max ? top : t->max) / 1000.0;
 }
 
 int pvm_counters_read(pvm_counters *c, provost_proc_stats **out, size_t *n)
@@ -277,7 +254,7 @@ int pvm_counters_read(pvm_counters *c, provost_proc_stats **out, size_t *n)
             uint64_t m = atomic_load_explicit(&x->max, memory_order_relaxed);
             if (m > g->max)
                 g->max = m;
-            for (unsigned b = 0; b < NBUCKETS; b++)
+            for (size_t b = 0; b < NBUCKETS; b++)
                 g->hist[b] += atomic_load_explicit(&x->hist[b], memory_order_relaxed);
             for (unsigned k = 0; k < RATE_WINDOW; k++) /* the last 10 whole seconds and this one */
                 if (now - atomic_load_explicit(&x->rate_sec[k], memory_order_relaxed) < RATE_WINDOW)
