@@ -12,6 +12,8 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "util/xmlerr.h"
+
 enum provost_severity { PROVOST_WARNING = 0, PROVOST_ERROR = 1 };
 
 typedef struct provost_diag {
@@ -54,11 +56,7 @@ void provost_strip_mpf(xmlNodePtr node);
      XML_PARSE_NOERROR)
 
 /* The first error of a parse, where libxml2 saw it (line and column from 1, 0 unknown). */
-typedef struct provost_xml_error {
-    bool have;
-    int line, col;
-    char msg[300];
-} provost_xml_error;
+typedef pu_xmlerr provost_xml_error;
 
 /* Documents with a DTD (<!DOCTYPE>, internal subset or external) are refused, with this
  * message, wherever they enter (docs/semantics.md): a parse stops at the DOCTYPE, before
@@ -68,7 +66,7 @@ extern const char provost_xml_no_dtd[];
 void provost_xml_refuse_dtd(xmlParserCtxtPtr p);
 
 /* A structured error handler (ctx: a provost_xml_error) that keeps the first error. */
-void provost_xml_keep_error(void *ctx, xmlErrorPtr e);
+#define provost_xml_keep_error pu_xmlerr_handler
 
 /* Parses buf with PROVOST_XML_OPTIONS (| extra: XML_PARSE_IGNORE_ENC and the like);
  * NULL with err filled when it is not a well-formed document or has a DTD.  libxml2's

@@ -14,13 +14,12 @@
 #include <libxml/SAX2.h>
 
 #include "compiler/internal.h"
+#include "util/xmlerr.h"
 
 typedef struct parse_state {
     pvc_ctx *ctx;
     startElementNsSAX2Func start;
-    xmlError first; /* the first fatal error, copied */
-    char *first_msg;
-    bool have_error;
+    pu_xmlerr first;
 } parse_state;
 
 static void on_start(void *uctx, const xmlChar *localname, const xmlChar *prefix,
@@ -51,27 +50,6 @@ static void on_start(void *uctx, const xmlChar *localname, const xmlChar *prefix
     l->tag_start = lt;
     l->tag_end = end;
     node->_private = (void *)(uintptr_t)ctx->locs.n;
-}
-
-static void on_error(void *uctx, xmlErrorPtr err)
-{
-    parse_state *st = uctx;
-    if (st->have_error || !err || err->level < XML_ERR_ERROR)
-        return;
-    st->have_error = true;
-    st->first = *err;
-    st->first_msg = NULL;
-    if (err->message) {
-        size_t n = strlen(err->message);
-        while (n && (err->message[n - 1] == '\n' || err->message[n - 1] == ' '))
-            n--;
-        st->first_msg = pvc_alloc(st->ctx, n + 1);
-        memcpy(st->first_msg, err->message, n);
-        st->first_msg[n] = 0;
-        for (char *c = st->first_msg; *c; c++) /* some messages quote the input on a second line */
-            if (*c == '\n' || *c == '\r')
-                *c = ' ';
-    }
 }
 
 /* The encoding of a file that is not in UTF-8: UTF-16 told by its first bytes, or what
@@ -320,26 +298,25 @@ xmlDocPtr pvc_parse(pvc_ctx *ctx)
     p->sax->startElementNs = on_start;
     provost_xml_refuse_dtd(p);
     p->_private = &st;
-    xmlSetStructuredErrorFunc(&st, on_error);
+    /* an out-of-memory jump from on_start leaves it set: provost_compile clears it */
+    pu_xmlerr_saved saved = pu_xmlerr_capture(&st.first);
     xmlDocPtr doc = xmlCtxtReadMemory(p, ctx->src, (int)ctx->srclen, ctx->filename, NULL,
                                       PROVOST_XML_OPTIONS | (ctx->decoded ? XML_PARSE_IGNORE_ENC : 0));
     bool wellformed = p->wellFormed;
-    xmlSetStructuredErrorFunc(NULL, NULL);
+    pu_xmlerr_restore(saved);
     xmlFreeParserCtxt(p);
 
-    if (!doc || !wellformed || st.have_error) {
-        unsigned line = st.have_error && st.first.line > 0 ? (unsigned)st.first.line : 1;
-        unsigned col = st.have_error && st.first.int2 > 0 ? (unsigned)st.first.int2 : 1;
+    if (!doc || !wellformed || st.first.have) {
+        unsigned line = st.first.line > 0 ? (unsigned)st.first.line : 1;
+        unsigned col = st.first.col > 0 ? (unsigned)st.first.col : 1;
         char msg[300];
-        snprintf(msg, sizeof msg, "%s", st.first_msg ? st.first_msg : "the document is not well-formed");
-        size_t off = refine(ctx, st.have_error ? st.first.code : 0, offset_of(ctx, line, col), msg, sizeof msg);
+        snprintf(msg, sizeof msg, "%s", pu_xmlerr_text(&st.first, "the document is not well-formed"));
+        size_t off = refine(ctx, st.first.code, offset_of(ctx, line, col), msg, sizeof msg);
         pvc_offset_loc(ctx, off, &line, &col);
         pvc_diag_at(ctx, PROVOST_ERROR, line, col, "malformed XML: %s", msg);
-        free(st.first_msg);
         if (doc)
             xmlFreeDoc(doc);
         return NULL;
     }
-    free(st.first_msg);
     return doc;
 }

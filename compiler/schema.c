@@ -8,25 +8,7 @@
 #include <libxml/xmlschemas.h>
 
 #include "compiler/internal.h"
-
-typedef struct schema_err {
-    char msg[300];
-    bool have;
-    xmlNodePtr node; /* the element of the copy it is about, when libxml2 says */
-} schema_err;
-
-static void on_schema_error(void *uctx, xmlErrorPtr err)
-{
-    schema_err *e = uctx;
-    if (e->have || !err || err->level < XML_ERR_ERROR)
-        return;
-    e->have = true;
-    e->node = err->node && ((xmlNodePtr)err->node)->type == XML_ELEMENT_NODE ? err->node : NULL;
-    snprintf(e->msg, sizeof e->msg, "%s", err->message ? err->message : "invalid schema");
-    size_t n = strlen(e->msg);
-    while (n && (e->msg[n - 1] == '\n' || e->msg[n - 1] == ' '))
-        e->msg[--n] = 0;
-}
+#include "util/xmlerr.h"
 
 /* The source element a node of its deep copy was made from. */
 static xmlNodePtr source_of(xmlNodePtr copy, xmlNodePtr src, xmlNodePtr want)
@@ -73,24 +55,25 @@ uint32_t pvc_schema(pvc_ctx *ctx, xmlNodePtr node)
     if (list)
         xmlFree(list);
 
-    schema_err e = {0};
-    xmlSetStructuredErrorFunc(&e, on_schema_error);
+    pu_xmlerr e = {0};
+    pu_xmlerr_saved saved = pu_xmlerr_capture(&e);
     xmlSchemaParserCtxtPtr pc = xmlSchemaNewDocParserCtxt(doc);
     xmlSchemaPtr schema = NULL;
     if (pc) {
-        xmlSchemaSetParserStructuredErrors(pc, on_schema_error, &e);
+        xmlSchemaSetParserStructuredErrors(pc, pu_xmlerr_handler, &e);
         schema = xmlSchemaParse(pc);
         xmlSchemaFreeParserCtxt(pc);
     }
-    xmlSetStructuredErrorFunc(NULL, NULL);
+    pu_xmlerr_restore(saved);
     bool ok = schema != NULL && !e.have;
     if (schema)
         xmlSchemaFree(schema);
-    xmlNodePtr at = e.node ? source_of(copy, xsd, e.node) : NULL;
+    xmlNodePtr about = e.node && ((xmlNodePtr)e.node)->type == XML_ELEMENT_NODE ? e.node : NULL;
+    xmlNodePtr at = about ? source_of(copy, xsd, about) : NULL;
     xmlFreeDoc(doc);
     if (!ok) {
         pvc_error(ctx, at ? at : xsd, "invalid XSD in <Schema name=\"%s\">: %s", pvc_attr(node, "name"),
-                  e.have ? e.msg : "libxml2 could not compile it");
+                  pu_xmlerr_text(&e, e.have ? "invalid schema" : "libxml2 could not compile it"));
     }
     return pvc_literal(ctx, node);
 }

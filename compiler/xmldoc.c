@@ -12,29 +12,17 @@
 
 #include "compiler/compiler.h"
 
-static void drop_generic(void *ctx, const char *msg, ...)
-{
-    (void)ctx;
-    (void)msg;
-}
-
-static void drop_structured(void *ctx, xmlErrorPtr e)
-{
-    (void)ctx;
-    (void)e;
-}
-
 void provost_xml_init(void)
 {
     xmlInitParser();
     /* libxml2 keeps its handlers per thread, initialised from these defaults */
-    xmlThrDefSetGenericErrorFunc(NULL, drop_generic);
-    xmlThrDefSetStructuredErrorFunc(NULL, drop_structured);
-    xmlSetGenericErrorFunc(NULL, drop_generic);
-    xmlSetStructuredErrorFunc(NULL, drop_structured);
+    xmlThrDefSetGenericErrorFunc(NULL, pu_xmlerr_drop_generic);
+    xmlThrDefSetStructuredErrorFunc(NULL, pu_xmlerr_drop);
+    xmlSetGenericErrorFunc(NULL, pu_xmlerr_drop_generic);
+    xmlSetStructuredErrorFunc(NULL, pu_xmlerr_drop);
     /* libxslt's are global; a transform's own errors go to its context's handler */
-    xsltSetGenericErrorFunc(NULL, drop_generic);
-    xsltSetGenericDebugFunc(NULL, drop_generic);
+    xsltSetGenericErrorFunc(NULL, pu_xmlerr_drop_generic);
+    xsltSetGenericDebugFunc(NULL, pu_xmlerr_drop_generic);
 }
 
 const char provost_xml_no_dtd[] = "DOCTYPE not allowed: Provost reads documents without a DTD";
@@ -67,20 +55,6 @@ void provost_xml_refuse_dtd(xmlParserCtxtPtr p)
         p->sax->internalSubset = refuse_dtd;
 }
 
-void provost_xml_keep_error(void *ctx, xmlErrorPtr e)
-{
-    provost_xml_error *x = ctx;
-    if (x->have || !e || e->level < XML_ERR_ERROR)
-        return;
-    x->have = true;
-    x->line = e->line;
-    x->col = e->int2;
-    snprintf(x->msg, sizeof x->msg, "%s", e->message ? e->message : "not well-formed");
-    size_t n = strlen(x->msg);
-    while (n && (x->msg[n - 1] == '\n' || x->msg[n - 1] == ' '))
-        x->msg[--n] = 0;
-}
-
 xmlDocPtr provost_xml_read(const char *buf, size_t len, const char *url, const char *encoding, int extra,
                            provost_xml_error *err)
 {
@@ -98,13 +72,11 @@ xmlDocPtr provost_xml_read(const char *buf, size_t len, const char *url, const c
         return NULL;
     }
     /* the handler is per thread: the caller's comes back afterwards */
-    xmlStructuredErrorFunc saved = xmlStructuredError;
-    void *saved_ctx = xmlStructuredErrorContext;
     provost_xml_refuse_dtd(p);
-    xmlSetStructuredErrorFunc(err, provost_xml_keep_error);
+    pu_xmlerr_saved saved = pu_xmlerr_capture(err);
     xmlDocPtr doc = xmlCtxtReadMemory(p, buf, (int)len, url, encoding, PROVOST_XML_OPTIONS | extra);
     bool wellformed = p->wellFormed;
-    xmlSetStructuredErrorFunc(saved_ctx, saved);
+    pu_xmlerr_restore(saved);
     xmlFreeParserCtxt(p);
     if (doc && (!wellformed || err->have)) {
         xmlFreeDoc(doc);
@@ -114,6 +86,8 @@ xmlDocPtr provost_xml_read(const char *buf, size_t len, const char *url, const c
         err->have = true;
         err->line = err->col = 1;
         snprintf(err->msg, sizeof err->msg, "the document is empty");
+    } else if (err->have && !err->msg[0]) {
+        snprintf(err->msg, sizeof err->msg, "not well-formed");
     }
     return doc;
 }

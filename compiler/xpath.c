@@ -10,30 +10,7 @@
 #include <libxml/xpathInternals.h>
 
 #include "compiler/internal.h"
-
-typedef struct xp_err {
-    pvc_ctx *ctx;
-    char msg[256];
-    int code;
-} xp_err;
-
-static void on_xpath_error(void *uctx, xmlErrorPtr err)
-{
-    xp_err *e = uctx;
-    if (e->code || !err)
-        return;
-    e->code = err->code ? err->code : -1;
-    snprintf(e->msg, sizeof e->msg, "%s", err->message ? err->message : "invalid expression");
-    size_t n = strlen(e->msg);
-    while (n && (e->msg[n - 1] == '\n' || e->msg[n - 1] == ' '))
-        e->msg[--n] = 0;
-}
-
-static void quiet(void *uctx, const char *fmt, ...)
-{
-    (void)uctx;
-    (void)fmt;
-}
+#include "util/xmlerr.h"
 
 static bool name_start(unsigned char c)
 {
@@ -263,20 +240,20 @@ uint32_t pvc_path(pvc_ctx *ctx, xmlNodePtr node, const char *attr, const char *t
         return intern_path(ctx, &p);
     }
 
-    xp_err e = {.ctx = ctx};
+    pu_xmlerr e = {0};
     xmlDocPtr probe = xmlNewDoc(BAD_CAST "1.0");
     xmlXPathContextPtr xp = probe ? xmlXPathNewContext(probe) : NULL;
     if (!xp) {
         xmlFreeDoc(probe);
         longjmp(ctx->oom, 1);
     }
-    xmlSetStructuredErrorFunc(&e, on_xpath_error);
+    pu_xmlerr_saved saved = pu_xmlerr_capture(&e);
     p.nsdecl = ns_decls(ctx, node, xp);
     xmlXPathCompExprPtr comp = xmlXPathCtxtCompile(xp, BAD_CAST text);
-    bool ok = comp != NULL && e.code == 0;
+    bool ok = comp != NULL && !e.have;
     if (ok && !names_known(xp, text, e.msg, sizeof e.msg)) {
         ok = false;
-        e.code = -1;
+        e.have = true;
     }
     if (ok) {
         /* a trial run finds unknown functions, variables and prefixes */
@@ -285,24 +262,24 @@ uint32_t pvc_path(pvc_ctx *ctx, xmlNodePtr node, const char *attr, const char *t
         xp->node = root;
         xmlGenericErrorFunc generic = xmlGenericError; /* libxml2 also prints some to stderr */
         void *generic_ctx = xmlGenericErrorContext;
-        xmlSetGenericErrorFunc(NULL, quiet);
+        xmlSetGenericErrorFunc(NULL, pu_xmlerr_drop_generic);
         xmlXPathObjectPtr r = xmlXPathCompiledEval(comp, xp);
         xmlSetGenericErrorFunc(generic_ctx, generic);
         xmlXPathFreeObject(r);
         /* reported with xmlParserErrors codes (XML_XPATH_*), not xmlXPathError ones */
-        if (e.code == XML_XPATH_UNKNOWN_FUNC_ERROR || e.code == XML_XPATH_UNDEF_VARIABLE_ERROR ||
-            e.code == XML_XPATH_UNDEF_PREFIX_ERROR || e.code == XML_XPATH_INVALID_ARITY)
+        if (e.have && (e.code == XML_XPATH_UNKNOWN_FUNC_ERROR || e.code == XML_XPATH_UNDEF_VARIABLE_ERROR ||
+                       e.code == XML_XPATH_UNDEF_PREFIX_ERROR || e.code == XML_XPATH_INVALID_ARITY))
             ok = false;
         else
-            e.code = 0;
+            e = (pu_xmlerr){0};
     }
-    xmlSetStructuredErrorFunc(NULL, NULL);
+    pu_xmlerr_restore(saved);
     xmlXPathFreeCompExpr(comp);
     xmlXPathFreeContext(xp);
     xmlFreeDoc(probe);
     if (!ok) {
         pvc_attr_error(ctx, node, attr, "%s=\"%s\" is not a valid XPath 1.0 expression: %s", attr,
-                       text, e.code ? e.msg : "invalid expression");
+                       text, pu_xmlerr_text(&e, "invalid expression"));
         return PROVOST_NONE;
     }
     if (p.nsdecl == PROVOST_NONE || !strchr(text, ':'))

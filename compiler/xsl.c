@@ -12,6 +12,7 @@
 #include <libxslt/xsltutils.h>
 
 #include "compiler/internal.h"
+#include "util/xmlerr.h"
 
 void pvc_xsl_init(void)
 {
@@ -269,10 +270,8 @@ uint32_t pvc_xsl(pvc_ctx *ctx, xmlNodePtr xform, bool *bad)
     /* captured here, then back to what was there (NULL would be libxslt's stderr printer) */
     xmlGenericErrorFunc saved_xsl = xsltGenericError;
     void *saved_xsl_ctx = xsltGenericErrorContext;
-    xmlStructuredErrorFunc saved_xml = xmlStructuredError;
-    void *saved_xml_ctx = xmlStructuredErrorContext;
     xsltSetGenericErrorFunc(&e, on_xsl_error);
-    xmlSetStructuredErrorFunc(&e, on_xml_error);
+    pu_xmlerr_saved saved_xml = pu_xmlerr_set(on_xml_error, &e);
     xmlDocPtr back = xmlReadMemory((const char *)text, len, "stylesheet", NULL,
                                    XML_PARSE_NONET | XML_PARSE_NOBLANKS);
     long count = 0;
@@ -285,7 +284,7 @@ uint32_t pvc_xsl(pvc_ctx *ctx, xmlNodePtr xform, bool *bad)
     else if (back)
         xmlFreeDoc(back);
     xsltSetGenericErrorFunc(saved_xsl_ctx, saved_xsl);
-    xmlSetStructuredErrorFunc(saved_xml_ctx, saved_xml);
+    pu_xmlerr_restore(saved_xml);
     xmlFree(text);
     if (!ok) {
         char detail[400];

@@ -9,25 +9,9 @@
 
 #include <libxml/xmlschemas.h>
 
+#include "util/xmlerr.h"
 #include "vm/counters.h"
 #include "vm/vm.h"
-
-typedef struct schema_err {
-    char msg[300];
-    bool have;
-} schema_err;
-
-static void on_invalid(void *ctx, xmlErrorPtr e)
-{
-    schema_err *s = ctx;
-    if (s->have || !e)
-        return;
-    s->have = true;
-    snprintf(s->msg, sizeof s->msg, "%s", e->message ? e->message : "invalid");
-    size_t n = strlen(s->msg);
-    while (n && (s->msg[n - 1] == '\n' || s->msg[n - 1] == ' '))
-        s->msg[--n] = 0;
-}
 
 /* With schema validation on, executeData must match the procedure's input (before the
  * call) or output (after a provider call) XSD: else 0xC00CE014 (SPEC §7). */
@@ -39,15 +23,15 @@ static int validate(pvm_req *r, const pvm_ns *ns, uint32_t proc, int which, xmlN
     xmlSchemaValidCtxtPtr v = xmlSchemaNewValidCtxt(schema);
     if (!v)
         return pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
-    schema_err e = {0};
-    xmlSchemaSetValidStructuredErrors(v, on_invalid, &e);
+    pu_xmlerr e = {0};
+    xmlSchemaSetValidStructuredErrors(v, pu_xmlerr_handler, &e);
     int rc = xmlSchemaValidateOneElement(v, exec);
     xmlSchemaFreeValidCtxt(v);
     if (rc == 0)
         return 0;
     const char *pname = provost_bundle_str(ns->bundle, ns->bundle->procs_v[proc].name);
     pvm_fail(r, PROVOST_E_SCHEMA, "executeData does not match the %s schema of %s/%s: %s",
-             which ? "output" : "input", ns->name, pname, e.have ? e.msg : "invalid");
+             which ? "output" : "input", ns->name, pname, pu_xmlerr_text(&e, "invalid"));
     pvm_error_push_source(&r->err, ns->name, pname);
     return -1;
 }

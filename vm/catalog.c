@@ -16,6 +16,7 @@
 #include <libxslt/xsltutils.h>
 
 #include "compiler/compiler.h"
+#include "util/xmlerr.h"
 #include "vm/counters.h"
 #include "vm/vm.h"
 
@@ -87,12 +88,6 @@ static int add_literal(pvm_ns *ns, size_t *cap, uint32_t off)
     return 0;
 }
 
-static void quiet(void *ctx, xmlErrorPtr e)
-{
-    (void)ctx;
-    (void)e;
-}
-
 /* The XSD inside a stored <Schema>, compiled; NULL when it holds none (the compiler
  * checked it: anything else was stored with a warning). */
 static xmlSchemaPtr xsd_of(const char *text)
@@ -111,7 +106,7 @@ static xmlSchemaPtr xsd_of(const char *text)
             xmlDocSetRootElement(sd, copy);
             xmlSchemaParserCtxtPtr pc = xmlSchemaNewDocParserCtxt(sd);
             if (pc) {
-                xmlSchemaSetParserStructuredErrors(pc, quiet, NULL);
+                xmlSchemaSetParserStructuredErrors(pc, pu_xmlerr_drop, NULL);
                 schema = xmlSchemaParse(pc);
                 xmlSchemaFreeParserCtxt(pc);
             }

@@ -14,6 +14,7 @@
 #include <libxml/xmlsave.h>
 
 #include "compiler/compiler.h"
+#include "util/xmlerr.h"
 #include "vm/counters.h"
 #include "vm/db.h"
 #include "vm/vm.h"
@@ -101,19 +102,13 @@ typedef struct target {
 } target;
 
 /* Runs one transaction on the request document doc (root <request>, owned by the
- * caller), appending its <response> under out. */
-/* Errors met while a request runs become its errorContext; libxml2's own report of them
- * (XPath type errors and the like) would only be noise on the engine's stderr. */
-static void quiet(void *ctx, xmlErrorPtr e)
-{
-    (void)ctx;
-    (void)e;
-}
-
+ * caller), appending its <response> under out.  Errors met while it runs become its
+ * errorContext; libxml2's own report of them (XPath type errors and the like) would only
+ * be noise on the engine's stderr. */
 static int run_part(provost_engine *e, pvm_catalog *cat, const target *t, xmlDocPtr doc, xmlNodePtr out,
                     const char *key, uint32_t *failed_code)
 {
-    xmlSetStructuredErrorFunc(NULL, quiet); /* per thread */
+    xmlSetStructuredErrorFunc(NULL, pu_xmlerr_drop); /* per thread */
     xmlNodePtr root = xmlDocGetRootElement(doc);
     pvm_req r = {.e = e, .cat = cat, .doc = doc, .simple = t->simple};
     r.data = child(root, "data");

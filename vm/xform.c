@@ -15,6 +15,7 @@
 #include <libxslt/transform.h>
 #include <libxslt/xsltutils.h>
 
+#include "util/xmlerr.h"
 #include "vm/vm.h"
 
 static const char *const dir_name[] = {"before", "after"};
@@ -208,26 +209,6 @@ static bool holds_scope(pvm_frame *f, xmlNodePtr n)
            (f->procdata_doc && inside(xmlDocGetRootElement(f->procdata_doc), n));
 }
 
-typedef struct xsl_err {
-    char msg[300];
-    bool have;
-} xsl_err;
-
-static void on_xslt_error(void *ctx, const char *fmt, ...)
-{
-    xsl_err *e = ctx;
-    if (e->have)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-    va_end(ap);
-    size_t n = strlen(e->msg);
-    while (n && (e->msg[n - 1] == '\n' || e->msg[n - 1] == ' '))
-        e->msg[--n] = 0;
-    e->have = n > 0;
-}
-
 static xsltSecurityPrefsPtr sec_prefs;
 static pthread_once_t sec_once = PTHREAD_ONCE_INIT;
 
@@ -274,8 +255,8 @@ static xmlDocPtr apply_xsl(pvm_frame *f, xsltStylesheetPtr style, xmlNodePtr nod
         pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
         return NULL;
     }
-    xsl_err e = {0};
-    xsltSetTransformErrorFunc(ctxt, &e, on_xslt_error);
+    pu_xmlerr e = {0};
+    xsltSetTransformErrorFunc(ctxt, &e, pu_xmlerr_generic);
     xsltSecurityPrefsPtr sec = security();
     if (sec)
         xsltSetCtxtSecurityPrefs(sec, ctxt);
@@ -286,7 +267,7 @@ static xmlDocPtr apply_xsl(pvm_frame *f, xsltStylesheetPtr style, xmlNodePtr nod
     if (failed) {
         if (out)
             xmlFreeDoc(out);
-        pvm_fail(r, PROVOST_E_XSLT, "the stylesheet failed: %s", e.have ? e.msg : "XSLT error");
+        pvm_fail(r, PROVOST_E_XSLT, "the stylesheet failed: %s", pu_xmlerr_text(&e, "XSLT error"));
         return NULL;
     }
     return out;
