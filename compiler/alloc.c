@@ -17,18 +17,10 @@ void *pvc_alloc(pvc_ctx *ctx, size_t size)
     return p;
 }
 
-void pvc_reserve(pvc_ctx *ctx, void **v, size_t *cap, size_t need, size_t elem)
+void pvc_reserve(pvc_ctx *ctx, void *pptr, size_t *cap, size_t need, size_t elem)
 {
-    if (need <= *cap)
-        return;
-    size_t ncap = *cap ? *cap * 2 : 16;
-    while (ncap < need)
-        ncap *= 2;
-    void *p = realloc(*v, ncap * elem);
-    if (!p)
+    if (pu_grow(pptr, cap, need, elem) != 0)
         longjmp(ctx->oom, 1);
-    *v = p;
-    *cap = ncap;
 }
 
 char *pvc_strdup(pvc_ctx *ctx, const char *s)

@@ -14,17 +14,18 @@
 
 #include "compiler/compiler.h"
 #include "provost/bytecode.h"
+#include "util/vec.h"
 
 #define PVC_MPF_URI       "http://maps/specs/prov.xml"
 #define PVC_MPF_URI_TLS   "https://maps/specs/prov.xml"
 #define PVC_XSL_URI       "http://www.w3.org/1999/XSL/Transform"
 #define PVC_XSD_URI       "http://www.w3.org/2001/XMLSchema"
 
-/* A growable array of T.  Grown with PVC_PUSH, which never fails (see pvc_alloc). */
-#define PVC_VEC(T) struct { T *v; size_t n, cap; }
+/* A growable array of T (util/vec.h).  Grown with PVC_PUSH, which never fails (see
+ * pvc_alloc). */
+#define PVC_VEC(T) PU_VEC(T)
 #define PVC_PUSH(ctx, vec) \
-    (pvc_reserve((ctx), (void **)&(vec).v, &(vec).cap, (vec).n + 1, sizeof *(vec).v), \
-     &(vec).v[(vec).n++])
+    (pvc_reserve((ctx), &(vec).v, &(vec).cap, (vec).n + 1, sizeof *(vec).v), &(vec).v[(vec).n++])
 
 typedef PVC_VEC(uint32_t) pvc_u32vec;
 
@@ -98,7 +99,7 @@ void pvc_ctx_free(pvc_ctx *ctx);
 
 /* alloc.c */
 void *pvc_alloc(pvc_ctx *ctx, size_t size);
-void pvc_reserve(pvc_ctx *ctx, void **v, size_t *cap, size_t need, size_t elem);
+void pvc_reserve(pvc_ctx *ctx, void *pptr, size_t *cap, size_t need, size_t elem);
 char *pvc_strdup(pvc_ctx *ctx, const char *s);
 char *pvc_vformat(pvc_ctx *ctx, const char *fmt, va_list ap);
 

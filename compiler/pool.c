@@ -53,7 +53,7 @@ uint32_t pvc_strn(pvc_ctx *ctx, const char *s, size_t n)
         return PROVOST_NONE;
     }
     size_t off = ctx->strings.n;
-    pvc_reserve(ctx, (void **)&ctx->strings.v, &ctx->strings.cap, off + n + 1, 1);
+    pvc_reserve(ctx, &ctx->strings.v, &ctx->strings.cap, off + n + 1, 1);
     memcpy(ctx->strings.v + off, s, n);
     ctx->strings.v[off + n] = 0;
     ctx->strings.n += n + 1;

@@ -180,7 +180,7 @@ static uint32_t ns_decls(pvc_ctx *ctx, xmlNodePtr node, xmlXPathContextPtr xp)
         if (!(*ns)->prefix || !(*ns)->href)
             continue;
         size_t pl = strlen((const char *)(*ns)->prefix), hl = strlen((const char *)(*ns)->href);
-        pvc_reserve(ctx, (void **)&buf.v, &buf.cap, buf.n + pl + hl + 3, 1);
+        pvc_reserve(ctx, &buf.v, &buf.cap, buf.n + pl + hl + 3, 1);
         if (buf.n)
             buf.v[buf.n++] = ' ';
         memcpy(buf.v + buf.n, (*ns)->prefix, pl);

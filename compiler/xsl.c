@@ -217,7 +217,7 @@ uint32_t pvc_xsl(pvc_ctx *ctx, xmlNodePtr xform, bool *bad)
             xmlNewNs(root, (*ns)->href, (*ns)->prefix);
         if (strcmp((const char *)(*ns)->href, PVC_XSL_URI) != 0) {
             size_t pl = strlen((const char *)(*ns)->prefix);
-            pvc_reserve(ctx, (void **)&exclude.v, &exclude.cap, exclude.n + pl + 2, 1);
+            pvc_reserve(ctx, &exclude.v, &exclude.cap, exclude.n + pl + 2, 1);
             if (exclude.n)
                 exclude.v[exclude.n++] = ' ';
             memcpy(exclude.v + exclude.n, (*ns)->prefix, pl);

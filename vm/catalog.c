@@ -16,6 +16,7 @@
 #include <libxslt/xsltutils.h>
 
 #include "compiler/compiler.h"
+#include "util/vec.h"
 #include "util/xmlerr.h"
 #include "vm/counters.h"
 #include "vm/vm.h"
@@ -76,14 +77,8 @@ static int add_literal(pvm_ns *ns, size_t *cap, uint32_t off)
 {
     if (off == PROVOST_NONE)
         return 0;
-    if (ns->nlits == *cap) {
-        size_t nc = *cap ? *cap * 2 : 16;
-        pvm_literal *l = realloc(ns->lits, nc * sizeof *l);
-        if (!l)
-            return -1;
-        ns->lits = l;
-        *cap = nc;
-    }
+    if (PU_GROW(ns->lits, *cap, ns->nlits + 1) != 0)
+        return -1;
     ns->lits[ns->nlits++] = (pvm_literal){.off = off};
     return 0;
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "util/hist.h"
+#include "util/vec.h"
 #include "vm/counters.h"
 
 #define SUB_BITS 3
@@ -104,17 +105,9 @@ uint32_t pvm_counters_reserve(pvm_counters *c, const char *ns, const provost_bun
         pthread_mutex_unlock(&c->lock);
         return PROVOST_NONE;
     }
-    if (need > c->capnames) {
-        size_t cap = c->capnames ? c->capnames : 64;
-        while (cap < need)
-            cap *= 2;
-        name *n = realloc(c->names, cap * sizeof *n);
-        if (!n) {
-            pthread_mutex_unlock(&c->lock);
-            return PROVOST_NONE;
-        }
-        c->names = n;
-        c->capnames = cap;
+    if (PU_GROW(c->names, c->capnames, need) != 0) {
+        pthread_mutex_unlock(&c->lock);
+        return PROVOST_NONE;
     }
     for (size_t i = 0; i < b->nprocs; i++) {
         const char *pn = provost_bundle_str(b, b->procs_v[i].name);

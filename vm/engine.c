@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include "compiler/compiler.h"
+#include "util/vec.h"
 #include "vm/counters.h"
 #include "vm/db.h"
 #include "vm/journal.h"
@@ -103,16 +104,10 @@ static int load_one(void *ud, const char *key, size_t klen, const char *val, siz
         snprintf(l->why, sizeof l->why, "namespace '%.*s': %s", (int)(klen > 200 ? 200 : klen), key, why);
         return 1;
     }
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        pvm_ns **v = realloc(l->v, cap * sizeof *v);
-        if (!v) {
-            pvm_ns_put(ns);
-            snprintf(l->why, sizeof l->why, "out of memory");
-            return 1;
-        }
-        l->v = v;
-        l->cap = cap;
+    if (PU_GROW(l->v, l->cap, l->n + 1) != 0) {
+        pvm_ns_put(ns);
+        snprintf(l->why, sizeof l->why, "out of memory");
+        return 1;
     }
     l->v[l->n++] = ns;
     return 0;

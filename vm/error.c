@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/vec.h"
 #include "vm/vm.h"
 
 void pvm_error_clear(pvm_error *e)
@@ -46,14 +47,8 @@ int pvm_error_copy(pvm_error *to, const pvm_error *from)
 
 void pvm_error_push_source(pvm_error *e, const char *ns, const char *proc)
 {
-    if (e->nstack == e->capstack) {
-        size_t cap = e->capstack ? e->capstack * 2 : 4;
-        pvm_source *s = realloc(e->stack, cap * sizeof *s);
-        if (!s)
-            return; /* the stack is informative: losing a level beats failing */
-        e->stack = s;
-        e->capstack = cap;
-    }
+    if (PU_GROW(e->stack, e->capstack, e->nstack + 1) != 0)
+        return; /* the stack is informative: losing a level beats failing */
     e->stack[e->nstack].ns = strdup(ns ? ns : "");
     e->stack[e->nstack].proc = strdup(proc ? proc : "");
     e->nstack++;

@@ -10,6 +10,7 @@
 
 #include <libxml/xpathInternals.h>
 
+#include "util/vec.h"
 #include "vm/vm.h"
 
 typedef struct handler {
@@ -46,14 +47,8 @@ static xmlNodePtr context_error(pvm_req *r, xmlNodePtr *hidden)
 /* Enter a catch: the error being raised becomes the one handled. */
 static int catch_push(pvm_req *r, unwind *u)
 {
-    if (u->nc == u->capc) {
-        size_t cap = u->capc ? u->capc * 2 : 4;
-        caught *v = realloc(u->c, cap * sizeof *v);
-        if (!v)
-            return -1;
-        u->c = v;
-        u->capc = cap;
-    }
+    if (PU_GROW(u->c, u->capc, u->nc + 1) != 0)
+        return -1;
     pvm_error *e = calloc(1, sizeof *e);
     if (!e)
         return -1;
@@ -292,15 +287,9 @@ int pvm_run_proc(pvm_req *r, pvm_ns *ns, uint32_t procidx, const pvm_target *lin
         }
 
         case PROVOST_OP_TRY:
-            if (u.nh == u.caph) {
-                size_t cap = u.caph ? u.caph * 2 : 4;
-                handler *h = realloc(u.h, cap * sizeof *h);
-                if (!h) {
-                    pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
-                    goto error;
-                }
-                u.h = h;
-                u.caph = cap;
+            if (PU_GROW(u.h, u.caph, u.nh + 1) != 0) {
+                pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
+                goto error;
             }
             u.h[u.nh++] = (handler){.catch_pc = in->p5, .ncatches = u.nc};
             pc++;

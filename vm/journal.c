@@ -33,6 +33,7 @@
 
 #include <openssl/crypto.h>
 
+#include "util/vec.h"
 #include "vm/db.h"
 #include "vm/journal.h"
 #include "vm/seal.h"
@@ -60,17 +61,9 @@ static void put(buf *b, const void *v, size_t n)
 {
     if (b->oom)
         return;
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        while (cap < b->n + n)
-            cap *= 2;
-        unsigned char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
+    if (PU_GROW(b->p, b->cap, b->n + n) != 0) {
+        b->oom = true;
+        return;
     }
     memcpy(b->p + b->n, v, n);
     b->n += n;
@@ -480,15 +473,9 @@ static int record(void *ud, const char *key, size_t klen, const char *val, size_
                    (uint32_t)(unsigned char)key[40] << 8 | (unsigned char)key[41];
     pvm_jview *v = s->n ? &s->v[s->n - 1] : NULL;
     if (!v || memcmp(v->txid, key, 38) != 0) {
-        if (s->n == s->cap) {
-            size_t cap = s->cap ? s->cap * 2 : 16;
-            pvm_jview *nv = realloc(s->v, cap * sizeof *nv);
-            if (!nv) {
-                snprintf(s->err, sizeof s->err, "out of memory");
-                return 1;
-            }
-            s->v = nv;
-            s->cap = cap;
+        if (PU_GROW(s->v, s->cap, s->n + 1) != 0) {
+            snprintf(s->err, sizeof s->err, "out of memory");
+            return 1;
         }
         v = &s->v[s->n++];
         memset(v, 0, sizeof *v);

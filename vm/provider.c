@@ -11,11 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <libxml/xmlsave.h>
 
 #include "providers/providers.h"
+#include "util/vec.h"
 #include "vm/vm.h"
 
 /* ---- the engine's providers ----------------------------------------------------------- */
@@ -119,14 +119,8 @@ int provost_set_rollback_data(provost_pcall *c, const char *key, const char *val
             c->kv[i + 1] = v;
             return 0;
         }
-    if (c->nkv + 2 > c->capkv) {
-        size_t cap = c->capkv ? c->capkv * 2 : 8;
-        char **kv = realloc(c->kv, cap * sizeof *kv);
-        if (!kv)
-            return -1;
-        c->kv = kv;
-        c->capkv = cap;
-    }
+    if (PU_GROW(c->kv, c->capkv, c->nkv + 2) != 0)
+        return -1;
     char *k = strdup(key), *v = strdup(value);
     if (!k || !v) {
         free(k);
@@ -264,14 +258,8 @@ static pvm_active *activate(pvm_req *r, pvm_provider *p, provost_pcall *pc)
     for (size_t i = 0; i < r->nactive; i++)
         if (r->active[i].provider == p)
             return &r->active[i];
-    if (r->nactive == r->capactive) {
-        size_t cap = r->capactive ? r->capactive * 2 : 4;
-        pvm_active *a = realloc(r->active, cap * sizeof *a);
-        if (!a)
-            return NULL;
-        r->active = a;
-        r->capactive = cap;
-    }
+    if (PU_GROW(r->active, r->capactive, r->nactive + 1) != 0)
+        return NULL;
     pvm_active *a = &r->active[r->nactive];
     *a = (pvm_active){.provider = p};
     pc->active = a;
@@ -432,19 +420,13 @@ int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, i
         *exec = pvm_execute_data(doc);
         return 0;
     }
-    if (r->ncalls == r->capcalls) {
-        size_t cap = r->capcalls ? r->capcalls * 2 : 8;
-        pvm_txn_call *v = realloc(r->calls, cap * sizeof *v);
-        if (!v) {
-            /* the call happened but cannot be remembered: its INTENT without DONE makes
-             * recovery roll it back in doubt */
-            xmlFreeDoc(saved);
-            pcall_clear(&pc);
-            pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
-            return -1;
-        }
-        r->calls = v;
-        r->capcalls = cap;
+    if (PU_GROW(r->calls, r->capcalls, r->ncalls + 1) != 0) {
+        /* the call happened but cannot be remembered: its INTENT without DONE makes
+         * recovery roll it back in doubt */
+        xmlFreeDoc(saved);
+        pcall_clear(&pc);
+        pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
+        return -1;
     }
     pvm_txn_call *t = &r->calls[r->ncalls++];
     *t = (pvm_txn_call){.provider = p, .ns = strdup(ns->name), .proc = strdup(pname), .source = strdup(source),

@@ -9,6 +9,7 @@
 
 #include <libxml/xpathInternals.h>
 
+#include "util/vec.h"
 #include "vm/vm.h"
 
 static xmlNodePtr procdata(pvm_frame *f)
@@ -44,14 +45,8 @@ xmlNodePtr pvm_scope(pvm_frame *f, unsigned ref)
 
 static int push(xmlNodePtr n, xmlNodePtr **out, size_t *len, size_t *cap)
 {
-    if (*len == *cap) {
-        size_t c = *cap ? *cap * 2 : 8;
-        xmlNodePtr *v = realloc(*out, c * sizeof *v);
-        if (!v)
-            return -1;
-        *out = v;
-        *cap = c;
-    }
+    if (PU_GROW(*out, *cap, *len + 1) != 0)
+        return -1;
     (*out)[(*len)++] = n;
     return 0;
 }

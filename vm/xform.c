@@ -15,6 +15,7 @@
 #include <libxslt/transform.h>
 #include <libxslt/xsltutils.h>
 
+#include "util/vec.h"
 #include "util/xmlerr.h"
 #include "vm/vm.h"
 
@@ -27,15 +28,8 @@ static void bury(pvm_req *r, xmlNodePtr n)
      * a buried node must not point at them when it is freed */
     if (n->doc != r->doc)
         xmlSetTreeDoc(n, r->doc);
-    if (r->ngrave == r->capgrave) {
-        size_t cap = r->capgrave ? r->capgrave * 2 : 16;
-        xmlNodePtr *g = realloc(r->grave, cap * sizeof *g);
-        if (!g) { /* cannot keep it: leaking it is safe, freeing it may not be */
-            return;
-        }
-        r->grave = g;
-        r->capgrave = cap;
-    }
+    if (PU_GROW(r->grave, r->capgrave, r->ngrave + 1) != 0)
+        return; /* cannot keep it: leaking it is safe, freeing it may not be */
     r->grave[r->ngrave++] = n;
 }
 
@@ -345,15 +339,10 @@ pvm_xf_result pvm_xform(pvm_frame *f, const provost_xform *x)
             for (xmlNodePtr c = out->children; c; c = c->next) {
                 if (c->type == XML_DTD_NODE)
                     continue;
-                if (nres == capres) {
-                    capres = capres ? capres * 2 : 8;
-                    xmlNodePtr *v = realloc(res, capres * sizeof *v);
-                    if (!v) {
-                        pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
-                        rc = PVM_XF_ERROR;
-                        goto done;
-                    }
-                    res = v;
+                if (PU_GROW(res, capres, nres + 1) != 0) {
+                    pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
+                    rc = PVM_XF_ERROR;
+                    goto done;
                 }
                 res[nres++] = c;
             }
