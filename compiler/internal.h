@@ -140,7 +140,6 @@ int pvc_enum(pvc_ctx *ctx, xmlNodePtr node, const char *name, const char *const 
              const int *codes, int def);
 int pvc_bool(pvc_ctx *ctx, xmlNodePtr node, const char *name, int def);
 bool pvc_check_name(pvc_ctx *ctx, xmlNodePtr node, const char *attr, const char *what);
-bool pvc_name_eq(const char *a, const char *b); /* ASCII case-insensitive */
 /* The procedure element of this namespace named name (without case), or NULL; adding one
  * returns the earlier element of that name, if any. */
 xmlNodePtr pvc_proc_find(pvc_ctx *ctx, const char *name);

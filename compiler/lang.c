@@ -5,9 +5,9 @@
  * procedures.
  */
 #include <string.h>
-#include <strings.h>
 
 #include "compiler/internal.h"
+#include "util/str.h"
 
 bool pvc_is_lang(xmlNodePtr node)
 {
@@ -113,7 +113,7 @@ void pvc_check_attrs(pvc_ctx *ctx, xmlNodePtr node, const char *const *known)
         if (!ok) {
             const char *near = NULL;
             for (const char *const *k = known; *k && !near; k++)
-                if (strcasecmp(*k, (const char *)a->name) == 0)
+                if (pu_strieq(*k, (const char *)a->name))
                     near = *k;
             if (near)
                 pvc_attr_warning(ctx, node, (const char *)a->name,
@@ -142,7 +142,7 @@ int pvc_enum(pvc_ctx *ctx, xmlNodePtr node, const char *name, const char *const 
     if (!v)
         return def;
     for (int i = 0; values[i]; i++)
-        if (strcasecmp(v, values[i]) == 0)
+        if (pu_strieq(v, values[i]))
             return codes ? codes[i] : i;
     char list[256] = "";
     for (int i = 0; values[i]; i++) {
@@ -197,11 +197,6 @@ bool pvc_check_name(pvc_ctx *ctx, xmlNodePtr node, const char *attr, const char 
     return true;
 }
 
-bool pvc_name_eq(const char *a, const char *b)
-{
-    return a && b && strcasecmp(a, b) == 0;
-}
-
 static bool mpf_uri(const xmlChar *href)
 {
     return href && (strcmp((const char *)href, PVC_MPF_URI) == 0 || strcmp((const char *)href, PVC_MPF_URI_TLS) == 0);
@@ -242,7 +237,7 @@ static uint64_t name_hash(const char *s)
 {
     uint64_t h = 1469598103934665603ull;
     for (; *s; s++)
-        h = (h ^ (unsigned char)((*s >= 'A' && *s <= 'Z') ? *s + 32 : *s)) * 1099511628211ull;
+        h = (h ^ pu_lower((unsigned char)*s)) * 1099511628211ull;
     return h;
 }
 
@@ -250,7 +245,7 @@ static uint64_t name_hash(const char *s)
 static size_t proc_slot(pvc_ctx *ctx, const char *name)
 {
     size_t mask = ctx->procindex.cap - 1, j = (size_t)name_hash(name) & mask;
-    while (ctx->procindex.v[j] && !pvc_name_eq(pvc_attr(ctx->procnodes.v[ctx->procindex.v[j] - 1], "name"), name))
+    while (ctx->procindex.v[j] && !pu_strieq(pvc_attr(ctx->procnodes.v[ctx->procindex.v[j] - 1], "name"), name))
         j = (j + 1) & mask;
     return j;
 }

@@ -6,7 +6,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <libxml/encoding.h>
 #include <libxml/parser.h>
@@ -14,6 +13,7 @@
 #include <libxml/SAX2.h>
 
 #include "compiler/internal.h"
+#include "util/str.h"
 #include "util/xmlerr.h"
 
 typedef struct parse_state {
@@ -81,8 +81,8 @@ static const char *foreign_encoding(const pvc_ctx *ctx, char *name, size_t cap, 
     if (!q)
         return NULL;
     snprintf(name, cap, "%.*s", (int)(q - e - 1), e + 1);
-    if (!strcasecmp(name, "UTF-8") || !strcasecmp(name, "UTF8") || !strcasecmp(name, "US-ASCII") ||
-        !strcasecmp(name, "ASCII") || !strncasecmp(name, "UTF-16", 6))
+    if (pu_strieq(name, "UTF-8") || pu_strieq(name, "UTF8") || pu_strieq(name, "US-ASCII") ||
+        pu_strieq(name, "ASCII") || !pu_strnicmp(name, "UTF-16", 6))
         return NULL; /* (UTF-16 in 8-bit bytes: libxml2 says the label is wrong) */
     return name;
 }

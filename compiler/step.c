@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "compiler/internal.h"
+#include "util/str.h"
 
 typedef struct step_parts {
     xmlNodePtr loops[PROVOST_MAX_SLOTS];
@@ -294,7 +295,7 @@ static uint32_t call_ref(pvc_ctx *ctx, xmlNodePtr node, int kind)
     c.trusted = (uint8_t)((v = pvc_enum(ctx, node, "trusted", v012, NULL, 0)) < 0 ? 0 : v);
     if (kind == PROVOST_STEP_QUEUE)
         c.suspended = (uint8_t)pvc_bool(ctx, node, "queueSuspended", 1);
-    if (ns && proc && !ctx->is_request && pvc_name_eq(ns, (const char *)ctx->nsname)) {
+    if (ns && proc && !ctx->is_request && pu_strieq(ns, (const char *)ctx->nsname)) {
         bool found = pvc_proc_find(ctx, proc) != NULL;
         if (!found)
             pvc_attr_error(ctx, node, "procedure", "namespace '%s' has no procedure named '%s'", ns, proc);

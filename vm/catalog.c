@@ -8,7 +8,6 @@
 #define _GNU_SOURCE /* qsort_r */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <libxml/parser.h>
 #include <libxml/xmlschemas.h>
@@ -16,6 +15,7 @@
 #include <libxslt/xsltutils.h>
 
 #include "compiler/compiler.h"
+#include "util/str.h"
 #include "util/vec.h"
 #include "util/xmlerr.h"
 #include "vm/counters.h"
@@ -35,7 +35,7 @@ static const char *proc_name(const provost_bundle *b, uint32_t i)
 
 static int by_proc_name(const void *a, const void *b, void *bundle)
 {
-    return strcasecmp(proc_name(bundle, *(const uint32_t *)a), proc_name(bundle, *(const uint32_t *)b));
+    return pu_stricmp(proc_name(bundle, *(const uint32_t *)a), proc_name(bundle, *(const uint32_t *)b));
 }
 
 static void ns_free(pvm_ns *ns)
@@ -225,7 +225,7 @@ uint32_t pvm_find_proc(const pvm_ns *ns, const char *name)
     size_t lo = 0, hi = b->nprocs;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        int cmp = strcasecmp(proc_name(b, ns->by_name[mid]), name);
+        int cmp = pu_stricmp(proc_name(b, ns->by_name[mid]), name);
         if (cmp == 0)
             return ns->by_name[mid];
         if (cmp < 0)
@@ -241,7 +241,7 @@ pvm_ns *pvm_catalog_find(pvm_catalog *c, const char *name, size_t *index)
     size_t lo = 0, hi = c->nns;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        int cmp = strcasecmp(c->ns[mid]->name, name);
+        int cmp = pu_stricmp(c->ns[mid]->name, name);
         if (cmp == 0) {
             if (index)
                 *index = mid;
@@ -292,7 +292,7 @@ void pvm_catalog_put(pvm_catalog *c)
 
 static int by_name(const void *a, const void *b)
 {
-    return strcasecmp((*(pvm_ns *const *)a)->name, (*(pvm_ns *const *)b)->name);
+    return pu_stricmp((*(pvm_ns *const *)a)->name, (*(pvm_ns *const *)b)->name);
 }
 
 pvm_catalog *pvm_catalog_build(pvm_ns **ns, size_t n)

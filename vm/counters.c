@@ -9,10 +9,10 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "util/hist.h"
+#include "util/str.h"
 #include "util/vec.h"
 #include "vm/counters.h"
 
@@ -223,8 +223,8 @@ int pvm_counters_read(pvm_counters *c, provost_proc_stats **out, size_t *n)
     for (size_t i = 0; i < c->nnames; i++) {
         size_t g = ngroups;
         for (size_t k = 0; k < ngroups; k++)
-            if (!strcasecmp(c->names[first[k]].ns, c->names[i].ns) &&
-                !strcasecmp(c->names[first[k]].proc, c->names[i].proc))
+            if (pu_strieq(c->names[first[k]].ns, c->names[i].ns) &&
+                pu_strieq(c->names[first[k]].proc, c->names[i].proc))
                 g = k;
         if (g == ngroups)
             first[ngroups++] = i;

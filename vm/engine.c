@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include "compiler/compiler.h"
+#include "util/str.h"
 #include "util/vec.h"
 #include "vm/counters.h"
 #include "vm/db.h"
@@ -61,7 +62,7 @@ static char *lower_key(const char *name)
     size_t n = strlen(name);
     char *key = malloc(n + 1);
     for (size_t i = 0; key && i <= n; i++)
-        key[i] = (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] + 32) : name[i];
+        key[i] = (char)pu_lower((unsigned char)name[i]);
     return key;
 }
 

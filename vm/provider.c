@@ -15,6 +15,7 @@
 #include <libxml/xmlsave.h>
 
 #include "providers/providers.h"
+#include "util/str.h"
 #include "util/vec.h"
 #include "vm/vm.h"
 
@@ -28,7 +29,7 @@ pvm_provider *pvm_provider_get(provost_engine *e, const char *name)
     pthread_mutex_lock(&e->plock);
     for (pvm_provider *p = e->providers; p; p = p->next)
         /* a built-in by any case; a plug-in's name or path is a file name: exactly */
-        if (strcmp(p->name, name) == 0 || (builtin && strcasecmp(p->name, name) == 0)) {
+        if (strcmp(p->name, name) == 0 || (builtin && pu_strieq(p->name, name))) {
             pthread_mutex_unlock(&e->plock);
             return p;
         }
