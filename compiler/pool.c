@@ -2,11 +2,11 @@
  * pool.c -- the constant pools.  Strings are interned (each text is stored once, whatever
  * uses it) and literal XML fragments are serialised into the string pool.
  */
+#include <stdlib.h>
 #include <string.h>
 
-#include <libxml/xmlsave.h>
-
 #include "compiler/internal.h"
+#include "util/xmlout.h"
 
 static uint64_t hash_bytes(const char *s, size_t n)
 {
@@ -82,18 +82,12 @@ uint32_t pvc_literal(pvc_ctx *ctx, xmlNodePtr node)
     xmlDocSetRootElement(doc, copy);
     pvc_strip_mpf(copy);
     xmlDOMWrapReconcileNamespaces(NULL, copy, 0);
-    xmlBufferPtr buf = xmlBufferCreate();
-    if (!buf) {
-        xmlFreeDoc(doc);
-        longjmp(ctx->oom, 1);
-    }
-    xmlSaveCtxtPtr save = xmlSaveToBuffer(buf, "UTF-8", XML_SAVE_NO_DECL | XML_SAVE_AS_XML);
-    if (save) {
-        xmlSaveTree(save, copy);
-        xmlSaveClose(save);
-    }
-    uint32_t off = pvc_strn(ctx, (const char *)xmlBufferContent(buf), (size_t)xmlBufferLength(buf));
-    xmlBufferFree(buf);
+    size_t len = 0;
+    char *text = pu_xml_string(copy, PU_XML_AS_XML, &len);
     xmlFreeDoc(doc);
+    if (!text)
+        longjmp(ctx->oom, 1);
+    uint32_t off = pvc_strn(ctx, text, len);
+    free(text);
     return off;
 }

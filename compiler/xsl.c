@@ -13,6 +13,7 @@
 
 #include "compiler/internal.h"
 #include "util/xmlerr.h"
+#include "util/xmlout.h"
 
 void pvc_xsl_init(void)
 {
@@ -248,20 +249,21 @@ uint32_t pvc_xsl(pvc_ctx *ctx, xmlNodePtr xform, bool *bad)
         }
     }
     free(exclude.v);
-    xmlChar *text = NULL;
-    int len = 0;
-    xmlDocDumpMemoryEnc(doc, &text, &len, "UTF-8");
+    size_t len = 0;
+    char *text = pu_xml_string((xmlNodePtr)doc, PU_XML_DECL | PU_XML_AS_XML, &len);
     xmlFreeDoc(doc);
-    if (!text)
+    if (!text || len > INT32_MAX) {
+        free(text);
         longjmp(ctx->oom, 1);
-    uint32_t off = pvc_strn(ctx, (const char *)text, (size_t)len);
+    }
+    uint32_t off = pvc_strn(ctx, text, len);
     uint64_t hash = 1469598103934665603ull;
-    for (int i = 0; i < len; i++)
-        hash = (hash ^ text[i]) * 1099511628211ull;
+    for (size_t i = 0; i < len; i++)
+        hash = (hash ^ (unsigned char)text[i]) * 1099511628211ull;
 
     for (size_t i = 0; i < ctx->xsls.n; i++)
         if (ctx->xsls.v[i].text == off) {
-            xmlFree(text);
+            free(text);
             return (uint32_t)i; /* the same stylesheet text: checked already */
         }
 
@@ -272,7 +274,7 @@ uint32_t pvc_xsl(pvc_ctx *ctx, xmlNodePtr xform, bool *bad)
     void *saved_xsl_ctx = xsltGenericErrorContext;
     xsltSetGenericErrorFunc(&e, on_xsl_error);
     pu_xmlerr_saved saved_xml = pu_xmlerr_set(on_xml_error, &e);
-    xmlDocPtr back = xmlReadMemory((const char *)text, len, "stylesheet", NULL,
+    xmlDocPtr back = xmlReadMemory(text, (int)len, "stylesheet", NULL,
                                    XML_PARSE_NONET | XML_PARSE_NOBLANKS);
     long count = 0;
     if (back && xmlDocGetRootElement(back))

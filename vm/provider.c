@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libxml/xmlsave.h>
 
 #include "providers/providers.h"
 #include "util/str.h"
 #include "util/vec.h"
+#include "util/xmlout.h"
 #include "vm/vm.h"
 
 /* ---- the engine's providers ----------------------------------------------------------- */
@@ -276,21 +276,6 @@ static pvm_active *activate(pvm_req *r, pvm_provider *p, provost_pcall *pc)
     return a;
 }
 
-static char *node_text(xmlNodePtr n)
-{
-    xmlBufferPtr buf = xmlBufferCreate();
-    if (!buf)
-        return NULL;
-    xmlSaveCtxtPtr save = xmlSaveToBuffer(buf, "UTF-8", XML_SAVE_NO_DECL);
-    if (save) {
-        xmlSaveTree(save, n);
-        xmlSaveClose(save);
-    }
-    char *out = strdup((const char *)xmlBufferContent(buf));
-    xmlBufferFree(buf);
-    return out;
-}
-
 xmlNodePtr pvm_execute_data(xmlDocPtr doc)
 {
     xmlNodePtr root = xmlDocGetRootElement(doc);
@@ -363,7 +348,7 @@ int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, i
         char *data = NULL;
         xmlNodePtr ed = pvm_execute_data(doc);
         if ((proc->flags & PROVOST_PROC_SAVEDATA) && ed) {
-            data = node_text(ed);
+            data = pu_xml_string(ed, 0, NULL);
             saved = xmlNewDoc(BAD_CAST "1.0");
             xmlNodePtr cp = saved ? xmlDocCopyNode(ed, saved, 1) : NULL;
             if (!data || !cp) {

@@ -10,38 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libxml/xmlsave.h>
 
 #include "compiler/compiler.h"
+#include "util/xmlout.h"
 #include "vm/db.h"
 #include "vm/vm.h"
 
 enum { JOB_PENDING = 4, JOB_SUSPENDED = 13 };
 
-static char *serialise(xmlNodePtr n, size_t *len)
-{
-    xmlBufferPtr buf = xmlBufferCreate();
-    if (!buf)
-        return NULL;
-    xmlSaveCtxtPtr s = xmlSaveToBuffer(buf, "UTF-8", XML_SAVE_NO_DECL);
-    if (s) {
-        xmlSaveTree(s, n);
-        xmlSaveClose(s);
-    }
-    char *out = malloc((size_t)xmlBufferLength(buf) + 1);
-    if (out) {
-        memcpy(out, xmlBufferContent(buf), (size_t)xmlBufferLength(buf));
-        out[xmlBufferLength(buf)] = 0;
-        *len = (size_t)xmlBufferLength(buf);
-    }
-    xmlBufferFree(buf);
-    return out;
-}
-
 static int store(pvm_req *r, const char *id, xmlNodePtr job)
 {
     size_t len = 0;
-    char *text = serialise(job, &len);
+    char *text = pu_xml_string(job, 0, &len);
     if (!text)
         return pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
     char err[256];
@@ -135,7 +115,7 @@ void pvm_queue_finish(pvm_req *r, bool committed)
         snprintf(state, sizeof state, "%d", JOB_PENDING);
         xmlSetProp(xmlDocGetRootElement(doc), BAD_CAST "state", BAD_CAST state);
         size_t n = 0;
-        char *out = serialise(xmlDocGetRootElement(doc), &n);
+        char *out = pu_xml_string(xmlDocGetRootElement(doc), 0, &n);
         if (out)
             pvm_db_put(r->e->db, PVM_CF_QUEUE, id, strlen(id), out, n, err, sizeof err);
         free(out);

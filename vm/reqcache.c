@@ -17,6 +17,7 @@
 #include <libxml/tree.h>
 
 #include "compiler/compiler.h"
+#include "util/xmlout.h"
 #include "vm/vm.h"
 
 #define RCACHE_MAX 512      /* entries; when full, start again rather than track ages */
@@ -275,7 +276,7 @@ static pvm_ns *compile(provost_engine *e, xmlNodePtr proc, provost_error *err)
             xmlNewNs(req, inscope[i]->href, inscope[i]->prefix);
     xmlFree(inscope);
     size_t len = 0;
-    char *text = pvm_serialise(req, 0, &len);
+    char *text = pu_xml_string(req, 0, &len);
     xmlFreeDoc(doc);
     if (!text) {
         oom(err);

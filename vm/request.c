@@ -11,10 +11,10 @@
 #include <sys/random.h>
 
 #include <libxml/parser.h>
-#include <libxml/xmlsave.h>
 
 #include "compiler/compiler.h"
 #include "util/xmlerr.h"
+#include "util/xmlout.h"
 #include "vm/counters.h"
 #include "vm/db.h"
 #include "vm/vm.h"
@@ -43,34 +43,6 @@ void pvm_uuid(char out[40])
     }
     *o++ = '}';
     *o = 0;
-}
-
-/* ---- XML text ------------------------------------------------------------------------- */
-
-char *pvm_serialise(xmlNodePtr n, int format, size_t *len)
-{
-    xmlBufferPtr buf = xmlBufferCreate();
-    if (!buf)
-        return NULL;
-    /* libxml2's default grows a buffer by what each write needs: quadratic in a response
-     * holding a large text node (minutes for 15 MB) */
-    xmlBufferSetAllocationScheme(buf, XML_BUFFER_ALLOC_DOUBLEIT);
-    xmlSaveCtxtPtr s = xmlSaveToBuffer(buf, "UTF-8", XML_SAVE_NO_DECL | (format ? XML_SAVE_FORMAT : 0));
-    if (s) {
-        xmlSaveTree(s, n);
-        xmlSaveClose(s);
-    }
-    size_t l = (size_t)xmlBufferLength(buf);
-    char *out = malloc(l + 2);
-    if (out) {
-        memcpy(out, xmlBufferContent(buf), l);
-        if (format && (l == 0 || out[l - 1] != '\n'))
-            out[l++] = '\n';
-        out[l] = 0;
-        *len = l;
-    }
-    xmlBufferFree(buf);
-    return out;
 }
 
 /* ---- one transaction ---------------------------------------------------------------- */
@@ -244,7 +216,7 @@ static int bad_input(provost_response *resp, provost_error *err, uint32_t code, 
         xmlNewProp(ec, BAD_CAST "code", BAD_CAST codes);
         xmlNewProp(ec, BAD_CAST "description", BAD_CAST err->message);
         xmlNewProp(ec, BAD_CAST "executeSeqNo", BAD_CAST "0");
-        resp->xml = pvm_serialise(r, 0, &resp->len);
+        resp->xml = pu_xml_string(r, 0, &resp->len);
     }
     xmlFreeDoc(doc);
     resp->failed = 1;
@@ -366,7 +338,7 @@ static int run_request(provost_engine *e, pvm_catalog *cat, xmlDocPtr doc, const
         return -1;
     }
     xmlNodePtr shown = ndata > 1 ? holder : holder->children;
-    resp->xml = shown ? pvm_serialise(shown, format, &resp->len) : NULL;
+    resp->xml = shown ? pu_xml_string(shown, format ? PU_XML_FORMAT : 0, &resp->len) : NULL;
     resp->failed = failed;
     resp->code = code;
     xmlFreeDoc(outdoc);

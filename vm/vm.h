@@ -218,8 +218,6 @@ void pvm_queue_forget(pvm_req *r);
 
 /* request.c */
 void pvm_uuid(char out[40]); /* {XXXXXXXX-XXXX-4XXX-YXXX-XXXXXXXXXXXX} */
-/* n as XML text (malloc'd, *len bytes and a NUL), indented if format; NULL if out of memory. */
-char *pvm_serialise(xmlNodePtr n, int format, size_t *len);
 
 /* reqcache.c: trusted requests' procedures, compiled once per distinct procedure */
 /* A request's procedure linked against one catalog.  A request holds a reference while it
