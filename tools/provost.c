@@ -140,6 +140,15 @@ static const command commands[] = {
      "state; --stuck only those parked after failed compensations or commits.\n"
      "resolve finishes a stuck transaction: --retry runs its compensation (or commit)\n"
      "again; --rolled-back tells Provost an operator compensated it by hand, and removes it.\n"},
+    {"credential", cmd_credential, "store the user names and secrets providers sign in with",
+     "usage: provost [--db DIR] credential set NAME --user U (--password-file F | --password-stdin)\n"
+     "       provost [--db DIR] credential list\n"
+     "       provost [--db DIR] credential remove NAME ...\n"
+     "\n"
+     "set stores (or replaces) credential NAME for user U; its secret is the first line of F\n"
+     "or of standard input, sealed under the database's master key (master.key). A\n"
+     "provider's providerContext names it with credential=\"NAME\". list shows names, users\n"
+     "and when each was set, never a secret. NAME: letters, digits, '.', '_', '-'.\n"},
     {"batch", cmd_batch, "run many requests (files, a file of many, CSV/JSONL rows) on worker threads",
      "usage: provost [--db DIR] batch [OPTIONS] INPUT...\n"
      "       provost [--db DIR] batch [OPTIONS] --call NAMESPACE PROCEDURE --rows FILE\n"

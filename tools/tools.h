@@ -38,6 +38,7 @@ int cmd_run(int argc, char **argv);
 int cmd_call(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
 int cmd_txn(int argc, char **argv);
+int cmd_credential(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 

@@ -37,6 +37,7 @@
 #include "vm/db.h"
 #include "vm/journal.h"
 #include "vm/seal.h"
+#include "credential.h"
 
 struct pvm_journal {
     pvm_db *db;
@@ -698,8 +699,11 @@ pvm_journal *pvm_journal_open(pvm_db *db, int sync, char *err, size_t errlen)
     snprintf(j->mk.path, sizeof j->mk.path, "%s/master.key", pvm_db_path(db));
     bool missing, sealed = false;
     if (pvm_masterkey_read(&j->mk, &missing) != 0 && missing) {
-        /* made with the database, or again when nothing sealed under a lost one remains */
+        /* made with the database, or again when nothing sealed under a lost one remains:
+         * no sealed transaction, no credential */
         int rc = pvm_db_each(db, PVM_CF_JOURNAL, is_sealed, &sealed, err, errlen);
+        if (rc == 0 && (pvm_credential_any(db, &sealed, err, errlen) != 0 || sealed))
+            rc = sealed ? 1 : -1;
         if (rc < 0 || (rc == 0 && pvm_masterkey_create(&j->mk, err, errlen) != 0)) {
             pvm_journal_close(j);
             return NULL;
@@ -729,6 +733,11 @@ const char *pvm_journal_warning(pvm_journal *j)
     if (j->mk.mode[0] && k < sizeof j->warning)
         snprintf(j->warning + k, sizeof j->warning - k, "%s%s", k ? "; " : "", j->mk.mode);
     return j->warning[0] ? j->warning : NULL;
+}
+
+const pvm_masterkey *pvm_journal_masterkey(const pvm_journal *j)
+{
+    return &j->mk;
 }
 
 void pvm_journal_set_sync(pvm_journal *j, int sync)

@@ -77,6 +77,8 @@ typedef struct pvm_jview {
 void pvm_journal_resume(const pvm_jview *v, pvm_jtxn *t);
 
 pvm_journal *pvm_journal_open(struct pvm_db *db, int sync, char *err, size_t errlen);
+/* The database's master key, as the journal read (or made) it at open. */
+const struct pvm_masterkey *pvm_journal_masterkey(const pvm_journal *j);
 void pvm_journal_close(pvm_journal *j);
 void pvm_journal_set_sync(pvm_journal *j, int sync);
 /* What an operator should know about the master key after a scan (transactions that need

@@ -2,7 +2,7 @@
  * secret.c -- the provider service that hands a provider the secret its configuration
  * names (provider.h: provost_secret).  A provider never reads a password file itself, so
  * that the rule every provider must keep -- a secret file is one only its owner can read --
- * is checked once, here, and the credential store can take over without a provider change.
+ * is checked once, here; a credential comes from the engine's store (credential.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "credential.h"
 #include "vm/vm.h"
 
 #define SECRET_MAX 4096 /* longer than any password; a bigger file is not a password file */
@@ -88,10 +89,11 @@ uint32_t provost_secret(provost_pcall *c, const char *credential, const char *pa
     if (credential && *credential && password_file && *password_file)
         return provost_fail(c, PROVOST_E_INVALIDARG,
                             "providerContext names both a credential and a passwordFile: name one");
-    if (credential && *credential)
-        return failf(c, 0x80070490u,
-                     "credential \"%s\" not found: this engine has no credential store yet (use passwordFile)%s",
-                     credential, "");
+    if (credential && *credential) {
+        char why[1024];
+        int rc = pvm_credential_get(c->req->e, credential, user, secret, why, sizeof why);
+        return rc == 0 ? PROVOST_S_OK : provost_fail(c, rc == 1 ? 0x80070490u : PROVOST_E_ACCESSDENIED, why);
+    }
     if (password_file && *password_file)
         return read_password_file(c, password_file, secret);
     return provost_fail(c, PROVOST_E_INVALIDARG, "providerContext names no credential and no passwordFile");

@@ -208,6 +208,25 @@ typedef struct provost_proc_stats {
 int provost_stats(provost_engine *e, provost_proc_stats **out, size_t *n, provost_error *err);
 void provost_stats_free(provost_proc_stats *v, size_t n);
 
+/* ---- credentials (SPEC §8) ----------------------------------------------------------- */
+
+/* A credential as listed: never its secret. */
+typedef struct provost_credential {
+    char *name, *user;
+    int64_t updated; /* seconds since the epoch */
+} provost_credential;
+
+/* Stores (or replaces) credential NAME (letters, digits, '.', '_', '-'; at most 128) for
+ * USER, its SECRET sealed under the database's master key.  Providers receive it through
+ * provost_secret when their providerContext says credential="NAME".  No function returns
+ * the secret, and no message carries it. */
+int provost_credential_set(provost_engine *e, const char *name, const char *user, const char *secret,
+                           provost_error *err);
+int provost_credential_remove(provost_engine *e, const char *name, provost_error *err);
+/* Every credential, in name order. */
+int provost_credential_list(provost_engine *e, provost_credential **out, size_t *n, provost_error *err);
+void provost_credential_list_free(provost_credential *v, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,8 +2,8 @@
  * test_secret.c -- provost_secret, the provider service that reads the secret a
  * providerContext names: a password file's first line, and every way it is refused (a file
  * group or others may read, a missing or relative path, a directory, an empty first line,
- * both or neither source named, a credential before a store exists), never with the secret
- * in the description.
+ * both or neither source named); a credential of the engine's store, its user with it, and a
+ * missing one -- never with the secret in the description.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -70,9 +70,39 @@ static void refusals_name_the_file_never_the_secret(void **state)
     assert_int_equal(secret(NULL, dir, &s, d, sizeof d), PROVOST_E_INVALIDARG);
     assert_int_equal(secret("ldapadmin", p, &s, d, sizeof d), PROVOST_E_INVALIDARG);
     assert_int_equal(secret(NULL, NULL, &s, d, sizeof d), PROVOST_E_INVALIDARG);
-    assert_int_equal(secret("ldapadmin", NULL, &s, d, sizeof d), 0x80070490u);
-    assert_non_null(strstr(d, "ldapadmin"));
     assert_null(s);
+}
+
+static void a_credential_of_the_store(void **state)
+{
+    char db[300];
+    snprintf(db, sizeof db, "%s/db", dir);
+    provost_options o = {.db_path = db};
+    provost_error err;
+    provost_engine *e = NULL;
+    assert_int_equal(provost_open(&o, &e, &err), 0);
+    assert_int_equal(provost_credential_set(e, "ldapadmin", "cn=admin", "s3cret", &err), 0);
+    pvm_req r;
+    memset(&r, 0, sizeof r);
+    r.e = e;
+    provost_pcall c;
+    memset(&c, 0, sizeof c);
+    c.req = &r;
+    char *s = NULL, *user = NULL;
+    assert_int_equal(provost_secret(&c, "ldapadmin", NULL, &s, &user), 0);
+    assert_string_equal(s, "s3cret");
+    assert_string_equal(user, "cn=admin");
+    provost_secret_free(s);
+    free(user);
+    assert_int_equal(provost_secret(&c, "nosuch", NULL, &s, &user), 0x80070490u);
+    assert_null(s);
+    assert_null(user);
+    assert_non_null(strstr(c.desc, "credential \"nosuch\" not found"));
+    free(c.desc);
+    c.desc = NULL;
+    assert_int_equal(provost_secret(&c, "bad/name", NULL, &s, NULL), PROVOST_E_ACCESSDENIED);
+    free(c.desc);
+    provost_close(e);
 }
 
 int main(void)
@@ -82,6 +112,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(first_line_of_an_owner_only_file),
         cmocka_unit_test(refusals_name_the_file_never_the_secret),
+        cmocka_unit_test(a_credential_of_the_store),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];
