@@ -46,7 +46,7 @@
 #include <rocksdb/c.h>
 
 #include "provost/provost.h"
-#include "tools/bench.h"
+#include "util/hist.h"
 
 #ifndef BENCH_SOURCE_DIR
 #define BENCH_SOURCE_DIR "bench"
@@ -161,7 +161,7 @@ typedef struct wctx {
     rocksdb_writeoptions_t *wo;
     pthread_mutex_t *serial;
     uint64_t txn;
-    bhist hist;
+    pu_hist hist;
     char error[300];
 } wctx;
 
@@ -413,7 +413,7 @@ __attribute__((noinline)) int wl_measure(workload *w, wctx *c, unsigned long n, 
         failed |= w->one(w, c);
         uint64_t t1 = now_ns();
         c->n++;
-        bhist_add(&c->hist, t1 - t0);
+        pu_hist_add(&c->hist, t1 - t0);
         if (!n && t1 >= until)
             break;
     }
@@ -460,17 +460,17 @@ static int run(workload *w)
         jobs[i] = (job){.w = w, .start = &start, .warm_until = t + (uint64_t)(warm * 1e9),
                         .round_ns = (uint64_t)(seconds / rounds * 1e9)};
         jobs[i].ctx.index = i;
-        bhist_init(&jobs[i].ctx.hist, 8);
+        pu_hist_init(&jobs[i].ctx.hist, 8);
     }
     for (int i = 0; i < nthreads; i++)
         pthread_create(&jobs[i].th, NULL, thread_main, &jobs[i]);
     for (int i = 0; i < nthreads; i++)
         pthread_join(jobs[i].th, NULL);
-    bhist all;
-    bhist_init(&all, 8);
+    pu_hist all;
+    pu_hist_init(&all, 8);
     const char *error = NULL;
     for (int i = 0; i < nthreads; i++) {
-        bhist_merge(&all, &jobs[i].ctx.hist);
+        pu_hist_merge(&all, &jobs[i].ctx.hist);
         if (jobs[i].ctx.error[0] && !error)
             error = jobs[i].ctx.error;
     }
@@ -496,19 +496,19 @@ static int run(workload *w)
            "\"p99_us\": %.3f, \"max_us\": %.3f, \"failed\": %s}\n",
            w->name, preload && strstr(preload, "jemalloc") ? "jemalloc" : "glibc", nthreads, sync_names[sync_mode], (unsigned long long)all.total, el, per_s,
            1e6 / per_s * nthreads, w->steps, 1e6 / per_s * nthreads / w->steps,
-           (double)bhist_quantile(&all, 0.5) / 1000, (double)bhist_quantile(&all, 0.99) / 1000,
+           (double)pu_hist_quantile(&all, 0.5) / 1000, (double)pu_hist_quantile(&all, 0.99) / 1000,
            (double)all.max / 1000, error ? "true" : "false");
     fflush(stdout);
     fprintf(stderr, "  %-20s %2d thread%s sync %-6s %10.1f /s  %9.2f us/request  %8.3f us/step%s%s\n", w->name,
             nthreads, nthreads == 1 ? " " : "s", sync_names[sync_mode], per_s, 1e6 / per_s * nthreads,
             1e6 / per_s * nthreads / w->steps, error ? "  FAILED: " : "", error ? error : "");
     for (int i = 0; i < nthreads; i++) {
-        bhist_free(&jobs[i].ctx.hist);
+        pu_hist_free(&jobs[i].ctx.hist);
         free(jobs[i].ctx.buf);
         if (jobs[i].ctx.wo)
             rocksdb_writeoptions_destroy(jobs[i].ctx.wo);
     }
-    bhist_free(&all);
+    pu_hist_free(&all);
     pthread_barrier_destroy(&start);
     free(jobs);
     return error ? 1 : 0;

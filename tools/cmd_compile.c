@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "compiler/compiler.h"
+#include "provost/batch.h"
 #include "tools/tools.h"
 #include "vm/bundle.h"
 
@@ -82,7 +83,7 @@ int cmd_compile(int argc, char **argv)
     if (!check) {
         char *def = out ? NULL : default_output(in);
         const char *path = out ? out : def;
-        if (!path || write_atomically(path, c.bundle, c.size, err, sizeof err) != 0) {
+        if (!path || provost_write_atomically(path, c.bundle, c.size, err, sizeof err) != 0) {
             fprintf(stderr, "provost: %s: cannot write: %s\n", path ? path : "output", path ? err : "out of memory");
             status = 2;
         }

@@ -1,6 +1,6 @@
 /*
- * io.c -- what the commands share: one-line errors, reading an input whole (or stdin),
- * and writing a file so that it is either complete or not there at all.
+ * io.c -- what the commands share: one-line errors and reading an input whole (or stdin).
+ * (Writing a file whole is provost_write_atomically, in provost/batch.h.)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -82,72 +82,3 @@ char *read_input(const char *path, size_t *len, char *err, size_t errlen)
         close(fd);
     return buf;
 }
-
-static const char *file_kind(mode_t m)
-{
-    return S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device" : S_ISDIR(m) ? "a directory"
-         : S_ISFIFO(m) ? "a fifo" : S_ISSOCK(m) ? "a socket" : S_ISLNK(m) ? "a symbolic link" : "special";
-}
-
-/* The rename would replace path itself, whatever it is: only a regular file (or
- * nothing) may be replaced, never a device such as /dev/null, nor a link. */
-static int replaceable(const char *path, char *err, size_t errlen)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0 || S_ISREG(st.st_mode))
-        return 0;
-    snprintf(err, errlen, "not a regular file (%s): refusing to replace it", file_kind(st.st_mode));
-    return -1;
-}
-
-/* Writes to a temporary file beside path, then renames it: never a partial bundle. */
-int write_atomically(const char *path, const void *data, size_t len, char *err, size_t errlen)
-{
-    if (replaceable(path, err, errlen) != 0)
-        return -1;
-    size_t n = strlen(path) + 16;
-    char *tmp = malloc(n);
-    if (!tmp)
-        return snprintf(err, errlen, "out of memory"), -1;
-    snprintf(tmp, n, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s", strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    const char *p = data;
-    size_t left = len;
-    int rc = 0;
-    while (left) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            rc = -1;
-            break;
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (rc == 0 && fsync(fd) != 0)
-        rc = -1;
-    if (rc == 0)
-        fchmod(fd, 0644);
-    if (close(fd) != 0)
-        rc = -1;
-    if (rc == 0 && replaceable(path, err, errlen) != 0) { /* it may have changed meanwhile */
-        unlink(tmp);
-        free(tmp);
-        return -1;
-    }
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -1;
-    if (rc != 0) {
-        snprintf(err, errlen, "%s", strerror(errno ? errno : EIO));
-        unlink(tmp);
-    }
-    free(tmp);
-    return rc;
-}
-

@@ -4,12 +4,14 @@
 #ifndef PROVOST_TOOLS_H
 #define PROVOST_TOOLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* io.c */
 int die(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* prints, returns 2 */
 char *read_input(const char *path, size_t *len, char *err, size_t errlen); /* "-" = stdin */
-int write_atomically(const char *path, const void *data, size_t len, char *err, size_t errlen);
+/* provost_write_atomically (provost/batch.h) writes files whole. */
 int wants_help(int argc, char **argv);
 
 /* cmd_engine.c: the global options (--db, --validate, --sync) before the command name.
@@ -27,6 +29,12 @@ struct provost_options tool_engine_options(int sync);
 struct provost_engine *tool_open_engine(int sync, int *status);
 struct provost_engine *tool_open_with(const struct provost_options *o, int *status);
 int parse_sync(const char *v); /* -1 if not a mode */
+
+/* batch_print.c: what `provost batch` prints (out: --out as given, for "--resume --out"). */
+struct provost_batch_summary;
+struct provost_batch_progress;
+void batch_print_summary(FILE *f, const struct provost_batch_summary *s, const char *out);
+void batch_print_progress(FILE *to, const struct provost_batch_progress *v, bool tty);
 
 int cmd_compile(int argc, char **argv);
 int cmd_disasm(int argc, char **argv);

@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tools/bench.h"
+#include "rbench.h"
 
 static double us(uint64_t ns) { return (double)ns / 1000.0; }
 
-static double mean_us(const bhist *h) { return h->total ? (double)h->sum / (double)h->total / 1000.0 : 0; }
+static double mean_us(const pu_hist *h) { return h->total ? (double)h->sum / (double)h->total / 1000.0 : 0; }
 
 static void name_of(const breport *r, char *out, size_t cap)
 {
@@ -29,15 +29,15 @@ void bench_print_text(const breport *r, FILE *to)
 {
     char name[600];
     name_of(r, name, sizeof name);
-    const bhist *h = r->hist;
+    const pu_hist *h = r->hist;
     fprintf(to, "%s: %d thread%s, sync %s, %.1f s (after %.1f s of warmup)\n", name, r->threads,
             r->threads == 1 ? "" : "s", r->sync, r->elapsed_s, r->warmup_s);
     fprintf(to, "requests     %llu (%llu succeeded, %llu failed)\n", (unsigned long long)r->requests,
             (unsigned long long)(r->requests - r->failed), (unsigned long long)r->failed);
     fprintf(to, "throughput   %.1f requests/s\n", r->elapsed_s > 0 ? (double)r->requests / r->elapsed_s : 0);
     fprintf(to, "latency (us) p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  (min %.1f, mean %.1f)\n",
-            us(bhist_quantile(h, 0.50)), us(bhist_quantile(h, 0.90)), us(bhist_quantile(h, 0.99)),
-            us(bhist_quantile(h, 0.999)), us(h->max), us(h->total ? h->min : 0), mean_us(h));
+            us(pu_hist_quantile(h, 0.50)), us(pu_hist_quantile(h, 0.90)), us(pu_hist_quantile(h, 0.99)),
+            us(pu_hist_quantile(h, 0.999)), us(h->max), us(h->total ? h->min : 0), mean_us(h));
     for (size_t i = 0; i < r->nerrors; i++)
         fprintf(to, "%s 0x%08X x %llu: %s\n", i ? "            " : "errors      ", r->errors[i].code,
                 (unsigned long long)r->errors[i].count, r->errors[i].sample);
@@ -83,9 +83,72 @@ static void jnum(FILE *to, double v)
     fprintf(to, "%.3f", v);
 }
 
+/* The non-empty buckets: [low_us, high_us, count]. */
+static void json_histogram(FILE *to, const pu_hist *h)
+{
+    fputs("  \"histogram\": [", to);
+    int first = 1;
+    for (size_t b = 0; b < h->nbuckets; b++) {
+        if (!h->counts[b])
+            continue;
+        uint64_t lo, hi;
+        pu_hist_bucket_range(h->subbits, b, &lo, &hi);
+        fprintf(to, "%s[", first ? "" : ", ");
+        jnum(to, us(lo));
+        fputs(", ", to);
+        jnum(to, us(hi));
+        fprintf(to, ", %llu]", (unsigned long long)h->counts[b]);
+        first = 0;
+    }
+    fputs("],\n", to);
+}
+
+static void json_series(FILE *to, const bseries *s)
+{
+    fputs("  \"series\": {\"interval_s\": ", to);
+    jnum(to, (double)s->width_ns / 1e9);
+    fputs(", \"points\": [", to);
+    for (size_t i = 0; i < s->n; i++) {
+        const pu_hist *iv = &s->iv[i];
+        uint64_t n = iv->counts ? iv->total : 0;
+        fprintf(to, "%s\n    {\"t_s\": ", i ? "," : "");
+        jnum(to, (double)(i * s->width_ns) / 1e9);
+        fprintf(to, ", \"requests\": %llu, \"p50_us\": ", (unsigned long long)n);
+        jnum(to, n ? us(pu_hist_quantile(iv, 0.5)) : 0);
+        fputs(", \"p99_us\": ", to);
+        jnum(to, n ? us(pu_hist_quantile(iv, 0.99)) : 0);
+        fputs(", \"max_us\": ", to);
+        jnum(to, n ? us(iv->max) : 0);
+        fputc('}', to);
+    }
+    fputs(s->n ? "\n  ]},\n" : "]},\n", to);
+}
+
+static void json_procedures(FILE *to, const breport *r)
+{
+    fputs("  \"procedures\": [", to);
+    for (size_t i = 0; i < r->nprocs; i++) {
+        const provost_proc_stats *p = &r->procs[i];
+        fputs(i ? ",\n    {\"namespace\": " : "\n    {\"namespace\": ", to);
+        jstr(to, p->ns);
+        fputs(", \"procedure\": ", to);
+        jstr(to, p->proc);
+        fprintf(to, ", \"count\": %llu, \"succeeded\": %llu, \"failed\": %llu, \"in_doubt\": %llu",
+                (unsigned long long)p->count, (unsigned long long)p->succeeded, (unsigned long long)p->failed,
+                (unsigned long long)p->in_doubt);
+        const double v[] = {p->p50, p->p90, p->p99, p->p999, p->max, p->mean};
+        const char *k[] = {"p50_us", "p90_us", "p99_us", "p999_us", "max_us", "mean_us"};
+        for (int j = 0; j < 6; j++) {
+            fprintf(to, ", \"%s\": ", k[j]);
+            jnum(to, v[j]);
+        }
+        fputc('}', to);
+    }
+}
+
 int bench_write_json(const breport *r, FILE *to)
 {
-    const bhist *h = r->hist;
+    const pu_hist *h = r->hist;
     fputs("{\n  \"namespace\": ", to);
     jstr(to, r->ns);
     fputs(",\n  \"procedure\": ", to);
@@ -105,13 +168,13 @@ int bench_write_json(const breport *r, FILE *to)
             (unsigned long long)r->failed);
     jnum(to, r->elapsed_s > 0 ? (double)r->requests / r->elapsed_s : 0);
     fputs(",\n  \"latency_us\": {\"p50\": ", to);
-    jnum(to, us(bhist_quantile(h, 0.50)));
+    jnum(to, us(pu_hist_quantile(h, 0.50)));
     fputs(", \"p90\": ", to);
-    jnum(to, us(bhist_quantile(h, 0.90)));
+    jnum(to, us(pu_hist_quantile(h, 0.90)));
     fputs(", \"p99\": ", to);
-    jnum(to, us(bhist_quantile(h, 0.99)));
+    jnum(to, us(pu_hist_quantile(h, 0.99)));
     fputs(", \"p999\": ", to);
-    jnum(to, us(bhist_quantile(h, 0.999)));
+    jnum(to, us(pu_hist_quantile(h, 0.999)));
     fputs(", \"max\": ", to);
     jnum(to, us(h->max));
     fputs(", \"min\": ", to);
@@ -126,58 +189,9 @@ int bench_write_json(const breport *r, FILE *to)
         fputc('}', to);
     }
     fputs(r->nerrors ? "\n  ],\n" : "],\n", to);
-    /* the non-empty buckets: [low_us, high_us, count] */
-    fputs("  \"histogram\": [", to);
-    int first = 1;
-    for (size_t b = 0; b < h->nbuckets; b++) {
-        if (!h->counts[b])
-            continue;
-        uint64_t lo, hi;
-        bhist_bucket_range(h, b, &lo, &hi);
-        fprintf(to, "%s[", first ? "" : ", ");
-        jnum(to, us(lo));
-        fputs(", ", to);
-        jnum(to, us(hi));
-        fprintf(to, ", %llu]", (unsigned long long)h->counts[b]);
-        first = 0;
-    }
-    fputs("],\n", to);
-    const bseries *s = r->series;
-    fputs("  \"series\": {\"interval_s\": ", to);
-    jnum(to, (double)s->width_ns / 1e9);
-    fputs(", \"points\": [", to);
-    for (size_t i = 0; i < s->n; i++) {
-        const bhist *iv = &s->iv[i];
-        uint64_t n = iv->counts ? iv->total : 0;
-        fprintf(to, "%s\n    {\"t_s\": ", i ? "," : "");
-        jnum(to, (double)(i * s->width_ns) / 1e9);
-        fprintf(to, ", \"requests\": %llu, \"p50_us\": ", (unsigned long long)n);
-        jnum(to, n ? us(bhist_quantile(iv, 0.5)) : 0);
-        fputs(", \"p99_us\": ", to);
-        jnum(to, n ? us(bhist_quantile(iv, 0.99)) : 0);
-        fputs(", \"max_us\": ", to);
-        jnum(to, n ? us(iv->max) : 0);
-        fputc('}', to);
-    }
-    fputs(s->n ? "\n  ]},\n" : "]},\n", to);
-    fputs("  \"procedures\": [", to);
-    for (size_t i = 0; i < r->nprocs; i++) {
-        const provost_proc_stats *p = &r->procs[i];
-        fputs(i ? ",\n    {\"namespace\": " : "\n    {\"namespace\": ", to);
-        jstr(to, p->ns);
-        fputs(", \"procedure\": ", to);
-        jstr(to, p->proc);
-        fprintf(to, ", \"count\": %llu, \"succeeded\": %llu, \"failed\": %llu, \"in_doubt\": %llu",
-                (unsigned long long)p->count, (unsigned long long)p->succeeded, (unsigned long long)p->failed,
-                (unsigned long long)p->in_doubt);
-        const double v[] = {p->p50, p->p90, p->p99, p->p999, p->max, p->mean};
-        const char *k[] = {"p50_us", "p90_us", "p99_us", "p999_us", "max_us", "mean_us"};
-        for (int j = 0; j < 6; j++) {
-            fprintf(to, ", \"%s\": ", k[j]);
-            jnum(to, v[j]);
-        }
-        fputc('}', to);
-    }
+    json_histogram(to, h);
+    json_series(to, r->series);
+    json_procedures(to, r);
     fputs(r->nprocs ? "\n  ]\n}\n" : "]\n}\n", to);
     return ferror(to) ? -1 : 0;
 }
@@ -296,7 +310,7 @@ static void panel_title(FILE *to, double y, const char *title, const char *note)
 
 static void histogram_panel(FILE *to, const breport *r, double top, double height)
 {
-    const bhist *h = r->hist;
+    const pu_hist *h = r->hist;
     panel_title(to, top - 12, "Latency distribution", "share of requests per latency band (10 per decade)");
     double bottom = top + height;
     logaxis a = log_range(us(h->min), us(h->max));
@@ -308,7 +322,7 @@ static void histogram_panel(FILE *to, const breport *r, double top, double heigh
         if (!h->counts[b])
             continue;
         uint64_t lo, hi;
-        bhist_bucket_range(h, b, &lo, &hi);
+        pu_hist_bucket_range(h->subbits, b, &lo, &hi);
         double mid = (us(lo) + us(hi)) / 2;
         int k = (int)floor((log10(mid > 0 ? mid : 1e-3) - a.lo) * 10);
         k = k < 0 ? 0 : k >= nbins ? nbins - 1 : k;
@@ -351,7 +365,7 @@ static void histogram_panel(FILE *to, const breport *r, double top, double heigh
     double last_x = -1e9;
     int row = 0;
     for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++) {
-        double v = marks[i].q >= 1 ? us(h->max) : us(bhist_quantile(h, marks[i].q));
+        double v = marks[i].q >= 1 ? us(h->max) : us(pu_hist_quantile(h, marks[i].q));
         double x = log_pos(&a, v, LEFT, PW);
         fprintf(to,
                 "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1.5\" "
@@ -375,6 +389,71 @@ static double covered(const breport *r, size_t i)
 }
 
 /* Latency (p50, p99, max) per interval on a log scale, then throughput per interval. */
+/* Requests per second, per interval, as an area. */
+static void throughput_panel(FILE *to, const breport *r, double span, double peak_rps, double top2, double height2)
+{
+    const bseries *s = r->series;
+    panel_title(to, top2 - 12, "Throughput", "requests per second, per interval");
+    double bottom2 = top2 + height2;
+    double step = nice_step(peak_rps, 3), ymax = step * ceil(peak_rps / step);
+    if (ymax <= 0)
+        ymax = 1;
+    for (double v = 0; v <= ymax + 1e-9; v += step) {
+        double y = bottom2 - v / ymax * height2;
+        fprintf(to, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"%s\"/>\n", LEFT, y, LEFT + PW, y, C_GRID);
+        char l[32];
+        snprintf(l, sizeof l, "%g", v);
+        text(to, LEFT - 8, y + 4, "end", 12, C_MUTED, l);
+    }
+    fprintf(to, "<polygon fill=\"%s\" fill-opacity=\"0.35\" stroke=\"%s\" stroke-width=\"1.5\" points=\"%d,%.1f ", C_BAR,
+            C_BAR, LEFT, bottom2);
+    for (size_t i = 0; i < s->n; i++) {
+        const pu_hist *iv = &s->iv[i];
+        double rps = iv->counts ? (double)iv->total / covered(r, i) : 0;
+        double w = (double)s->width_ns / 1e9 / span * PW;
+        double y = bottom2 - rps / ymax * height2;
+        fprintf(to, "%.1f,%.1f %.1f,%.1f ", LEFT + (double)i * w, y, LEFT + ((double)i + 1) * w, y);
+    }
+    fprintf(to, "%d,%.1f\"/>\n", LEFT + PW, bottom2);
+    fprintf(to, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"%s\"/>\n", LEFT, bottom2, LEFT + PW, bottom2,
+            C_MUTED);
+    text(to, LEFT + PW / 2.0, bottom2 + 36, "middle", 12, C_MUTED, "time since the start of the measured run");
+}
+
+/* p50, p99 and max of each interval, on the log axis a, with their legend. */
+static void latency_lines(FILE *to, const bseries *s, const logaxis *ap, double span, double top, double height)
+{
+    const logaxis a = *ap;
+    double bottom = top + height;
+    struct {
+        const char *name;
+        double q;
+        const char *color;
+        double width;
+    } lines[] = {{"p50", 0.5, C_P50, 2.2}, {"p99", 0.99, C_P99, 1.8}, {"max", 1, C_MAX, 1.2}};
+    for (size_t k = 0; k < sizeof lines / sizeof lines[0]; k++) {
+        fprintf(to,
+                "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%.1f\" stroke-linejoin=\"round\"%s "
+                "points=\"",
+                lines[k].color, lines[k].width, lines[k].q >= 1 ? " stroke-dasharray=\"4,3\"" : "");
+        for (size_t i = 0; i < s->n; i++) {
+            const pu_hist *iv = &s->iv[i];
+            if (!iv->counts || !iv->total)
+                continue;
+            double v = lines[k].q >= 1 ? us(iv->max) : us(pu_hist_quantile(iv, lines[k].q));
+            double x = LEFT + ((double)i + 0.5) * (double)s->width_ns / 1e9 / span * PW;
+            double y = bottom - (log10(v > 0 ? v : 1e-3) - a.lo) / (a.hi - a.lo) * height;
+            fprintf(to, "%.1f,%.1f ", x, y);
+        }
+        fputs("\"/>\n", to);
+        /* legend */
+        double lx = LEFT + PW - 250 + 85 * (double)k;
+        fprintf(to, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\"/>\n", lx,
+                top + 12, lx + 22, top + 12, lines[k].color);
+        text(to, lx + 27, top + 16, "start", 12, C_TEXT, lines[k].name);
+    }
+}
+
 static void series_panels(FILE *to, const breport *r, double top, double height, double top2, double height2)
 {
     const bseries *s = r->series;
@@ -386,10 +465,10 @@ static void series_panels(FILE *to, const breport *r, double top, double height,
         span = 1;
     double lo = 1e300, hi = 0, peak_rps = 0;
     for (size_t i = 0; i < s->n; i++) {
-        const bhist *iv = &s->iv[i];
+        const pu_hist *iv = &s->iv[i];
         if (!iv->counts || !iv->total)
             continue;
-        double p50 = us(bhist_quantile(iv, 0.5));
+        double p50 = us(pu_hist_quantile(iv, 0.5));
         if (p50 < lo)
             lo = p50;
         if (us(iv->max) > hi)
@@ -421,65 +500,14 @@ static void series_panels(FILE *to, const breport *r, double top, double height,
     }
     fprintf(to, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"%s\"/>\n", LEFT, bottom, LEFT + PW, bottom,
             C_MUTED);
-    struct {
-        const char *name;
-        double q;
-        const char *color;
-        double width;
-    } lines[] = {{"p50", 0.5, C_P50, 2.2}, {"p99", 0.99, C_P99, 1.8}, {"max", 1, C_MAX, 1.2}};
-    for (size_t k = 0; k < sizeof lines / sizeof lines[0]; k++) {
-        fprintf(to,
-                "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%.1f\" stroke-linejoin=\"round\"%s "
-                "points=\"",
-                lines[k].color, lines[k].width, lines[k].q >= 1 ? " stroke-dasharray=\"4,3\"" : "");
-        for (size_t i = 0; i < s->n; i++) {
-            const bhist *iv = &s->iv[i];
-            if (!iv->counts || !iv->total)
-                continue;
-            double v = lines[k].q >= 1 ? us(iv->max) : us(bhist_quantile(iv, lines[k].q));
-            double x = LEFT + ((double)i + 0.5) * (double)s->width_ns / 1e9 / span * PW;
-            double y = bottom - (log10(v > 0 ? v : 1e-3) - a.lo) / (a.hi - a.lo) * height;
-            fprintf(to, "%.1f,%.1f ", x, y);
-        }
-        fputs("\"/>\n", to);
-        /* legend */
-        double lx = LEFT + PW - 250 + 85 * (double)k;
-        fprintf(to, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"3\"/>\n", lx,
-                top + 12, lx + 22, top + 12, lines[k].color);
-        text(to, lx + 27, top + 16, "start", 12, C_TEXT, lines[k].name);
-    }
+    latency_lines(to, s, &a, span, top, height);
 
-    /* throughput */
-    panel_title(to, top2 - 12, "Throughput", "requests per second, per interval");
-    double bottom2 = top2 + height2;
-    double step = nice_step(peak_rps, 3), ymax = step * ceil(peak_rps / step);
-    if (ymax <= 0)
-        ymax = 1;
-    for (double v = 0; v <= ymax + 1e-9; v += step) {
-        double y = bottom2 - v / ymax * height2;
-        fprintf(to, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"%s\"/>\n", LEFT, y, LEFT + PW, y, C_GRID);
-        char l[32];
-        snprintf(l, sizeof l, "%g", v);
-        text(to, LEFT - 8, y + 4, "end", 12, C_MUTED, l);
-    }
-    fprintf(to, "<polygon fill=\"%s\" fill-opacity=\"0.35\" stroke=\"%s\" stroke-width=\"1.5\" points=\"%d,%.1f ", C_BAR,
-            C_BAR, LEFT, bottom2);
-    for (size_t i = 0; i < s->n; i++) {
-        const bhist *iv = &s->iv[i];
-        double rps = iv->counts ? (double)iv->total / covered(r, i) : 0;
-        double w = (double)s->width_ns / 1e9 / span * PW;
-        double y = bottom2 - rps / ymax * height2;
-        fprintf(to, "%.1f,%.1f %.1f,%.1f ", LEFT + (double)i * w, y, LEFT + ((double)i + 1) * w, y);
-    }
-    fprintf(to, "%d,%.1f\"/>\n", LEFT + PW, bottom2);
-    fprintf(to, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"%s\"/>\n", LEFT, bottom2, LEFT + PW, bottom2,
-            C_MUTED);
-    text(to, LEFT + PW / 2.0, bottom2 + 36, "middle", 12, C_MUTED, "time since the start of the measured run");
+    throughput_panel(to, r, span, peak_rps, top2, height2);
 }
 
 int bench_write_svg(const breport *r, FILE *to)
 {
-    const bhist *h = r->hist;
+    const pu_hist *h = r->hist;
     const int height = 860;
     fprintf(to,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -496,10 +524,10 @@ int bench_write_svg(const breport *r, FILE *to)
              r->threads == 1 ? "" : "s", r->sync, (unsigned long long)r->requests, r->elapsed_s,
              r->elapsed_s > 0 ? (double)r->requests / r->elapsed_s : 0, (unsigned long long)r->failed);
     text(to, LEFT, 58, "start", 14, C_MUTED, line);
-    fmt_time(us(bhist_quantile(h, 0.5)), a, sizeof a);
-    fmt_time(us(bhist_quantile(h, 0.9)), b, sizeof b);
-    fmt_time(us(bhist_quantile(h, 0.99)), c, sizeof c);
-    fmt_time(us(bhist_quantile(h, 0.999)), d, sizeof d);
+    fmt_time(us(pu_hist_quantile(h, 0.5)), a, sizeof a);
+    fmt_time(us(pu_hist_quantile(h, 0.9)), b, sizeof b);
+    fmt_time(us(pu_hist_quantile(h, 0.99)), c, sizeof c);
+    fmt_time(us(pu_hist_quantile(h, 0.999)), d, sizeof d);
     fmt_time(us(h->max), e, sizeof e);
     snprintf(line, sizeof line, "latency  p50 %s   p90 %s   p99 %s   p99.9 %s   max %s", a, b, c, d, e);
     text(to, LEFT, 80, "start", 14, C_TEXT, line);

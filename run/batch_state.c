@@ -3,7 +3,8 @@
  * database, what it calls and the inputs it reads), and the list of input files (a
  * directory's files in name order; standard input copied to a temporary file first, so
  * that it can be read twice -- once to count, once to run -- and so that a request whose
- * context and procedure follow its data can be streamed).
+ * context and procedure follow its data can be streamed).  And provost_write_atomically,
+ * which writes the state (and the command's own outputs) whole or not at all.
  */
 #define _GNU_SOURCE /* getrandom, getline */
 #include <dirent.h>
@@ -20,8 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tools/batch.h"
-#include "tools/tools.h"
+#include "rbatch.h"
 
 #define STATE_MAGIC "provost-batch 1"
 
@@ -80,7 +80,7 @@ int batch_state_write(const char *path, const batch_state *s, char *err, size_t 
                      s->proc ? s->proc : "", format_names[s->format], s->nfiles, s->files_hash, s->finished ? 1 : 0);
     for (int i = 0; i < s->ninputs; i++)
         n += snprintf(buf + n, cap - (size_t)n, "input %s\nas %s\n", s->inputs[i], s->given[i]);
-    int rc = write_atomically(path, buf, (size_t)n, err, errlen);
+    int rc = provost_write_atomically(path, buf, (size_t)n, err, errlen);
     free(buf);
     return rc;
 }
@@ -270,6 +270,60 @@ static int rows_format(const char *path, const char *name)
     return BATCH_CSV;
 }
 
+/* The names of a directory's .xml files (not hidden), sorted: 0, or -1 out of memory (what
+ * was read is in *names all the same). */
+static int xml_names(DIR *d, char ***names, size_t *nn)
+{
+    size_t capn = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.' || !ends_with(de->d_name, ".xml"))
+            continue;
+        if (*nn == capn) {
+            size_t c = capn ? capn * 2 : 64;
+            char **nv = realloc(*names, c * sizeof *nv);
+            if (!nv)
+                return -1;
+            *names = nv;
+            capn = c;
+        }
+        if (!((*names)[*nn] = strdup(de->d_name)))
+            return -1;
+        ++*nn;
+    }
+    qsort(*names, *nn, sizeof **names, by_name);
+    return 0;
+}
+
+/* The regular files among names, in directory p (shown as shown), added as XML inputs; their
+ * names go into the hash.  0, or -1 out of memory. */
+static int add_dir(const char *p, const char *shown, char **names, size_t nn, batch_input **v, size_t *n,
+                   size_t *cap, uint64_t *h)
+{
+    size_t len = strlen(p), slen = strlen(shown);
+    for (size_t i = 0; i < nn; i++) {
+        size_t nlen = strlen(names[i]);
+        char *full = malloc(len + nlen + 2), *show = malloc(slen + nlen + 2);
+        int rc = full && show ? 0 : -1;
+        if (!rc) {
+            sprintf(full, "%s%s%s", p, len && p[len - 1] == '/' ? "" : "/", names[i]);
+            sprintf(show, "%s%s%s", shown, slen && shown[slen - 1] == '/' ? "" : "/", names[i]);
+        }
+        struct stat fs;
+        if (!rc && stat(full, &fs) == 0 && S_ISREG(fs.st_mode)) {
+            rc = add_input(v, n, cap, full, show, BATCH_XML);
+            for (const unsigned char *c = (const unsigned char *)names[i]; *c; c++)
+                *h = (*h ^ *c) * 1099511628211u;
+            *h = (*h ^ 0xFE) * 1099511628211u;
+        }
+        free(full);
+        free(show);
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
 int batch_inputs_expand(const char *const *paths, const char *const *given, int ngiven, bool rows, int format,
                         batch_input **out, size_t *nout, uint64_t *hash, char *err, size_t errlen)
 {
@@ -315,52 +369,10 @@ int batch_inputs_expand(const char *const *paths, const char *const *given, int 
             goto fail;
         }
         char **names = NULL;
-        size_t nn = 0, capn = 0;
-        struct dirent *de;
-        bool oom = false;
-        while (!oom && (de = readdir(d))) {
-            if (de->d_name[0] == '.' || !ends_with(de->d_name, ".xml"))
-                continue;
-            if (nn == capn) {
-                size_t c = capn ? capn * 2 : 64;
-                char **nv = realloc(names, c * sizeof *nv);
-                if (!nv) {
-                    oom = true;
-                    break;
-                }
-                names = nv;
-                capn = c;
-            }
-            if (!(names[nn] = strdup(de->d_name)))
-                oom = true;
-            else
-                nn++;
-        }
-        closedir(d);
-        qsort(names, nn, sizeof *names, by_name);
+        size_t nn = 0;
         size_t before = n;
-        for (size_t i = 0; i < nn && !oom; i++) {
-            size_t len = strlen(p), slen = strlen(shown), nlen = strlen(names[i]);
-            char *full = malloc(len + nlen + 2), *show = malloc(slen + nlen + 2);
-            if (!full || !show) {
-                free(full);
-                free(show);
-                oom = true;
-                break;
-            }
-            sprintf(full, "%s%s%s", p, len && p[len - 1] == '/' ? "" : "/", names[i]);
-            sprintf(show, "%s%s%s", shown, slen && shown[slen - 1] == '/' ? "" : "/", names[i]);
-            struct stat fs;
-            if (stat(full, &fs) == 0 && S_ISREG(fs.st_mode)) {
-                if (add_input(&v, &n, &cap, full, show, BATCH_XML) != 0)
-                    oom = true;
-                for (const unsigned char *c = (const unsigned char *)names[i]; *c; c++)
-                    h = (h ^ *c) * 1099511628211u;
-                h = (h ^ 0xFE) * 1099511628211u;
-            }
-            free(full);
-            free(show);
-        }
+        bool oom = xml_names(d, &names, &nn) != 0 || add_dir(p, shown, names, nn, &v, &n, &cap, &h) != 0;
+        closedir(d);
         for (size_t i = 0; i < nn; i++)
             free(names[i]);
         free(names);
@@ -382,3 +394,72 @@ fail:
     return -1;
 }
 
+/* ---- files written whole ---------------------------------------------------------------- */
+
+static const char *file_kind(mode_t m)
+{
+    return S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device" : S_ISDIR(m) ? "a directory"
+         : S_ISFIFO(m) ? "a fifo" : S_ISSOCK(m) ? "a socket" : S_ISLNK(m) ? "a symbolic link" : "special";
+}
+
+/* The rename would replace path itself, whatever it is: only a regular file (or
+ * nothing) may be replaced, never a device such as /dev/null, nor a link. */
+static int replaceable(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0 || S_ISREG(st.st_mode))
+        return 0;
+    snprintf(err, errlen, "not a regular file (%s): refusing to replace it", file_kind(st.st_mode));
+    return -1;
+}
+
+/* Writes to a temporary file beside path, then renames it: never a partial bundle. */
+int provost_write_atomically(const char *path, const void *data, size_t len, char *err, size_t errlen)
+{
+    if (replaceable(path, err, errlen) != 0)
+        return -1;
+    size_t n = strlen(path) + 16;
+    char *tmp = malloc(n);
+    if (!tmp)
+        return snprintf(err, errlen, "out of memory"), -1;
+    snprintf(tmp, n, "%s.tmpXXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s", strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    const char *p = data;
+    size_t left = len;
+    int rc = 0;
+    while (left) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            rc = -1;
+            break;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (rc == 0 && fsync(fd) != 0)
+        rc = -1;
+    if (rc == 0)
+        fchmod(fd, 0644);
+    if (close(fd) != 0)
+        rc = -1;
+    if (rc == 0 && replaceable(path, err, errlen) != 0) { /* it may have changed meanwhile */
+        unlink(tmp);
+        free(tmp);
+        return -1;
+    }
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = -1;
+    if (rc != 0) {
+        snprintf(err, errlen, "%s", strerror(errno ? errno : EIO));
+        unlink(tmp);
+    }
+    free(tmp);
+    return rc;
+}

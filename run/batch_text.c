@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tools/batch.h"
+#include "rbatch.h"
 
 /* Bytes of the file from an offset, one at a time. */
 typedef struct cursor {
@@ -101,6 +101,46 @@ static void tag_name(cursor *c, int first, char *name, size_t cap, int *after)
     *after = t;
 }
 
+/* Past a comment, a CDATA section or a declaration, after its "<!": false at the end. */
+static bool skip_declaration(cursor *c)
+{
+    char head[8] = {0};
+    size_t k = 0;
+    int h;
+    while (k < 7 && (h = cursor_get(c)) >= 0) {
+        head[k++] = (char)h;
+        if (k == 2 && memcmp(head, "--", 2) == 0)
+            break;
+    }
+    return strcmp(head, "--") == 0        ? cursor_skip_past(c, "-->")
+           : strcmp(head, "[CDATA[") == 0 ? cursor_skip_past(c, "]]>")
+                                          : cursor_skip_past(c, ">");
+}
+
+/* A start tag whose name starts with first: its name, then to its '>', past quoted values
+ * (*empty: it ends with "/>").  False when the file ends first. */
+static bool start_tag(cursor *c, int first, char *name, size_t cap, bool *empty)
+{
+    int t;
+    tag_name(c, first, name, cap, &t);
+    int quote = 0, prev = t;
+    bool closed = t == '>';
+    while (!closed && t >= 0 && (t = cursor_get(c)) >= 0) {
+        if (quote) {
+            if (t == quote)
+                quote = 0;
+        } else if (t == '"' || t == '\'') {
+            quote = t;
+        } else if (t == '>') {
+            closed = true;
+            break;
+        }
+        prev = t;
+    }
+    *empty = prev == '/';
+    return closed;
+}
+
 void batch_text_find_child(int fd, off_t off, int depth, unsigned skip, batch_child *out)
 {
     cursor *c = malloc(sizeof *c);
@@ -126,18 +166,7 @@ void batch_text_find_child(int fd, off_t off, int depth, unsigned skip, batch_ch
             continue;
         }
         if (next == '!') {
-            char head[8] = {0};
-            size_t k = 0;
-            int h;
-            while (k < 7 && (h = cursor_get(c)) >= 0) {
-                head[k++] = (char)h;
-                if (k == 2 && memcmp(head, "--", 2) == 0)
-                    break;
-            }
-            bool ok = strcmp(head, "--") == 0 ? cursor_skip_past(c, "-->")
-                      : strcmp(head, "[CDATA[") == 0 ? cursor_skip_past(c, "]]>")
-                                                     : cursor_skip_past(c, ">");
-            if (!ok)
+            if (!skip_declaration(c))
                 break;
             continue;
         }
@@ -160,25 +189,9 @@ void batch_text_find_child(int fd, off_t off, int depth, unsigned skip, batch_ch
         }
         /* a start tag: its name, then to its '>', past quoted values */
         char name[16];
-        int t;
-        tag_name(c, next, name, sizeof name, &t);
-        int quote = 0, prev = t;
-        bool closed = t == '>';
-        while (!closed && t >= 0 && (t = cursor_get(c)) >= 0) {
-            if (quote) {
-                if (t == quote)
-                    quote = 0;
-            } else if (t == '"' || t == '\'') {
-                quote = t;
-            } else if (t == '>') {
-                closed = true;
-                break;
-            }
-            prev = t;
-        }
-        if (!closed)
+        bool empty;
+        if (!start_tag(c, next, name, sizeof name, &empty))
             break;
-        bool empty = prev == '/';
         if (depth == 2 && strcmp(name, "request") == 0 && strcmp(top, "data") != 0) {
             /* requests never nest: the element open at depth 1 was not closed */
             if (in_target) {

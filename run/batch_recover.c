@@ -13,7 +13,7 @@
 
 #include <libxml/parser.h>
 
-#include "tools/batch_xml.h"
+#include "rbatch_xml.h"
 
 int bxml_restart(batch_xml *x, off_t off, unsigned long line)
 {

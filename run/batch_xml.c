@@ -40,7 +40,7 @@
 #include <libxml/xmlreader.h>
 #include <libxml/xmlsave.h>
 
-#include "tools/batch_xml.h"
+#include "rbatch_xml.h"
 
 /* ---- items ---------------------------------------------------------------------------- */
 
@@ -491,32 +491,104 @@ int bxml_element_item(batch_xml *x, batch_item *it, xmlNodePtr n)
     return make_item(x, it, x->count_only ? NULL : copy_element(n), it->line);
 }
 
+/* The root element (M_START): an item, or -1 to read on (a container's root). */
+static int root_element(batch_xml *x, batch_item *it, const xmlChar *name)
+{
+    if (!x->encoding) {
+        const xmlChar *enc = xmlTextReaderConstEncoding(x->r);
+        x->encoding = enc ? strdup((const char *)enc) : NULL;
+    }
+    if (xmlStrEqual(name, BAD_CAST "request")) {
+        int r = single_request(x, it);
+        return r >= 0 ? r : -1;
+    }
+    if (xmlStrEqual(name, BAD_CAST "data")) {
+        if (x->call_mode)
+            return single_data(x, it);
+        x->single = true;
+        x->mode = M_DONE;
+        it->input = x->input;
+        it->line = file_line(x, xmlGetLineNo(xmlTextReaderCurrentNode(x->r)));
+        return batch_item_invalid(it, "a <data> document: give --call NAMESPACE PROCEDURE to call a "
+                                      "procedure with it"),
+               1;
+    }
+    keep_root(x);
+    x->mode = M_CONTAINER;
+    return -1;
+}
+
+/* A child of a <request> root with several data (M_PASS2): an item per <data>, or -1. */
+static int pass2_element(batch_xml *x, batch_item *it, const xmlChar *name)
+{
+    x->need_next = true;
+    if (!xmlStrEqual(name, BAD_CAST "data"))
+        return -1;
+    xmlNodePtr n = xmlTextReaderExpand(x->r);
+    if (!n || x->err.have)
+        return bxml_recover(x, it, true);
+    unsigned long line = file_line(x, xmlGetLineNo(n));
+    xmlDocPtr doc = xmlCopyDoc(x->shell, 1);
+    xmlNodePtr cp = doc ? xmlDocCopyNode(n, doc, 1) : NULL;
+    if (cp) {
+        insert_at(xmlDocGetRootElement(doc), x->data_anchor, cp);
+    } else if (doc) {
+        xmlFreeDoc(doc);
+        doc = NULL;
+    }
+    return make_item(x, it, doc, line);
+}
+
+/* A child of a container's root (M_CONTAINER): always an item. */
+static int container_element(batch_xml *x, batch_item *it, const xmlChar *name)
+{
+    x->passed++;
+    x->need_next = true;
+    bool wanted = xmlStrEqual(name, BAD_CAST "request") || xmlStrEqual(name, BAD_CAST "data");
+    if (!wanted) /* not a request: no need to read it in */
+        return bxml_element_item(x, it, xmlTextReaderCurrentNode(x->r));
+    xmlNodePtr n = xmlTextReaderExpand(x->r);
+    if (!n || x->err.have)
+        return bxml_recover(x, it, true);
+    return bxml_element_item(x, it, n);
+}
+
+/* Before reading on: a split request's next part, the end of a request parsed alone, or
+ * the parts left to count.  An item (or 0 at the end), or -1 to read on. */
+static int pending(batch_xml *x, batch_item *it)
+{
+    if (x->split)
+        return next_part(x, it);
+    if (x->restart_at >= 0) { /* a request parsed alone after an error is done */
+        off_t at = x->restart_at;
+        x->restart_at = -1;
+        if (x->standalone)
+            xmlFreeDoc(x->standalone);
+        x->standalone = NULL;
+        if (bxml_restart(x, at, x->restart_line) != 0)
+            return 0;
+    }
+    if (x->mode == M_DONE)
+        return 0;
+    if (x->mode == M_COUNT) {
+        if (!x->count_left) {
+            x->mode = M_DONE;
+            return 0;
+        }
+        x->count_left--;
+        it->input = x->input;
+        return 1;
+    }
+    return -1;
+}
+
 static int next_item(batch_xml *x, batch_item *it)
 {
     memset(it, 0, sizeof *it);
     for (;;) {
-        if (x->split)
-            return next_part(x, it);
-        if (x->restart_at >= 0) { /* a request parsed alone after an error is done */
-            off_t at = x->restart_at;
-            x->restart_at = -1;
-            if (x->standalone)
-                xmlFreeDoc(x->standalone);
-            x->standalone = NULL;
-            if (bxml_restart(x, at, x->restart_line) != 0)
-                return 0;
-        }
-        if (x->mode == M_DONE)
-            return 0;
-        if (x->mode == M_COUNT) {
-            if (!x->count_left) {
-                x->mode = M_DONE;
-                return 0;
-            }
-            x->count_left--;
-            it->input = x->input;
-            return 1;
-        }
+        int r = pending(x, it);
+        if (r >= 0)
+            return r;
         int rc = reader_step(x);
         if (rc == 0) {
             bool nothing = x->mode == M_START;
@@ -535,63 +607,14 @@ static int next_item(batch_xml *x, batch_item *it)
             continue;
         int depth = xmlTextReaderDepth(x->r);
         const xmlChar *name = xmlTextReaderConstLocalName(x->r);
-        if (x->mode == M_START) {
-            if (!x->encoding) {
-                const xmlChar *enc = xmlTextReaderConstEncoding(x->r);
-                x->encoding = enc ? strdup((const char *)enc) : NULL;
-            }
-            if (xmlStrEqual(name, BAD_CAST "request")) {
-                int r = single_request(x, it);
-                if (r >= 0)
-                    return r;
-                continue;
-            }
-            if (xmlStrEqual(name, BAD_CAST "data")) {
-                if (x->call_mode)
-                    return single_data(x, it);
-                x->single = true;
-                x->mode = M_DONE;
-                it->input = x->input;
-                it->line = file_line(x, xmlGetLineNo(xmlTextReaderCurrentNode(x->r)));
-                return batch_item_invalid(it, "a <data> document: give --call NAMESPACE PROCEDURE to call a "
-                                              "procedure with it"),
-                       1;
-            }
-            keep_root(x);
-            x->mode = M_CONTAINER;
-            continue;
-        }
-        if (depth != 1)
-            continue;
-        if (x->mode == M_CONTAINER) {
-            x->passed++;
-            x->need_next = true;
-            bool wanted = xmlStrEqual(name, BAD_CAST "request") || xmlStrEqual(name, BAD_CAST "data");
-            if (!wanted) /* not a request: no need to read it in */
-                return bxml_element_item(x, it, xmlTextReaderCurrentNode(x->r));
-            xmlNodePtr n = xmlTextReaderExpand(x->r);
-            if (!n || x->err.have)
-                return bxml_recover(x, it, true);
-            return bxml_element_item(x, it, n);
-        }
-        if (x->mode == M_PASS2) {
-            x->need_next = true;
-            if (!xmlStrEqual(name, BAD_CAST "data"))
-                continue;
-            xmlNodePtr n = xmlTextReaderExpand(x->r);
-            if (!n || x->err.have)
-                return bxml_recover(x, it, true);
-            unsigned long line = file_line(x, xmlGetLineNo(n));
-            xmlDocPtr doc = xmlCopyDoc(x->shell, 1);
-            xmlNodePtr cp = doc ? xmlDocCopyNode(n, doc, 1) : NULL;
-            if (cp) {
-                insert_at(xmlDocGetRootElement(doc), x->data_anchor, cp);
-            } else if (doc) {
-                xmlFreeDoc(doc);
-                doc = NULL;
-            }
-            return make_item(x, it, doc, line);
-        }
+        if (x->mode == M_START)
+            r = root_element(x, it, name);
+        else if (depth == 1 && x->mode == M_CONTAINER)
+            r = container_element(x, it, name);
+        else if (depth == 1 && x->mode == M_PASS2)
+            r = pass2_element(x, it, name);
+        if (r >= 0)
+            return r;
     }
 }
 

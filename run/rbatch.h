@@ -1,12 +1,15 @@
 /*
- * batch.h -- what the files of `provost batch` share: the items that flow from the
+ * rbatch.h -- what the files of the batch runner share: the items that flow from the
  * inputs to the workers, the input readers (batch_xml.c: request documents, streamed;
- * batch_rows.c: CSV and JSON Lines rows turned into data documents), and the results
- * (batch_output.c: result lines, the resume scan, the summary, the progress display).
+ * batch_rows.c: CSV and JSON Lines rows turned into data documents), the results
+ * (batch_output.c: result lines, the resume scan, tallies), and the run
+ * itself (batch_run.c: the threads; batch_open.c: setting up and summing up).
  */
-#ifndef PROVOST_BATCH_H
-#define PROVOST_BATCH_H
+#ifndef PROVOST_RUN_RBATCH_H
+#define PROVOST_RUN_RBATCH_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,31 +18,21 @@
 
 #include <libxml/tree.h>
 
-/* ---- the command line (batch_setup.c) ----------------------------------------------------- */
+#include "provost/batch.h"
+#include "util/hist.h"
 
-typedef struct batch_options {
-    int jobs;
-    int sync;       /* provost_sync, or -1 */
-    const char *out;
-    bool responses, stop_on_error, resume, quiet;
-    const char *ns, *proc; /* --call */
-    const char *rows;
-    int format;     /* batch_format of --rows, or -1: from the file */
-    double progress_every;
-    const char **inputs;
-    int ninputs;
-} batch_options;
+/* ---- checks before anything runs (batch_setup.c): 0, or -1 with err ------------------- */
 
-/* 0, or the exit status after a one-line error. */
-int batch_parse_options(int argc, char **argv, batch_options *o);
 /* --out FILE: FILE and FILE.state; --out DIR (existing, or ending in /): DIR/results.jsonl
  * and DIR/batch.state. */
-int batch_out_paths(const char *out, char **results, char **statep);
+int batch_out_paths(const char *out, char **results, char **statep, char *err, size_t errlen);
 /* given, absolute ("-" stays "-"). */
-int batch_resolve(const char *given, char **abs);
+int batch_resolve(const char *given, char **abs, char *err, size_t errlen);
 /* The called procedure must exist and be public: else nothing runs. */
 struct provost_engine;
-int batch_check_call(struct provost_engine *e, const char *ns, const char *proc);
+int batch_check_call(struct provost_engine *e, const char *ns, const char *proc, char *err, size_t errlen);
+/* 1 public, -1 private, 0 no such procedure, -2 the namespace cannot be listed (err). */
+int run_find_proc(struct provost_engine *e, const char *ns, const char *proc, char *err, size_t errlen);
 
 /* ---- items ---------------------------------------------------------------------------- */
 
@@ -67,7 +60,7 @@ int batch_item_invalid(batch_item *it, const char *fmt, ...) __attribute__((form
 
 /* ---- inputs --------------------------------------------------------------------------- */
 
-enum batch_format { BATCH_XML = 0, BATCH_CSV = 1, BATCH_JSONL = 2 };
+enum batch_format { BATCH_XML = PROVOST_BATCH_XML, BATCH_CSV = PROVOST_BATCH_CSV, BATCH_JSONL = PROVOST_BATCH_JSONL };
 
 /* An XML input file (batch_xml.c): one request, a request with several data (one item per
  * data), or a document whose root holds many requests (or data documents, in call mode);
@@ -157,18 +150,13 @@ void batch_inputs_free(batch_input *v, size_t n);
 
 /* ---- results -------------------------------------------------------------------------- */
 
-enum batch_status { BS_SUCCEEDED = 0, BS_FAILED = 1, BS_STUCK = 2, BS_INVALID = 3, BS__COUNT };
-extern const char *const batch_status_names[BS__COUNT];
-
-/* Latencies: log-linear buckets (64 per power of two, within 1.6%). */
-#define BATCH_HIST_BUCKETS (64 * 42)
-typedef struct batch_hist {
-    uint64_t n[BATCH_HIST_BUCKETS];
-    uint64_t count, max_us;
-} batch_hist;
-void batch_hist_add(batch_hist *h, uint64_t us);
-void batch_hist_merge(batch_hist *into, const batch_hist *from);
-double batch_hist_quantile(const batch_hist *h, double q); /* microseconds */
+enum batch_status {
+    BS_SUCCEEDED = PROVOST_BATCH_SUCCEEDED,
+    BS_FAILED = PROVOST_BATCH_FAILED,
+    BS_STUCK = PROVOST_BATCH_STUCK,
+    BS_INVALID = PROVOST_BATCH_INVALID,
+    BS__COUNT = PROVOST_BATCH_STATUSES
+};
 
 /* Tallies of a batch: by status and by failure code. */
 typedef struct batch_code_count {
@@ -219,33 +207,75 @@ void batch_seen_free(batch_seen *s);
  * lines that the next resume writes again from the engine's outcomes).  0, or -1 with err. */
 int batch_results_scan(int fd, batch_seen *seen, batch_tally *tally, uint64_t *dropped, char *err, size_t errlen);
 
-/* The summary printed at the end. */
-#define BATCH_STOP_ERROR 1000 /* --stop-on-error */
-#define BATCH_STOP_WRITE 1001 /* the results could not be written */
-typedef struct batch_summary {
-    const batch_tally *all;  /* the whole batch, earlier runs included */
-    const batch_hist *h;     /* this run's latencies */
-    double seconds;          /* this run's */
-    uint64_t run;            /* requests run by this run */
-    uint64_t recorded;       /* finished before an interruption, their line written now */
-    uint64_t seen;           /* already in the results */
-    uint64_t total;          /* in the inputs, or 0: unknown */
-    bool finished;
-    int stop;                /* why it stopped: a signal, or BATCH_STOP_* */
-    const char *results, *out, *id;
-} batch_summary;
-void batch_summary_print(FILE *f, const batch_summary *s);
+#define BATCH_STOP_ERROR PROVOST_BATCH_STOP_ERROR
+#define BATCH_STOP_WRITE PROVOST_BATCH_STOP_WRITE
 
-/* ---- progress ------------------------------------------------------------------------- */
+/* ---- the run (batch_run.c: the threads; batch_open.c: before and after them) ----------- */
 
-typedef struct batch_progress_view {
-    uint64_t done, total, failed; /* total 0: not known yet */
-    uint64_t done_this_run;
-    double elapsed;              /* seconds since this run started */
-    double rate;                 /* requests per second, recent */
-} batch_progress_view;
-/* One progress line: a bar that redraws itself (tty) or a plain line. */
-void batch_progress_print(FILE *to, const batch_progress_view *v, bool tty);
+typedef struct batch_queue {
+    pthread_mutex_t m;
+    pthread_cond_t not_empty, not_full;
+    batch_item *items;
+    size_t cap, head, count;
+    bool closed;
+} batch_queue;
+
+/* An input being read: one of the two readers. */
+typedef struct batch_source {
+    batch_xml *x;
+    batch_rows *r;
+} batch_source;
+
+typedef struct batch_run {
+    const provost_batch_options *o;
+    const char *ns, *proc, *rows; /* o's, or on resume the recorded batch's */
+    int format;
+    batch_input *inputs;
+    size_t ninputs;
+    provost_engine *e;
+    char id[33];
+    batch_queue q;
+    FILE *out;
+    bool out_is_file;
+    char *outbuf;
+    pthread_mutex_t out_m; /* the results, and the callbacks */
+    atomic_int stop;       /* a signal number, or BATCH_STOP_ERROR / BATCH_STOP_WRITE */
+    atomic_ullong done, failed, done_run, total;
+    atomic_bool total_known, counting_done, count_quit, ticker_quit;
+    uint64_t started_ns;
+    batch_seen seen;
+    batch_tally before; /* from the results file, on resume */
+    /* set up by batch_open.c */
+    char *results, *statep, *dbabs;
+    batch_state st;     /* the state file, when there is one */
+    const char *const *given; /* the inputs as given (or recorded) */
+    int ngiven;
+    char **abs;         /* and absolute */
+    uint64_t hash;
+    batch_source first; /* --rows: opened to check its header */
+    int fd;             /* the results file, locked */
+} batch_run;
+
+/* What the threads leave for the summary. */
+typedef struct batch_ran {
+    bool finished; /* every input read, nothing left in the queue, no stop */
+    double seconds;
+    int write_error; /* errno of a failed result write, or 0 */
+    batch_tally tally;
+    pu_hist hist;    /* latencies in ns */
+} batch_ran;
+
+uint64_t batch_now_ns(void);
+int batch_stop_reason(batch_run *b); /* 0, or why the batch stops */
+int batch_source_open(batch_run *b, batch_source *s, const batch_input *in, unsigned idx, bool count_only,
+                      char *err, size_t errlen);
+int batch_source_next(batch_source *s, batch_item *it);
+void batch_source_close(batch_source *s);
+/* Runs the workers over the inputs until the end or a stop.  0, or -1 out of memory.
+ * ran (zeroed by the caller) is the caller's to free, whatever the outcome. */
+int batch_run_threads(batch_run *b, batch_ran *ran);
+/* Through the message callback, under out_m. */
+void batch_say(batch_run *b, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* JSON string body (no quotes) of s: appended to buf; -1 out of memory. */
 int batch_json_escape(const char *s, size_t n, char **buf, size_t *len, size_t *cap);

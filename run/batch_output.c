@@ -1,7 +1,6 @@
 /*
- * batch_output.c -- what `provost batch` writes: one JSON line per request, the tallies and
- * latency histogram behind the summary, the progress display, and the scan of an existing
- * results file when a batch is resumed.
+ * batch_output.c -- what a batch writes: one JSON line per request, the tallies behind the
+ * summary, and the scan of an existing results file when a batch is resumed.
  */
 #define _GNU_SOURCE /* pread, pwrite */
 #include <errno.h>
@@ -16,9 +15,9 @@
 
 #include <jansson.h>
 
-#include "tools/batch.h"
+#include "rbatch.h"
 
-const char *const batch_status_names[BS__COUNT] = {"succeeded", "failed", "stuck", "invalid"};
+const char *const provost_batch_status_names[BS__COUNT] = {"succeeded", "failed", "stuck", "invalid"};
 
 /* ---- JSON ----------------------------------------------------------------------------- */
 
@@ -92,7 +91,7 @@ int batch_result_format(const batch_result *r, char **buf, size_t *len, size_t *
     snprintf(num, sizeof num, ",\"line\":%lu,\"clientTransactionId\":", r->line);
     if (puts_(buf, len, cap, num) || put_string(buf, len, cap, r->client) ||
         puts_(buf, len, cap, ",\"transactionId\":") || put_string(buf, len, cap, r->txid) ||
-        puts_(buf, len, cap, ",\"status\":") || put_string(buf, len, cap, batch_status_names[r->status]))
+        puts_(buf, len, cap, ",\"status\":") || put_string(buf, len, cap, provost_batch_status_names[r->status]))
         return -1;
     snprintf(num, sizeof num, ",\"code\":\"0x%08X\",\"description\":", r->code);
     if (puts_(buf, len, cap, num) || put_string(buf, len, cap, r->description))
@@ -111,63 +110,6 @@ int batch_result_format(const batch_result *r, char **buf, size_t *len, size_t *
             return -1;
     }
     return puts_(buf, len, cap, "}\n");
-}
-
-/* ---- latencies ------------------------------------------------------------------------ */
-
-static size_t bucket_of(uint64_t us)
-{
-    if (us < 128)
-        return (size_t)us;
-    int msb = 63 - __builtin_clzll(us);
-    int shift = msb - 6;
-    size_t b = (size_t)(shift + 1) * 64 + (size_t)((us >> shift) - 64);
-    return b < BATCH_HIST_BUCKETS ? b : BATCH_HIST_BUCKETS - 1;
-}
-
-/* The middle of a bucket's range, in microseconds. */
-static double bucket_value(size_t b)
-{
-    if (b < 128)
-        return (double)b;
-    size_t shift = b / 64 - 1;
-    uint64_t lo = (uint64_t)(64 + b % 64) << shift;
-    return (double)lo + (double)((uint64_t)1 << shift) / 2.0;
-}
-
-void batch_hist_add(batch_hist *h, uint64_t us)
-{
-    h->n[bucket_of(us)]++;
-    h->count++;
-    if (us > h->max_us)
-        h->max_us = us;
-}
-
-void batch_hist_merge(batch_hist *into, const batch_hist *from)
-{
-    for (size_t i = 0; i < BATCH_HIST_BUCKETS; i++)
-        into->n[i] += from->n[i];
-    into->count += from->count;
-    if (from->max_us > into->max_us)
-        into->max_us = from->max_us;
-}
-
-double batch_hist_quantile(const batch_hist *h, double q)
-{
-    if (!h->count)
-        return 0;
-    uint64_t rank = (uint64_t)ceil(q * (double)h->count);
-    if (rank < 1)
-        rank = 1;
-    uint64_t seen = 0;
-    for (size_t i = 0; i < BATCH_HIST_BUCKETS; i++) {
-        seen += h->n[i];
-        if (seen >= rank) {
-            double v = bucket_value(i);
-            return v > (double)h->max_us ? (double)h->max_us : v;
-        }
-    }
-    return (double)h->max_us;
 }
 
 /* ---- tallies -------------------------------------------------------------------------- */
@@ -269,7 +211,7 @@ static bool parse_line(const char *line, size_t len, uint64_t *pos, int *status,
         *pos = (uint64_t)json_integer_value(p);
         *status = -1;
         for (int i = 0; i < BS__COUNT; i++)
-            if (strcmp(json_string_value(s), batch_status_names[i]) == 0)
+            if (strcmp(json_string_value(s), provost_batch_status_names[i]) == 0)
                 *status = i;
         unsigned v = 0;
         char extra;
@@ -348,107 +290,4 @@ int batch_results_scan(int fd, batch_seen *seen, batch_tally *tally, uint64_t *d
     free(buf);
     free(line);
     return rc;
-}
-
-/* ---- the summary --------------------------------------------------------------------- */
-
-static int by_count(const void *a, const void *b)
-{
-    const batch_code_count *x = a, *y = b;
-    return x->n < y->n ? 1 : x->n > y->n ? -1 : x->code < y->code ? -1 : x->code > y->code;
-}
-
-void batch_summary_print(FILE *f, const batch_summary *s)
-{
-    const batch_tally *all = s->all;
-    uint64_t total = batch_tally_total(all), ok = all->by_status[BS_SUCCEEDED], bad = total - ok;
-    fprintf(f, "provost batch: %" PRIu64 " request%s: %" PRIu64 " succeeded, %" PRIu64 " failed", total,
-            total == 1 ? "" : "s", ok, bad);
-    if (bad) {
-        qsort(all->codes, all->ncodes, sizeof *all->codes, by_count);
-        fputs(" (", f);
-        for (size_t i = 0; i < all->ncodes; i++)
-            fprintf(f, "%s0x%08X: %" PRIu64, i ? ", " : "", all->codes[i].code, all->codes[i].n);
-        fputs(")", f);
-    }
-    fputc('\n', f);
-    if (bad)
-        fprintf(f, "  failed: %" PRIu64 " rolled back, %" PRIu64 " invalid (never ran), %" PRIu64 " stuck\n",
-                all->by_status[BS_FAILED], all->by_status[BS_INVALID], all->by_status[BS_STUCK]);
-    fprintf(f, "  this run: %" PRIu64 " request%s in %.2f s (%.0f requests/s)", s->run, s->run == 1 ? "" : "s",
-            s->seconds, s->seconds > 0 ? (double)s->run / s->seconds : 0.0);
-    if (s->h->count)
-        fprintf(f, "; latency p50 %.3f ms, p99 %.3f ms, max %.3f ms", batch_hist_quantile(s->h, 0.50) / 1000.0,
-                batch_hist_quantile(s->h, 0.99) / 1000.0, (double)s->h->max_us / 1000.0);
-    fputc('\n', f);
-    if (s->seen || s->recorded)
-        fprintf(f, "  resumed: %" PRIu64 " already in the results; %" PRIu64 " finished before the interruption "
-                   "(outcome recorded, result line written now)\n",
-                s->seen, s->recorded);
-    if (!s->finished) {
-        const char *why = s->stop == BATCH_STOP_ERROR   ? "stopped at the first failure (--stop-on-error)"
-                          : s->stop == BATCH_STOP_WRITE ? "stopped: the results could not be written"
-                          : s->stop == SIGINT           ? "interrupted (SIGINT)"
-                          : s->stop == SIGTERM          ? "interrupted (SIGTERM)"
-                                                        : "stopped";
-        if (s->total > total)
-            fprintf(f, "  %s: %" PRIu64 " request%s not run", why, s->total - total, s->total - total == 1 ? "" : "s");
-        else
-            fprintf(f, "  %s: the rest was not run", why);
-        if (s->results)
-            fprintf(f, "; continue with: provost batch --resume --out %s\n", s->out);
-        else
-            fprintf(f, "; without --out the batch cannot be resumed\n");
-    }
-    if (s->results)
-        fprintf(f, "  results: %s (batch %s)\n", s->results, s->id);
-}
-
-/* ---- progress ------------------------------------------------------------------------- */
-
-static void duration(char *out, size_t cap, double s)
-{
-    if (s < 0 || s > 360000 || isnan(s))
-        snprintf(out, cap, "?");
-    else if (s < 60)
-        snprintf(out, cap, "%.0fs", s);
-    else if (s < 3600)
-        snprintf(out, cap, "%dm%02ds", (int)s / 60, (int)s % 60);
-    else
-        snprintf(out, cap, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
-}
-
-void batch_progress_print(FILE *to, const batch_progress_view *v, bool tty)
-{
-    char eta[32] = "?";
-    uint64_t left = v->total > v->done ? v->total - v->done : 0;
-    if (v->total && v->rate > 0)
-        duration(eta, sizeof eta, (double)left / v->rate);
-    else if (v->total && !left)
-        snprintf(eta, sizeof eta, "0s");
-    char count[64];
-    if (v->total)
-        snprintf(count, sizeof count, "%" PRIu64 "/%" PRIu64, v->done, v->total);
-    else
-        snprintf(count, sizeof count, "%" PRIu64 "/?", v->done);
-    if (tty) {
-        char bar[31];
-        int width = 30, full = v->total ? (int)((double)v->done * width / (double)v->total) : 0;
-        if (full > width)
-            full = width;
-        for (int i = 0; i < width; i++)
-            bar[i] = i < full ? '#' : '.';
-        bar[width] = 0;
-        char pct[8] = "  ?%";
-        if (v->total)
-            snprintf(pct, sizeof pct, "%3.0f%%", 100.0 * (double)v->done / (double)v->total);
-        fprintf(to, "\r%s [%s] %s  %.0f/s  ETA %s  failed %" PRIu64 "\033[K", pct, bar, count, v->rate, eta,
-                v->failed);
-    } else {
-        char took[32];
-        duration(took, sizeof took, v->elapsed);
-        fprintf(to, "provost batch: %s done, %.0f/s, ETA %s, %" PRIu64 " failed (%s)\n", count, v->rate, eta,
-                v->failed, took);
-    }
-    fflush(to);
 }

@@ -1,9 +1,9 @@
 /*
- * batch_xml.h -- what the two halves of the XML input reader share (batch_xml.c reads,
+ * rbatch_xml.h -- what the two halves of the XML input reader share (batch_xml.c reads,
  * batch_recover.c finds where to go on after a well-formedness error).  Private to them.
  */
-#ifndef PROVOST_BATCH_XML_H
-#define PROVOST_BATCH_XML_H
+#ifndef PROVOST_RUN_RBATCH_XML_H
+#define PROVOST_RUN_RBATCH_XML_H
 
 #include <stdbool.h>
 #include <sys/types.h>
@@ -11,7 +11,7 @@
 #include <libxml/xmlreader.h>
 
 #include "compiler/compiler.h"
-#include "tools/batch.h"
+#include "rbatch.h"
 
 enum {
     M_START,     /* before the root element */
