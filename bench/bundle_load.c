@@ -6,10 +6,10 @@
  * plus N/10 provider procedures they call (providerSource="test").  Then:
  *
  *   compile   provost_compile of the XML, best of R runs
- *   load      provost_bundle_open + provost_bundle_close of the written bundle, best of 10 R
- *   in memory provost_bundle_load of the compiler's buffer, used in place (the checks
+ *   load      pvm_bundle_open + pvm_bundle_close of the written bundle, best of 10 R
+ *   in memory pvm_bundle_load of the compiler's buffer, used in place (the checks
  *             without open/mmap/munmap), best of 10 R
- *   allocs    heap allocations (calls, bytes) made by one provost_bundle_open, counted by
+ *   allocs    heap allocations (calls, bytes) made by one pvm_bundle_open, counted by
  *             malloc/calloc/realloc wrappers (link with -Wl,--wrap=malloc,--wrap=calloc,
  *             --wrap=realloc) and cross-checked with mallinfo2()
  *
@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "compiler/compiler.h"
+#include "provost/compiler.h"
 #include "vm/bundle.h"
 
 /* ---- allocation counting ------------------------------------------------------------ */
@@ -225,10 +225,10 @@ static result run(unsigned nprocs, int repeats, const char *dir, int keep)
     r.memload_s = 1e30;
     for (int i = 0; i < repeats * 10; i++) {
         double t0 = now();
-        provost_bundle *b = provost_bundle_load(c.bundle, c.size, 0, err, sizeof err);
+        pvm_bundle *b = pvm_bundle_load(c.bundle, c.size, 0, err, sizeof err);
         if (!b)
             die("in memory: %s", err);
-        provost_bundle_close(b);
+        pvm_bundle_close(b);
         double t = now() - t0;
         if (t < r.memload_s)
             r.memload_s = t;
@@ -238,10 +238,10 @@ static result run(unsigned nprocs, int repeats, const char *dir, int keep)
     r.load_s = 1e30;
     for (int i = 0; i < repeats * 10; i++) {
         double t0 = now();
-        provost_bundle *b = provost_bundle_open(path, err, sizeof err);
+        pvm_bundle *b = pvm_bundle_open(path, err, sizeof err);
         if (!b)
             die("%s: %s", path, err);
-        provost_bundle_close(b);
+        pvm_bundle_close(b);
         double t = now() - t0;
         if (t < r.load_s)
             r.load_s = t;
@@ -251,7 +251,7 @@ static result run(unsigned nprocs, int repeats, const char *dir, int keep)
     struct mallinfo2 before = mallinfo2();
     n_allocs = n_bytes = 0;
     counting = 1;
-    provost_bundle *b = provost_bundle_open(path, err, sizeof err);
+    pvm_bundle *b = pvm_bundle_open(path, err, sizeof err);
     counting = 0;
     struct mallinfo2 after = mallinfo2();
     if (!b)
@@ -261,7 +261,7 @@ static result run(unsigned nprocs, int repeats, const char *dir, int keep)
     r.inuse_delta = (long)after.uordblks - (long)before.uordblks;
     r.ninsns = b->ncode;
     r.nprocs_loaded = b->nprocs;
-    provost_bundle_close(b);
+    pvm_bundle_close(b);
     if (!keep)
         unlink(path);
     return r;

@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "compiler/compiler.h"
+#include "provost/compiler.h"
 #include "vm/bundle.h"
 #include "vm/counters.h"
 
@@ -128,7 +128,7 @@ static double run_team(const loop *proto, int threads)
 
 /* ---- a counter set with procedures ---------------------------------------------------- */
 
-static provost_bundle *bundle_of(unsigned n)
+static pvm_bundle *bundle_of(unsigned n)
 {
     size_t cap = 200 + (size_t)n * 64, len = 0;
     char *xml = malloc(cap);
@@ -144,7 +144,7 @@ static provost_bundle *bundle_of(unsigned n)
         exit(1);
     }
     char why[256];
-    provost_bundle *b = provost_bundle_load(out.bundle, out.size, 1, why, sizeof why);
+    pvm_bundle *b = pvm_bundle_load(out.bundle, out.size, 1, why, sizeof why);
     provost_compiled_free(&out);
     free(xml);
     if (!b) {
@@ -197,7 +197,7 @@ int main(int argc, char **argv)
         return 2;
     }
     provost_compiler_init();
-    provost_bundle *b = bundle_of(1000);
+    pvm_bundle *b = bundle_of(1000);
     pvm_counters *c = pvm_counters_new();
     if (!c)
         return 1;
@@ -229,6 +229,6 @@ int main(int argc, char **argv)
     printf("\ncalls counted: %llu of %llu%s\n", (unsigned long long)total, (unsigned long long)expected,
            total == expected ? "" : "  MISMATCH");
     pvm_counters_free(c);
-    provost_bundle_close(b);
+    pvm_bundle_close(b);
     return total == expected ? 0 : 1;
 }

@@ -2,7 +2,7 @@
  * micro.c -- micro-benchmarks, registered with Google Benchmark through bench/shim.h:
  *
  *   compile/N          provost_compile of a generated namespace of N procedures
- *   bundle_load/N      provost_bundle_open + close of its bundle (mmap and checks)
+ *   bundle_load/N      pvm_bundle_open + close of its bundle (mmap and checks)
  *   step/noop          dispatch of a step that does nothing (<transform/>), per step
  *   step/literal       a step with a literal executeData and nothing else (the base of xform)
  *   xform/MODE/plain   a before in MODE (insert, merge, replace, move) without XSL, per step
@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "bench/shim.h"
-#include "compiler/compiler.h"
+#include "provost/compiler.h"
 #include "provost/provost.h"
 #include "vm/bundle.h"
 #include "vm/db.h"
@@ -149,12 +149,12 @@ static void bm_bundle_load(pb_state *s, void *arg)
     gen *g = arg;
     char why[256];
     while (pb_keep_running(s)) {
-        provost_bundle *b = provost_bundle_open(g->bundle_path, why, sizeof why);
+        pvm_bundle *b = pvm_bundle_open(g->bundle_path, why, sizeof why);
         if (!b) {
             pb_error(s, why);
             return;
         }
-        provost_bundle_close(b);
+        pvm_bundle_close(b);
     }
     pb_set_items_per_iteration(s, g->n);
 }

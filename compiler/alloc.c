@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compiler/internal.h"
+#include "internal.h"
 
 void *pvc_alloc(pvc_ctx *ctx, size_t size)
 {

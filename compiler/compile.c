@@ -10,7 +10,7 @@
 
 #include <libxml/parser.h>
 
-#include "compiler/internal.h"
+#include "internal.h"
 #include "provost/verify.h"
 
 const char *provost_compiler_version(void)

@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "compiler/internal.h"
+#include "internal.h"
 
 static void add(pvc_ctx *ctx, int severity, unsigned line, unsigned col, const char *fmt,
                 va_list ap)

@@ -8,7 +8,7 @@
 #include <openssl/evp.h>
 #include <zlib.h>
 
-#include "compiler/internal.h"
+#include "internal.h"
 
 static size_t align8(size_t n)
 {

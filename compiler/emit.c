@@ -2,7 +2,7 @@
  * emit.c -- the code builder: instructions appended to the procedure being compiled,
  * numbered from its first, each carrying the source line it came from.
  */
-#include "compiler/internal.h"
+#include "internal.h"
 
 uint32_t pvc_pc(pvc_ctx *ctx)
 {

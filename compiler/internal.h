@@ -12,7 +12,7 @@
 
 #include <libxml/tree.h>
 
-#include "compiler/compiler.h"
+#include "provost/compiler.h"
 #include "provost/bytecode.h"
 #include "util/vec.h"
 

@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "compiler/internal.h"
+#include "internal.h"
 #include "util/str.h"
 
 bool pvc_is_lang(xmlNodePtr node)

@@ -12,7 +12,7 @@
 #include <libxml/parserInternals.h>
 #include <libxml/SAX2.h>
 
-#include "compiler/internal.h"
+#include "internal.h"
 #include "util/str.h"
 #include "util/xmlerr.h"
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compiler/internal.h"
+#include "internal.h"
 #include "util/xmlout.h"
 
 static uint64_t hash_bytes(const char *s, size_t n)

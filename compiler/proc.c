@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "compiler/internal.h"
+#include "internal.h"
 
 static const char *const proc_attrs[] = {"name", "type", "access", "auditEnabled", "perfEnabled",
                                          "saveDataForRollback", "description", NULL};

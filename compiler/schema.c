@@ -7,7 +7,7 @@
 
 #include <libxml/xmlschemas.h>
 
-#include "compiler/internal.h"
+#include "internal.h"
 #include "util/xmlerr.h"
 
 /* The source element a node of its deep copy was made from. */

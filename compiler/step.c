@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "compiler/internal.h"
+#include "internal.h"
 #include "util/str.h"
 
 typedef struct step_parts {

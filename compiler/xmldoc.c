@@ -10,7 +10,7 @@
 #include <libxml/parser.h>
 #include <libxslt/xsltutils.h>
 
-#include "compiler/compiler.h"
+#include "provost/compiler.h"
 
 void provost_xml_init(void)
 {

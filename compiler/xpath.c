@@ -9,7 +9,7 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
-#include "compiler/internal.h"
+#include "internal.h"
 #include "util/xmlerr.h"
 
 static bool name_start(unsigned char c)

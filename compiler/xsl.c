@@ -11,7 +11,7 @@
 #include <libxslt/xsltInternals.h>
 #include <libxslt/xsltutils.h>
 
-#include "compiler/internal.h"
+#include "internal.h"
 #include "util/xmlerr.h"
 #include "util/xmlout.h"
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "providers/providers.h"
+#include "builtin.h"
 
 /* Defined in test.c and error.c, each written as a plug-in would be. */
 extern const provost_provider provost_test_provider;

@@ -28,7 +28,7 @@
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>
 
-#include "providers/providers.h"
+#include "builtin.h"
 
 #define ERROR_E_NOTFOUND 0x80070002u /* no such procedure */
 #define ERROR_MAP_MAX    (64u << 20) /* bytes of lookup file */

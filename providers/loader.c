@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "providers/providers.h"
+#include "builtin.h"
 
 #define DL_FLAGS (RTLD_NOW | RTLD_LOCAL)
 

@@ -17,7 +17,7 @@
 
 #include <libxml/xmlsave.h>
 
-#include "providers/providers.h"
+#include "builtin.h"
 
 #define TEST_E_PREPARE  0x8004D00Eu /* what FailPrepare's prepare returns */
 #define TEST_MAX_SLEEP  600000L     /* ms: ten minutes */

@@ -220,7 +220,7 @@ static void submit(batch_run *b, batch_item *it, batch_result *r, provost_respon
     uint64_t t1 = batch_now_ns();
     if (rc < 0) {
         r->status = BS_INVALID;
-        r->code = perr.code ? perr.code : PROVOST_E_BADARG;
+        r->code = perr.code ? perr.code : PROVOST_E_INVALIDARG;
         *desc = strdup(perr.message);
         r->description = *desc ? *desc : "out of memory";
         r->ms = (double)(t1 - t0) / 1e6;
@@ -255,7 +255,7 @@ static void run_item(worker *w, batch_item *it)
     char *desc = NULL, txid[64] = "";
     if (it->kind == BATCH_INVALID) {
         r.status = BS_INVALID;
-        r.code = PROVOST_E_BADARG;
+        r.code = PROVOST_E_INVALIDARG;
         r.description = it->error ? it->error : "out of memory";
     } else {
         submit(b, it, &r, &resp, &desc, txid);

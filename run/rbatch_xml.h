@@ -10,7 +10,7 @@
 
 #include <libxml/xmlreader.h>
 
-#include "compiler/compiler.h"
+#include "provost/compiler.h"
 #include "rbatch.h"
 
 enum {

@@ -8,7 +8,7 @@
 #include <stdio.h>
 
 #include "provost/batch.h"
-#include "tools/tools.h"
+#include "tools.h"
 
 static void print_stopped(FILE *f, const provost_batch_summary *s, uint64_t total, const char *out)
 {

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "provost/batch.h"
-#include "tools/tools.h"
+#include "tools.h"
 
 #define SHOW_INVALID 20 /* requests that could not be run, shown one by one */
 

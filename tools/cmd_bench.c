@@ -14,7 +14,7 @@
 
 #include "provost/bench.h"
 #include "provost/provost.h"
-#include "tools/tools.h"
+#include "tools.h"
 
 typedef struct opts {
     const char *pos[3];

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compiler/compiler.h"
+#include "provost/compiler.h"
+#include "provost/provost.h"
 #include "provost/batch.h"
-#include "tools/tools.h"
-#include "vm/bundle.h"
+#include "tools.h"
 
 static char *default_output(const char *in)
 {
@@ -116,33 +116,23 @@ int cmd_disasm(int argc, char **argv)
     if (!src)
         return die("%s: %s", in, err);
     const char *shown = strcmp(in, "-") == 0 ? "<stdin>" : in;
-    provost_bundle *b;
-    provost_compiled c = {0};
+    int rc = 0;
     if (provost_is_bundle(src, len)) {
-        b = provost_bundle_load(src, len, 0, err, sizeof err);
-        if (!b) {
-            free(src);
-            return die("%s: %s", shown, err);
-        }
+        if (provost_disasm_bundle(src, len, explain, stdout, err, sizeof err) != 0)
+            rc = die("%s: %s", shown, err);
     } else {
-        int rc = provost_compile(shown, src, len, &c);
+        provost_compiled c = {0};
+        int crc = provost_compile(shown, src, len, &c);
         provost_compiled_print(&c, shown, stderr);
-        if (rc != 0) {
-            provost_compiled_free(&c);
-            free(src);
-            return 2;
-        }
-        b = provost_bundle_load(c.bundle, c.size, 0, err, sizeof err);
-        if (!b) {
-            provost_compiled_free(&c);
-            free(src);
-            return die("%s: internal error: %s", shown, err);
-        }
+        if (crc != 0)
+            rc = 2;
+        else if (provost_disasm_bundle(c.bundle, c.size, explain, stdout, err, sizeof err) != 0)
+            rc = die("%s: internal error: %s", shown, err);
+        provost_compiled_free(&c);
     }
-    (explain ? provost_disasm_explained : provost_disasm)(b, stdout);
-    provost_bundle_close(b);
-    provost_compiled_free(&c);
     free(src);
+    if (rc)
+        return rc;
     return fflush(stdout) == 0 ? 0 : 2;
 }
 

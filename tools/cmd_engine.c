@@ -8,7 +8,7 @@
 
 #include "provost/bytecode.h"
 #include "provost/provost.h"
-#include "tools/tools.h"
+#include "tools.h"
 
 /* The global options, as given before the command name. */
 static struct {

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tools/tools.h"
+#include "tools.h"
 
 #define INPUT_LIMIT ((size_t)1 << 30)
 

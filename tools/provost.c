@@ -11,9 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "compiler/compiler.h"
+#include "provost/compiler.h"
 #include "provost/bytecode.h"
-#include "tools/tools.h"
+#include "tools.h"
 
 typedef struct command {
     const char *name;

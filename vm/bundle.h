@@ -9,8 +9,9 @@
 #include <stdio.h>
 
 #include "provost/bytecode.h"
+#include "provost/provost.h" /* provost_is_bundle */
 
-typedef struct provost_bundle {
+typedef struct pvm_bundle {
     const unsigned char *base;
     size_t size;
     int owner; /* 0 borrowed, 1 mmap'd, 2 malloc'd copy */
@@ -30,27 +31,24 @@ typedef struct provost_bundle {
     PVB_VIEW(code, provost_insn)
 #undef PVB_VIEW
     const provost_nsinfo *ns;
-} provost_bundle;
+} pvm_bundle;
 
 /* Map and check a bundle file.  On failure returns NULL and writes a one-line reason. */
-provost_bundle *provost_bundle_open(const char *path, char *err, size_t errlen);
+pvm_bundle *pvm_bundle_open(const char *path, char *err, size_t errlen);
 
 /* Check a bundle in memory; copy != 0 takes a private copy, else buf must outlive it. */
-provost_bundle *provost_bundle_load(const void *buf, size_t len, int copy, char *err, size_t errlen);
+pvm_bundle *pvm_bundle_load(const void *buf, size_t len, int copy, char *err, size_t errlen);
 
-void provost_bundle_close(provost_bundle *b);
+void pvm_bundle_close(pvm_bundle *b);
 
 /* A string of the pool, or NULL for PROVOST_NONE. */
-static inline const char *provost_bundle_str(const provost_bundle *b, uint32_t off)
+static inline const char *pvm_bundle_str(const pvm_bundle *b, uint32_t off)
 {
     return off == PROVOST_NONE ? NULL : b->strings + off;
 }
 
 /* Print every procedure the way EXPLAIN prints a program. */
-void provost_disasm(const provost_bundle *b, FILE *out);
-void provost_disasm_explained(const provost_bundle *b, FILE *out); /* each opcode's meaning under it */
-
-/* Is this buffer a bundle (by its magic)? */
-int provost_is_bundle(const void *buf, size_t len);
+void pvm_disasm(const pvm_bundle *b, FILE *out);
+void pvm_disasm_explained(const pvm_bundle *b, FILE *out); /* each opcode's meaning under it */
 
 #endif

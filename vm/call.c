@@ -10,8 +10,8 @@
 #include <libxml/xmlschemas.h>
 
 #include "util/xmlerr.h"
-#include "vm/counters.h"
-#include "vm/vm.h"
+#include "counters.h"
+#include "vm.h"
 
 /* With schema validation on, executeData must match the procedure's input (before the
  * call) or output (after a provider call) XSD: else 0xC00CE014 (SPEC §7). */
@@ -29,7 +29,7 @@ static int validate(pvm_req *r, const pvm_ns *ns, uint32_t proc, int which, xmlN
     xmlSchemaFreeValidCtxt(v);
     if (rc == 0)
         return 0;
-    const char *pname = provost_bundle_str(ns->bundle, ns->bundle->procs_v[proc].name);
+    const char *pname = pvm_bundle_str(ns->bundle, ns->bundle->procs_v[proc].name);
     pvm_fail(r, PROVOST_E_SCHEMA, "executeData does not match the %s schema of %s/%s: %s",
              which ? "output" : "input", ns->name, pname, pu_xmlerr_text(&e, "invalid"));
     pvm_error_push_source(&r->err, ns->name, pname);
@@ -50,10 +50,10 @@ int pvm_call(pvm_frame *f, const provost_callref *c, const pvm_target *t)
     pvm_req *r = f->req;
     if (!t->ns)
         return pvm_fail(r, PROVOST_E_NOTFOUND, "procedure '%s' of namespace '%s' is not registered",
-                        provost_bundle_str(f->b, c->proc), provost_bundle_str(f->b, c->ns));
+                        pvm_bundle_str(f->b, c->proc), pvm_bundle_str(f->b, c->ns));
     if (r->depth >= PVM_MAX_DEPTH)
         return pvm_fail(r, PROVOST_E_DEPTH, "calls nest more than %d deep (calling %s/%s)", PVM_MAX_DEPTH,
-                        t->ns->name, provost_bundle_str(t->ns->bundle, t->ns->bundle->procs_v[t->proc].name));
+                        t->ns->name, pvm_bundle_str(t->ns->bundle, t->ns->bundle->procs_v[t->proc].name));
     int imp = c->impersonate ? c->impersonate : f->impersonate;
     int trusted = c->trusted ? c->trusted : f->trusted;
     int sensitive = c->sensitive ? c->sensitive : f->sensitive;
@@ -74,7 +74,7 @@ int pvm_call(pvm_frame *f, const provost_callref *c, const pvm_target *t)
     } else {
         rc = pvm_run_proc(r, t->ns, t->proc, t->links, f->exec, imp, trusted, sensitive, identity);
         if (rc != 0)
-            pvm_error_push_source(&r->err, t->ns->name, provost_bundle_str(t->ns->bundle, proc->name));
+            pvm_error_push_source(&r->err, t->ns->name, pvm_bundle_str(t->ns->bundle, proc->name));
         else
             rc = validate(r, t->ns, t->proc, 1, f->exec);
         /* the callee's transforms may have put a new element in place of its data */

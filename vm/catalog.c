@@ -14,12 +14,12 @@
 #include <libxml/xpathInternals.h>
 #include <libxslt/xsltutils.h>
 
-#include "compiler/compiler.h"
+#include "provost/compiler.h"
 #include "util/str.h"
 #include "util/vec.h"
 #include "util/xmlerr.h"
-#include "vm/counters.h"
-#include "vm/vm.h"
+#include "counters.h"
+#include "vm.h"
 
 static int by_off(const void *a, const void *b)
 {
@@ -27,9 +27,9 @@ static int by_off(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static const char *proc_name(const provost_bundle *b, uint32_t i)
+static const char *proc_name(const pvm_bundle *b, uint32_t i)
 {
-    const char *n = provost_bundle_str(b, b->procs_v[i].name);
+    const char *n = pvm_bundle_str(b, b->procs_v[i].name);
     return n ? n : "";
 }
 
@@ -42,7 +42,7 @@ static void ns_free(pvm_ns *ns)
 {
     if (!ns)
         return;
-    const provost_bundle *b = ns->bundle;
+    const pvm_bundle *b = ns->bundle;
     if (ns->xsl)
         for (size_t i = 0; i < b->nxsls; i++)
             if (ns->xsl[i])
@@ -63,7 +63,7 @@ static void ns_free(pvm_ns *ns)
     free(ns->xsl);
     free(ns->xpath);
     free(ns->name);
-    provost_bundle_close(ns->bundle);
+    pvm_bundle_close(ns->bundle);
     free(ns);
 }
 
@@ -112,17 +112,17 @@ static xmlSchemaPtr xsd_of(const char *text)
     return schema;
 }
 
-pvm_ns *pvm_ns_prepare(provost_engine *e, provost_bundle *b, char *err, size_t errlen)
+pvm_ns *pvm_ns_prepare(provost_engine *e, pvm_bundle *b, char *err, size_t errlen)
 {
     pvm_ns *ns = calloc(1, sizeof *ns);
     if (!ns) {
-        provost_bundle_close(b);
+        pvm_bundle_close(b);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     atomic_init(&ns->refs, 1);
     ns->bundle = b;
-    const char *name = provost_bundle_str(b, b->ns->name);
+    const char *name = pvm_bundle_str(b, b->ns->name);
     if (name && !(ns->name = strdup(name)))
         goto oom;
     ns->by_name = malloc((b->nprocs ? b->nprocs : 1) * sizeof *ns->by_name);
@@ -137,7 +137,7 @@ pvm_ns *pvm_ns_prepare(provost_engine *e, provost_bundle *b, char *err, size_t e
         goto oom;
 
     for (size_t i = 0; i < b->nxsls; i++) {
-        const char *text = provost_bundle_str(b, b->xsls_v[i].text);
+        const char *text = pvm_bundle_str(b, b->xsls_v[i].text);
         provost_xml_error pe;
         xmlDocPtr doc = provost_xml_read(text, strlen(text), "stylesheet", NULL, 0, &pe);
         ns->xsl[i] = doc ? xsltParseStylesheetDoc(doc) : NULL;
@@ -153,10 +153,10 @@ pvm_ns *pvm_ns_prepare(provost_engine *e, provost_bundle *b, char *err, size_t e
     for (size_t i = 0; i < b->npaths; i++) {
         if (b->paths_v[i].kind != PROVOST_PATH_XPATH)
             continue;
-        ns->xpath[i] = xmlXPathCompile(BAD_CAST provost_bundle_str(b, b->paths_v[i].text));
+        ns->xpath[i] = xmlXPathCompile(BAD_CAST pvm_bundle_str(b, b->paths_v[i].text));
         if (!ns->xpath[i]) {
             snprintf(err, errlen, "XPath \"%s\" does not compile here: recompile the namespace",
-                     provost_bundle_str(b, b->paths_v[i].text));
+                     pvm_bundle_str(b, b->paths_v[i].text));
             ns_free(ns);
             return NULL;
         }
@@ -183,7 +183,7 @@ pvm_ns *pvm_ns_prepare(provost_engine *e, provost_bundle *b, char *err, size_t e
             ns->lits[k++] = ns->lits[i];
     ns->nlits = k;
     for (size_t i = 0; i < ns->nlits; i++) {
-        const char *text = provost_bundle_str(b, ns->lits[i].off);
+        const char *text = pvm_bundle_str(b, ns->lits[i].off);
         provost_xml_error pe;
         ns->lits[i].doc = provost_xml_read(text, strlen(text), "literal", NULL, 0, &pe);
         if (!ns->lits[i].doc) {
@@ -200,10 +200,10 @@ pvm_ns *pvm_ns_prepare(provost_engine *e, provost_bundle *b, char *err, size_t e
         uint32_t lit[2] = {b->procs_v[p].input_schema, b->procs_v[p].output_schema};
         for (int which = 0; which < 2; which++)
             if (lit[which] != PROVOST_NONE)
-                ns->schemas[2 * p + which] = xsd_of(provost_bundle_str(b, lit[which]));
+                ns->schemas[2 * p + which] = xsd_of(pvm_bundle_str(b, lit[which]));
     }
 
-    const char *provider = provost_bundle_str(b, b->ns->provider);
+    const char *provider = pvm_bundle_str(b, b->ns->provider);
     if (provider)
         ns->provider = pvm_provider_get(e, provider);
     /* a request's own procedure has no name to count under (and a stream of distinct
@@ -221,7 +221,7 @@ oom:
 
 uint32_t pvm_find_proc(const pvm_ns *ns, const char *name)
 {
-    const provost_bundle *b = ns->bundle;
+    const pvm_bundle *b = ns->bundle;
     size_t lo = 0, hi = b->nprocs;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
@@ -257,12 +257,12 @@ pvm_ns *pvm_catalog_find(pvm_catalog *c, const char *name, size_t *index)
 
 void pvm_link(pvm_catalog *cat, const pvm_ns *ns, pvm_target *links)
 {
-    const provost_bundle *b = ns->bundle;
+    const pvm_bundle *b = ns->bundle;
     for (size_t i = 0; i < b->ncalls; i++) {
         const provost_callref *call = &b->calls_v[i];
         size_t at = 0;
-        pvm_ns *t = pvm_catalog_find(cat, provost_bundle_str(b, call->ns), &at);
-        uint32_t p = t ? pvm_find_proc(t, provost_bundle_str(b, call->proc)) : PROVOST_NONE;
+        pvm_ns *t = pvm_catalog_find(cat, pvm_bundle_str(b, call->ns), &at);
+        uint32_t p = t ? pvm_find_proc(t, pvm_bundle_str(b, call->proc)) : PROVOST_NONE;
         links[i] = (pvm_target){.ns = p == PROVOST_NONE ? NULL : t, .proc = p,
                                 .links = p == PROVOST_NONE ? NULL : cat->links[at]};
     }

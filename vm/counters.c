@@ -14,7 +14,7 @@
 #include "util/hist.h"
 #include "util/str.h"
 #include "util/vec.h"
-#include "vm/counters.h"
+#include "counters.h"
 
 #define SUB_BITS 3
 #define NBUCKETS PU_HIST_NBUCKETS(SUB_BITS)
@@ -96,7 +96,7 @@ void pvm_counters_free(pvm_counters *c)
     free(c);
 }
 
-uint32_t pvm_counters_reserve(pvm_counters *c, const char *ns, const provost_bundle *b)
+uint32_t pvm_counters_reserve(pvm_counters *c, const char *ns, const pvm_bundle *b)
 {
     pthread_mutex_lock(&c->lock);
     uint32_t base = (uint32_t)c->nnames;
@@ -110,7 +110,7 @@ uint32_t pvm_counters_reserve(pvm_counters *c, const char *ns, const provost_bun
         return PROVOST_NONE;
     }
     for (size_t i = 0; i < b->nprocs; i++) {
-        const char *pn = provost_bundle_str(b, b->procs_v[i].name);
+        const char *pn = pvm_bundle_str(b, b->procs_v[i].name);
         c->names[c->nnames++] = (name){.ns = strdup(ns), .proc = strdup(pn ? pn : "(request)"),
                                       .perf = (b->procs_v[i].flags & PROVOST_PROC_PERF) != 0};
     }

@@ -24,7 +24,7 @@
 
 #include <rocksdb/c.h>
 
-#include "vm/db.h"
+#include "db.h"
 
 static const char *const cf_names[PVM_CF__COUNT] = {"namespaces", "journal", "audit", "queue", "config", "outcomes"};
 

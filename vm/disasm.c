@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "vm/bundle.h"
+#include "bundle.h"
 
 static const char *const type_names[] = {"?", "read", "write", "twoPhase"};
 static const char *const kind_names[] = {"execute", "queue", "transform"};
@@ -51,20 +51,20 @@ static void put_scope(FILE *out, unsigned r)
         fprintf(out, "slot%u", r - PROVOST_SCOPE_SLOT0);
 }
 
-static void put_path(const provost_bundle *b, FILE *out, uint32_t i)
+static void put_path(const pvm_bundle *b, FILE *out, uint32_t i)
 {
     const provost_path *p = &b->paths_v[i];
     if (p->kind == PROVOST_PATH_SELF) {
         fputs("(self)", out);
         return;
     }
-    put_quoted(out, provost_bundle_str(b, p->text), 200);
+    put_quoted(out, pvm_bundle_str(b, p->text), 200);
     fputs(p->kind == PROVOST_PATH_SIMPLE ? (p->flags & PROVOST_PATH_CREATABLE ? "[simple,creatable]" : "[simple]")
                                          : "[xpath]",
           out);
 }
 
-static void put_scope_path(const provost_bundle *b, FILE *out, unsigned scope, uint32_t path)
+static void put_scope_path(const pvm_bundle *b, FILE *out, unsigned scope, uint32_t path)
 {
     put_scope(out, scope);
     if (path != PROVOST_NONE && b->paths_v[path].kind != PROVOST_PATH_SELF) {
@@ -73,12 +73,12 @@ static void put_scope_path(const provost_bundle *b, FILE *out, unsigned scope, u
     }
 }
 
-static void put_call(const provost_bundle *b, FILE *out, uint32_t i, int queue)
+static void put_call(const pvm_bundle *b, FILE *out, uint32_t i, int queue)
 {
     const provost_callref *c = &b->calls_v[i];
-    put_quoted(out, provost_bundle_str(b, c->ns), 200);
+    put_quoted(out, pvm_bundle_str(b, c->ns), 200);
     fputc('/', out);
-    put_quoted(out, provost_bundle_str(b, c->proc), 200);
+    put_quoted(out, pvm_bundle_str(b, c->proc), 200);
     if (c->impersonate)
         fprintf(out, " impersonate=%u", c->impersonate);
     if (c->sensitive)
@@ -89,12 +89,12 @@ static void put_call(const provost_bundle *b, FILE *out, uint32_t i, int queue)
         fprintf(out, " suspended=%u", c->suspended);
 }
 
-static const char *case_name(const provost_bundle *b, const provost_proc *p, uint32_t k)
+static const char *case_name(const pvm_bundle *b, const provost_proc *p, uint32_t k)
 {
-    return k < p->ncases ? provost_bundle_str(b, b->cases_v[p->cases + k]) : "?";
+    return k < p->ncases ? pvm_bundle_str(b, b->cases_v[p->cases + k]) : "?";
 }
 
-static void put_operand(const provost_bundle *b, const provost_proc *p, FILE *out, char kind, uint32_t v,
+static void put_operand(const pvm_bundle *b, const provost_proc *p, FILE *out, char kind, uint32_t v,
                         uint8_t op)
 {
     switch (kind) {
@@ -109,7 +109,7 @@ static void put_operand(const provost_bundle *b, const provost_proc *p, FILE *ou
         if (v == PROVOST_NONE)
             fputs("(empty)", out);
         else
-            put_quoted(out, provost_bundle_str(b, v), 120);
+            put_quoted(out, pvm_bundle_str(b, v), 120);
         break;
     case PROVOST_OPK_XFORM: {
         const provost_xform *x = &b->xforms_v[v];
@@ -130,7 +130,7 @@ static void put_operand(const provost_bundle *b, const provost_proc *p, FILE *ou
         for (uint32_t pc = 0; pc < p->ncode && !name; pc++) {
             const provost_insn *in = &b->code_v[p->code + pc];
             if (in->op == PROVOST_OP_SELECT && in->p2 == v)
-                name = provost_bundle_str(b, b->selects_v[in->p4].name);
+                name = pvm_bundle_str(b, b->selects_v[in->p4].name);
         }
         fprintf(out, " sel%u(%s)", v, name ? name : "?");
         break;
@@ -142,7 +142,7 @@ static void put_operand(const provost_bundle *b, const provost_proc *p, FILE *ou
         for (uint32_t w = 0; w < s->nwhere; w++) {
             const provost_where *wh = &b->wheres_v[s->first + w];
             fputs(w ? ", " : " where ", out);
-            put_quoted(out, provost_bundle_str(b, wh->value), 80);
+            put_quoted(out, pvm_bundle_str(b, wh->value), 80);
             fprintf(out, ":%s", case_name(b, p, wh->kase));
         }
         if (s->def_case != PROVOST_NONE)
@@ -159,12 +159,12 @@ static void put_operand(const provost_bundle *b, const provost_proc *p, FILE *ou
 }
 
 /* An indented "label value" line, for the optional strings of a namespace or procedure. */
-static void put_field(const provost_bundle *b, FILE *out, const char *label, uint32_t str, size_t max)
+static void put_field(const pvm_bundle *b, FILE *out, const char *label, uint32_t str, size_t max)
 {
     if (str == PROVOST_NONE)
         return;
     fprintf(out, "  %s ", label);
-    put_quoted(out, provost_bundle_str(b, str), max);
+    put_quoted(out, pvm_bundle_str(b, str), max);
     fputc('\n', out);
 }
 
@@ -198,21 +198,21 @@ static void put_meaning(FILE *out, const char *s)
     }
 }
 
-static void disasm(const provost_bundle *b, FILE *out, int explain)
+static void disasm(const pvm_bundle *b, FILE *out, int explain)
 {
     const provost_nsinfo *ns = b->ns;
     if (ns->kind == PROVOST_BUNDLE_REQUEST) {
         fputs("request\n", out);
     } else {
         fputs("namespace ", out);
-        put_quoted(out, provost_bundle_str(b, ns->name), 200);
+        put_quoted(out, pvm_bundle_str(b, ns->name), 200);
         if (ns->version != PROVOST_NONE) {
             fputs(" version=", out);
-            put_quoted(out, provost_bundle_str(b, ns->version), 80);
+            put_quoted(out, pvm_bundle_str(b, ns->version), 80);
         }
         if (ns->provider != PROVOST_NONE) {
             fputs(" providerSource=", out);
-            put_quoted(out, provost_bundle_str(b, ns->provider), 200);
+            put_quoted(out, pvm_bundle_str(b, ns->provider), 200);
         }
         if (ns->read_only)
             fputs(" readOnly", out);
@@ -224,7 +224,7 @@ static void disasm(const provost_bundle *b, FILE *out, int explain)
         const provost_proc *p = &b->procs_v[i];
         fputs("\nprocedure ", out);
         if (p->name != PROVOST_NONE)
-            put_quoted(out, provost_bundle_str(b, p->name), 200);
+            put_quoted(out, pvm_bundle_str(b, p->name), 200);
         else
             fputs("(request)", out);
         if (ns->kind == PROVOST_BUNDLE_NAMESPACE)
@@ -256,18 +256,28 @@ static void disasm(const provost_bundle *b, FILE *out, int explain)
         fputs("\nstylesheets\n", out);
         for (size_t i = 0; i < b->nxsls; i++) {
             fprintf(out, "  xsl#%zu ", i);
-            put_quoted(out, provost_bundle_str(b, b->xsls_v[i].text), 4000);
+            put_quoted(out, pvm_bundle_str(b, b->xsls_v[i].text), 4000);
             fprintf(out, " ; line %u\n", b->xsls_v[i].line);
         }
     }
 }
 
-void provost_disasm(const provost_bundle *b, FILE *out)
+void pvm_disasm(const pvm_bundle *b, FILE *out)
 {
     disasm(b, out, 0);
 }
 
-void provost_disasm_explained(const provost_bundle *b, FILE *out)
+void pvm_disasm_explained(const pvm_bundle *b, FILE *out)
 {
     disasm(b, out, 1);
+}
+
+int provost_disasm_bundle(const void *buf, size_t len, int explain, FILE *out, char *err, size_t errlen)
+{
+    pvm_bundle *b = pvm_bundle_load(buf, len, 0, err, errlen);
+    if (!b)
+        return -1;
+    disasm(b, out, explain);
+    pvm_bundle_close(b);
+    return 0;
 }

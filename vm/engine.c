@@ -13,13 +13,13 @@
 #include <libxml/parser.h>
 #include <openssl/crypto.h>
 
-#include "compiler/compiler.h"
+#include "provost/compiler.h"
 #include "util/str.h"
 #include "util/vec.h"
-#include "vm/counters.h"
-#include "vm/db.h"
-#include "vm/journal.h"
-#include "vm/vm.h"
+#include "counters.h"
+#include "db.h"
+#include "journal.h"
+#include "vm.h"
 
 /* The Error Provider namespace every new database holds (SPEC §7). */
 static const char error_provider_ns[] =
@@ -80,7 +80,7 @@ static pvm_ns *load_record(provost_engine *e, const char *val, size_t len, char 
         snprintf(why, whylen, "the stored record has format %u", h.format);
         return NULL;
     }
-    provost_bundle *b = provost_bundle_load(val + sizeof h, len - sizeof h, 1, why, whylen);
+    pvm_bundle *b = pvm_bundle_load(val + sizeof h, len - sizeof h, 1, why, whylen);
     if (!b)
         return NULL;
     pvm_ns *ns = pvm_ns_prepare(e, b, why, whylen);
@@ -130,17 +130,17 @@ static int publish(provost_engine *e, pvm_ns **ns, size_t n)
 }
 
 static int compile_or_load(provost_engine *e, const char *filename, const void *buf, size_t len,
-                           provost_bundle **out, provost_error *err)
+                           pvm_bundle **out, provost_error *err)
 {
     char why[512];
     if (provost_is_bundle(buf, len)) {
-        *out = provost_bundle_load(buf, len, 1, why, sizeof why);
-        return *out ? 0 : fail(err, PROVOST_E_BADARG, "%s: %s", filename, why);
+        *out = pvm_bundle_load(buf, len, 1, why, sizeof why);
+        return *out ? 0 : fail(err, PROVOST_E_INVALIDARG, "%s: %s", filename, why);
     }
     provost_compiled c;
     if (provost_compile(filename, buf, len, &c) != 0) {
         size_t k = 0;
-        err->code = PROVOST_E_BADARG;
+        err->code = PROVOST_E_INVALIDARG;
         err->message[0] = 0;
         for (size_t i = 0; i < c.ndiags && k + 1 < sizeof err->message; i++)
             if (c.diags[i].severity == PROVOST_ERROR)
@@ -151,17 +151,17 @@ static int compile_or_load(provost_engine *e, const char *filename, const void *
         provost_compiled_free(&c);
         return -1;
     }
-    *out = provost_bundle_load(c.bundle, c.size, 1, why, sizeof why);
+    *out = pvm_bundle_load(c.bundle, c.size, 1, why, sizeof why);
     provost_compiled_free(&c);
-    return *out ? 0 : fail(err, PROVOST_E_BADARG, "%s: %s", filename, why);
+    return *out ? 0 : fail(err, PROVOST_E_INVALIDARG, "%s: %s", filename, why);
     (void)e;
 }
 
 static void fill_info(const pvm_ns *ns, provost_ns_info *info)
 {
-    const provost_bundle *b = ns->bundle;
-    const char *v = provost_bundle_str(b, b->ns->version), *p = provost_bundle_str(b, b->ns->provider),
-               *d = provost_bundle_str(b, b->ns->description);
+    const pvm_bundle *b = ns->bundle;
+    const char *v = pvm_bundle_str(b, b->ns->version), *p = pvm_bundle_str(b, b->ns->provider),
+               *d = pvm_bundle_str(b, b->ns->description);
     *info = (provost_ns_info){.name = strdup(ns->name), .version = v ? strdup(v) : NULL,
                               .provider = p ? strdup(p) : NULL, .description = d ? strdup(d) : NULL,
                               .revision = ns->revision, .procedures = (unsigned)b->nprocs,
@@ -172,7 +172,7 @@ static void fill_info(const pvm_ns *ns, provost_ns_info *info)
 static int install(provost_engine *e, pvm_ns *ns, bool force, provost_ns_info *info, provost_error *err)
 {
     if (strlen(ns->name) > PROVOST_MAX_NAME) /* a bundle this compiler would not write */
-        return fail(err, PROVOST_E_BADARG, "the namespace name is %zu characters long: at most %d are allowed",
+        return fail(err, PROVOST_E_INVALIDARG, "the namespace name is %zu characters long: at most %d are allowed",
                     strlen(ns->name), PROVOST_MAX_NAME);
     pthread_mutex_lock(&e->lock);
     pvm_catalog *cat = e->catalog;
@@ -228,18 +228,18 @@ int provost_register(provost_engine *e, const char *filename, const void *buf, s
 {
     if (info)
         memset(info, 0, sizeof *info);
-    provost_bundle *b;
+    pvm_bundle *b;
     if (compile_or_load(e, filename ? filename : "namespace", buf, len, &b, err) != 0)
         return -1;
     if (b->ns->kind != PROVOST_BUNDLE_NAMESPACE) {
-        provost_bundle_close(b);
-        return fail(err, PROVOST_E_BADARG, "%s holds a request, not a namespace: run it with provost run",
+        pvm_bundle_close(b);
+        return fail(err, PROVOST_E_INVALIDARG, "%s holds a request, not a namespace: run it with provost run",
                     filename ? filename : "the input");
     }
     char why[512];
     pvm_ns *ns = pvm_ns_prepare(e, b, why, sizeof why);
     if (!ns)
-        return fail(err, PROVOST_E_BADARG, "%s", why);
+        return fail(err, PROVOST_E_INVALIDARG, "%s", why);
     int rc = install(e, ns, false, info, err);
     pvm_ns_put(ns);
     return rc;
@@ -302,7 +302,7 @@ int provost_list_procedures(provost_engine *e, const char *name, provost_proc_in
         pvm_catalog_put(c);
         return fail(err, PROVOST_E_NOTFOUND, "no namespace '%s' is registered", name);
     }
-    const provost_bundle *b = ns->bundle;
+    const pvm_bundle *b = ns->bundle;
     *out = calloc(b->nprocs ? b->nprocs : 1, sizeof **out);
     if (!*out) {
         pvm_catalog_put(c);
@@ -310,8 +310,8 @@ int provost_list_procedures(provost_engine *e, const char *name, provost_proc_in
     }
     for (size_t i = 0; i < b->nprocs; i++) {
         const provost_proc *p = &b->procs_v[i];
-        const char *d = provost_bundle_str(b, p->description);
-        (*out)[i] = (provost_proc_info){.name = strdup(provost_bundle_str(b, p->name)),
+        const char *d = pvm_bundle_str(b, p->description);
+        (*out)[i] = (provost_proc_info){.name = strdup(pvm_bundle_str(b, p->name)),
                                         .description = d ? strdup(d) : NULL, .type = p->type,
                                         .access = p->access, .flags = p->flags};
     }
@@ -328,7 +328,7 @@ int provost_export(provost_engine *e, const char *name, char **xml, size_t *len,
         pvm_catalog_put(c);
         return fail(err, PROVOST_E_NOTFOUND, "no namespace '%s' is registered", name);
     }
-    const char *src = provost_bundle_str(ns->bundle, ns->bundle->ns->source);
+    const char *src = pvm_bundle_str(ns->bundle, ns->bundle->ns->source);
     *len = src ? strlen(src) : 0;
     *xml = malloc(*len + 1);
     if (*xml)
@@ -407,7 +407,7 @@ int provost_open(const provost_options *opts, provost_engine **out, provost_erro
     if (err)
         memset(err, 0, sizeof *err);
     if (!opts || !opts->db_path || !*opts->db_path)
-        return fail(err, PROVOST_E_BADARG, "no database directory given");
+        return fail(err, PROVOST_E_INVALIDARG, "no database directory given");
     provost_compiler_init();
     provost_engine *e = calloc(1, sizeof *e);
     if (!e)
@@ -452,10 +452,10 @@ int provost_open(const provost_options *opts, provost_engine **out, provost_erro
     free(l.v);
     if (rc != 0) {
         provost_close(e);
-        return fail(err, PROVOST_E_BADARG, "cannot load the database: %s", rc < 0 && !l.why[0] ? why : l.why);
+        return fail(err, PROVOST_E_INVALIDARG, "cannot load the database: %s", rc < 0 && !l.why[0] ? why : l.why);
     }
     if (!pvm_catalog_find(e->catalog, "Error Provider", NULL)) {
-        provost_bundle *b;
+        pvm_bundle *b;
         provost_error ignored;
         pvm_ns *ns = NULL;
         if (compile_or_load(e, "Error Provider", error_provider_ns, sizeof error_provider_ns - 1, &b, &ignored) == 0)
@@ -463,7 +463,7 @@ int provost_open(const provost_options *opts, provost_engine **out, provost_erro
         if (!ns || install(e, ns, true, NULL, err) != 0) {
             pvm_ns_put(ns);
             provost_close(e);
-            return err && err->code ? -1 : fail(err, PROVOST_E_BADARG, "cannot register the Error Provider namespace");
+            return err && err->code ? -1 : fail(err, PROVOST_E_INVALIDARG, "cannot register the Error Provider namespace");
         }
         pvm_ns_put(ns);
     }

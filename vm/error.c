@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "util/vec.h"
-#include "vm/vm.h"
+#include "vm.h"
 
 void pvm_error_clear(pvm_error *e)
 {

@@ -11,7 +11,7 @@
 #include <libxml/xpathInternals.h>
 
 #include "util/vec.h"
-#include "vm/vm.h"
+#include "vm.h"
 
 typedef struct handler {
     uint32_t catch_pc;
@@ -93,7 +93,7 @@ static void frame_free(pvm_frame *f, unwind *u)
 static const char *path_text(const pvm_frame *f, uint32_t path)
 {
     const provost_path *p = &f->b->paths_v[path];
-    return p->kind == PROVOST_PATH_SELF ? "." : provost_bundle_str(f->b, p->text);
+    return p->kind == PROVOST_PATH_SELF ? "." : pvm_bundle_str(f->b, p->text);
 }
 
 int pvm_run_proc(pvm_req *r, pvm_ns *ns, uint32_t procidx, const pvm_target *links, xmlNodePtr data,
@@ -101,7 +101,7 @@ int pvm_run_proc(pvm_req *r, pvm_ns *ns, uint32_t procidx, const pvm_target *lin
 {
     pvm_frame fr, *f = &fr;
     memset(f, 0, offsetof(pvm_frame, loops));
-    const provost_bundle *b = ns->bundle;
+    const pvm_bundle *b = ns->bundle;
     f->req = r;
     f->ns = ns;
     f->b = b;
@@ -203,7 +203,7 @@ int pvm_run_proc(pvm_req *r, pvm_ns *ns, uint32_t procidx, const pvm_target *lin
             } else {
                 n = xmlXPathCastStringToNumber(BAD_CAST v);
                 if (isnan(n) || n < 0 || n > 1000000 || n != floor(n)) {
-                    pvm_fail(r, PROVOST_E_BADARG, "repeat count \"%s\" is not an integer from 0 to 1000000", v);
+                    pvm_fail(r, PROVOST_E_INVALIDARG, "repeat count \"%s\" is not an integer from 0 to 1000000", v);
                     free(v);
                     goto error;
                 }
@@ -275,7 +275,7 @@ int pvm_run_proc(pvm_req *r, pvm_ns *ns, uint32_t procidx, const pvm_target *lin
             if (v) {
                 kase = s->def_case;
                 for (uint16_t w = 0; w < s->nwhere; w++)
-                    if (strcmp(provost_bundle_str(b, b->wheres_v[s->first + w].value), v) == 0) {
+                    if (strcmp(pvm_bundle_str(b, b->wheres_v[s->first + w].value), v) == 0) {
                         kase = b->wheres_v[s->first + w].kase;
                         break;
                     }
@@ -325,7 +325,7 @@ int pvm_run_proc(pvm_req *r, pvm_ns *ns, uint32_t procidx, const pvm_target *lin
             frame_free(f, &u);
             return 0;
         }
-        pvm_fail(r, PROVOST_E_BADARG, "unknown instruction %u", in->op); /* the loader forbids it */
+        pvm_fail(r, PROVOST_E_INVALIDARG, "unknown instruction %u", in->op); /* the loader forbids it */
     error:
         if (r->err.fatal || u.nh == 0) {
             frame_free(f, &u);

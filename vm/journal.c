@@ -34,9 +34,9 @@
 #include <openssl/crypto.h>
 
 #include "util/vec.h"
-#include "vm/db.h"
-#include "vm/journal.h"
-#include "vm/seal.h"
+#include "db.h"
+#include "journal.h"
+#include "seal.h"
 #include "credential.h"
 
 struct pvm_journal {
@@ -192,8 +192,8 @@ static int guarded(pvm_journal *j, const jwrite *w, char *err, size_t errlen)
         rc = -1;
     } else {
         bool sync_fails = j->sync_fail_at && k == j->sync_fail_at && w->sync;
-        bool serial = w->sync && j->sync == PVM_SYNC_ALWAYS;
-        int sync = w->sync && j->sync != PVM_SYNC_NONE && !sync_fails;
+        bool serial = w->sync && j->sync == PROVOST_SYNC_ALWAYS;
+        int sync = w->sync && j->sync != PROVOST_SYNC_NONE && !sync_fails;
         if (serial)
             pthread_mutex_lock(&j->serial);
         if (w->key && w->okey)

@@ -11,9 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct pvm_db;
+#include "provost/provost.h" /* enum provost_sync: the journal syncs as the engine was opened */
 
-enum pvm_sync { PVM_SYNC_GROUP = 0, PVM_SYNC_ALWAYS = 1, PVM_SYNC_NONE = 2 };
+struct pvm_db;
 
 enum pvm_jtype {
     PVM_J_BEGIN = 1,

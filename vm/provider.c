@@ -13,11 +13,11 @@
 #include <string.h>
 
 
-#include "providers/providers.h"
+#include "provost/providers.h"
 #include "util/str.h"
 #include "util/vec.h"
 #include "util/xmlout.h"
-#include "vm/vm.h"
+#include "vm.h"
 
 /* ---- the engine's providers ----------------------------------------------------------- */
 
@@ -316,9 +316,9 @@ int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, i
                       const char *identity, xmlNodePtr *exec)
 {
     *exec = NULL;
-    const provost_bundle *b = ns->bundle;
+    const pvm_bundle *b = ns->bundle;
     const provost_proc *proc = &b->procs_v[procidx];
-    const char *pname = provost_bundle_str(b, proc->name);
+    const char *pname = pvm_bundle_str(b, proc->name);
     pvm_provider *p = ns->provider;
     r->exec_id++;
     if (!p || !p->desc) {
@@ -339,7 +339,7 @@ int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, i
     pc.active = a;
     pc.phase = PROVOST_PHASE_PROCESS;
     xmlDocPtr pctx = b->ns->provider_context != PROVOST_NONE ? pvm_literal_doc(ns, b->ns->provider_context) : NULL;
-    const char *source = provost_bundle_str(b, b->ns->provider); /* as the namespace writes it */
+    const char *source = pvm_bundle_str(b, b->ns->provider); /* as the namespace writes it */
 
     bool writes = proc->type != PROVOST_TYPE_READ;
     uint32_t seq = 0;
@@ -471,7 +471,7 @@ uint32_t pvm_provider_phase(pvm_req *r, const pvm_txn_call *t, int phase, uint32
     }
     xmlFreeDoc(doc);
     if (rc) {
-        *code = pc.code ? pc.code : ((rc & 0x80000000u) ? rc : PROVOST_E_GENERIC);
+        *code = pc.code ? pc.code : ((rc & 0x80000000u) ? rc : PROVOST_E_FAIL);
         *desc = pc.desc;
         pc.desc = NULL;
     }

@@ -11,10 +11,10 @@
 #include <string.h>
 
 
-#include "compiler/compiler.h"
+#include "provost/compiler.h"
 #include "util/xmlout.h"
-#include "vm/db.h"
-#include "vm/vm.h"
+#include "db.h"
+#include "vm.h"
 
 enum { JOB_PENDING = 4, JOB_SUSPENDED = 13 };
 
@@ -35,7 +35,7 @@ int pvm_queue(pvm_frame *f, const provost_callref *c, const pvm_target *t)
     pvm_req *r = f->req;
     if (!t->ns)
         return pvm_fail(r, PROVOST_E_NOTFOUND, "procedure '%s' of namespace '%s' is not registered",
-                        provost_bundle_str(f->b, c->proc), provost_bundle_str(f->b, c->ns));
+                        pvm_bundle_str(f->b, c->proc), pvm_bundle_str(f->b, c->ns));
     char uuid[40], id[48];
     pvm_uuid(uuid);
     snprintf(id, sizeof id, "1:%s", uuid);
@@ -52,7 +52,7 @@ int pvm_queue(pvm_frame *f, const provost_callref *c, const pvm_target *t)
     xmlNewProp(job, BAD_CAST "state", BAD_CAST state);
     xmlNewProp(job, BAD_CAST "namespace", BAD_CAST t->ns->name);
     xmlNewProp(job, BAD_CAST "procedure",
-               BAD_CAST provost_bundle_str(t->ns->bundle, t->ns->bundle->procs_v[t->proc].name));
+               BAD_CAST pvm_bundle_str(t->ns->bundle, t->ns->bundle->procs_v[t->proc].name));
     xmlNewProp(job, BAD_CAST "transactionId", BAD_CAST r->txid);
     xmlNodePtr ctx = xmlDocCopyNode(r->context, doc, 1);
     if (ctx)

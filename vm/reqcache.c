@@ -16,9 +16,9 @@
 
 #include <libxml/tree.h>
 
-#include "compiler/compiler.h"
+#include "provost/compiler.h"
 #include "util/xmlout.h"
-#include "vm/vm.h"
+#include "vm.h"
 
 #define RCACHE_MAX 512      /* entries; when full, start again rather than track ages */
 #define RCACHE_BUCKETS 1024 /* a power of two, twice RCACHE_MAX */
@@ -286,7 +286,7 @@ static pvm_ns *compile(provost_engine *e, xmlNodePtr proc, provost_error *err)
     int rc = provost_compile("request", text, len, &out);
     free(text);
     if (rc != 0) {
-        err->code = PROVOST_E_BADARG;
+        err->code = PROVOST_E_INVALIDARG;
         size_t k = (size_t)snprintf(err->message, sizeof err->message, "the request's procedure does not compile:");
         for (size_t i = 0; i < out.ndiags && k < sizeof err->message; i++)
             if (out.diags[i].severity == PROVOST_ERROR)
@@ -295,11 +295,11 @@ static pvm_ns *compile(provost_engine *e, xmlNodePtr proc, provost_error *err)
         return NULL;
     }
     char why[256];
-    provost_bundle *b = provost_bundle_load(out.bundle, out.size, 1, why, sizeof why);
+    pvm_bundle *b = pvm_bundle_load(out.bundle, out.size, 1, why, sizeof why);
     provost_compiled_free(&out);
     pvm_ns *ns = b ? pvm_ns_prepare(e, b, why, sizeof why) : NULL;
     if (!ns) {
-        err->code = PROVOST_E_BADARG;
+        err->code = PROVOST_E_INVALIDARG;
         snprintf(err->message, sizeof err->message, "the request's procedure cannot be loaded: %s", why);
     }
     return ns;

@@ -12,12 +12,12 @@
 
 #include <libxml/parser.h>
 
-#include "compiler/compiler.h"
+#include "provost/compiler.h"
 #include "util/xmlerr.h"
 #include "util/xmlout.h"
-#include "vm/counters.h"
-#include "vm/db.h"
-#include "vm/vm.h"
+#include "counters.h"
+#include "db.h"
+#include "vm.h"
 
 void pvm_uuid(char out[40])
 {
@@ -158,7 +158,7 @@ static int run_part(provost_engine *e, pvm_catalog *cat, const target *t, xmlDoc
             rc = pvm_run_proc(&r, t->ns, t->proc, links ? links : &none, r.data, r.root_impersonate,
                               r.root_trusted, r.root_sensitive, identity);
             if (rc != 0 && t->simple)
-                pvm_error_push_source(&r.err, t->ns->name, provost_bundle_str(t->ns->bundle, proc->name));
+                pvm_error_push_source(&r.err, t->ns->name, pvm_bundle_str(t->ns->bundle, proc->name));
         }
     }
     if (pvm_finish(&r, rc == 0) != 0)
@@ -174,7 +174,7 @@ static int run_part(provost_engine *e, pvm_catalog *cat, const target *t, xmlDoc
         xmlAddChild(response, d);
     } else {
         if (!r.err.code)
-            pvm_fail(&r, PROVOST_E_GENERIC, "the request failed");
+            pvm_fail(&r, PROVOST_E_FAIL, "the request failed");
         pvm_error_node(&r.err, response);
         if (failed_code && !*failed_code)
             *failed_code = r.err.code;
@@ -230,7 +230,7 @@ static xmlDocPtr parse(const char *xml, size_t len, provost_response *resp, prov
     provost_xml_error pe;
     xmlDocPtr doc = provost_xml_read(xml, len, "request", NULL, 0, &pe);
     if (!doc)
-        bad_input(resp, err, PROVOST_E_BADARG, "%d:%d: malformed XML: %s", pe.line > 0 ? pe.line : 1,
+        bad_input(resp, err, PROVOST_E_INVALIDARG, "%d:%d: malformed XML: %s", pe.line > 0 ? pe.line : 1,
                   pe.col > 0 ? pe.col : 1, pe.msg);
     return doc;
 }
@@ -359,7 +359,7 @@ static int submit_owned(provost_engine *e, const char *key, xmlDocPtr doc, int f
         snprintf(name, sizeof name, "%s%s%s", root && root->ns ? (const char *)root->ns->href : "",
                  root && root->ns ? " " : "", root ? (const char *)root->name : "");
         xmlFreeDoc(doc);
-        return bad_input(resp, err, PROVOST_E_BADARG, "the document is <%s>, not a <request>", name);
+        return bad_input(resp, err, PROVOST_E_INVALIDARG, "the document is <%s>, not a <request>", name);
     }
     xmlNodePtr proc = NULL;
     for (xmlNodePtr c = root->children; c; c = c->next)
@@ -367,7 +367,7 @@ static int submit_owned(provost_engine *e, const char *key, xmlDocPtr doc, int f
             proc = c;
     if (!proc) {
         xmlFreeDoc(doc);
-        return bad_input(resp, err, PROVOST_E_BADARG,
+        return bad_input(resp, err, PROVOST_E_INVALIDARG,
                          "the request has no <procedure>: call a procedure by name with provost call");
     }
     pvm_catalog *cat = pvm_catalog_get(e);
@@ -524,21 +524,21 @@ int provost_call_keyed(provost_engine *e, const char *key, const char *nsname, c
         char name[128];
         snprintf(name, sizeof name, "%s", (const char *)root->name);
         xmlFreeDoc(doc);
-        return bad_input(resp, err, PROVOST_E_BADARG, "the data document is <%s>: expected <data> or <request>",
+        return bad_input(resp, err, PROVOST_E_INVALIDARG, "the data document is <%s>: expected <data> or <request>",
                          name);
     }
     size_t ndata = 0;
     for (xmlNodePtr c = root->children; c; c = c->next) {
         if (is_request_elem(c, "procedure")) {
             xmlFreeDoc(doc);
-            return bad_input(resp, err, PROVOST_E_BADARG,
+            return bad_input(resp, err, PROVOST_E_INVALIDARG,
                              "a simple request cannot carry a <procedure>: submit it as a trusted request (provost run)");
         }
         ndata += is_request_elem(c, "data");
     }
     if (ndata > 1) {
         xmlFreeDoc(doc);
-        return bad_input(resp, err, PROVOST_E_BADARG, "a simple request has at most one <data>");
+        return bad_input(resp, err, PROVOST_E_INVALIDARG, "a simple request has at most one <data>");
     }
     pvm_catalog *cat = pvm_catalog_get(e);
     pvm_ns *ns = pvm_catalog_find(cat, nsname, NULL);

@@ -10,7 +10,7 @@
 #include <libxml/xpathInternals.h>
 
 #include "util/vec.h"
-#include "vm/vm.h"
+#include "vm.h"
 
 static xmlNodePtr procdata(pvm_frame *f)
 {
@@ -57,12 +57,12 @@ static bool named(xmlNodePtr n, const char *name)
 }
 
 /* Depth-first over child steps: matches come out in document order. */
-static int walk(const provost_bundle *b, const provost_pstep *s, size_t left, xmlNodePtr node,
+static int walk(const pvm_bundle *b, const provost_pstep *s, size_t left, xmlNodePtr node,
                 xmlNodePtr **out, size_t *n, size_t *cap)
 {
     if (left == 0)
         return push(node, out, n, cap);
-    const char *name = provost_bundle_str(b, s->name);
+    const char *name = pvm_bundle_str(b, s->name);
     if (s->kind == PROVOST_PSTEP_ATTR) {
         xmlAttrPtr a = node->type == XML_ELEMENT_NODE ? xmlHasNsProp(node, BAD_CAST name, NULL) : NULL;
         return a ? push((xmlNodePtr)a, out, n, cap) : 0;
@@ -71,8 +71,8 @@ static int walk(const provost_bundle *b, const provost_pstep *s, size_t left, xm
         if (!named(c, name))
             continue;
         if (s->kind == PROVOST_PSTEP_CHILDEQ) {
-            xmlChar *v = xmlGetNoNsProp(c, BAD_CAST provost_bundle_str(b, s->attr));
-            bool eq = v && strcmp((const char *)v, provost_bundle_str(b, s->value)) == 0;
+            xmlChar *v = xmlGetNoNsProp(c, BAD_CAST pvm_bundle_str(b, s->attr));
+            bool eq = v && strcmp((const char *)v, pvm_bundle_str(b, s->value)) == 0;
             xmlFree(v);
             if (!eq)
                 continue;
@@ -96,7 +96,7 @@ static xmlXPathObjectPtr xpath_eval(pvm_frame *f, uint32_t path, xmlNodePtr node
     xp->doc = node->doc;
     xp->node = node;
     xmlXPathRegisteredNsCleanup(xp);
-    const char *decl = provost_bundle_str(f->b, p->nsdecl);
+    const char *decl = pvm_bundle_str(f->b, p->nsdecl);
     if (decl) {
         char *copy = strdup(decl), *save = NULL;
         for (char *pre = copy ? strtok_r(copy, " ", &save) : NULL; pre; pre = strtok_r(NULL, " ", &save)) {
@@ -123,12 +123,12 @@ int pvm_select(pvm_frame *f, uint32_t path, xmlNodePtr node, xmlNodePtr **out, s
     }
     xmlXPathObjectPtr res = xpath_eval(f, path, node);
     if (!res)
-        return pvm_fail(f->req, PROVOST_E_BADARG, "XPath \"%s\" could not be evaluated",
-                        provost_bundle_str(f->b, p->text));
+        return pvm_fail(f->req, PROVOST_E_INVALIDARG, "XPath \"%s\" could not be evaluated",
+                        pvm_bundle_str(f->b, p->text));
     int rc = 0;
     if (res->type != XPATH_NODESET) {
-        rc = pvm_fail(f->req, PROVOST_E_BADARG, "XPath \"%s\" does not select nodes",
-                      provost_bundle_str(f->b, p->text));
+        rc = pvm_fail(f->req, PROVOST_E_INVALIDARG, "XPath \"%s\" does not select nodes",
+                      pvm_bundle_str(f->b, p->text));
     } else if (res->nodesetval) {
         for (int i = 0; i < res->nodesetval->nodeNr && rc == 0; i++) {
             xmlNodePtr m = res->nodesetval->nodeTab[i];
@@ -158,8 +158,8 @@ int pvm_path_bool(pvm_frame *f, uint32_t path, xmlNodePtr node, bool *out)
     }
     xmlXPathObjectPtr res = xpath_eval(f, path, node);
     if (!res)
-        return pvm_fail(f->req, PROVOST_E_BADARG, "XPath \"%s\" could not be evaluated",
-                        provost_bundle_str(f->b, p->text));
+        return pvm_fail(f->req, PROVOST_E_INVALIDARG, "XPath \"%s\" could not be evaluated",
+                        pvm_bundle_str(f->b, p->text));
     *out = xmlXPathCastToBoolean(res) != 0;
     xmlXPathFreeObject(res);
     return 0;
@@ -187,8 +187,8 @@ int pvm_path_value(pvm_frame *f, uint32_t path, xmlNodePtr node, char **out)
     }
     xmlXPathObjectPtr res = xpath_eval(f, path, node);
     if (!res)
-        return pvm_fail(f->req, PROVOST_E_BADARG, "XPath \"%s\" could not be evaluated",
-                        provost_bundle_str(f->b, p->text));
+        return pvm_fail(f->req, PROVOST_E_INVALIDARG, "XPath \"%s\" could not be evaluated",
+                        pvm_bundle_str(f->b, p->text));
     if (res->type == XPATH_NODESET && (!res->nodesetval || res->nodesetval->nodeNr == 0)) {
         xmlXPathFreeObject(res);
         return 0; /* nothing selected */

@@ -15,7 +15,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "vm/seal.h"
+#include "seal.h"
 
 #define NONCE 12
 #define TAG 16

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "credential.h"
-#include "vm/vm.h"
+#include "vm.h"
 
 #define SECRET_MAX 4096 /* longer than any password; a bigger file is not a password file */
 

@@ -13,8 +13,8 @@
 
 #include <libxml/parser.h>
 
-#include "compiler/compiler.h"
-#include "vm/vm.h"
+#include "provost/compiler.h"
+#include "vm.h"
 
 #define ATTEMPTS 3
 
@@ -58,7 +58,7 @@ static uint32_t with_retries(pvm_req *r, pvm_txn_call *t, int phase, char **desc
         if (pvm_provider_phase(r, t, phase, &code, desc) == 0)
             return 0;
     }
-    return code ? code : PROVOST_E_GENERIC;
+    return code ? code : PROVOST_E_FAIL;
 }
 
 /* What a keyed submission records: "committed|failed|stuck CODE TXID". */
@@ -449,6 +449,6 @@ int provost_txn_resolve(provost_engine *e, const char *id, int how, provost_erro
     if (pvm_recover(e, id, &r, why, sizeof why) != 0)
         return api_fail(err, PROVOST_E_JOURNAL, why);
     if (r.stuck)
-        return api_fail(err, PROVOST_E_GENERIC, "the retry failed again: the transaction is still stuck");
+        return api_fail(err, PROVOST_E_FAIL, "the retry failed again: the transaction is still stuck");
     return 0;
 }

@@ -17,9 +17,9 @@
 #include <zlib.h>
 
 #include "provost/verify.h"
-#include "vm/bundle.h"
+#include "bundle.h"
 
-static provost_bundle *fail(provost_bundle *b, char *err, size_t errlen, const char *fmt, ...)
+static pvm_bundle *fail(pvm_bundle *b, char *err, size_t errlen, const char *fmt, ...)
 {
     if (err && errlen) {
         va_list ap;
@@ -27,7 +27,7 @@ static provost_bundle *fail(provost_bundle *b, char *err, size_t errlen, const c
         vsnprintf(err, errlen, fmt, ap);
         va_end(ap);
     }
-    provost_bundle_close(b);
+    pvm_bundle_close(b);
     return NULL;
 }
 
@@ -36,13 +36,13 @@ int provost_is_bundle(const void *buf, size_t len)
     return len >= 8 && memcmp(buf, PROVOST_BUNDLE_MAGIC, 8) == 0;
 }
 
-static int str_ok(const provost_bundle *b, uint32_t off, int none_ok)
+static int str_ok(const pvm_bundle *b, uint32_t off, int none_ok)
 {
     return off == PROVOST_NONE ? none_ok : off < b->nstrings;
 }
 
 /* Operand checks driven by the opcode table's operand kinds. */
-static int operand_ok(const provost_bundle *b, const provost_proc *p, char kind, uint32_t v)
+static int operand_ok(const pvm_bundle *b, const provost_proc *p, char kind, uint32_t v)
 {
     switch (kind) {
     case PROVOST_OPK_NONE: case PROVOST_OPK_INT: case PROVOST_OPK_STEP: return 1;
@@ -62,7 +62,7 @@ static int operand_ok(const provost_bundle *b, const provost_proc *p, char kind,
     return 0;
 }
 
-static const char *check_tables(const provost_bundle *b)
+static const char *check_tables(const pvm_bundle *b)
 {
     for (size_t i = 0; i < b->npaths; i++) {
         const provost_path *p = &b->paths_v[i];
@@ -150,9 +150,9 @@ static const char *check_tables(const provost_bundle *b)
     return NULL;
 }
 
-provost_bundle *provost_bundle_load(const void *buf, size_t len, int copy, char *err, size_t errlen)
+pvm_bundle *pvm_bundle_load(const void *buf, size_t len, int copy, char *err, size_t errlen)
 {
-    provost_bundle *b = calloc(1, sizeof *b);
+    pvm_bundle *b = calloc(1, sizeof *b);
     if (!b)
         return fail(NULL, err, errlen, "out of memory");
     if (copy) {
@@ -235,7 +235,7 @@ provost_bundle *provost_bundle_load(const void *buf, size_t len, int copy, char 
         const provost_proc *p = &b->procs_v[i];
         uint32_t at;
         if (p->ncode && provost_verify_code(b->code_v + p->code, p->ncode, &at, &why) != 0) {
-            const char *name = provost_bundle_str(b, p->name);
+            const char *name = pvm_bundle_str(b, p->name);
             return fail(b, err, errlen, "%s%s%s, instruction %u (%s) %s: the file is corrupt",
                         name ? "procedure '" : "the request's procedure", name ? name : "", name ? "'" : "",
                         at, provost_op_name(b->code_v[p->code + at].op), why);
@@ -244,7 +244,7 @@ provost_bundle *provost_bundle_load(const void *buf, size_t len, int copy, char 
     return b;
 }
 
-provost_bundle *provost_bundle_open(const char *path, char *err, size_t errlen)
+pvm_bundle *pvm_bundle_open(const char *path, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -262,7 +262,7 @@ provost_bundle *provost_bundle_open(const char *path, char *err, size_t errlen)
     close(fd);
     if (m == MAP_FAILED)
         return fail(NULL, err, errlen, "cannot map: %s", strerror(errno));
-    provost_bundle *b = provost_bundle_load(m, (size_t)st.st_size, 0, err, errlen);
+    pvm_bundle *b = pvm_bundle_load(m, (size_t)st.st_size, 0, err, errlen);
     if (!b) {
         munmap(m, (size_t)st.st_size);
         return NULL;
@@ -271,7 +271,7 @@ provost_bundle *provost_bundle_open(const char *path, char *err, size_t errlen)
     return b;
 }
 
-void provost_bundle_close(provost_bundle *b)
+void pvm_bundle_close(pvm_bundle *b)
 {
     if (!b)
         return;

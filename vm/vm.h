@@ -17,8 +17,8 @@
 #include "provost/bytecode.h"
 #include "provost/provider.h"
 #include "provost/provost.h"
-#include "vm/bundle.h"
-#include "vm/journal.h"
+#include "bundle.h"
+#include "journal.h"
 
 #define PVM_MAX_DEPTH 64 /* nested calls (SPEC §7) */
 
@@ -46,7 +46,7 @@ typedef struct pvm_ns {
     atomic_int refs;
     char *name; /* NULL for a request's procedure */
     uint64_t revision;
-    provost_bundle *bundle;
+    pvm_bundle *bundle;
     xsltStylesheetPtr *xsl;     /* per stylesheet of the bundle */
     xmlXPathCompExprPtr *xpath; /* per path; NULL for simple paths */
     pvm_literal *lits;          /* sorted by off */
@@ -193,7 +193,7 @@ typedef struct pvm_loop {
 typedef struct pvm_frame {
     pvm_req *req;
     pvm_ns *ns;
-    const provost_bundle *b;
+    const pvm_bundle *b;
     const provost_proc *proc;
     const pvm_target *links;
     xmlNodePtr data;          /* this invocation's data scope */
@@ -285,7 +285,7 @@ int pvm_fail(pvm_req *r, uint32_t code, const char *fmt, ...) __attribute__((for
 pvm_catalog *pvm_catalog_get(provost_engine *e);
 void pvm_catalog_put(pvm_catalog *c);
 pvm_ns *pvm_catalog_find(pvm_catalog *c, const char *name, size_t *index);
-pvm_ns *pvm_ns_prepare(provost_engine *e, provost_bundle *b, char *err, size_t errlen);
+pvm_ns *pvm_ns_prepare(provost_engine *e, pvm_bundle *b, char *err, size_t errlen);
 void pvm_ns_put(pvm_ns *ns);
 uint32_t pvm_find_proc(const pvm_ns *ns, const char *name); /* PROVOST_NONE if absent */
 void pvm_link(pvm_catalog *cat, const pvm_ns *ns, pvm_target *links);

@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vm/db.h"
+#include "db.h"
 
 #define BLOCK 32768
 #define HEADER 7

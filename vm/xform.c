@@ -17,7 +17,7 @@
 
 #include "util/vec.h"
 #include "util/xmlerr.h"
-#include "vm/vm.h"
+#include "vm.h"
 
 static const char *const dir_name[] = {"before", "after"};
 
@@ -271,7 +271,7 @@ static xmlNodePtr create_path(pvm_frame *f, uint32_t path, xmlNodePtr node)
 {
     const provost_path *p = &f->b->paths_v[path];
     for (uint16_t i = 0; i < p->nsteps && node; i++) {
-        const char *name = provost_bundle_str(f->b, f->b->psteps_v[p->first + i].name);
+        const char *name = pvm_bundle_str(f->b, f->b->psteps_v[p->first + i].name);
         xmlNodePtr c = node->children;
         while (c && !(c->type == XML_ELEMENT_NODE && !c->ns && strcmp((const char *)c->name, name) == 0))
             c = c->next;
@@ -289,7 +289,7 @@ static xmlNodePtr create_path(pvm_frame *f, uint32_t path, xmlNodePtr node)
 pvm_xf_result pvm_xform(pvm_frame *f, const provost_xform *x)
 {
     pvm_req *r = f->req;
-    const provost_bundle *b = f->b;
+    const pvm_bundle *b = f->b;
     const char *dir = dir_name[x->dir];
     xmlNodePtr src = pvm_scope(f, x->source);
     xmlNodePtr *sel = NULL, *res = NULL;
@@ -312,7 +312,7 @@ pvm_xf_result pvm_xform(pvm_frame *f, const provost_xform *x)
             rc = PVM_XF_SKIP;
             goto done;
         }
-        const char *sp = x->source_path == PROVOST_NONE ? NULL : provost_bundle_str(b, b->paths_v[x->source_path].text);
+        const char *sp = x->source_path == PROVOST_NONE ? NULL : pvm_bundle_str(b, b->paths_v[x->source_path].text);
         pvm_fail(r, PROVOST_E_NONODE, "%s: %s%s%s selected nothing (ifNull=\"fail\")", dir,
                  x->source >= PROVOST_SCOPE_SLOT0 ? "the forEach" : (const char *[]){"data", "executeData", "procedureData", "context"}[x->source],
                  sp ? "/" : "", sp ? sp : "");
@@ -380,7 +380,7 @@ pvm_xf_result pvm_xform(pvm_frame *f, const provost_xform *x)
             t = create_path(f, x->dest_path, target);
         if (!t || t->type != XML_ELEMENT_NODE) {
             pvm_fail(r, PROVOST_E_NONODE, "%s: destinationPath \"%s\" selects %s", dir,
-                     provost_bundle_str(b, b->paths_v[x->dest_path].text), t ? "no element" : "nothing");
+                     pvm_bundle_str(b, b->paths_v[x->dest_path].text), t ? "no element" : "nothing");
             rc = PVM_XF_ERROR;
             goto done;
         }
@@ -462,9 +462,9 @@ pvm_xf_result pvm_xform(pvm_frame *f, const provost_xform *x)
     case PROVOST_MODE_MOVE:
         for (size_t i = 0; i < nres && !err; i++) {
             if (inside(target, res[i]))
-                err = pvm_fail(r, PROVOST_E_BADARG, "%s: mode=\"move\" would move a node into itself", dir);
+                err = pvm_fail(r, PROVOST_E_INVALIDARG, "%s: mode=\"move\" would move a node into itself", dir);
             else if (holds_scope(f, res[i]))
-                err = pvm_fail(r, PROVOST_E_BADARG, "%s: mode=\"move\" cannot move a scope or what holds one", dir);
+                err = pvm_fail(r, PROVOST_E_INVALIDARG, "%s: mode=\"move\" cannot move a scope or what holds one", dir);
         }
         for (size_t i = 0; i < nres && !err; i++) {
             xmlNodePtr n = res[i];

@@ -26,6 +26,8 @@
 
 #include <libxml/tree.h>
 
+#include "provost/codes.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -33,11 +35,8 @@ extern "C" {
 #define PROVOST_PROVIDER_ABI    1u
 #define PROVOST_PROVIDER_SYMBOL "provost_provider_v1"
 
-/* HRESULT-style codes.  A callback returns 0 for success, or a failure code (high bit
- * set); any other non-zero value counts as PROVOST_E_FAIL. */
-#define PROVOST_S_OK          0x00000000u
-#define PROVOST_E_FAIL        0x80004005u
-#define PROVOST_E_INVALIDARG  0x80070057u
+/* A callback returns PROVOST_S_OK (0) for success, or a failure code of provost/codes.h
+ * (high bit set); any other non-zero value counts as PROVOST_E_FAIL. */
 
 /* One call of a provider: what is being called, for which transaction, and the services
  * below.  Valid only during the callback it is passed to. */

@@ -8,8 +8,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <libxml/tree.h>
+
+#include "provost/codes.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -23,21 +26,7 @@ typedef struct provost_error {
     char message[1024];
 } provost_error;
 
-/* Engine error codes (SPEC §7). */
-#define PROVOST_E_NOTFOUND      0x80070002u /* procedure or namespace not found */
-#define PROVOST_E_ACCESSDENIED  0x80070005u
-#define PROVOST_E_XSLT          0x8007000Du
-#define PROVOST_E_JOURNAL       0x8007001Fu
-#define PROVOST_E_BADARG        0x80070057u /* bad request or namespace XML */
-#define PROVOST_E_NOPROVIDER    0x8007007Eu
-#define PROVOST_E_NONODE        0x80070490u /* ifNull="fail", null transform */
-#define PROVOST_E_DEPTH         0x800703E9u /* more than 64 nested calls */
-#define PROVOST_E_GENERIC       0x80004005u
-#define PROVOST_E_SCHEMA        0xC00CE014u
-#define PROVOST_E_READONLY      0x80070013u /* read-only namespace */
-#define PROVOST_E_OUTOFMEMORY   0x8007000Eu
-#define PROVOST_E_BUDGET        0x80070718u /* the request ran out of its step budget */
-#define PROVOST_E_ABORTED       0x80004004u /* running when its process ended: finished by recovery */
+/* Failure codes (SPEC §7): provost/codes.h. */
 
 /* Journal durability (SPEC §6): group (default) syncs every record and lets concurrent
  * transactions share fsyncs; always syncs each record on its own; none never syncs
@@ -95,7 +84,7 @@ typedef struct provost_proc_info {
 
 /* Register a namespace from its XML or a compiled bundle (by content).  Replacing an
  * existing namespace is atomic and bumps its revision; a read-only one cannot be
- * replaced.  Compile errors come back as PROVOST_E_BADARG with the diagnostics. */
+ * replaced.  Compile errors come back as PROVOST_E_INVALIDARG with the diagnostics. */
 int provost_register(provost_engine *e, const char *filename, const void *buf, size_t len,
                      provost_ns_info *info, provost_error *err);
 int provost_unregister(provost_engine *e, const char *name, provost_error *err);
@@ -226,6 +215,16 @@ int provost_credential_remove(provost_engine *e, const char *name, provost_error
 /* Every credential, in name order. */
 int provost_credential_list(provost_engine *e, provost_credential **out, size_t *n, provost_error *err);
 void provost_credential_list_free(provost_credential *v, size_t n);
+
+/* ---- bundles (no engine needed) ------------------------------------------------------- */
+
+/* Does BUF (LEN bytes) start as a bundle does (by its magic)? */
+int provost_is_bundle(const void *buf, size_t len);
+
+/* Checks the bundle in BUF and prints every procedure to OUT the way EXPLAIN prints a
+ * program; EXPLAIN set adds each opcode's meaning under it.  Returns 0, or -1 with a
+ * one-line reason in ERR when BUF is not a bundle this engine can load. */
+int provost_disasm_bundle(const void *buf, size_t len, int explain, FILE *out, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -64,14 +64,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* Built-in providers only, and none of the test provider's procedures that sleep or end
  * the process. */
-static int safe_to_run(const provost_bundle *b)
+static int safe_to_run(const pvm_bundle *b)
 {
-    const char *provider = provost_bundle_str(b, b->ns->provider);
+    const char *provider = pvm_bundle_str(b, b->ns->provider);
     if (b->ns->kind != PROVOST_BUNDLE_NAMESPACE ||
         (provider && strcasecmp(provider, "test") != 0 && strcasecmp(provider, "error") != 0))
         return 0;
     for (size_t i = 0; i < b->nprocs; i++) {
-        const char *name = provost_bundle_str(b, b->procs_v[i].name);
+        const char *name = pvm_bundle_str(b, b->procs_v[i].name);
         if ((b->procs_v[i].flags & PROVOST_PROC_PROVIDER) && name &&
             (strcasecmp(name, "Crash") == 0 || strcasecmp(name, "Sleep") == 0))
             return 0;
@@ -110,11 +110,11 @@ static void try_load(const void *buf, size_t size, int copy)
 {
     char err[256];
     err[0] = 0;
-    provost_bundle *b = provost_bundle_load(buf, size, copy, err, sizeof err);
+    pvm_bundle *b = pvm_bundle_load(buf, size, copy, err, sizeof err);
     if (b) {
-        provost_disasm(b, sink);
+        pvm_disasm(b, sink);
         int runnable = safe_to_run(b);
-        provost_bundle_close(b);
+        pvm_bundle_close(b);
         if (runnable)
             run(buf, size);
     } else if (!err[0]) {

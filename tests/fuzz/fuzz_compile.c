@@ -12,7 +12,7 @@
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>
 
-#include "compiler/compiler.h"
+#include "provost/compiler.h"
 #include "provost/verify.h"
 #include "vm/bundle.h"
 
@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* the result must agree with itself */
     if (c.bundle) {
         char err[256];
-        provost_bundle *b = provost_bundle_load(c.bundle, c.size, 0, err, sizeof err);
+        pvm_bundle *b = pvm_bundle_load(c.bundle, c.size, 0, err, sizeof err);
         if (!b) {
             fprintf(stderr, "the loader refused a bundle the compiler wrote: %s\n", err);
             abort();
@@ -64,8 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             }
         }
-        provost_disasm(b, sink);
-        provost_bundle_close(b);
+        pvm_disasm(b, sink);
+        pvm_bundle_close(b);
     }
     provost_compiled_free(&c);
     return 0;

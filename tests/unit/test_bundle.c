@@ -12,7 +12,7 @@
  *    the checksum; with the checksum recomputed after each corruption the structural
  *    checks take over: the loader never crashes, and whatever it accepts disassembles;
  *  - a foreign format and a wrong magic are refused with their own messages;
- *  - provost_bundle_open: a real file loads; a missing file, a directory and an empty
+ *  - pvm_bundle_open: a real file loads; a missing file, a directory and an empty
  *    file are refused.
  *
  * PROVOST_SOURCE_DIR (a string) names the root of the source tree.
@@ -32,7 +32,7 @@
 #include <openssl/evp.h>
 #include <zlib.h>
 
-#include "compiler/compiler.h"
+#include "provost/compiler.h"
 #include "vm/bundle.h"
 
 #ifndef PROVOST_SOURCE_DIR
@@ -114,7 +114,7 @@ static unsigned char *dup_bytes(const unsigned char *p, size_t n)
 }
 
 /* How many entries of the string pool are exactly s. */
-static size_t pool_count(const provost_bundle *b, const char *s)
+static size_t pool_count(const pvm_bundle *b, const char *s)
 {
     size_t count = 0;
     for (size_t off = 0; off < b->nstrings;) {
@@ -127,11 +127,11 @@ static size_t pool_count(const provost_bundle *b, const char *s)
     return count;
 }
 
-static size_t path_count(const provost_bundle *b, const char *text)
+static size_t path_count(const pvm_bundle *b, const char *text)
 {
     size_t count = 0;
     for (size_t i = 0; i < b->npaths; i++)
-        if (strcmp(provost_bundle_str(b, b->paths_v[i].text), text) == 0)
+        if (strcmp(pvm_bundle_str(b, b->paths_v[i].text), text) == 0)
             count++;
     return count;
 }
@@ -182,13 +182,13 @@ static void test_examples_load(void **state)
     char err[ERRLEN] = "";
 
     /* in place (the compiler's buffer comes from malloc: aligned) */
-    provost_bundle *b = provost_bundle_load(f->ns.bundle, f->ns.size, 0, err, sizeof err);
+    pvm_bundle *b = pvm_bundle_load(f->ns.bundle, f->ns.size, 0, err, sizeof err);
     if (!b)
         fail_msg("mailbox bundle refused: %s", err);
     assert_ptr_equal(b->base, f->ns.bundle);
     assert_int_equal(b->ns->kind, PROVOST_BUNDLE_NAMESPACE);
-    assert_string_equal(provost_bundle_str(b, b->ns->name), "Mailbox");
-    assert_string_equal(provost_bundle_str(b, b->ns->provider), "test");
+    assert_string_equal(pvm_bundle_str(b, b->ns->name), "Mailbox");
+    assert_string_equal(pvm_bundle_str(b, b->ns->provider), "test");
     assert_int_equal(b->nprocs, 4);
     size_t provider_procs = 0;
     for (size_t i = 0; i < b->nprocs; i++)
@@ -197,15 +197,15 @@ static void test_examples_load(void **state)
     assert_int_equal(provider_procs, 3);
     assert_true(b->ncode > 0);
     /* the original document travels with the bundle */
-    const char *src = provost_bundle_str(b, b->ns->source);
+    const char *src = pvm_bundle_str(b, b->ns->source);
     assert_non_null(src);
     assert_int_equal(strlen(src), f->ns_src.len);
     assert_memory_equal(src, f->ns_src.text, f->ns_src.len);
-    provost_disasm(b, f->devnull);
-    provost_bundle_close(b);
+    pvm_disasm(b, f->devnull);
+    pvm_bundle_close(b);
 
     /* a private copy */
-    b = provost_bundle_load(f->req.bundle, f->req.size, 1, err, sizeof err);
+    b = pvm_bundle_load(f->req.bundle, f->req.size, 1, err, sizeof err);
     if (!b)
         fail_msg("request bundle refused: %s", err);
     assert_ptr_not_equal(b->base, f->req.bundle);
@@ -214,10 +214,10 @@ static void test_examples_load(void **state)
     assert_int_equal(b->nprocs, 1);
     assert_int_equal(b->procs_v[0].name, PROVOST_NONE);
     assert_int_equal(b->ncalls, 1);
-    assert_string_equal(provost_bundle_str(b, b->calls_v[0].ns), "Mailbox");
-    assert_string_equal(provost_bundle_str(b, b->calls_v[0].proc), "ProvisionUser");
-    provost_disasm(b, f->devnull);
-    provost_bundle_close(b);
+    assert_string_equal(pvm_bundle_str(b, b->calls_v[0].ns), "Mailbox");
+    assert_string_equal(pvm_bundle_str(b, b->calls_v[0].proc), "ProvisionUser");
+    pvm_disasm(b, f->devnull);
+    pvm_bundle_close(b);
 }
 
 static void test_unaligned_buffer(void **state)
@@ -228,12 +228,12 @@ static void test_unaligned_buffer(void **state)
     assert_non_null(buf);
     memcpy(buf + 1, f->ns.bundle, f->ns.size);
     /* used in place, a misaligned buffer is refused ... */
-    assert_null(provost_bundle_load(buf + 1, f->ns.size, 0, err, sizeof err));
+    assert_null(pvm_bundle_load(buf + 1, f->ns.size, 0, err, sizeof err));
     assert_non_null(strstr(err, "aligned"));
     /* ... and a private copy is fine */
-    provost_bundle *b = provost_bundle_load(buf + 1, f->ns.size, 1, err, sizeof err);
+    pvm_bundle *b = pvm_bundle_load(buf + 1, f->ns.size, 1, err, sizeof err);
     assert_non_null(b);
-    provost_bundle_close(b);
+    pvm_bundle_close(b);
     free(buf);
 }
 
@@ -308,14 +308,14 @@ static void test_header(void **state)
     assert_int_not_equal(h0->checksum, h1->checksum);
 
     char err[ERRLEN];
-    provost_bundle *b0 = provost_bundle_load(f->ns.bundle, f->ns.size, 0, err, sizeof err);
-    provost_bundle *b1 = provost_bundle_load(c.bundle, c.size, 0, err, sizeof err);
+    pvm_bundle *b0 = pvm_bundle_load(f->ns.bundle, f->ns.size, 0, err, sizeof err);
+    pvm_bundle *b1 = pvm_bundle_load(c.bundle, c.size, 0, err, sizeof err);
     assert_non_null(b0);
     assert_non_null(b1);
     assert_int_equal(b0->ncode, b1->ncode);
     assert_memory_equal(b0->code_v, b1->code_v, b0->ncode * sizeof(provost_insn));
-    provost_bundle_close(b0);
-    provost_bundle_close(b1);
+    pvm_bundle_close(b0);
+    pvm_bundle_close(b1);
     provost_compiled_free(&c);
     free(edited.text);
 }
@@ -357,7 +357,7 @@ static void test_pool_dedup(void **state)
     provost_compiled c = {0};
     compile_ok("dedup.xml", dedup_ns, sizeof dedup_ns - 1, &c);
     char err[ERRLEN] = "";
-    provost_bundle *b = provost_bundle_load(c.bundle, c.size, 0, err, sizeof err);
+    pvm_bundle *b = pvm_bundle_load(c.bundle, c.size, 0, err, sizeof err);
     if (!b)
         fail_msg("dedup bundle refused: %s", err);
 
@@ -372,7 +372,7 @@ static void test_pool_dedup(void **state)
         }
     assert_int_equal(uses[0], 3);
     assert_int_equal(uses[1], 1);
-    assert_int_equal(pool_count(b, provost_bundle_str(b, b->xsls_v[0].text)), 1);
+    assert_int_equal(pool_count(b, pvm_bundle_str(b, b->xsls_v[0].text)), 1);
     assert_int_not_equal(b->xsls_v[0].hash, b->xsls_v[1].hash);
 
     /* user/name is used five times (a when, three befores, an after): one path, one
@@ -386,20 +386,20 @@ static void test_pool_dedup(void **state)
     assert_int_equal(b->ns->name, b->calls_v[0].ns);
 
     /* the mailbox example uses one stylesheet twice, and user/ paths many times */
-    provost_bundle_close(b);
+    pvm_bundle_close(b);
     provost_compiled_free(&c);
 
     fixture *f = *state;
-    b = provost_bundle_load(f->ns.bundle, f->ns.size, 0, err, sizeof err);
+    b = pvm_bundle_load(f->ns.bundle, f->ns.size, 0, err, sizeof err);
     assert_non_null(b);
     assert_int_equal(path_count(b, "user"), 1);
     assert_int_equal(pool_count(b, "user"), 1);
     for (size_t i = 0; i < b->nxsls; i++)
-        assert_int_equal(pool_count(b, provost_bundle_str(b, b->xsls_v[i].text)), 1);
+        assert_int_equal(pool_count(b, pvm_bundle_str(b, b->xsls_v[i].text)), 1);
     for (size_t i = 0; i < b->nxsls; i++)
         for (size_t j = i + 1; j < b->nxsls; j++)
             assert_int_not_equal(b->xsls_v[i].text, b->xsls_v[j].text);
-    provost_bundle_close(b);
+    pvm_bundle_close(b);
 }
 
 /* ------------------------------------------------------------------ */
@@ -436,7 +436,7 @@ static void expect_refused(const patch *pt, size_t n, uint32_t at, const char *o
     }
     reseal(buf, c.size);
     char err[ERRLEN] = "";
-    provost_bundle *b = provost_bundle_load(buf, c.size, 0, err, sizeof err);
+    pvm_bundle *b = pvm_bundle_load(buf, c.size, 0, err, sizeof err);
     if (b)
         fail_msg("a bundle whose %s at %u breaks the structure was accepted", opname, at);
     char want[64];
@@ -474,9 +474,9 @@ static void check_truncations(const provost_compiled *c)
         err[0] = 0;
         /* copy = 1: the loader's copy has exactly len bytes, so any read past the end
          * would be caught by AddressSanitizer */
-        provost_bundle *b = provost_bundle_load(c->bundle, len, 1, err, sizeof err);
+        pvm_bundle *b = pvm_bundle_load(c->bundle, len, 1, err, sizeof err);
         if (b) {
-            provost_bundle_close(b);
+            pvm_bundle_close(b);
             fail_msg("a bundle cut to %zu of %zu bytes was accepted", len, c->size);
         }
         if (!err[0])
@@ -503,9 +503,9 @@ static void check_bit_flips(const provost_compiled *c)
         unsigned char bit = (unsigned char)(1u << (i % 8));
         buf[i] ^= bit;
         err[0] = 0;
-        provost_bundle *b = provost_bundle_load(buf, c->size, 1, err, sizeof err);
+        pvm_bundle *b = pvm_bundle_load(buf, c->size, 1, err, sizeof err);
         if (b) {
-            provost_bundle_close(b);
+            pvm_bundle_close(b);
             fail_msg("a bundle with bit %zu of byte %zu flipped was accepted", i % 8, i);
         }
         if (!err[0])
@@ -545,10 +545,10 @@ static void check_resealed(const provost_compiled *c, FILE *devnull, size_t *acc
             buf[i] = variants[v];
             reseal(buf, c->size);
             err[0] = 0;
-            provost_bundle *b = provost_bundle_load(buf, c->size, 1, err, sizeof err);
+            pvm_bundle *b = pvm_bundle_load(buf, c->size, 1, err, sizeof err);
             if (b) {
-                provost_disasm(b, devnull);
-                provost_bundle_close(b);
+                pvm_disasm(b, devnull);
+                pvm_bundle_close(b);
                 (*accepted)++;
             } else {
                 if (!err[0])
@@ -570,10 +570,10 @@ static void check_resealed(const provost_compiled *c, FILE *devnull, size_t *acc
             memcpy(buf + i, &values[v], 4);
             reseal(buf, c->size);
             err[0] = 0;
-            provost_bundle *b = provost_bundle_load(buf, c->size, 1, err, sizeof err);
+            pvm_bundle *b = pvm_bundle_load(buf, c->size, 1, err, sizeof err);
             if (b) {
-                provost_disasm(b, devnull);
-                provost_bundle_close(b);
+                pvm_disasm(b, devnull);
+                pvm_bundle_close(b);
                 (*accepted)++;
             } else {
                 if (!err[0])
@@ -609,35 +609,35 @@ static void test_foreign_format_and_magic(void **state)
 
     h->format = PROVOST_BUNDLE_FORMAT + 1;
     reseal(buf, f->ns.size);
-    assert_null(provost_bundle_load(buf, f->ns.size, 1, err, sizeof err));
+    assert_null(pvm_bundle_load(buf, f->ns.size, 1, err, sizeof err));
     assert_non_null(strstr(err, "format"));
     assert_non_null(strstr(err, "recompile"));
     h->format = PROVOST_BUNDLE_FORMAT;
 
     buf[0] = 'X';
     reseal(buf, f->ns.size);
-    assert_null(provost_bundle_load(buf, f->ns.size, 1, err, sizeof err));
+    assert_null(pvm_bundle_load(buf, f->ns.size, 1, err, sizeof err));
     assert_non_null(strstr(err, "magic"));
     buf[0] = PROVOST_BUNDLE_MAGIC[0];
 
     h->endian = 0x04030201u;
     reseal(buf, f->ns.size);
-    assert_null(provost_bundle_load(buf, f->ns.size, 1, err, sizeof err));
+    assert_null(pvm_bundle_load(buf, f->ns.size, 1, err, sizeof err));
     assert_non_null(strstr(err, "byte order"));
     h->endian = PROVOST_ENDIAN_MARK;
 
     /* some other document entirely */
     static const char xml[] = "<?xml version=\"1.0\"?><namespace/>";
-    assert_null(provost_bundle_load(xml, sizeof xml - 1, 1, err, sizeof err));
+    assert_null(pvm_bundle_load(xml, sizeof xml - 1, 1, err, sizeof err));
     assert_non_null(strstr(err, "magic"));
     assert_false(provost_is_bundle(xml, sizeof xml - 1));
     assert_true(provost_is_bundle(buf, f->ns.size));
 
     /* and, restored, it loads again */
     reseal(buf, f->ns.size);
-    provost_bundle *b = provost_bundle_load(buf, f->ns.size, 1, err, sizeof err);
+    pvm_bundle *b = pvm_bundle_load(buf, f->ns.size, 1, err, sizeof err);
     assert_non_null(b);
-    provost_bundle_close(b);
+    pvm_bundle_close(b);
     free(buf);
 }
 
@@ -658,7 +658,7 @@ static void expect_fuzz_bundle_refused(const char *file, const char *what)
     h.file_size = n;
     memcpy(buf, &h, sizeof h);
     reseal(buf, n);
-    assert_null(provost_bundle_load(buf, n, 1, err, sizeof err));
+    assert_null(pvm_bundle_load(buf, n, 1, err, sizeof err));
     assert_non_null(strstr(err, what));
 }
 
@@ -702,42 +702,42 @@ static void test_open_files(void **state)
     /* a bundle written to a file maps and loads */
     snprintf(path, sizeof path, "%s/mailbox.pvb", dir);
     write_file(path, f->ns.bundle, f->ns.size);
-    provost_bundle *b = provost_bundle_open(path, err, sizeof err);
+    pvm_bundle *b = pvm_bundle_open(path, err, sizeof err);
     if (!b)
-        fail_msg("provost_bundle_open: %s", err);
+        fail_msg("pvm_bundle_open: %s", err);
     assert_int_equal(b->owner, 1);
     assert_int_equal(b->size, f->ns.size);
     assert_memory_equal(b->base, f->ns.bundle, f->ns.size);
     assert_int_equal(b->nprocs, 4);
-    provost_disasm(b, f->devnull);
-    provost_bundle_close(b);
+    pvm_disasm(b, f->devnull);
+    pvm_bundle_close(b);
     unlink(path);
 
     /* the request too */
     snprintf(path, sizeof path, "%s/request.pvb", dir);
     write_file(path, f->req.bundle, f->req.size);
-    b = provost_bundle_open(path, err, sizeof err);
+    b = pvm_bundle_open(path, err, sizeof err);
     assert_non_null(b);
     assert_int_equal(b->ns->kind, PROVOST_BUNDLE_REQUEST);
-    provost_bundle_close(b);
+    pvm_bundle_close(b);
     unlink(path);
 
     /* a missing file */
     snprintf(path, sizeof path, "%s/missing.pvb", dir);
     err[0] = 0;
-    assert_null(provost_bundle_open(path, err, sizeof err));
+    assert_null(pvm_bundle_open(path, err, sizeof err));
     assert_non_null(strstr(err, "cannot open"));
 
     /* a directory */
     err[0] = 0;
-    assert_null(provost_bundle_open(dir, err, sizeof err));
+    assert_null(pvm_bundle_open(dir, err, sizeof err));
     assert_true(err[0] != 0);
 
     /* an empty file */
     snprintf(path, sizeof path, "%s/empty.pvb", dir);
     write_file(path, "", 0);
     err[0] = 0;
-    assert_null(provost_bundle_open(path, err, sizeof err));
+    assert_null(pvm_bundle_open(path, err, sizeof err));
     assert_non_null(strstr(err, "empty"));
     unlink(path);
 
@@ -745,7 +745,7 @@ static void test_open_files(void **state)
     snprintf(path, sizeof path, "%s/short.pvb", dir);
     write_file(path, f->ns.bundle, f->ns.size / 2);
     err[0] = 0;
-    assert_null(provost_bundle_open(path, err, sizeof err));
+    assert_null(pvm_bundle_open(path, err, sizeof err));
     assert_non_null(strstr(err, "truncated"));
     unlink(path);
     unsigned char *padded = calloc(1, f->ns.size + 16);
@@ -755,7 +755,7 @@ static void test_open_files(void **state)
     write_file(path, padded, f->ns.size + 16);
     free(padded);
     err[0] = 0;
-    assert_null(provost_bundle_open(path, err, sizeof err));
+    assert_null(pvm_bundle_open(path, err, sizeof err));
     assert_non_null(strstr(err, "padded"));
     unlink(path);
 
@@ -763,13 +763,13 @@ static void test_open_files(void **state)
     snprintf(path, sizeof path, "%s/mailbox.xml", dir);
     write_file(path, f->ns_src.text, f->ns_src.len);
     err[0] = 0;
-    assert_null(provost_bundle_open(path, err, sizeof err));
+    assert_null(pvm_bundle_open(path, err, sizeof err));
     assert_non_null(strstr(err, "magic"));
     unlink(path);
 
     assert_int_equal(rmdir(dir), 0);
     /* closing nothing is allowed */
-    provost_bundle_close(NULL);
+    pvm_bundle_close(NULL);
 }
 
 int main(void)

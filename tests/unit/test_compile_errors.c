@@ -39,7 +39,7 @@
 #include <libxml/parser.h>
 #include <libxslt/xslt.h>
 
-#include "compiler/compiler.h"
+#include "provost/compiler.h"
 
 #ifndef PROVOST_SOURCE_DIR
 #error "PROVOST_SOURCE_DIR must be defined as the path of the source tree"

@@ -17,14 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compiler/compiler.h"
+#include "provost/compiler.h"
 #include "vm/bundle.h"
 #include "vm/counters.h"
 
 /* ---- helpers -------------------------------------------------------------------------- */
 
 /* A bundle of a namespace with n provider procedures P0..P(n-1); P1 has perfEnabled. */
-static provost_bundle *bundle_of(unsigned n)
+static pvm_bundle *bundle_of(unsigned n)
 {
     size_t cap = 200 + (size_t)n * 80, len = 0;
     char *xml = malloc(cap);
@@ -40,7 +40,7 @@ static provost_bundle *bundle_of(unsigned n)
         provost_compiled_print(&out, "counters.xml", stderr);
     assert_int_equal(rc, 0);
     char why[256];
-    provost_bundle *b = provost_bundle_load(out.bundle, out.size, 1, why, sizeof why);
+    pvm_bundle *b = pvm_bundle_load(out.bundle, out.size, 1, why, sizeof why);
     provost_compiled_free(&out);
     free(xml);
     assert_non_null(b);
@@ -105,7 +105,7 @@ static uint64_t next_rand(uint64_t *s)
 static void test_outcomes(void **state)
 {
     (void)state;
-    provost_bundle *b = bundle_of(3);
+    pvm_bundle *b = bundle_of(3);
     pvm_counters *c = pvm_counters_new();
     assert_non_null(c);
     uint32_t base = pvm_counters_reserve(c, "NS", b);
@@ -156,14 +156,14 @@ static void test_outcomes(void **state)
     free_stats(v, n);
 
     pvm_counters_free(c);
-    provost_bundle_close(b);
+    pvm_bundle_close(b);
 }
 
 /* Ids on both sides of a chunk boundary (64 cells per chunk) are distinct cells. */
 static void test_many_ids(void **state)
 {
     (void)state;
-    provost_bundle *b = bundle_of(140);
+    pvm_bundle *b = bundle_of(140);
     pvm_counters *c = pvm_counters_new();
     assert_non_null(c);
     uint32_t base = pvm_counters_reserve(c, "NS", b);
@@ -184,7 +184,7 @@ static void test_many_ids(void **state)
     }
     free_stats(v, n);
     pvm_counters_free(c);
-    provost_bundle_close(b);
+    pvm_bundle_close(b);
 }
 
 /* ---- threads ------------------------------------------------------------------------- */
@@ -247,7 +247,7 @@ static void *reader(void *p)
 static void test_threads(void **state)
 {
     (void)state;
-    provost_bundle *b = bundle_of(4);
+    pvm_bundle *b = bundle_of(4);
     pvm_counters *c = pvm_counters_new();
     assert_non_null(c);
     uint32_t base = pvm_counters_reserve(c, "NS", b);
@@ -314,14 +314,14 @@ static void test_threads(void **state)
     assert_int_equal(g->count, THREADS);
     free_stats(v, n);
     pvm_counters_free(c);
-    provost_bundle_close(b);
+    pvm_bundle_close(b);
 }
 
 /* ---- percentiles ----------------------------------------------------------------------- */
 
 static void check_distribution(uint64_t *sample, size_t n)
 {
-    provost_bundle *b = bundle_of(1);
+    pvm_bundle *b = bundle_of(1);
     pvm_counters *c = pvm_counters_new();
     assert_non_null(c);
     uint32_t id = pvm_counters_reserve(c, "NS", b);
@@ -346,7 +346,7 @@ static void check_distribution(uint64_t *sample, size_t n)
     assert_true(v[0].mean > mean * 0.999999 && v[0].mean < mean * 1.000001);
     free_stats(v, nv);
     pvm_counters_free(c);
-    provost_bundle_close(b);
+    pvm_bundle_close(b);
 }
 
 static void test_percentiles_uniform(void **state)
@@ -377,7 +377,7 @@ static void test_percentiles_bimodal(void **state)
     s[N / 2] = 3000000000ull;
     check_distribution(s, N);
     /* the modes are told apart: p50 is fast, p90 and above slow */
-    provost_bundle *b = bundle_of(1);
+    pvm_bundle *b = bundle_of(1);
     pvm_counters *c = pvm_counters_new();
     uint32_t id = pvm_counters_reserve(c, "NS", b);
     for (size_t i = 0; i < N; i++)
@@ -390,7 +390,7 @@ static void test_percentiles_bimodal(void **state)
     assert_true(v[0].max == 3000000.0);
     free_stats(v, n);
     pvm_counters_free(c);
-    provost_bundle_close(b);
+    pvm_bundle_close(b);
     free(s);
 }
 
@@ -401,7 +401,7 @@ static void test_percentiles_bimodal(void **state)
 static void test_reregistered(void **state)
 {
     (void)state;
-    provost_bundle *b = bundle_of(2);
+    pvm_bundle *b = bundle_of(2);
     pvm_counters *c = pvm_counters_new();
     assert_non_null(c);
     uint32_t first = pvm_counters_reserve(c, "NS", b);
@@ -436,7 +436,7 @@ static void test_reregistered(void **state)
     assert_int_equal(p0->count, 1);
     free_stats(v, n);
     pvm_counters_free(c);
-    provost_bundle_close(b);
+    pvm_bundle_close(b);
 }
 
 /* Two counter sets (two engines) number their procedures from 0 and never share cells,
@@ -444,7 +444,7 @@ static void test_reregistered(void **state)
 static void test_independent(void **state)
 {
     (void)state;
-    provost_bundle *b = bundle_of(2);
+    pvm_bundle *b = bundle_of(2);
     pvm_counters *c1 = pvm_counters_new(), *c2 = pvm_counters_new();
     assert_non_null(c1);
     assert_non_null(c2);
@@ -486,7 +486,7 @@ static void test_independent(void **state)
     free_stats(v, n);
     pvm_counters_free(c3);
     pvm_counters_free(c2);
-    provost_bundle_close(b);
+    pvm_bundle_close(b);
 }
 
 static void test_clock(void **state)
@@ -502,7 +502,7 @@ static void test_clock(void **state)
 static void test_rate(void **state)
 {
     (void)state;
-    provost_bundle *b = bundle_of(1);
+    pvm_bundle *b = bundle_of(1);
     pvm_counters *c = pvm_counters_new();
     assert_non_null(c);
     uint32_t base = pvm_counters_reserve(c, "NS", b);
@@ -516,7 +516,7 @@ static void test_rate(void **state)
     assert_true(v[0].rate <= 100.0);
     provost_stats_free(v, n);
     pvm_counters_free(c);
-    provost_bundle_close(b);
+    pvm_bundle_close(b);
 }
 
 int main(void)

@@ -15,7 +15,7 @@
 
 #include <libxml/parser.h>
 
-#include "compiler/compiler.h"
+#include "provost/compiler.h"
 #include "provost/bytecode.h"
 #include "vm/bundle.h"
 
@@ -23,7 +23,7 @@
 
 typedef struct compiled {
     provost_compiled c;
-    provost_bundle *b;
+    pvm_bundle *b;
 } compiled;
 
 static compiled *compile_ok(const char *src)
@@ -39,7 +39,7 @@ static compiled *compile_ok(const char *src)
         fail_msg("errors, yet a bundle");
     }
     char err[256];
-    r->b = provost_bundle_load(r->c.bundle, r->c.size, 1, err, sizeof err);
+    r->b = pvm_bundle_load(r->c.bundle, r->c.size, 1, err, sizeof err);
     if (!r->b)
         fail_msg("the bundle does not load: %s", err);
     return r;
@@ -47,7 +47,7 @@ static compiled *compile_ok(const char *src)
 
 static void compiled_free(compiled *r)
 {
-    provost_bundle_close(r->b);
+    pvm_bundle_close(r->b);
     provost_compiled_free(&r->c);
     free(r);
 }
@@ -55,7 +55,7 @@ static void compiled_free(compiled *r)
 static const provost_proc *proc_named(compiled *r, const char *name)
 {
     for (size_t i = 0; i < r->b->nprocs; i++) {
-        const char *n = provost_bundle_str(r->b, r->b->procs_v[i].name);
+        const char *n = pvm_bundle_str(r->b, r->b->procs_v[i].name);
         if ((!name && !n) || (name && n && strcmp(n, name) == 0))
             return &r->b->procs_v[i];
     }
@@ -116,7 +116,7 @@ enum {
 
 static const char *str(compiled *r, uint32_t off)
 {
-    const char *s = provost_bundle_str(r->b, off);
+    const char *s = pvm_bundle_str(r->b, off);
     assert_non_null(s);
     return s;
 }
@@ -709,12 +709,12 @@ static void test_jumps_in_roundtrip_documents(void **state)
             provost_compiled c;
             if (provost_compile(path, buf, (size_t)n, &c) == 0) {
                 char err[256];
-                provost_bundle *b = provost_bundle_load(c.bundle, c.size, 1, err, sizeof err);
+                pvm_bundle *b = pvm_bundle_load(c.bundle, c.size, 1, err, sizeof err);
                 if (!b)
                     fail_msg("%s: %s", path, err);
                 compiled r = {.c = c, .b = b};
                 check_jumps(&r);
-                provost_bundle_close(b);
+                pvm_bundle_close(b);
                 seen++;
             }
             provost_compiled_free(&c);

@@ -112,7 +112,7 @@ static void test_registry(void **state)
     /* a bad namespace is refused with its location, and nothing changes */
     const char *bad = "<namespace name='P' providerSource='test'><procedure name='A' type='sometimes'/></namespace>";
     assert_int_not_equal(provost_register(e, "bad.xml", bad, strlen(bad), NULL, &err), 0);
-    assert_int_equal(err.code, PROVOST_E_BADARG);
+    assert_int_equal(err.code, PROVOST_E_INVALIDARG);
     assert_non_null(strstr(err.message, "bad.xml:1:"));
     assert_int_equal(provost_list_procedures(e, "P", &pv, &n, &err), 0);
     assert_int_equal(n, 2);

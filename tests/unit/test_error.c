@@ -88,8 +88,8 @@ static void test_shape_minimal(void **state)
     free(s);
     /* every engine code in the canonical form */
     const uint32_t codes[] = {PROVOST_E_NOTFOUND, PROVOST_E_ACCESSDENIED, PROVOST_E_XSLT, PROVOST_E_JOURNAL,
-                              PROVOST_E_BADARG, PROVOST_E_NOPROVIDER, PROVOST_E_NONODE, PROVOST_E_DEPTH,
-                              PROVOST_E_GENERIC, PROVOST_E_SCHEMA, 0xFFFFFFFFu};
+                              PROVOST_E_INVALIDARG, PROVOST_E_NOPROVIDER, PROVOST_E_NONODE, PROVOST_E_DEPTH,
+                              PROVOST_E_FAIL, PROVOST_E_SCHEMA, 0xFFFFFFFFu};
     const char *texts[] = {"0x80070002", "0x80070005", "0x8007000D", "0x8007001F", "0x80070057", "0x8007007E",
                            "0x80070490", "0x800703E9", "0x80004005", "0xC00CE014", "0xFFFFFFFF"};
     for (size_t i = 0; i < sizeof codes / sizeof *codes; i++) {
@@ -114,7 +114,7 @@ static void test_appended(void **state)
 {
     (void)state;
     xmlDocPtr doc = detail_doc("<context><transactionContext/><clientContext/></context>");
-    pvm_error e = {.code = PROVOST_E_GENERIC};
+    pvm_error e = {.code = PROVOST_E_FAIL};
     e.description = strdup("x");
     xmlNodePtr ec = pvm_error_node(&e, xmlDocGetRootElement(doc));
     assert_non_null(ec);
@@ -159,7 +159,7 @@ static void test_fail(void **state)
     free(s);
 
     /* fatal is not sticky */
-    pvm_fail(&r, PROVOST_E_BADARG, "bad");
+    pvm_fail(&r, PROVOST_E_INVALIDARG, "bad");
     assert_false(r.err.fatal);
     pvm_error_clear(&r.err);
 }
@@ -179,8 +179,8 @@ static void test_fatal_codes(void **state)
     pvm_fail(&r, PROVOST_E_BUDGET, "too long");
     assert_true(r.err.fatal);
     /* everything else is catchable */
-    const uint32_t catchable[] = {PROVOST_E_NOTFOUND, PROVOST_E_ACCESSDENIED, PROVOST_E_XSLT, PROVOST_E_BADARG,
-                                  PROVOST_E_NOPROVIDER, PROVOST_E_NONODE, PROVOST_E_GENERIC,
+    const uint32_t catchable[] = {PROVOST_E_NOTFOUND, PROVOST_E_ACCESSDENIED, PROVOST_E_XSLT, PROVOST_E_INVALIDARG,
+                                  PROVOST_E_NOPROVIDER, PROVOST_E_NONODE, PROVOST_E_FAIL,
                                   PROVOST_E_SCHEMA, PROVOST_E_READONLY, 0x8004D00Eu};
     for (size_t i = 0; i < sizeof catchable / sizeof *catchable; i++) {
         pvm_fail(&r, catchable[i], "c");
@@ -198,7 +198,7 @@ static void test_fail_long(void **state)
     char big[5000];
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = 0;
-    pvm_fail(&r, PROVOST_E_GENERIC, "%s", big);
+    pvm_fail(&r, PROVOST_E_FAIL, "%s", big);
     assert_non_null(r.err.description);
     size_t n = strlen(r.err.description);
     assert_true(n > 0 && n < sizeof big - 1); /* cut, not overrun */

@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compiler/compiler.h"
+#include "provost/compiler.h"
 #include "provost/bytecode.h"
 #include "provost/provost.h"
 
@@ -150,7 +150,7 @@ static void test_long_names(void **state)
     char *a = long_ns(600, 'a', "P"), *b = long_ns(600, 'b', "P");
     if (register_xml(f, a, &rev, &err) == 0)
         fail_msg("a namespace name of 600 characters was registered");
-    assert_int_equal(err.code, PROVOST_E_BADARG);
+    assert_int_equal(err.code, PROVOST_E_INVALIDARG);
     if (!strstr(err.message, "at most"))
         fail_msg("the refusal does not give the limit: %s", err.message);
     assert_int_not_equal(register_xml(f, b, &rev, &err), 0);

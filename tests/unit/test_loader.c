@@ -29,7 +29,7 @@
 
 #include <libxml/parser.h>
 
-#include "providers/providers.h"
+#include "providers/builtin.h"
 #include "provost/provost.h"
 
 #ifndef PROVOST_PLUGIN_DIR

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "compiler/compiler.h"
+#include "provost/compiler.h"
 #include "vm/bundle.h"
 
 #define CASES_DIR PROVOST_SOURCE_DIR "/tests/roundtrip"
@@ -40,12 +40,12 @@ static char *slurp(const char *path, size_t *len)
     return buf;
 }
 
-static char *listing(const provost_bundle *b, size_t *len)
+static char *listing(const pvm_bundle *b, size_t *len)
 {
     char *text = NULL;
     FILE *m = open_memstream(&text, len);
     assert_non_null(m);
-    provost_disasm(b, m);
+    pvm_disasm(b, m);
     fclose(m);
     return text;
 }
@@ -71,7 +71,7 @@ static void roundtrip_one(const char *name)
     assert_int_equal(c.nerrors, 0);
 
     char err[256];
-    provost_bundle *b = provost_bundle_load(c.bundle, c.size, 0, err, sizeof err);
+    pvm_bundle *b = pvm_bundle_load(c.bundle, c.size, 0, err, sizeof err);
     if (!b)
         fprintf(stderr, "%s: %s\n", name, err);
     assert_non_null(b);
@@ -84,12 +84,12 @@ static void roundtrip_one(const char *name)
     assert_true(fd >= 0);
     assert_int_equal(write(fd, c.bundle, c.size), (ssize_t)c.size);
     close(fd);
-    provost_bundle *mb = provost_bundle_open(tmp, err, sizeof err);
+    pvm_bundle *mb = pvm_bundle_open(tmp, err, sizeof err);
     assert_non_null(mb);
     size_t mlen;
     char *mtext = listing(mb, &mlen);
     assert_string_equal(mtext, text);
-    provost_bundle_close(mb);
+    pvm_bundle_close(mb);
     unlink(tmp);
     free(mtext);
 
@@ -110,7 +110,7 @@ static void roundtrip_one(const char *name)
         free(want);
     }
     free(text);
-    provost_bundle_close(b);
+    pvm_bundle_close(b);
     provost_compiled_free(&c);
     free(src);
 }

@@ -131,7 +131,7 @@ static void test_batch(void **state)
     assert_string_equal(s.results, out);
     assert_int_equal(s.ncodes, 2); /* by count, then code: one each */
     assert_int_equal(s.codes[0].code, 0x80040123u);
-    assert_int_equal(s.codes[1].code, PROVOST_E_BADARG);
+    assert_int_equal(s.codes[1].code, PROVOST_E_INVALIDARG);
     assert_int_equal(lines_of(out), 5);
     char id[33];
     memcpy(id, s.id, sizeof id);

@@ -16,14 +16,14 @@
 #include <libxml/parser.h>
 #include <libxml/xmlschemas.h>
 
-#include "compiler/compiler.h"
+#include "provost/compiler.h"
 #include "vm/bundle.h"
 
 /* ---- compiling through the public entry ---------------------------------------------- */
 
 typedef struct compiled {
     provost_compiled c;
-    provost_bundle *b;
+    pvm_bundle *b;
 } compiled;
 
 static void dump(const provost_compiled *c)
@@ -41,7 +41,7 @@ static compiled *compile_ok(const char *src)
         fail_msg("the document did not compile");
     }
     char err[256];
-    r->b = provost_bundle_load(r->c.bundle, r->c.size, 1, err, sizeof err);
+    r->b = pvm_bundle_load(r->c.bundle, r->c.size, 1, err, sizeof err);
     if (!r->b)
         fail_msg("the bundle does not load: %s", err);
     return r;
@@ -50,7 +50,7 @@ static compiled *compile_ok(const char *src)
 static void compiled_free(compiled *r)
 {
     if (r->b)
-        provost_bundle_close(r->b);
+        pvm_bundle_close(r->b);
     provost_compiled_free(&r->c);
     free(r);
 }
@@ -138,10 +138,10 @@ static void test_valid_xsd_stored(void **state)
     assert_int_equal(r->c.nwarnings, 0);
     assert_int_equal(r->b->nprocs, 2);
     const provost_proc *p = &r->b->procs_v[0];
-    assert_string_equal(provost_bundle_str(r->b, p->name), "P");
+    assert_string_equal(pvm_bundle_str(r->b, p->name), "P");
     assert_int_not_equal(p->input_schema, PROVOST_NONE);
     assert_int_equal(p->output_schema, PROVOST_NONE);
-    const char *lit = provost_bundle_str(r->b, p->input_schema);
+    const char *lit = pvm_bundle_str(r->b, p->input_schema);
     assert_non_null(strstr(lit, "name=\"inputSchema\""));
     /* stored with its namespace declaration, so it is usable on its own */
     xmlSchemaPtr s = stored_xsd(lit);
@@ -153,7 +153,7 @@ static void test_valid_xsd_stored(void **state)
     const provost_proc *q = &r->b->procs_v[1];
     assert_int_equal(q->input_schema, PROVOST_NONE);
     assert_int_not_equal(q->output_schema, PROVOST_NONE);
-    s = stored_xsd(provost_bundle_str(r->b, q->output_schema));
+    s = stored_xsd(pvm_bundle_str(r->b, q->output_schema));
     assert_int_equal(validate(s, "<result>42</result>"), 0);
     assert_int_not_equal(validate(s, "<result>many</result>"), 0);
     xmlSchemaFree(s);
@@ -170,7 +170,7 @@ static void test_xsd_in_mpf_namespace_file(void **state)
         "<xs:element name=\"user\" type=\"xs:string\"/></xs:schema>"
         "</Schema></procedure></namespace>");
     assert_int_equal(r->c.nwarnings, 0);
-    xmlSchemaPtr s = stored_xsd(provost_bundle_str(r->b, r->b->procs_v[0].input_schema));
+    xmlSchemaPtr s = stored_xsd(pvm_bundle_str(r->b, r->b->procs_v[0].input_schema));
     assert_int_equal(validate(s, "<user>x</user>"), 0);
     xmlSchemaFree(s);
     compiled_free(r);
@@ -243,7 +243,7 @@ static void test_non_xsd_is_a_warning(void **state)
     /* stored anyway */
     const provost_proc *p = &r->b->procs_v[0];
     assert_int_not_equal(p->output_schema, PROVOST_NONE);
-    assert_non_null(strstr(provost_bundle_str(r->b, p->output_schema), "<foo><bar/></foo>"));
+    assert_non_null(strstr(pvm_bundle_str(r->b, p->output_schema), "<foo><bar/></foo>"));
     assert_int_not_equal(p->input_schema, PROVOST_NONE);
     assert_int_not_equal(r->b->procs_v[1].input_schema, PROVOST_NONE);
     compiled_free(r);

@@ -20,7 +20,7 @@
 #include <libxml/parser.h>
 #include <libxml/xmlsave.h>
 
-#include "compiler/compiler.h"
+#include "provost/compiler.h"
 #include "vm/vm.h"
 
 /* ---- the namespace: its paths are what the tests evaluate ------------------------------ */
@@ -159,9 +159,9 @@ static void fixture_free(fixture *x)
 
 static uint32_t path(const char *text)
 {
-    const provost_bundle *b = ns->bundle;
+    const pvm_bundle *b = ns->bundle;
     for (size_t i = 0; i < b->npaths; i++) {
-        const char *t = provost_bundle_str(b, b->paths_v[i].text);
+        const char *t = pvm_bundle_str(b, b->paths_v[i].text);
         if (t && strcmp(t, text) == 0)
             return (uint32_t)i;
     }
@@ -413,22 +413,22 @@ static void test_select_nothing_and_errors(void **state)
     assert_int_equal(x->r.err.code, 0);
     /* an XPath that is not a node set cannot be selected */
     assert_int_equal(pvm_select(&x->f, path("count(a)"), x->r.data, &v, &n, &cap), -1);
-    assert_int_equal(x->r.err.code, PROVOST_E_BADARG);
+    assert_int_equal(x->r.err.code, PROVOST_E_INVALIDARG);
     assert_non_null(strstr(x->r.err.description, "count(a)"));
     /* an XPath that fails at run time is an error, not a crash */
     pvm_error_clear(&x->r.err);
     assert_int_equal(pvm_select(&x->f, path("count(1)"), x->r.data, &v, &n, &cap), -1);
-    assert_int_equal(x->r.err.code, PROVOST_E_BADARG);
+    assert_int_equal(x->r.err.code, PROVOST_E_INVALIDARG);
     assert_non_null(strstr(x->r.err.description, "count(1)"));
     bool b;
     pvm_error_clear(&x->r.err);
     assert_int_equal(pvm_path_bool(&x->f, path("count(1)"), x->r.data, &b), -1);
-    assert_int_equal(x->r.err.code, PROVOST_E_BADARG);
+    assert_int_equal(x->r.err.code, PROVOST_E_INVALIDARG);
     char *s = NULL;
     pvm_error_clear(&x->r.err);
     assert_int_equal(pvm_path_value(&x->f, path("count(1)"), x->r.data, &s), -1);
     assert_null(s);
-    assert_int_equal(x->r.err.code, PROVOST_E_BADARG);
+    assert_int_equal(x->r.err.code, PROVOST_E_INVALIDARG);
     free(v);
     fixture_free(x);
 }

@@ -26,7 +26,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "compiler/compiler.h"
+#include "provost/compiler.h"
 #include "provost/verify.h"
 #include "vm/bundle.h"
 
@@ -72,7 +72,7 @@ static void verify_file(const char *path, tally *t)
     if (provost_compile(path, src, len, &c) == 0) {
         t->bundles++;
         char err[256];
-        provost_bundle *b = provost_bundle_load(c.bundle, c.size, 0, err, sizeof err);
+        pvm_bundle *b = pvm_bundle_load(c.bundle, c.size, 0, err, sizeof err);
         if (!b)
             fail_msg("%s: the loader refuses what the compiler wrote: %s", path, err);
         for (size_t i = 0; i < b->nprocs; i++) {
@@ -85,7 +85,7 @@ static void verify_file(const char *path, tally *t)
                 fail_msg("%s: procedure %zu, instruction %u: %s", path, i, at, why);
             t->procs++;
         }
-        provost_bundle_close(b);
+        pvm_bundle_close(b);
     }
     provost_compiled_free(&c);
     free(src);

@@ -23,7 +23,7 @@
 #include <libxml/parser.h>
 #include <libxml/xmlsave.h>
 
-#include "compiler/compiler.h"
+#include "provost/compiler.h"
 #include "vm/vm.h"
 
 #define STEP(body) "<execute namespace='S' procedure='Echo'>" body "</execute>"
@@ -183,7 +183,7 @@ static void set_exec(fixture *x, const char *xml)
 /* The k-th transform of the fixture's procedure. */
 static const provost_xform *xf(fixture *x, int k)
 {
-    const provost_bundle *b = ns->bundle;
+    const pvm_bundle *b = ns->bundle;
     const provost_proc *p = x->f.proc;
     for (uint32_t pc = 0; pc < p->ncode; pc++) {
         const provost_insn *in = &b->code_v[p->code + pc];
@@ -474,7 +474,7 @@ static void test_move_into_itself(void **state)
 {
     (void)state;
     fixture *x = fixture_new("Move", "<data><src><inner/></src></data>");
-    assert_fails(x, 2, PROVOST_E_BADARG);
+    assert_fails(x, 2, PROVOST_E_INVALIDARG);
     assert_xml(x->r.data, "<data><src><inner/></src></data>");
     fixture_free(x);
 }

@@ -21,7 +21,7 @@
 #include <libxslt/transform.h>
 #include <libxslt/xsltInternals.h>
 
-#include "compiler/compiler.h"
+#include "provost/compiler.h"
 
 static const char bad_doc[] = "<executeData><password>s3cr3t</password>&undefined;</executeData>";
 static const char bad_sheet[] = "<xsl:stylesheet version=\"1.0\" xmlns:xsl=\"http://www.w3.org/1999/XSL/Transform\">"

@@ -1,7 +1,7 @@
 /*
  * vm_fixture.h -- for unit tests of VM modules: an engine on a scratch database and one
  * namespace compiled in memory and prepared for it, as the VM's own code sees them.
- * Include once per test program, after cmocka.h, vm/vm.h and compiler/compiler.h.
+ * Include once per test program, after cmocka.h, vm/vm.h and provost/compiler.h.
  */
 #ifndef PROVOST_TEST_VM_FIXTURE_H
 #define PROVOST_TEST_VM_FIXTURE_H
@@ -35,7 +35,7 @@ static int vm_fixture_setup(const char *name, const char *xml)
         return -1;
     }
     char why[256];
-    provost_bundle *b = provost_bundle_load(out.bundle, out.size, 1, why, sizeof why);
+    pvm_bundle *b = pvm_bundle_load(out.bundle, out.size, 1, why, sizeof why);
     provost_compiled_free(&out);
     ns = b ? pvm_ns_prepare(eng, b, why, sizeof why) : NULL;
     if (!ns) {

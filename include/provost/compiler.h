@@ -1,6 +1,8 @@
 /*
  * compiler.h -- the compiler's entry: namespace or request XML in, bundle bytes and
- * diagnostics out.  The only header of compiler/ that other modules include.
+ * diagnostics out; and how every Provost document is read (the parser options, DTDs
+ * refused, libxml2's messages captured).  The only header of compiler/ that the rest of the
+ * house (the VM, the command) includes.
  */
 #ifndef PROVOST_COMPILER_H
 #define PROVOST_COMPILER_H

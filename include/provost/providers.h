@@ -1,7 +1,7 @@
 /*
  * providers.h -- how the engine finds a provider: the built-in ones (`test`, `error`) by
- * name, and plug-ins (shared objects exporting PROVOST_PROVIDER_SYMBOL) with dlopen.
- * Module prefix of the helpers the built-ins share: pvp_.
+ * name, and plug-ins (shared objects exporting PROVOST_PROVIDER_SYMBOL) with dlopen.  What
+ * the providers library offers the VM; a provider itself includes only provider.h.
  */
 #ifndef PROVOST_PROVIDERS_H
 #define PROVOST_PROVIDERS_H
@@ -35,22 +35,5 @@ const provost_provider *provost_builtin_provider(const char *name);
 const provost_provider *provost_load_provider(const char *name_or_path, void **handle, char *err,
                                               size_t errlen);
 void provost_unload_provider(void *handle); /* NULL is allowed */
-
-/* ---- shared by the built-in providers (builtin.c) ----------------------------------- */
-
-/* ASCII case-insensitive equality; NULL equals nothing. */
-int pvp_eq_nocase(const char *a, const char *b);
-/* The first element child of PARENT whose local name is NAME (any namespace), or NULL. */
-xmlNodePtr pvp_child(xmlNodePtr parent, const char *name);
-/* context/NAME and executeData under the executeXml root, or NULL. */
-xmlNodePtr pvp_context_child(xmlDocPtr execute_xml, const char *name);
-xmlNodePtr pvp_execute_data(xmlDocPtr execute_xml);
-/* The text of PARENT's child NAME (malloc'd, caller frees), or NULL when there is no such
- * child.  Whitespace at both ends is removed when TRIM is set. */
-char *pvp_child_text(xmlNodePtr parent, const char *name, int trim);
-/* An HRESULT written `0x` + 1..8 hex digits, or in decimal (0..4294967295, or negative
- * down to -2147483648 as Visual Basic prints HRESULTs); whitespace around is allowed.
- * Returns 0 and sets *OUT, or -1 when TEXT is not such a number. */
-int pvp_parse_code(const char *text, uint32_t *out);
 
 #endif
