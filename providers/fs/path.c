@@ -247,7 +247,7 @@ int fsp_lstat(const fsp_path *p, struct stat *st)
 
 uint32_t fsp_fail_symlink(provost_pcall *c, const fsp_root *r, const char *proc, const fsp_path *p)
 {
-    int fd = fsp_openat2(p->dirfd, p->leaf, O_PATH, 0);
+    int fd = fsp_openat2(r->fd, p->given, O_PATH, 0); /* the link followed, from the root */
     int e = fd < 0 ? errno : 0;
     if (fd >= 0)
         close(fd);

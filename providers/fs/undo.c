@@ -203,9 +203,9 @@ uint32_t fsp_undo_save(provost_pcall *c, const fsp_root *r, xmlDocPtr execute_xm
         close(qfd);
     free(text);
     if (e) {
-        char where[600];
-        snprintf(where, sizeof where, "%.400s (its undo record in %s)", u->path, FSP_QUARANTINE);
-        return fsp_fail_errno(c, proc, where, e);
+        char buf[256];
+        return fsp_failf(c, fsp_hresult(e), "%s %.400s: %s (writing its undo record in %.300s/%s)", proc,
+                         u->path, strerror_r(e, buf, sizeof buf), r->root, FSP_QUARANTINE);
     }
     fsp_txn_note(c, r->root, name);
     return PROVOST_S_OK;
