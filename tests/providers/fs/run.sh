@@ -423,7 +423,7 @@ unwritable() {
         chown -R nobody "$T/udb"
         as="setpriv --reuid=nobody --regid=nogroup --clear-groups"
     else
-        chmod 0555 "$R" # not root: the mode alone keeps us out
+        chmod 0555 "$R" "$R/etc" # not root: the modes alone keep us out
     fi
     req r.xml 'WriteFile|<path>x</path><content>a</content>'
     $as "$P" --db udb register fs.xml >/dev/null 2>err || bad "register as an unprivileged user: $(cat err)"
@@ -437,7 +437,7 @@ unwritable() {
     if [ -n "$as" ]; then
         check "unreadable file: ReadFile refused" grep -q "code=\"0x80070005\" description=\"ReadFile etc/app.conf: Permission denied\"" out
     fi
-    chmod 0755 "$R"
+    chmod 0755 "$R" "$R/etc"
     same_tree before.lst "unwritable root"
 }
 
