@@ -242,6 +242,16 @@ const char *sq_next_name(const char *sql, const char **p, size_t *len)
     return NULL;
 }
 
+int sq_used_elsewhere(const sq_call *k, const char *name)
+{
+    const char *p = k->also, *n;
+    size_t len;
+    while (p && (n = sq_next_name(k->also, &p, &len)) != NULL)
+        if (strlen(name) == len && strncmp(name, n, len) == 0)
+            return 1;
+    return 0;
+}
+
 /* ---- configuration -------------------------------------------------------------------- */
 
 static char *prop(xmlNodePtr n, const char *name)

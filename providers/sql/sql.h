@@ -58,6 +58,7 @@ typedef struct sq_call {
     const char *proc;
     sq_conf conf;
     const sq_params *params; /* redacted from backend messages */
+    const char *also;        /* ExecuteWithUndo's undo: params it takes are not unused */
     char what[200];          /* the statement, shortened, for messages */
     int quiet;               /* a clean-up after a failure: keep the failure's description */
 } sq_call;
@@ -127,6 +128,8 @@ size_t sq_skip_quoted(const char *sql, const char *p);
 /* The next :name at or after *P outside quotes and comments (a :: cast is not one): the
  * name (after the colon) and its length, *P moved past it; NULL at the end. */
 const char *sq_next_name(const char *sql, const char **p, size_t *len);
+/* Is NAME a :name of k->also? */
+int sq_used_elsewhere(const sq_call *k, const char *name);
 /* Is the statement (after leading space and comments) transaction control? */
 int sq_is_txn_control(const char *sql);
 

@@ -246,7 +246,7 @@ static uint32_t rewrite(sq_call *k, const char *sql, char **out, const char ***v
         }
     }
     for (size_t j = 0; !rc && j < np; j++)
-        if (!pos[j])
+        if (!pos[j] && !sq_used_elsewhere(k, k->params->v[j].name))
             rc = sq_fail(k, PROVOST_E_INVALIDARG, "param name=\"%.100s\" is not a parameter of the statement",
                          k->params->v[j].name);
 out:

@@ -351,6 +351,7 @@ static uint32_t execute_with_undo(sq_call *k, xmlNodePtr data, const char *sql, 
         rc = sq_fail(k, PROVOST_E_INVALIDARG, "executeData/undo is missing: the statement that undoes this one");
     else if (sq_is_txn_control(undo))
         rc = sq_fail(k, PROVOST_E_INVALIDARG, "the undo statement controls the transaction");
+    k->also = undo;
     sq_open *o = rc ? NULL : find_open(k);
     if (rc) {
     } else if (o && o->state == SQ_OPEN) {
@@ -378,6 +379,7 @@ static uint32_t execute_with_undo(sq_call *k, xmlNodePtr data, const char *sql, 
         }
     }
     sq_first_free(&first);
+    k->also = NULL;
     free(undo);
     return rc;
 }
@@ -575,8 +577,19 @@ static uint32_t rollback_with_undo(sq_call *k, xmlDocPtr execute_xml)
             rc = sq_fail(k, PROVOST_E_FAIL,
                          "rollback in doubt: the call may have run, and its undo statement was not journaled "
                          "(give the procedure saveDataForRollback=\"1\"); check the database by hand");
+        sq_params all = {0};
         if (!rc)
-            rc = read_params(k, data, &ps);
+            rc = read_params(k, data, &all);
+        for (size_t i = 0; !rc && i < all.n; i++) { /* the undo takes only some of them */
+            const char *q = undo, *name;
+            size_t len;
+            int used = 0;
+            while (!used && (name = sq_next_name(undo, &q, &len)) != NULL)
+                used = strlen(all.v[i].name) == len && strncmp(all.v[i].name, name, len) == 0;
+            if (used && param_add(&ps, all.v[i].name, len, all.v[i].value) != 0)
+                rc = sq_fail(k, SQ_E_OUTOFMEMORY, "out of memory");
+        }
+        params_free(&all);
         k->params = &ps;
         if (!rc && (rc = undo_values(k, undo, NULL, &ps, 0)) != 0)
             rc = sq_fail(k, PROVOST_E_FAIL,

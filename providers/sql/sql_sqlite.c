@@ -129,7 +129,7 @@ static uint32_t bind_all(sq_call *k, sqlite3_stmt *st)
     for (size_t j = 0; k->params && j < k->params->n; j++) {
         char name[300];
         snprintf(name, sizeof name, ":%s", k->params->v[j].name);
-        if (sqlite3_bind_parameter_index(st, name) == 0)
+        if (sqlite3_bind_parameter_index(st, name) == 0 && !sq_used_elsewhere(k, k->params->v[j].name))
             return sq_fail(k, PROVOST_E_INVALIDARG, "param name=\"%.100s\" is not a parameter of the statement",
                            k->params->v[j].name);
     }
