@@ -9,6 +9,7 @@
 set -u
 PROVOST=$1
 export PROVOST_PROVIDER_PATH=$2
+export PROVOST_SYNC=none # a kill -9 loses nothing the log holds; no fsync makes the sweep quick
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 T=$(mktemp -d)
 chmod 755 "$T"
@@ -29,6 +30,9 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 if ! as_pg "$PGBIN/initdb" -D "$PGDIR/data" -A trust -U provost > "$T/initdb.log" 2>&1; then
     echo "FAIL: initdb could not make a cluster in $PGDIR/data:"; cat "$T/initdb.log"; exit 1
 fi
+# the test's superuser without a password, the role "app" with one (passwordFile)
+printf 'local all provost trust\nlocal all app scram-sha-256\n' > "$T/hba"
+as_pg cp "$T/hba" "$PGDIR/data/pg_hba.conf"
 if ! as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" -w -o "-c listen_addresses='' \
         -c unix_socket_directories=$PGDIR -c max_prepared_transactions=10 -c fsync=off \
         -c log_statement=all" start > "$T/pg_ctl.log" 2>&1; then
@@ -54,11 +58,19 @@ ns() { # NAME CONNINFO TIMEOUT
 XML
 }
 ns App "host=$PGDIR user=provost dbname=postgres" 5000 > "$T/app.xml"
+psql_ -c "CREATE ROLE app LOGIN PASSWORD 'app-secret-pw'" || fail "create role app"
+printf 'app-secret-pw\n' > "$T/pw" && chmod 600 "$T/pw"
+printf 'wrong-secret-pw\n' > "$T/wrongpw" && chmod 600 "$T/wrongpw"
+printf 'app-secret-pw\n' > "$T/openpw" && chmod 640 "$T/openpw"
+for v in pw wrongpw openpw; do
+    ns "Pw$v" "host=$PGDIR user=app dbname=postgres" 5000 | sed "s#timeoutMs=#passwordFile=\"$T/$v\" timeoutMs=#" > "$T/ns-$v.xml"
+done
 ns Slow "host=$PGDIR user=provost dbname=postgres" 500 > "$T/slow.xml"
 cat > "$T/t.xml" <<'XML'
 <namespace name="T" providerSource="test"><procedure name="Fail" type="write" access="public"/></namespace>
 XML
-"$PROVOST" --db "$T/db" register "$T/app.xml" "$T/slow.xml" "$T/t.xml" > /dev/null || fail "register"
+"$PROVOST" --db "$T/db" register "$T/app.xml" "$T/slow.xml" "$T/t.xml" "$T/ns-pw.xml" "$T/ns-wrongpw.xml" \
+    "$T/ns-openpw.xml" > /dev/null || fail "register"
 
 call() { # NS PROC DATA
     printf '%s' "$3" > "$T/in.xml"
@@ -96,6 +108,16 @@ XML
 "$PROVOST" --db "$T/db" run "$T/undo.xml" > "$T/out" 2>&1 && fail "the failing request succeeded"
 dump > "$T/after"
 cmp -s "$T/before" "$T/after" || fail "undo by a returned column: $(diff "$T/before" "$T/after")"
+
+# the password comes from passwordFile, only when its owner alone may read it, and never
+# reaches an error
+call Pwpw Query '<data><statement>SELECT current_user AS who</statement></data>'
+grep -q '<col name="who">app</col>' "$T/out" || fail "passwordFile: $(cat "$T/out")"
+call Pwwrongpw Query '<data><statement>SELECT 1</statement></data>'
+expect_code 0x80070005 "a wrong password"
+grep -q 'wrong-secret-pw' "$T/out" && fail "the password reached the error: $(cat "$T/out")"
+call Pwopenpw Query '<data><statement>SELECT 1</statement></data>'
+expect_code 0x80070005 "a password file others can read"
 
 # ---- two-phase commit of several calls, and rollback -----------------------------------------
 reset_data
