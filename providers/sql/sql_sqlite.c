@@ -188,13 +188,14 @@ uint32_t sq_lite_exec(sq_call *k, sq_conn *conn, const char *sql, xmlNodePtr row
         sqlite3_finalize(st);
         return sq_fail(k, PROVOST_E_INVALIDARG, "give one statement per call (more follow the first)");
     }
+    sqlite3_int64 before = sqlite3_total_changes64(db); /* sqlite3_changes() keeps the last DML's count */
     uint32_t code = bind_all(k, st);
     while (!code && (rc = sqlite3_step(st)) == SQLITE_ROW)
         code = add_row(k, st, rows, first);
     if (!code && rc != SQLITE_DONE)
         code = lite_error(k, db, rc, "the statement failed");
-    if (!code && !sqlite3_stmt_readonly(st))
-        *affected = sqlite3_changes64(db);
+    if (!code)
+        *affected = sqlite3_total_changes64(db) - before;
     sqlite3_finalize(st);
     return code;
 }

@@ -194,6 +194,25 @@ done
 [ $rolled -ge 4 ] && [ $committed -ge 2 ] || fail "rolled back $rolled, committed $committed"
 echo "kill points: $((n - 1)); rolled back $rolled, committed $committed; $held left a prepared transaction for recovery"
 
+# ---- the pool: a pooled connection the server ended is replaced -------------------------------
+# One engine (a batch, one job): the first request leaves a connection of App in the pool,
+# the second (App with another timeout: another pool) ends every other session of
+# "provost", the third takes App's dead connection, finds it dead, and goes on with a new one.
+ns Killer "host=$PGDIR user=provost dbname=postgres" 4000 > "$T/killer.xml"
+"$PROVOST" --db "$T/db" register "$T/killer.xml" > /dev/null || fail "register Killer"
+q() { printf '<request><procedure><execute namespace="%s" procedure="%s"><executeData><statement>%s</statement></executeData></execute></procedure></request>\n' "$@"; }
+psql_ -c "CREATE TABLE ended(n int)" || fail "create table ended"
+{
+    echo '<requests>'
+    q App Query "SELECT 1"
+    q Killer Execute "INSERT INTO ended SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'provost' AND pid &lt;&gt; pg_backend_pid()"
+    q App Query "SELECT 2"
+    echo '</requests>'
+} > "$T/pool.xml"
+"$PROVOST" --db "$T/db" batch -j 1 -q "$T/pool.xml" > "$T/out" 2>&1 || fail "pool: $(cat "$T/out")"
+grep -q '3 succeeded' "$T/out" || fail "pool: no new connection after the old one died: $(cat "$T/out")"
+[ "$(psql_ -c 'SELECT n FROM ended')" = 1 ] || fail "pool: the pooled connection was not ended"
+
 # ---- bad input, timeouts, a server down -------------------------------------------------------
 call App Execute '<data><statement>SELECT :a::int</statement><param name="a">not-a-number</param></data>'
 expect_code 0x8007000D "bad value"
