@@ -76,6 +76,10 @@ call() { # NS PROC DATA
     printf '%s' "$3" > "$T/in.xml"
     "$PROVOST" --db "$T/db" call "$1" "$2" "$T/in.xml" > "$T/out" 2>&1
     rc=$?
+    # 0 or 1 (the request failed), never a crash or a sanitizer's report
+    if [ $rc -gt 1 ] || grep -q 'Sanitizer\|runtime error' "$T/out"; then
+        fail "$1 $2: status $rc: $(cat "$T/out")"
+    fi
 }
 expect_ok() { [ "$rc" -eq 0 ] || fail "$1: status $rc: $(cat "$T/out")"; }
 expect_code() { grep -q "code=\"$1\"" "$T/out" || fail "$2: expected $1, got: $(cat "$T/out")"; }

@@ -44,6 +44,10 @@ call() { # PROC DATA -> response in $T/out, status in $rc
     printf '%s' "$2" > "$T/in.xml"
     "$PROVOST" --db "$T/db" call App "$1" "$T/in.xml" > "$T/out" 2>&1
     rc=$?
+    # 0 or 1 (the request failed), never a crash or a sanitizer's report
+    if [ $rc -gt 1 ] || grep -q 'Sanitizer\|runtime error' "$T/out"; then
+        fail "$1: status $rc: $(cat "$T/out")"
+    fi
 }
 expect_ok() { [ "$rc" -eq 0 ] || fail "$1: status $rc: $(cat "$T/out")"; }
 expect_code() { # CODE WHAT
