@@ -3,11 +3,13 @@
  * Every failure is a one-line reason and a closed handle, never a crash.
  */
 #include <dlfcn.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "builtin.h"
 
@@ -98,6 +100,51 @@ static char *join(const char *dir, size_t dirlen, const char *prefix, const char
     return s;
 }
 
+/* Tries DIR (LEN bytes)/NAME.so, then DIR/libprovost-NAME.so.  Returns 1 when the search
+ * ends here (a file was found, loaded or not: *P and ERR say which), 0 to go on; the files
+ * it did not find are added to LOG. */
+static int try_dir(const char *dir, size_t len, const char *name, const provost_provider **p, void **handle,
+                   char *err, size_t errlen, FILE *log, int *n)
+{
+    static const char *const forms[][2] = {{"", ".so"}, {"libprovost-", ".so"}};
+    for (size_t f = 0; len && f < 2; f++) {
+        char *file = join(dir, len, forms[f][0], name, forms[f][1]);
+        struct stat st;
+        if (!file) {
+            set_error(err, errlen, "provider \"%s\": out of memory", name);
+            return 1;
+        }
+        if (stat(file, &st) == 0) {
+            *p = load_file(file, handle, err, errlen);
+            free(file);
+            return 1;
+        }
+        fprintf(log, "%s%s", (*n)++ ? ", " : "", file);
+        free(file);
+    }
+    return 0;
+}
+
+/* The plug-ins installed with the command: lib/provost beside the bin directory holding the
+ * running executable (the build tree has the same shape), or "" when it cannot be told. */
+static void beside_executable(char *dir, size_t size)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    dir[0] = 0;
+    if (n <= 0)
+        return;
+    exe[n] = 0;
+    for (int up = 0; up < 2; up++) { /* .../bin/provost -> ... */
+        char *slash = strrchr(exe, '/');
+        if (!slash)
+            return;
+        *slash = 0;
+    }
+    if ((size_t)snprintf(dir, size, "%s/lib/provost", exe) >= size)
+        dir[0] = 0;
+}
+
 static const provost_provider *load_by_name(const char *name, void **handle, char *err,
                                             size_t errlen)
 {
@@ -113,26 +160,17 @@ static const provost_provider *load_by_name(const char *name, void **handle, cha
     const provost_provider *p = NULL;
     int done = 0;
 
-    static const char *const forms[][2] = {{"", ".so"}, {"libprovost-", ".so"}};
     const char *path = getenv("PROVOST_PROVIDER_PATH");
     while (path && *path && !done) {
         const char *end = strchr(path, ':');
         size_t len = end ? (size_t)(end - path) : strlen(path);
-        for (size_t f = 0; len && f < 2 && !done; f++) {
-            char *file = join(path, len, forms[f][0], name, forms[f][1]);
-            struct stat st;
-            if (!file) {
-                set_error(err, errlen, "provider \"%s\": out of memory", name);
-                done = 1;
-            } else if (stat(file, &st) == 0) {
-                p = load_file(file, handle, err, errlen);
-                done = 1;
-            } else {
-                fprintf(log, "%s%s", n++ ? ", " : "", file);
-            }
-            free(file);
-        }
+        done = try_dir(path, len, name, &p, handle, err, errlen, log, &n);
         path = end ? end + 1 : NULL;
+    }
+    if (!done) {
+        char dir[PATH_MAX + 32];
+        beside_executable(dir, sizeof dir);
+        done = try_dir(dir, strlen(dir), name, &p, handle, err, errlen, log, &n);
     }
 
     /* The dynamic linker's search. */

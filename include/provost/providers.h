@@ -21,7 +21,9 @@ const provost_provider *provost_builtin_provider(const char *name);
  * is a name, tried in this order:
  *   1. for each directory D of $PROVOST_PROVIDER_PATH (colon-separated, empty entries
  *      skipped): D/NAME.so, then D/libprovost-NAME.so;
- *   2. dlopen("libprovost-NAME.so"), then dlopen("NAME"): the dynamic linker's own search
+ *   2. the same two files in lib/provost beside the directory of the running executable
+ *      (bin/provost finds lib/provost/libprovost-NAME.so; the build tree has that shape);
+ *   3. dlopen("libprovost-NAME.so"), then dlopen("NAME"): the dynamic linker's own search
  *      (LD_LIBRARY_PATH, the cache, the default directories).
  * A file that exists but does not load ends the search with its own error.
  *

@@ -172,11 +172,15 @@ static void load_missing_name(void **state)
     assert_string_equal(err, "provider \"nosuch-provider\" not found: tried "
                              "/nonexistent-provost-dir/nosuch-provider.so, "
                              "/nonexistent-provost-dir/libprovost-nosuch-provider.so, "
+                             PROVOST_BINARY_DIR "/lib/provost/nosuch-provider.so, "
+                             PROVOST_BINARY_DIR "/lib/provost/libprovost-nosuch-provider.so, "
                              "libprovost-nosuch-provider.so, nosuch-provider "
                              "(set PROVOST_PROVIDER_PATH, or name the plug-in by its path)");
     unsetenv("PROVOST_PROVIDER_PATH");
     assert_null(provost_load_provider("nosuch-provider", &h, err, sizeof err));
-    assert_contains(err, "tried libprovost-nosuch-provider.so, nosuch-provider (");
+    /* beside the running program: the build tree's bin (tests/) has lib/provost as a sibling */
+    assert_contains(err, "tried " PROVOST_BINARY_DIR "/lib/provost/nosuch-provider.so, " PROVOST_BINARY_DIR
+                         "/lib/provost/libprovost-nosuch-provider.so, libprovost-nosuch-provider.so, nosuch-provider (");
 }
 
 static void load_missing_path(void **state)
@@ -1572,7 +1576,8 @@ static void files_by_name(void **state)
                  "provider 'FILES' of namespace 'ByUpperName' is not loaded: provider \"FILES\" "
                  "not found: tried /nonexistent-provost-dir/FILES.so, "
                  "/nonexistent-provost-dir/libprovost-FILES.so, " PROVOST_PLUGIN_DIR "/FILES.so, "
-                 PROVOST_PLUGIN_DIR "/libprovost-FILES.so, libprovost-FILES.so, FILES (set "
+                 PROVOST_PLUGIN_DIR "/libprovost-FILES.so, " PROVOST_BINARY_DIR "/lib/provost/FILES.so, "
+                 PROVOST_BINARY_DIR "/lib/provost/libprovost-FILES.so, libprovost-FILES.so, FILES (set "
                  "PROVOST_PROVIDER_PATH, or name the plug-in by its path)");
     reg_files(e, "ByUpperPath", PROVOST_PLUGIN_DIR "/LIBPROVOST-FILES.SO", root, FILES_PROCS);
     expect_error_part(call(e, "ByUpperPath", "CreateDirectory", "<data><path>u</path></data>"),
@@ -1596,7 +1601,8 @@ static void files_by_name(void **state)
     unsetenv("PROVOST_PROVIDER_PATH");
     e = open_db(db, NULL);
     expect_error_part(call(e, "ByName", "CreateDirectory", "<data><path>n</path></data>"),
-                      0x8007007Eu, "provider \"files\" not found: tried libprovost-files.so, files");
+                      0x8007007Eu, "provider \"files\" not found: tried " PROVOST_BINARY_DIR
+                      "/lib/provost/files.so, " PROVOST_BINARY_DIR "/lib/provost/libprovost-files.so, libprovost-files.so, files");
     expect_data(call(e, "ByPath", "CreateDirectory", "<data><path>p</path></data>"),
                 "<data><path>p</path></data>");
     assert_false(exists(root, "n"));
