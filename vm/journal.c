@@ -429,7 +429,9 @@ static char *open_secret(pvm_jview *v, rd *r, bool sealed)
         return NULL;
     unsigned char *out = NULL;
     size_t m;
-    if (!sealed) {
+    /* A value never sealed is written empty (an INTENT without journaled executeData);
+     * anything sealed holds at least a nonce and a tag. */
+    if (!sealed || n == 0) {
         out = malloc(n + 1);
         if (!out)
             return NULL;
