@@ -19,6 +19,7 @@
 #include "db.h"
 #include "journal.h"
 #include "seal.h"
+#include "util/vec.h"
 #include "credential.h"
 #include "vm.h"
 
@@ -27,30 +28,17 @@
 #define NAME_MAX_LEN 128
 #define SECRET_MAX_LEN 4096
 
-static int fail(provost_error *err, uint32_t code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(provost_error *err, uint32_t code, const char *fmt, ...)
-{
-    if (err) {
-        err->code = code;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 /* Names are keys and appear in namespaces: letters, digits, '.', '_', '-'; 1..128. */
 static int name_ok(const char *name, provost_error *err)
 {
     size_t n = name ? strlen(name) : 0;
     if (n == 0 || n > NAME_MAX_LEN)
-        return fail(err, PROVOST_E_INVALIDARG, "credential name must have 1 to %d characters", NAME_MAX_LEN);
+        return pvm_api_fail(err, PROVOST_E_INVALIDARG, "credential name must have 1 to %d characters", NAME_MAX_LEN);
     for (size_t i = 0; i < n; i++) {
         char ch = name[i];
         if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
               ch == '_' || ch == '-'))
-            return fail(err, PROVOST_E_INVALIDARG,
+            return pvm_api_fail(err, PROVOST_E_INVALIDARG,
                         "credential name '%s': only letters, digits, '.', '_' and '-' are allowed", name);
     }
     return 0;
@@ -60,7 +48,7 @@ static const pvm_masterkey *usable_key(provost_engine *e, provost_error *err)
 {
     const pvm_masterkey *mk = pvm_journal_masterkey(e->journal);
     if (!mk->ok) {
-        fail(err, PROVOST_E_JOURNAL, "credentials cannot be sealed or opened: %s", mk->problem);
+        pvm_api_fail(err, PROVOST_E_JOURNAL, "credentials cannot be sealed or opened: %s", mk->problem);
         return NULL;
     }
     return mk;
@@ -73,9 +61,9 @@ int provost_credential_set(provost_engine *e, const char *name, const char *user
         return -1;
     size_t ulen = user ? strlen(user) : 0, slen = secret ? strlen(secret) : 0;
     if (ulen == 0 || ulen > 1024 || memchr(user, '\n', ulen))
-        return fail(err, PROVOST_E_INVALIDARG, "credential '%s': the user must be one line of 1 to 1024 bytes", name);
+        return pvm_api_fail(err, PROVOST_E_INVALIDARG, "credential '%s': the user must be one line of 1 to 1024 bytes", name);
     if (slen == 0 || slen > SECRET_MAX_LEN)
-        return fail(err, PROVOST_E_INVALIDARG, "credential '%s': the secret must have 1 to %d bytes", name,
+        return pvm_api_fail(err, PROVOST_E_INVALIDARG, "credential '%s': the secret must have 1 to %d bytes", name,
                     SECRET_MAX_LEN);
     const pvm_masterkey *mk = usable_key(e, err);
     if (!mk)
@@ -83,13 +71,13 @@ int provost_credential_set(provost_engine *e, const char *name, const char *user
     unsigned char *sealed = NULL;
     size_t sn = 0;
     if (pvm_seal(mk->key, (const unsigned char *)secret, slen, &sealed, &sn) != 0)
-        return fail(err, PROVOST_E_OUTOFMEMORY, "credential '%s': cannot seal the secret", name);
+        return pvm_api_fail(err, PROVOST_E_OUTOFMEMORY, "credential '%s': cannot seal the secret", name);
     size_t n = 13 + ulen + sn;
     unsigned char *v = malloc(n);
     char key[PREFIX_LEN + NAME_MAX_LEN + 1];
     int rc = 0;
     if (!v) {
-        rc = fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+        rc = pvm_api_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
     } else {
         uint64_t now = (uint64_t)time(NULL);
         v[0] = 1;
@@ -102,7 +90,7 @@ int provost_credential_set(provost_engine *e, const char *name, const char *user
         snprintf(key, sizeof key, PREFIX "%s", name);
         char why[512];
         if (pvm_db_put(e->db, PVM_CF_CONFIG, key, strlen(key), v, n, why, sizeof why) != 0)
-            rc = fail(err, PROVOST_E_JOURNAL, "credential '%s': %s", name, why);
+            rc = pvm_api_fail(err, PROVOST_E_JOURNAL, "credential '%s': %s", name, why);
     }
     free(v);
     free(sealed);
@@ -191,17 +179,16 @@ int provost_credential_remove(provost_engine *e, const char *name, provost_error
     size_t n;
     char *v = pvm_db_get(e->db, PVM_CF_CONFIG, key, strlen(key), &n, why, sizeof why);
     if (!v)
-        return why[0] ? fail(err, PROVOST_E_JOURNAL, "credential '%s': %s", name, why)
-                      : fail(err, PROVOST_E_NOTFOUND, "credential '%s' not found", name);
+        return why[0] ? pvm_api_fail(err, PROVOST_E_JOURNAL, "credential '%s': %s", name, why)
+                      : pvm_api_fail(err, PROVOST_E_NOTFOUND, "credential '%s' not found", name);
     free(v);
     if (pvm_db_delete(e->db, PVM_CF_CONFIG, key, strlen(key), why, sizeof why) != 0)
-        return fail(err, PROVOST_E_JOURNAL, "credential '%s': %s", name, why);
+        return pvm_api_fail(err, PROVOST_E_JOURNAL, "credential '%s': %s", name, why);
     return 0;
 }
 
 typedef struct listing {
-    provost_credential *v;
-    size_t n, cap;
+    PU_VEC(provost_credential) all;
     bool oom;
 } listing;
 
@@ -214,27 +201,18 @@ static int list_one(void *ud, const char *key, size_t klen, const char *val, siz
     const unsigned char *u = NULL, *s;
     size_t ulen = 0, sn;
     bool damaged = parse((const unsigned char *)val, vlen, &updated, &u, &ulen, &s, &sn) != 0;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 8;
-        provost_credential *nv = realloc(l->v, cap * sizeof *nv);
-        if (!nv) {
-            l->oom = true;
-            return 1;
-        }
-        l->v = nv;
-        l->cap = cap;
+    provost_credential *c = PU_VEC_PUSH(l->all);
+    if (!c) {
+        l->oom = true;
+        return 1;
     }
-    provost_credential *c = &l->v[l->n];
     c->name = strndup(key + PREFIX_LEN, klen - PREFIX_LEN);
     c->user = damaged ? strdup("(damaged record)") : strndup((const char *)u, ulen);
     c->updated = (int64_t)updated;
     if (!c->name || !c->user) {
-        free(c->name);
-        free(c->user);
         l->oom = true;
         return 1;
     }
-    l->n++;
     return 0;
 }
 
@@ -244,13 +222,13 @@ int provost_credential_list(provost_engine *e, provost_credential **out, size_t 
     char why[512] = "";
     int rc = pvm_db_each(e->db, PVM_CF_CONFIG, list_one, &l, why, sizeof why);
     if (rc < 0 || l.oom) {
-        provost_credential_list_free(l.v, l.n);
+        provost_credential_list_free(l.all.v, l.all.n);
         *out = NULL;
         *n = 0;
-        return l.oom ? fail(err, PROVOST_E_OUTOFMEMORY, "out of memory") : fail(err, PROVOST_E_JOURNAL, "%s", why);
+        return l.oom ? pvm_api_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory") : pvm_api_fail(err, PROVOST_E_JOURNAL, "%s", why);
     }
-    *out = l.v;
-    *n = l.n;
+    *out = l.all.v;
+    *n = l.all.n;
     return 0;
 }
 

@@ -41,20 +41,6 @@ typedef struct ns_record {
     uint32_t pad;
 } ns_record;
 
-static int fail(provost_error *err, uint32_t code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(provost_error *err, uint32_t code, const char *fmt, ...)
-{
-    if (err) {
-        err->code = code;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 /* The database key of a namespace: its whole name without case (malloc'd, NULL when out
  * of memory).  Never cut short: two names sharing a prefix must not share a key. */
 static char *lower_key(const char *name)
@@ -135,7 +121,7 @@ static int compile_or_load(provost_engine *e, const char *filename, const void *
     char why[512];
     if (provost_is_bundle(buf, len)) {
         *out = pvm_bundle_load(buf, len, 1, why, sizeof why);
-        return *out ? 0 : fail(err, PROVOST_E_INVALIDARG, "%s: %s", filename, why);
+        return *out ? 0 : pvm_api_fail(err, PROVOST_E_INVALIDARG, "%s: %s", filename, why);
     }
     provost_compiled c;
     if (provost_compile(filename, buf, len, &c) != 0) {
@@ -153,7 +139,7 @@ static int compile_or_load(provost_engine *e, const char *filename, const void *
     }
     *out = pvm_bundle_load(c.bundle, c.size, 1, why, sizeof why);
     provost_compiled_free(&c);
-    return *out ? 0 : fail(err, PROVOST_E_INVALIDARG, "%s: %s", filename, why);
+    return *out ? 0 : pvm_api_fail(err, PROVOST_E_INVALIDARG, "%s: %s", filename, why);
     (void)e;
 }
 
@@ -172,7 +158,7 @@ static void fill_info(const pvm_ns *ns, provost_ns_info *info)
 static int install(provost_engine *e, pvm_ns *ns, bool force, provost_ns_info *info, provost_error *err)
 {
     if (strlen(ns->name) > PROVOST_MAX_NAME) /* a bundle this compiler would not write */
-        return fail(err, PROVOST_E_INVALIDARG, "the namespace name is %zu characters long: at most %d are allowed",
+        return pvm_api_fail(err, PROVOST_E_INVALIDARG, "the namespace name is %zu characters long: at most %d are allowed",
                     strlen(ns->name), PROVOST_MAX_NAME);
     pthread_mutex_lock(&e->lock);
     pvm_catalog *cat = e->catalog;
@@ -180,14 +166,14 @@ static int install(provost_engine *e, pvm_ns *ns, bool force, provost_ns_info *i
     pvm_ns *old = pvm_catalog_find(cat, ns->name, &at);
     if (old && old->bundle->ns->read_only && !force) {
         pthread_mutex_unlock(&e->lock);
-        return fail(err, PROVOST_E_READONLY, "namespace '%s' is read-only: it cannot be replaced", old->name);
+        return pvm_api_fail(err, PROVOST_E_READONLY, "namespace '%s' is read-only: it cannot be replaced", old->name);
     }
     ns->revision = old ? old->revision + 1 : 1;
     size_t blen = ns->bundle->size;
     char *rec = malloc(sizeof(ns_record) + blen);
     if (!rec) {
         pthread_mutex_unlock(&e->lock);
-        return fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+        return pvm_api_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
     }
     ns_record h = {.magic = {'P', 'V', 'N', 'S'}, .format = 1, .revision = ns->revision,
                    .read_only = ns->bundle->ns->read_only};
@@ -201,12 +187,12 @@ static int install(provost_engine *e, pvm_ns *ns, bool force, provost_ns_info *i
     free(rec);
     if (rc != 0) {
         pthread_mutex_unlock(&e->lock);
-        return fail(err, PROVOST_E_JOURNAL, "%s", why);
+        return pvm_api_fail(err, PROVOST_E_JOURNAL, "%s", why);
     }
     pvm_ns **v = malloc((cat->nns + 1) * sizeof *v);
     if (!v) {
         pthread_mutex_unlock(&e->lock);
-        return fail(err, PROVOST_E_OUTOFMEMORY, "out of memory (the namespace is stored; reopen to use it)");
+        return pvm_api_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory (the namespace is stored; reopen to use it)");
     }
     size_t n = 0;
     for (size_t i = 0; i < cat->nns; i++)
@@ -217,7 +203,7 @@ static int install(provost_engine *e, pvm_ns *ns, bool force, provost_ns_info *i
     free(v);
     pthread_mutex_unlock(&e->lock);
     if (rc != 0)
-        return fail(err, PROVOST_E_OUTOFMEMORY, "out of memory (the namespace is stored; reopen to use it)");
+        return pvm_api_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory (the namespace is stored; reopen to use it)");
     if (info)
         fill_info(ns, info);
     return 0;
@@ -233,13 +219,13 @@ int provost_register(provost_engine *e, const char *filename, const void *buf, s
         return -1;
     if (b->ns->kind != PROVOST_BUNDLE_NAMESPACE) {
         pvm_bundle_close(b);
-        return fail(err, PROVOST_E_INVALIDARG, "%s holds a request, not a namespace: run it with provost run",
+        return pvm_api_fail(err, PROVOST_E_INVALIDARG, "%s holds a request, not a namespace: run it with provost run",
                     filename ? filename : "the input");
     }
     char why[512];
     pvm_ns *ns = pvm_ns_prepare(e, b, why, sizeof why);
     if (!ns)
-        return fail(err, PROVOST_E_INVALIDARG, "%s", why);
+        return pvm_api_fail(err, PROVOST_E_INVALIDARG, "%s", why);
     int rc = install(e, ns, false, info, err);
     pvm_ns_put(ns);
     return rc;
@@ -252,9 +238,9 @@ int provost_unregister(provost_engine *e, const char *name, provost_error *err)
     pvm_ns *old = pvm_catalog_find(cat, name, NULL);
     int rc = 0;
     if (!old) {
-        rc = fail(err, PROVOST_E_NOTFOUND, "no namespace '%s' is registered", name);
+        rc = pvm_api_fail(err, PROVOST_E_NOTFOUND, "no namespace '%s' is registered", name);
     } else if (old->bundle->ns->read_only) {
-        rc = fail(err, PROVOST_E_READONLY, "namespace '%s' is read-only: it cannot be removed", old->name);
+        rc = pvm_api_fail(err, PROVOST_E_READONLY, "namespace '%s' is read-only: it cannot be removed", old->name);
     } else {
         char why[512];
         char *key = lower_key(old->name);
@@ -262,7 +248,7 @@ int provost_unregister(provost_engine *e, const char *name, provost_error *err)
                       : (snprintf(why, sizeof why, "out of memory"), -1);
         free(key);
         if (drc != 0) {
-            rc = fail(err, PROVOST_E_JOURNAL, "%s", why);
+            rc = pvm_api_fail(err, PROVOST_E_JOURNAL, "%s", why);
         } else {
             pvm_ns **v = malloc((cat->nns ? cat->nns : 1) * sizeof *v);
             size_t n = 0;
@@ -270,7 +256,7 @@ int provost_unregister(provost_engine *e, const char *name, provost_error *err)
                 if (cat->ns[i] != old)
                     v[n++] = cat->ns[i];
             if (!v || publish(e, v, n) != 0)
-                rc = fail(err, PROVOST_E_OUTOFMEMORY, "out of memory (the namespace is removed; reopen)");
+                rc = pvm_api_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory (the namespace is removed; reopen)");
             free(v);
         }
     }
@@ -284,7 +270,7 @@ int provost_list(provost_engine *e, provost_ns_info **out, size_t *n, provost_er
     *out = calloc(c->nns ? c->nns : 1, sizeof **out);
     if (!*out) {
         pvm_catalog_put(c);
-        return fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+        return pvm_api_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
     }
     for (size_t i = 0; i < c->nns; i++)
         fill_info(c->ns[i], &(*out)[i]);
@@ -300,13 +286,13 @@ int provost_list_procedures(provost_engine *e, const char *name, provost_proc_in
     pvm_ns *ns = pvm_catalog_find(c, name, NULL);
     if (!ns) {
         pvm_catalog_put(c);
-        return fail(err, PROVOST_E_NOTFOUND, "no namespace '%s' is registered", name);
+        return pvm_api_fail(err, PROVOST_E_NOTFOUND, "no namespace '%s' is registered", name);
     }
     const pvm_bundle *b = ns->bundle;
     *out = calloc(b->nprocs ? b->nprocs : 1, sizeof **out);
     if (!*out) {
         pvm_catalog_put(c);
-        return fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+        return pvm_api_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
     }
     for (size_t i = 0; i < b->nprocs; i++) {
         const provost_proc *p = &b->procs_v[i];
@@ -326,7 +312,7 @@ int provost_export(provost_engine *e, const char *name, char **xml, size_t *len,
     pvm_ns *ns = pvm_catalog_find(c, name, NULL);
     if (!ns) {
         pvm_catalog_put(c);
-        return fail(err, PROVOST_E_NOTFOUND, "no namespace '%s' is registered", name);
+        return pvm_api_fail(err, PROVOST_E_NOTFOUND, "no namespace '%s' is registered", name);
     }
     const char *src = pvm_bundle_str(ns->bundle, ns->bundle->ns->source);
     *len = src ? strlen(src) : 0;
@@ -334,7 +320,7 @@ int provost_export(provost_engine *e, const char *name, char **xml, size_t *len,
     if (*xml)
         memcpy(*xml, src ? src : "", *len + 1);
     pvm_catalog_put(c);
-    return *xml ? 0 : fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+    return *xml ? 0 : pvm_api_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
 }
 
 void provost_ns_info_free(provost_ns_info *v, size_t n)
@@ -359,7 +345,7 @@ void provost_proc_info_free(provost_proc_info *v, size_t n)
 
 int provost_stats(provost_engine *e, provost_proc_stats **out, size_t *n, provost_error *err)
 {
-    return pvm_counters_read(e->counters, out, n) == 0 ? 0 : fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+    return pvm_counters_read(e->counters, out, n) == 0 ? 0 : pvm_api_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
 }
 
 void provost_stats_free(provost_proc_stats *v, size_t n)
@@ -407,11 +393,11 @@ int provost_open(const provost_options *opts, provost_engine **out, provost_erro
     if (err)
         memset(err, 0, sizeof *err);
     if (!opts || !opts->db_path || !*opts->db_path)
-        return fail(err, PROVOST_E_INVALIDARG, "no database directory given");
+        return pvm_api_fail(err, PROVOST_E_INVALIDARG, "no database directory given");
     provost_compiler_init();
     provost_engine *e = calloc(1, sizeof *e);
     if (!e)
-        return fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+        return pvm_api_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
     pthread_mutex_init(&e->lock, NULL);
     pthread_mutex_init(&e->plock, NULL);
     pthread_mutex_init(&e->catalog_lock, NULL);
@@ -427,19 +413,19 @@ int provost_open(const provost_options *opts, provost_engine **out, provost_erro
     e->catalog = pvm_catalog_build(NULL, 0);
     if (!e->counters || !e->rcache || !e->caller || !e->catalog) {
         provost_close(e);
-        return fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+        return pvm_api_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
     }
     bool created = false;
     char why[600];
     e->db = pvm_db_open_ex(opts->db_path, opts->salvage != 0, &created, why, sizeof why);
     if (!e->db) {
         provost_close(e);
-        return fail(err, PROVOST_E_JOURNAL, "cannot open the database: %s", why);
+        return pvm_api_fail(err, PROVOST_E_JOURNAL, "cannot open the database: %s", why);
     }
     e->journal = pvm_journal_open(e->db, opts->sync, why, sizeof why);
     if (!e->journal) {
         provost_close(e);
-        return fail(err, PROVOST_E_JOURNAL, "cannot open the journal: %s", why);
+        return pvm_api_fail(err, PROVOST_E_JOURNAL, "cannot open the journal: %s", why);
     }
     loading l = {.e = e};
     int rc = pvm_db_each(e->db, PVM_CF_NAMESPACES, load_one, &l, why, sizeof why);
@@ -452,7 +438,7 @@ int provost_open(const provost_options *opts, provost_engine **out, provost_erro
     free(l.v);
     if (rc != 0) {
         provost_close(e);
-        return fail(err, PROVOST_E_INVALIDARG, "cannot load the database: %s", rc < 0 && !l.why[0] ? why : l.why);
+        return pvm_api_fail(err, PROVOST_E_INVALIDARG, "cannot load the database: %s", rc < 0 && !l.why[0] ? why : l.why);
     }
     if (!pvm_catalog_find(e->catalog, "Error Provider", NULL)) {
         pvm_bundle *b;
@@ -463,14 +449,14 @@ int provost_open(const provost_options *opts, provost_engine **out, provost_erro
         if (!ns || install(e, ns, true, NULL, err) != 0) {
             pvm_ns_put(ns);
             provost_close(e);
-            return err && err->code ? -1 : fail(err, PROVOST_E_INVALIDARG, "cannot register the Error Provider namespace");
+            return err && err->code ? -1 : pvm_api_fail(err, PROVOST_E_INVALIDARG, "cannot register the Error Provider namespace");
         }
         pvm_ns_put(ns);
     }
     if (opts->salvage) {
         if (park_all(e, why, sizeof why) != 0) {
             provost_close(e);
-            return fail(err, PROVOST_E_JOURNAL, "salvage failed: %s", why);
+            return pvm_api_fail(err, PROVOST_E_JOURNAL, "salvage failed: %s", why);
         }
         *out = e;
         return 0;
@@ -479,7 +465,7 @@ int provost_open(const provost_options *opts, provost_engine **out, provost_erro
     pvm_recovery rec;
     if (pvm_recover(e, NULL, &rec, why, sizeof why) != 0) {
         provost_close(e);
-        return fail(err, PROVOST_E_JOURNAL, "recovery failed: %s", why);
+        return pvm_api_fail(err, PROVOST_E_JOURNAL, "recovery failed: %s", why);
     }
     *out = e;
     return 0;
@@ -494,7 +480,7 @@ int provost_check(provost_engine *e, provost_error *err)
 {
     char why[4300];
     if (pvm_db_check(e->db, why, sizeof why) != 0)
-        return fail(err, PROVOST_E_JOURNAL, "%s", why);
+        return pvm_api_fail(err, PROVOST_E_JOURNAL, "%s", why);
     return 0;
 }
 

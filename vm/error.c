@@ -12,6 +12,18 @@
 #include "util/vec.h"
 #include "vm.h"
 
+int pvm_api_fail(provost_error *err, uint32_t code, const char *fmt, ...)
+{
+    if (err) {
+        err->code = code;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
 void pvm_error_clear(pvm_error *e)
 {
     free(e->description);

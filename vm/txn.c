@@ -336,21 +336,12 @@ int pvm_recover(provost_engine *e, const char *only_txid, pvm_recovery *out, cha
 
 /* ---- the operator's view ------------------------------------------------------------ */
 
-static int api_fail(provost_error *err, uint32_t code, const char *msg)
-{
-    if (err) {
-        err->code = code;
-        snprintf(err->message, sizeof err->message, "%s", msg);
-    }
-    return -1;
-}
-
 int provost_recover(provost_engine *e, provost_recovery *out, provost_error *err)
 {
     pvm_recovery r;
     char why[300];
     if (pvm_recover(e, NULL, &r, why, sizeof why) != 0)
-        return api_fail(err, PROVOST_E_JOURNAL, why);
+        return pvm_api_fail(err, PROVOST_E_JOURNAL, "%s", why);
     if (out)
         *out = (provost_recovery){.rolled_back = r.rolled_back, .committed = r.committed, .stuck = r.stuck};
     return 0;
@@ -364,11 +355,11 @@ int provost_txn_list(provost_engine *e, provost_txn_info **out, size_t *n, provo
     *out = NULL;
     *n = 0;
     if (pvm_journal_scan(e->journal, &v, &nv, why, sizeof why) != 0)
-        return api_fail(err, PROVOST_E_JOURNAL, why);
+        return pvm_api_fail(err, PROVOST_E_JOURNAL, "%s", why);
     provost_txn_info *t = calloc(nv ? nv : 1, sizeof *t);
     if (!t) {
         pvm_journal_views_free(v, nv);
-        return api_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+        return pvm_api_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
     }
     for (size_t i = 0; i < nv; i++) {
         memcpy(t[i].id, v[i].txid, sizeof t[i].id);
@@ -415,7 +406,7 @@ int provost_txn_resolve(provost_engine *e, const char *id, int how, provost_erro
     size_t nv;
     char why[300];
     if (pvm_journal_scan(e->journal, &v, &nv, why, sizeof why) != 0)
-        return api_fail(err, PROVOST_E_JOURNAL, why);
+        return pvm_api_fail(err, PROVOST_E_JOURNAL, "%s", why);
     bool found = false;
     char unreadable[300] = "", outcome[80];
     int rc = 0;
@@ -440,15 +431,15 @@ int provost_txn_resolve(provost_engine *e, const char *id, int how, provost_erro
         }
     pvm_journal_views_free(v, nv);
     if (!found)
-        return api_fail(err, PROVOST_E_NOTFOUND, "no such transaction in the journal");
+        return pvm_api_fail(err, PROVOST_E_NOTFOUND, "no such transaction in the journal");
     if (how == PROVOST_RESOLVE_ROLLEDBACK)
-        return rc == 0 ? 0 : api_fail(err, PROVOST_E_JOURNAL, why);
+        return rc == 0 ? 0 : pvm_api_fail(err, PROVOST_E_JOURNAL, "%s", why);
     if (unreadable[0])
-        return api_fail(err, PROVOST_E_JOURNAL, unreadable);
+        return pvm_api_fail(err, PROVOST_E_JOURNAL, "%s", unreadable);
     pvm_recovery r;
     if (pvm_recover(e, id, &r, why, sizeof why) != 0)
-        return api_fail(err, PROVOST_E_JOURNAL, why);
+        return pvm_api_fail(err, PROVOST_E_JOURNAL, "%s", why);
     if (r.stuck)
-        return api_fail(err, PROVOST_E_FAIL, "the retry failed again: the transaction is still stuck");
+        return pvm_api_fail(err, PROVOST_E_FAIL, "the retry failed again: the transaction is still stuck");
     return 0;
 }

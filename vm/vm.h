@@ -110,6 +110,9 @@ typedef struct pvm_error {
 
 void pvm_error_clear(pvm_error *e);
 void pvm_error_move(pvm_error *to, pvm_error *from);
+/* A failure of the public API: fills ERR (when not NULL) with CODE and the message, and
+ * returns -1, so that `return pvm_api_fail(err, …);` ends a provost_* function. */
+int pvm_api_fail(provost_error *err, uint32_t code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int pvm_error_copy(pvm_error *to, const pvm_error *from);
 void pvm_error_push_source(pvm_error *e, const char *ns, const char *proc);
 /* The error as an errorContext element appended under parent. */
