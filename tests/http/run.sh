@@ -314,6 +314,24 @@ errors() {
     run hangw "$(step Slow Request "<method>POST</method><path>/hang</path><json><a>1</a></json><undo><method>DELETE</method><path>{location}</path></undo>")"
     check "hanging write: timeout" 0x800705B4 "$(code_of hangw)"
     contains "hanging write: its outcome is unknown" "$T/hangw.out" "may have been applied"
+    # a write carried out but answered too late: the provider sends it again with its key,
+    # gets the service's first answer, and undoes it before failing
+    before=$(state)
+    from=$(($(log_lines) + 1))
+    run late "$(step Slow Request "<method>POST</method><path>/Users</path><header name=\"X-Delay-First\">10000</header><json><userName>late</userName></json>$CREATE_UNDO")"
+    check "late answer: timeout" 0x800705B4 "$(code_of late)"
+    contains "late answer: settled" "$T/late.out" "sent again with the same Idempotency-Key and undone"
+    check "late answer: the service is as before" "$before" "$(state)"
+    requests "$from" >"$T/reqs"
+    check "late answer: POST, the same POST replayed, DELETE" "POST 201 |POST 201 replayed|DELETE 204 " \
+        "$(grep -v '^GET' "$T/reqs" | awk '{print $1, $4, $5}' | paste -sd'|')"
+
+    # basic authorization: a user name and the secret as password
+    AUTH=basic EXTRA='user="scim-admin"' register Basic "$BASE"
+    run basic "$(step Basic Get "<path>/Users</path>")"
+    check "basic: exit" 0 $rc
+    check "basic: the service saw the user and the password" "ok basic scim-admin" \
+        "$(tail -1 "$T/log" | python3 -c 'import json, sys; print(json.load(sys.stdin)["auth"])')"
     secrets errors
 }
 

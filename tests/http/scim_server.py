@@ -15,14 +15,19 @@ Listens on a free port (written to the port file once it accepts connections) an
     *      /fail500      500 with a body naming the failure
     *      /conflict     409, /unauthorized 401, /notjson 200 text/plain, /binary 200 bytes
 
-With --token every request must carry "Authorization: Bearer T" (else 401).  A request
-carrying Idempotency-Key that was seen before gets the first response again, without
-acting twice.  Every request is appended to the log as one JSON line: method, path, the
-Idempotency-Key, whether the Authorization was right ("ok", "none", "wrong" -- never its
-value), the other headers, the body, the client's port, and the answer's status and Location ("replayed" when
-it repeated an earlier one).
+With --token every request must carry "Authorization: Bearer T", or Basic with password T
+(else 401).  A request carrying Idempotency-Key that was seen before gets the first
+response again, without acting twice.  A request with "X-Delay-First: MS" is carried out
+at once but answered MS milliseconds late, unless it repeats an earlier one: a client that
+gave up and sends it again with the same key gets the answer at once.
+
+Every request is appended to the log as one JSON line: method, path, the Idempotency-Key,
+whether the Authorization was right ("ok", "ok basic USER", "none", "wrong" -- never its
+value), the other headers, the body, the client's port, and the answer's status and
+Location ("replayed" when it repeated an earlier one).
 """
 import argparse
+import base64
 import json
 import os
 import threading
@@ -49,18 +54,27 @@ class Handler(BaseHTTPRequestHandler):
         return status, hdrs, body
 
     def send(self, status, hdrs, body):
-        self.send_response(status)
-        for k, v in hdrs.items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        try:
+            self.send_response(status)
+            for k, v in hdrs.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (X-Delay-First)
 
     def auth_state(self):
         got = self.headers.get("Authorization")
         if got is None:
             return "none"
+        if got.startswith("Basic "):
+            try:
+                user, _, password = base64.b64decode(got[6:]).decode().partition(":")
+            except ValueError:
+                return "wrong"
+            return "ok basic " + user if password == self.server.token else "wrong"
         return "ok" if got == "Bearer " + self.server.token else "wrong"
 
     def handle_any(self):
@@ -83,7 +97,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         with LOCK:
-            if self.server.token and auth != "ok":
+            if self.server.token and not auth.startswith("ok"):
                 out = self.reply(401, {"detail": "authentication required", "status": "401"})
             elif key and key in SEEN:
                 out = SEEN[key]
@@ -95,6 +109,9 @@ class Handler(BaseHTTPRequestHandler):
             record["status"] = out[0]
             record["location"] = out[1].get("Location")
             self.log_record(record)
+        delay = self.headers.get("X-Delay-First")
+        if delay and not record.get("replayed"):
+            STOP.wait(int(delay) / 1000)  # done, but answered too late: the client gave up
         self.send(*out)
 
     def log_record(self, record):
