@@ -5,13 +5,14 @@
 
 T=$(mktemp -d)
 SPID=""
+TLSPID=""
 pass=0
 fail=0
 cleanup() {
-    if [ -n "$SPID" ]; then
-        kill "$SPID" 2>/dev/null
-        wait "$SPID" 2>/dev/null
-    fi
+    for pid in $SPID $TLSPID; do
+        kill "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
     rm -rf "$T"
 }
 trap cleanup EXIT
@@ -44,20 +45,37 @@ finish() {
     exit $?
 }
 
-start_server() {
-    python3 "$SRC/tests/http/scim_server.py" --port-file "$T/port" --log "$T/log" --token "$TOKEN" &
-    SPID=$!
+wait_port() { # wait_port PID FILE
     i=0
-    while [ ! -s "$T/port" ]; do
-        if ! kill -0 "$SPID" 2>/dev/null || [ $i -ge 600 ]; then
+    while [ ! -s "$2" ]; do
+        if ! kill -0 "$1" 2>/dev/null || [ $i -ge 600 ]; then
             echo "FAIL: the test service did not start"
             exit 1
         fi
         sleep 0.1
         i=$((i + 1))
     done
+}
+
+start_server() {
+    python3 "$SRC/tests/http/scim_server.py" --port-file "$T/port" --log "$T/log" --token "$TOKEN" &
+    SPID=$!
+    wait_port "$SPID" "$T/port"
     PORT=$(cat "$T/port")
     BASE="http://127.0.0.1:$PORT"
+}
+
+# A second service over TLS, with a certificate for 127.0.0.1 made here: $TLSBASE, its
+# certificate $T/cert.pem, its log $T/tls.log.
+start_tls_server() {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1 \
+        -addext subjectAltName=IP:127.0.0.1 -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null ||
+        bad "openssl could not make a certificate"
+    python3 "$SRC/tests/http/scim_server.py" --port-file "$T/tls.port" --log "$T/tls.log" --token "$TOKEN" \
+        --tls "$T/cert.pem" "$T/key.pem" &
+    TLSPID=$!
+    wait_port "$TLSPID" "$T/tls.port"
+    TLSBASE="https://127.0.0.1:$(cat "$T/tls.port")"
 }
 
 # The service's users, as it lists them (read directly, not through the provider).

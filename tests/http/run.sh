@@ -1,7 +1,8 @@
 #!/bin/sh
 # The http provider against a real local HTTP service (tests/http/scim_server.py): forward
 # calls and the JSON mapping, rollback, rollback in doubt and recovery after kill -9, bad
-# input, transport failures and statuses, and that the bearer token never leaks.
+# input, transport failures and statuses, TLS verification, and that the bearer token
+# never leaks.
 # usage: run.sh GROUP PROVOST SOURCE_DIR PLUGIN_DIR
 #   GROUP: forward | rollback | crash | input | errors
 set -u
@@ -325,6 +326,16 @@ errors() {
     requests "$from" >"$T/reqs"
     check "late answer: POST, the same POST replayed, DELETE" "POST 201 |POST 201 replayed|DELETE 204 " \
         "$(grep -v '^GET' "$T/reqs" | awk '{print $1, $4, $5}' | paste -sd'|')"
+
+    # TLS is verified: a certificate nobody vouches for is refused, unless caFile trusts it
+    start_tls_server
+    register Tls "$TLSBASE"
+    run tls "$(step Tls Get "<path>/Users</path>")"
+    check "TLS: an untrusted certificate" 0x80090325 "$(code_of tls)"
+    check "TLS: nothing reached the service" 0 "$(wc -l <"$T/tls.log" | tr -d ' ')"
+    EXTRA="caFile=\"$T/cert.pem\"" register TlsCa "$TLSBASE"
+    run tlsca "$(step TlsCa Get "<path>/Users</path>")"
+    check "TLS: trusted through caFile" "0|200" "$rc|$(xp "$T/tlsca.out" //data/status)"
 
     # basic authorization: a user name and the secret as password
     AUTH=basic EXTRA='user="scim-admin"' register Basic "$BASE"

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """A small SCIM-like JSON service for the http provider's tests, on 127.0.0.1.
 
-    scim_server.py --port-file F --log F [--token T]
+    scim_server.py --port-file F --log F [--token T] [--tls CERT KEY]
 
-Listens on a free port (written to the port file once it accepts connections) and serves:
+Listens on a free port (written to the port file once it accepts connections), over TLS
+with --tls, and serves:
 
     POST   /Users        201, Location and the user with a new "id"; 409 when the userName exists
     GET    /Users        {"totalResults": n, "Resources": [...]}, ordered by id
@@ -30,6 +31,7 @@ import argparse
 import base64
 import json
 import os
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -174,8 +176,13 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--log", required=True)
     ap.add_argument("--token", default="")
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     a = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if a.tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*a.tls)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.daemon_threads = True
     srv.log, srv.token = a.log, a.token
     open(a.log, "a").close()
