@@ -84,7 +84,8 @@ static char *normal_base(const char *base)
 {
     CURLU *u = curl_url();
     char *s = NULL, *out = NULL;
-    if (u && curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK && curl_url_get(u, CURLUPART_URL, &s, 0) == CURLUE_OK) {
+    if (u && curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_URL, &s, CURLU_NO_DEFAULT_PORT) == CURLUE_OK) {
         size_t n = strlen(s);
         while (n && s[n - 1] == '/')
             n--;
@@ -113,14 +114,17 @@ static uint32_t read_config(provost_pcall *c, xmlDocPtr doc, const char *proc, h
     else if (!(cfg->base = normal_base(base)))
         rc = hp_failf(c, PROVOST_E_INVALIDARG, "%s: baseURL \"%.200s\" is not a valid URL", proc, base);
     else if (t && (*end || ms < 1 || ms > 3600000))
-        rc = hp_failf(c, PROVOST_E_INVALIDARG, "%s: timeoutMs \"%.40s\" is not a number of milliseconds from 1 to 3600000",
-                      proc, t);
+        rc = hp_failf(c, PROVOST_E_INVALIDARG,
+                      "%s: timeoutMs \"%.40s\" is not a number of milliseconds from 1 to 3600000", proc, t);
     else if (auth && strcmp(auth, "bearer") != 0 && strcmp(auth, "basic") != 0 && strcmp(auth, "none") != 0)
-        rc = hp_failf(c, PROVOST_E_INVALIDARG, "%s: authorization=\"%.40s\": it may be bearer, basic or none", proc, auth);
+        rc = hp_failf(c, PROVOST_E_INVALIDARG, "%s: authorization=\"%.40s\": it may be bearer, basic or none", proc,
+                      auth);
     else if (in_doubt && strcmp(in_doubt, "resend") != 0 && strcmp(in_doubt, "manual") != 0)
         rc = hp_failf(c, PROVOST_E_INVALIDARG, "%s: inDoubt=\"%.40s\": it may be resend or manual", proc, in_doubt);
     cfg->timeout_ms = ms;
-    cfg->auth = !auth || strcmp(auth, "none") == 0 ? HP_AUTH_NONE : strcmp(auth, "bearer") == 0 ? HP_AUTH_BEARER : HP_AUTH_BASIC;
+    cfg->auth = !auth || strcmp(auth, "none") == 0 ? HP_AUTH_NONE
+                : strcmp(auth, "bearer") == 0       ? HP_AUTH_BEARER
+                                                    : HP_AUTH_BASIC;
     cfg->in_doubt_manual = in_doubt && strcmp(in_doubt, "manual") == 0;
     free(base);
     free(auth);
@@ -195,8 +199,9 @@ static char *location_path(const hp_config *cfg, const hp_request *r, const hp_r
     CURLU *u = url ? curl_url() : NULL;
     if (u) {
         snprintf(url, n, "%s%s", cfg->base, r->path);
-        if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK && curl_url_set(u, CURLUPART_URL, loc, 0) == CURLUE_OK &&
-            curl_url_get(u, CURLUPART_URL, &abs, 0) == CURLUE_OK) {
+        if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+            curl_url_set(u, CURLUPART_URL, loc, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_URL, &abs, CURLU_NO_DEFAULT_PORT) == CURLUE_OK) {
             size_t b = strlen(cfg->base);
             if (strncmp(abs, cfg->base, b) == 0 && abs[b] == '/')
                 out = strdup(abs + b);
@@ -305,8 +310,9 @@ static void settle_unknown(provost_pcall *c, hp_state *st, const hp_config *cfg,
         snprintf(note, notelen, "; sent again with the same Idempotency-Key: status %ld, nothing to undo", resp.status);
     else if (undo_for(cfg, r, &resp, undo, &u, why, sizeof why) != 0 ||
              send_undo(c, st, cfg, &u, key, why, sizeof why) != 0)
-        snprintf(note, notelen, "; it was applied and could not be undone (%.300s): check the service (Idempotency-Key %s)",
-                 why, key);
+        snprintf(note, notelen,
+                 "; it was applied and could not be undone (%.300s): check the service (Idempotency-Key %s)", why,
+                 key);
     else
         snprintf(note, notelen, "; sent again with the same Idempotency-Key and undone");
     hp_request_clear(&u);
