@@ -4,7 +4,7 @@
 # input, transport failures and statuses, TLS verification, and that the bearer token
 # never leaks.
 # usage: run.sh GROUP PROVOST SOURCE_DIR PLUGIN_DIR
-#   GROUP: forward | rollback | crash | input | errors
+#   GROUP: forward | rollback | crash | input | errors | threads
 set -u
 GROUP=$1
 P=$2
@@ -346,9 +346,56 @@ errors() {
     secrets errors
 }
 
+# ---- threads: one provider, many transactions at once ---------------------------------------
+# provost batch runs the requests from 4 worker threads through one provider instance and its
+# pool of handles: every write is made once with its own key, and every rollback undoes its
+# own.  (Label "threads": it runs again under ThreadSanitizer.)
+threads() {
+    register Scim "$BASE"
+    before=$(state)
+    mk() { # mk FILE FIRST LAST [STEP]: a batch, one data per user, each creating it
+        {
+            echo "<request>"
+            i=$2
+            while [ "$i" -le "$3" ]; do
+                echo "<data><method>POST</method><path>/Users</path><json><userName>t$i</userName></json>$CREATE_UNDO</data>"
+                i=$((i + 1))
+            done
+            echo "<procedure><execute namespace=\"Scim\" procedure=\"Request\">"
+            echo "<before source=\"data\" destination=\"executeData\" mode=\"merge\"/></execute>"
+            echo "<execute namespace=\"Scim\" procedure=\"Get\"><executeData><path>/Users</path></executeData></execute>"
+            echo "${4:-}</procedure></request>"
+        } >"$1"
+    }
+    mk "$T/fail.xml" 1 24 "$FAIL_STEP"
+    "$P" batch -q -j 4 -o "$T/fail.jsonl" "$T/fail.xml" >"$T/fail.out" 2>&1
+    check "threads: every request failed" 24 "$(grep -c '"status":"failed"' "$T/fail.jsonl")"
+    check "threads: every create was undone" "$before" "$(state)"
+    mk "$T/ok.xml" 25 48
+    "$P" batch -q -j 4 -o "$T/ok.jsonl" "$T/ok.xml" >"$T/ok.out" 2>&1
+    check "threads: every request succeeded" 24 "$(grep -c '"status":"succeeded"' "$T/ok.jsonl")"
+    python3 - "$T/log" "$BASE/Users" "$TOKEN" <<'PY' || bad "threads: one user per request, one key per write"
+import json, sys, urllib.request
+log, url, token = sys.argv[1:]
+lines = [json.loads(l) for l in open(log)]
+posts = [r for r in lines if r["method"] == "POST"]
+assert len(posts) == 48 and len({r["key"] for r in posts}) == 48, len(posts)
+deletes = [r for r in lines if r["method"] == "DELETE"]
+first = {r["key"]: r for r in posts}
+for d in deletes:  # each undo removed the user its own write made
+    post = first[d["key"][: -len(":undo")]]
+    assert post["location"].endswith(d["path"]), (post, d)
+assert len(deletes) == 24, len(deletes)
+req = urllib.request.Request(url, headers={"Authorization": "Bearer " + token})
+users = json.load(urllib.request.urlopen(req, timeout=10))["Resources"]
+assert sorted(u["userName"] for u in users) == sorted("t%d" % i for i in range(25, 49)), users
+PY
+    secrets threads
+}
+
 start_server
 case "$GROUP" in
-forward | rollback | crash | input | errors) "$GROUP" ;;
+forward | rollback | crash | input | errors | threads) "$GROUP" ;;
 *) echo "unknown group $GROUP"; exit 2 ;;
 esac
 finish
