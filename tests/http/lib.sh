@@ -100,12 +100,12 @@ PY
 log_lines() { wc -l <"$T/log" | tr -d ' '; }
 
 # register NAME BASEURL: a namespace (authorization $AUTH, default bearer; timeoutMs $TMO,
-# default 2000; more attributes $EXTRA) on the http provider, and T on the
+# default 10000; more attributes $EXTRA) on the http provider, and T on the
 # test provider (Fail, to make a transaction fail after the http steps).
 register() {
     cat >"$T/ns-$1.xml" <<EOF
 <namespace name="$1" providerSource="http">
-  <providerContext baseURL="$2" authorization="${AUTH:-bearer}" passwordFile="$T/token" timeoutMs="${TMO:-2000}" ${EXTRA:-}/>
+  <providerContext baseURL="$2" authorization="${AUTH:-bearer}" passwordFile="$T/token" timeoutMs="${TMO:-10000}" ${EXTRA:-}/>
   <procedure name="Request" type="write" saveDataForRollback="1"/>
   <procedure name="Get" type="read"/>
 </namespace>

@@ -13,7 +13,8 @@ with --tls, and serves:
     DELETE /Users/ID     204 or 404
     *      /echo         200 with the request's method, path, headers and body as JSON
     *      /hang         never answers (until the server stops)
-    *      /fail500      500 with a body naming the failure
+    *      /fail500      500 with a body naming the failure; /big500 with 604 bytes of body
+    *      /gone         410
     *      /conflict     409, /unauthorized 401, /notjson 200 text/plain, /binary 200 bytes
 
 With --token every request must carry "Authorization: Bearer T", or Basic with password T
@@ -124,6 +125,10 @@ class Handler(BaseHTTPRequestHandler):
         path, method = self.path, self.command
         if path == "/fail500":
             return self.reply(500, raw=b"database exploded: table users is locked\r\nretry later", ctype="text/plain")
+        if path == "/big500":
+            return self.reply(500, raw=b"A" * 600 + b"TAIL", ctype="text/plain")
+        if path == "/gone":
+            return self.reply(410, {"detail": "gone for good"})
         if path == "/conflict":
             return self.reply(409, {"detail": "already exists"})
         if path == "/unauthorized":
