@@ -324,6 +324,23 @@ errors() {
     check "readable password file: refused" 0x80070005 "$(code_of open)"
     check "readable password file: nothing sent" "$sent" "$(log_lines)"
 
+    # the token from the engine's credential store instead of a file: the service accepts
+    # it; a credential that does not exist is refused before anything is sent
+    printf '%s\n' "$TOKEN" | "$P" credential set scim.token --user provost --password-stdin >/dev/null \
+        || bad "credential set"
+    sed "s|passwordFile=\"$T/token\"|credential=\"scim.token\"|; s|name=\"Scim\"|name=\"ByCredential\"|" \
+        "$T/ns-Scim.xml" >"$T/ns-ByCredential.xml"
+    "$P" register "$T/ns-ByCredential.xml" >/dev/null || bad "register ByCredential"
+    run bycred "$(step ByCredential Get "<path>/Users</path>")"
+    check "credential: the service accepts its token" "" "$(code_of bycred)"
+    sed "s|scim.token|no.such|; s|ByCredential|NoCredential|" "$T/ns-ByCredential.xml" >"$T/ns-NoCredential.xml"
+    "$P" register "$T/ns-NoCredential.xml" >/dev/null || bad "register NoCredential"
+    sent=$(log_lines)
+    run nocred "$(step NoCredential Get "<path>/Users</path>")"
+    check "a missing credential: refused" 0x80070490 "$(code_of nocred)"
+    contains "a missing credential: named" "$T/nocred.out" "no.such"
+    check "a missing credential: nothing sent" "$sent" "$(log_lines)"
+
     # nothing listens: the port of a socket just closed
     free=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
     register Down "http://127.0.0.1:$free"
