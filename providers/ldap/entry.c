@@ -473,11 +473,45 @@ uint32_t lp_set_password(lp_call *k)
     return code;
 }
 
+/* In doubt: whether the new password took is told by binding with it on a connection of
+ * its own.  It did not: nothing to undo.  It did: the previous hash is unknown. */
+static uint32_t undo_password_in_doubt(lp_call *k)
+{
+    char *dn = lp_child_text(k->data, "dn"), *pw = lp_child_text(k->data, "password");
+    uint32_t code = PROVOST_S_OK;
+    LDAP *ld = NULL;
+    if (!dn || !pw || !*pw) {
+        code = lp_failf(k, PROVOST_E_FAIL, "%s: in doubt, and its executeData was not journaled (declare the "
+                        "procedure saveDataForRollback=\"1\"): check the directory by hand", k->proc);
+    } else if (ldap_initialize(&ld, k->cfg.uri) != LDAP_SUCCESS || !ld) {
+        code = lp_failf(k, PROVOST_E_INVALIDARG, "%s: providerContext uri \"%.300s\" is not an LDAP URI", k->proc,
+                        k->cfg.uri);
+    } else {
+        int v3 = LDAP_VERSION3;
+        struct timeval tv = {k->cfg.timeout_ms / 1000, (k->cfg.timeout_ms % 1000) * 1000};
+        ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
+        ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
+        ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
+        struct berval cred = {strlen(pw), pw};
+        int rc = ldap_sasl_bind_s(ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
+        if (rc == LDAP_SUCCESS)
+            code = lp_failf(k, PROVOST_E_FAIL, "%s: in doubt: the new password of %s is set and the previous hash "
+                            "was not journaled: set it by hand, then resolve the transaction", k->proc, dn);
+        else if (rc != LDAP_INVALID_CREDENTIALS && rc != LDAP_NO_SUCH_OBJECT)
+            code = lp_fail_ld(k, rc, "rollback: check the password of", dn);
+        ldap_unbind_ext_s(ld, NULL, NULL);
+    }
+    if (pw)
+        explicit_bzero(pw, strlen(pw));
+    free(pw);
+    free(dn);
+    return code;
+}
+
 uint32_t lp_undo_password(lp_call *k)
 {
     if (provost_pcall_in_doubt(k->c))
-        return lp_failf(k, PROVOST_E_FAIL, "%s: in doubt: the password may have changed and its previous hash was "
-                        "not journaled: check the entry by hand", k->proc);
+        return undo_password_in_doubt(k);
     const char *dn = provost_get_rollback_data(k->c, "dn"), *ns = provost_get_rollback_data(k->c, "n");
     if (!dn || !ns)
         return PROVOST_S_OK;

@@ -455,3 +455,125 @@ uint32_t lp_members(lp_call *k, int add)
     free(group);
     return code;
 }
+
+/* ---- in doubt: the change may or may not have reached the server, and its inverse was
+ * not journaled.  A modify is atomic, so a request whose effects are not all visible was
+ * not applied: nothing to undo.  When they all are, the previous values are unknown and
+ * the rollback says so, leaving the transaction for an operator. ---- */
+
+static uint32_t in_doubt_applied(lp_call *k, const char *dn)
+{
+    return lp_failf(k, PROVOST_E_FAIL, "%s: in doubt: the change to %s is in the directory and the values it "
+                    "replaced were not journaled: check the entry by hand, then resolve the transaction",
+                    k->proc, dn);
+}
+
+static uint32_t no_executedata(lp_call *k)
+{
+    return lp_failf(k, PROVOST_E_FAIL, "%s: in doubt, and its executeData was not journaled (declare the "
+                    "procedure saveDataForRollback=\"1\"): check the directory by hand", k->proc);
+}
+
+static uint32_t undo_members_in_doubt(lp_call *k, int add)
+{
+    char *group = lp_child_text(k->data, "group"), *attr = lp_child_text(k->data, "memberAttribute");
+    const char *at = attr && *attr ? attr : "member";
+    uint32_t code = PROVOST_S_OK;
+    int all = 1, any = 0;
+    for (xmlNodePtr e = group ? k->data->children : NULL; e && all && code == PROVOST_S_OK; e = e->next) {
+        if (e->type != XML_ELEMENT_NODE || strcmp((const char *)e->name, "member") != 0)
+            continue;
+        any = 1;
+        char *member = lp_text(e);
+        struct berval bv = {strlen(member), member};
+        int rc = ldap_compare_ext_s(k->ld, group, at, &bv, NULL, NULL);
+        if (rc == LDAP_NO_SUCH_OBJECT)
+            all = 0; /* no group: nothing to undo */
+        else if (rc != LDAP_COMPARE_TRUE && rc != LDAP_COMPARE_FALSE && rc != LDAP_NO_SUCH_ATTRIBUTE)
+            code = lp_fail_ld(k, rc, "rollback: compare", group);
+        else
+            all = (rc == LDAP_COMPARE_TRUE) == add;
+        free(member);
+    }
+    if (code == PROVOST_S_OK && !any)
+        code = no_executedata(k);
+    else if (code == PROVOST_S_OK && all)
+        code = in_doubt_applied(k, group);
+    free(group);
+    free(attr);
+    return code;
+}
+
+/* Whether the effect of CH is visible in the values CUR. */
+static int visible(const change *ch, const vset *cur)
+{
+    switch (ch->op) {
+    case CH_ADD:
+        for (size_t j = 0; j < ch->n; j++)
+            if (vset_find(cur, ch->vals[j], strlen(ch->vals[j])) < 0)
+                return 0;
+        return 1;
+    case CH_DEL:
+        for (size_t j = 0; j < ch->n; j++)
+            if (vset_find(cur, ch->vals[j], strlen(ch->vals[j])) >= 0)
+                return 0;
+        return 1;
+    case CH_DELALL:
+        return cur->n == 0;
+    default:
+        if (cur->n != ch->n)
+            return 0;
+        for (size_t j = 0; j < ch->n; j++)
+            if (vset_find(cur, ch->vals[j], strlen(ch->vals[j])) < 0)
+                return 0;
+        return 1;
+    }
+}
+
+static uint32_t undo_modify_in_doubt(lp_call *k)
+{
+    char *dn = lp_child_text(k->data, "dn");
+    change *chs = NULL;
+    size_t n = 0;
+    uint32_t code = PROVOST_S_OK;
+    if (!dn || collect(k->data, "add", CH_ADD, &chs, &n) || collect(k->data, "replace", CH_REP, &chs, &n) ||
+        collect(k->data, "delete", CH_DEL, &chs, &n) || n == 0) {
+        changes_free(chs, n);
+        free(dn);
+        return no_executedata(k);
+    }
+    char **attrs = calloc(n + 1, sizeof *attrs);
+    LDAPMessage *res = NULL;
+    for (size_t i = 0; attrs && i < n; i++)
+        attrs[i] = chs[i].attr;
+    int rc = attrs ? lp_read(k, dn, attrs, &res) : LDAP_NO_MEMORY;
+    if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_OBJECT) {
+        code = lp_fail_ld(k, rc, "rollback: read", dn);
+    } else if (rc == LDAP_SUCCESS) {
+        int all = 1;
+        for (size_t i = 0; i < n && all; i++) {
+            vset cur = {0};
+            preimage(k->ld, res, chs[i].attr, &cur);
+            /* only the last change of an attribute shows in the end result */
+            int last = 1;
+            for (size_t j = i + 1; j < n; j++)
+                last &= strcasecmp(chs[j].attr, chs[i].attr) != 0;
+            all = !last || visible(&chs[i], &cur);
+            vset_free(&cur);
+        }
+        if (all)
+            code = in_doubt_applied(k, dn);
+    }
+    ldap_msgfree(res);
+    free(attrs);
+    changes_free(chs, n);
+    free(dn);
+    return code;
+}
+
+uint32_t lp_undo_values(lp_call *k, int proc_members, int add)
+{
+    if (!provost_pcall_in_doubt(k->c))
+        return lp_undo_ops(k);
+    return proc_members ? undo_members_in_doubt(k, add) : undo_modify_in_doubt(k);
+}

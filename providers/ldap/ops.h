@@ -10,7 +10,9 @@
 /* ops.c: value-level changes */
 uint32_t lp_modify_entry(lp_call *k);
 uint32_t lp_members(lp_call *k, int add);
-uint32_t lp_undo_ops(lp_call *k); /* rollback of ModifyEntry, AddMember, RemoveMember */
+uint32_t lp_undo_ops(lp_call *k);
+/* rollback of ModifyEntry (MEMBERS 0) or AddMember/RemoveMember (MEMBERS 1, ADD which) */
+uint32_t lp_undo_values(lp_call *k, int members, int add);
 
 /* entry.c: entries */
 uint32_t lp_add_entry(lp_call *k);

@@ -45,16 +45,6 @@ static uint32_t ldap_process(provost_pcall *c, xmlDocPtr doc)
     return code;
 }
 
-/* Member changes and ModifyEntry carry no executeData a rollback in doubt could trust
- * with the values: it can only say so (the transaction is then left for an operator). */
-static uint32_t undo_ops_checked(lp_call *k)
-{
-    if (provost_pcall_in_doubt(k->c))
-        return lp_failf(k, PROVOST_E_FAIL, "%s: in doubt: the values it changed were not journaled: check the entry "
-                        "by hand", k->proc);
-    return lp_undo_ops(k);
-}
-
 static uint32_t ldap_finish(provost_pcall *c, xmlDocPtr doc)
 {
     lp_call k;
@@ -77,7 +67,8 @@ static uint32_t ldap_finish(provost_pcall *c, xmlDocPtr doc)
             break;
         case P_RENAME: code = lp_undo_rename(&k); break;
         case P_PASSWORD: code = lp_undo_password(&k); break;
-        default: code = undo_ops_checked(&k); break;
+        case P_MODIFY: code = lp_undo_values(&k, 0, 0); break;
+        default: code = lp_undo_values(&k, 1, proc == P_ADDMEMBER); break;
         }
     }
     lp_end(&k);
