@@ -2,7 +2,7 @@
 # The ldap provider against a real OpenLDAP slapd that this script starts in a temporary
 # directory (tests/ldap/slapd.sh) and stops on every exit.  The namespace under test is
 # providers/ldap/ldap.xml itself, its providerContext pointed at that server.
-# usage: run.sh PROVOST PLUGIN_DIR SOURCE_DIR GROUP
+# usage: run.sh PROVOST PLUGIN_DIR SOURCE_DIR GROUP [POOL_CHECK]
 #   GROUP procs     every procedure forward, retries, bad input, escaping
 #         rollback  a request whose last step fails leaves the directory as it was; the
 #                   two phases of DeleteEntry; undo after a crash keeps concurrent changes
@@ -10,6 +10,8 @@
 #                   provost recover: the directory as it was (or, for a change in doubt
 #                   that cannot be proven, a stuck transaction that says so)
 #         errors    wrong password, open password file, server down, server hanging
+#         pool      one engine (POOL_CHECK): 8 threads on a pool of 2 connections; the
+#                   server restarted, stopped, started again between calls
 # Every group finally checks that the bind password is nowhere in the database files,
 # the responses or the error output.  Exit 77 (skipped) when slapd is not installed.
 set -u
@@ -17,6 +19,7 @@ P=$1
 PLUG=$2
 SRC=$3
 GROUP=$4
+POOL_CHECK=${5:-}
 command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ] || { echo "slapd not installed: skipped"; exit 77; }
 PATH=$PATH:/usr/sbin
 T=$(mktemp -d)
@@ -316,11 +319,27 @@ group_errors() {
     expect "the server answers again" [ $rc -eq 0 ]
 }
 
+group_pool() {
+    namespace Pool "<providerContext uri=\"$URI\" bindDN=\"$ROOTDN\" passwordFile=\"$T/admin.pw\" baseDN=\"$B\" timeoutMs=\"5000\" poolSize=\"2\"/>"
+    sed 's/name="Pool"/name="LDAP"/; s/namespace="Pool"/namespace="LDAP"/g' Pool.xml >pool.xml
+    rm -rf pooldb
+    again=". '$SRC/tests/ldap/slapd.sh'; T='$T'; URI='$URI'"
+    "$POOL_CHECK" pooldb pool.xml "uid=bob,$PEOPLE" 8 "$again; slapd_stop; slapd_start" "$again; slapd_stop" \
+        "$again; slapd_start" >out 2>err
+    keep
+    expect "8 threads share 2 connections" grep -qx "threads: OK" out
+    expect "a restarted server: the stale connection is replaced" sh -c "sed -n 2p out | grep -q 'slapd_start: 0x00000000$'"
+    expect "a stopped server: 0x800704CF" sh -c "sed -n 3p out | grep -q 'slapd_stop: 0x800704CF$'"
+    expect "started again: connected again" sh -c "sed -n 4p out | grep -q 'slapd_start: 0x00000000$'"
+    [ "$fail" -eq 0 ] || cat out err
+}
+
 case $GROUP in
 procs) group_procs ;;
 rollback) group_rollback ;;
 crash) group_crash ;;
 errors) group_errors ;;
+pool) group_pool ;;
 *) echo "unknown group $GROUP"; exit 2 ;;
 esac
 
