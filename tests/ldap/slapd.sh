@@ -101,14 +101,14 @@ slapd_start() {
 slapd_stop() {
     if [ -f "$T/slapd.pid" ]; then
         pid=$(cat "$T/slapd.pid")
-        kill -CONT "$pid" 2>/dev/null
-        kill "$pid" 2>/dev/null
+        kill -CONT "$pid" 2>/dev/null || :
+        kill "$pid" 2>/dev/null || :
         n=0
-        while kill -0 "$pid" 2>/dev/null && [ $n -lt 100 ]; do
+        while kill -0 "$pid" 2>/dev/null && [ $n -lt 200 ]; do
             sleep 0.05
             n=$((n + 1))
         done
-        kill -9 "$pid" 2>/dev/null
+        kill -9 "$pid" 2>/dev/null || :
         rm -f "$T/slapd.pid"
     fi
 }
