@@ -357,8 +357,11 @@ uint32_t lp_rename_entry(lp_call *k)
             int rc = ldap_rename_s(k->ld, dn, rdn, sup && *sup ? sup : NULL, 1, NULL, NULL);
             if (rc != LDAP_SUCCESS)
                 code = lp_fail_ld(k, rc, "rename", dn);
-            else
-                xmlNodeSetContent(lp_child(k->data, "dn"), NULL), xmlNodeAddContent(lp_child(k->data, "dn"), BAD_CAST newdn);
+            else { /* the new DN replaces the old as text (xmlNodeSetContent would read '&' as markup) */
+                xmlNodePtr out = lp_child(k->data, "dn");
+                xmlNodeSetContent(out, NULL);
+                xmlNodeAddContent(out, BAD_CAST newdn);
+            }
         }
     }
     free(dn);
