@@ -370,13 +370,11 @@ static uint32_t open_conn(lp_call *k, LDAP **out)
     return PROVOST_S_OK;
 }
 
-uint32_t lp_connect(lp_call *k)
+/* libldap writes to sockets a server may have closed: SIGPIPE must not end the process.
+ * It is blocked for the calling thread during the call; one raised meanwhile (and not
+ * pending before) is taken when the call ends. */
+static void pipe_block(lp_call *k)
 {
-    lp_state *s = provost_provider_state(k->c);
-    if (!s)
-        return lp_failf(k, PROVOST_E_FAIL, "%s: provider not initialised", k->proc);
-    /* libldap writes to sockets a server may have closed: SIGPIPE must not end the process.
-     * Blocked for this thread during the call; one raised meanwhile is taken in lp_end. */
     sigset_t pipe, pend;
     sigemptyset(&pipe);
     sigaddset(&pipe, SIGPIPE);
@@ -384,7 +382,30 @@ uint32_t lp_connect(lp_call *k)
     sigpending(&pend);
     k->pipe_pending = sigismember(&pend, SIGPIPE) ? 2 : 1;
     pthread_sigmask(SIG_BLOCK, &pipe, &k->oldmask);
+}
 
+static void pipe_unblock(lp_call *k)
+{
+    if (!k->pipe_pending)
+        return;
+    sigset_t pipe, pend;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    sigemptyset(&pend);
+    if (k->pipe_pending == 1 && sigpending(&pend) == 0 && sigismember(&pend, SIGPIPE)) {
+        struct timespec zero = {0, 0};
+        sigtimedwait(&pipe, NULL, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &k->oldmask, NULL);
+    k->pipe_pending = 0;
+}
+
+uint32_t lp_connect(lp_call *k)
+{
+    lp_state *s = provost_provider_state(k->c);
+    if (!s)
+        return lp_failf(k, PROVOST_E_FAIL, "%s: provider not initialised", k->proc);
+    pipe_block(k);
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += k->cfg.timeout_ms / 1000;
@@ -454,17 +475,7 @@ void lp_end(lp_call *k)
         pthread_mutex_unlock(&s->mu);
     }
     k->ld = NULL;
-    if (k->pipe_pending) {
-        sigset_t pipe, pend;
-        sigemptyset(&pipe);
-        sigaddset(&pipe, SIGPIPE);
-        sigemptyset(&pend);
-        if (k->pipe_pending == 1 && sigpending(&pend) == 0 && sigismember(&pend, SIGPIPE)) {
-            struct timespec zero = {0, 0};
-            sigtimedwait(&pipe, NULL, &zero);
-        }
-        pthread_sigmask(SIG_SETMASK, &k->oldmask, NULL);
-    }
+    pipe_unblock(k);
     config_free(&k->cfg);
 }
 

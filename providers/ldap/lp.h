@@ -1,7 +1,7 @@
 /*
- * lp.h -- what the two halves of the ldap provider share: conn.c (configuration, the
- * connection pool, error mapping, DN and value helpers) and ops.c (the procedures and
- * their undo).  Private to providers/ldap/.
+ * lp.h -- what the ldap provider's files share: conn.c (configuration, the connection
+ * pool, error mapping, DN and value helpers) offers it to the procedures (ops.h).
+ * Private to providers/ldap/.
  */
 #ifndef LP_H
 #define LP_H
