@@ -8,12 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "provost/provost.h"
 #include "rbatch.h"
+#include "util/str.h"
 
 static char *joined(const char *a, const char *b)
 {
@@ -64,7 +64,7 @@ int run_find_proc(provost_engine *e, const char *ns, const char *proc, char *err
         return snprintf(err, errlen, "%s", perr.message), -2;
     int found = 0;
     for (size_t i = 0; i < n; i++)
-        if (strcasecmp(v[i].name, proc) == 0)
+        if (pu_strieq(v[i].name, proc))
             found = v[i].access ? 1 : -1;
     provost_proc_info_free(v, n);
     return found;

@@ -15,13 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "rbatch.h"
+#include "util/str.h"
 
 #define STATE_MAGIC "provost-batch 1"
 
@@ -208,7 +208,7 @@ static int by_name(const void *a, const void *b)
 static bool ends_with(const char *s, const char *suffix)
 {
     size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && strcasecmp(s + a - b, suffix) == 0;
+    return a >= b && pu_strieq(s + a - b, suffix);
 }
 
 /* Standard input, copied into an unlinked temporary file: its path is /proc/self/fd/N. */

@@ -41,6 +41,7 @@
 #include <libxml/xmlsave.h>
 
 #include "rbatch_xml.h"
+#include "util/xmlout.h"
 
 /* ---- items ---------------------------------------------------------------------------- */
 
@@ -128,20 +129,7 @@ static int make_item(batch_xml *x, batch_item *it, xmlDocPtr doc, unsigned long 
         return 1;
     }
     it->kind = BATCH_CALL;
-    xmlBufferPtr buf = xmlBufferCreate();
-    if (buf) /* not by what each write needs: quadratic for a large text node */
-        xmlBufferSetAllocationScheme(buf, XML_BUFFER_ALLOC_DOUBLEIT);
-    xmlSaveCtxtPtr save = buf ? xmlSaveToBuffer(buf, "UTF-8", XML_SAVE_NO_DECL) : NULL;
-    if (save) {
-        xmlSaveDoc(save, doc);
-        xmlSaveClose(save);
-        it->len = (size_t)xmlBufferLength(buf);
-        it->text = malloc(it->len + 1);
-        if (it->text)
-            memcpy(it->text, xmlBufferContent(buf), it->len + 1);
-    }
-    if (buf)
-        xmlBufferFree(buf);
+    it->text = pu_xml_string((xmlNodePtr)doc, 0, &it->len);
     xmlFreeDoc(doc);
     if (!it->text)
         batch_item_invalid(it, "out of memory");

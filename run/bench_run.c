@@ -10,10 +10,10 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "rbench.h"
+#include "util/str.h"
 
 #define SUBBITS 10 /* the histogram: within 0.1% */
 
@@ -211,7 +211,7 @@ static int check_target(run *r, char *err, size_t errlen)
         provost_error perr;
         if (provost_list_procedures(r->e, o->ns, &v, &n, &perr) != 0)
             return FAIL("%s", perr.message);
-        while (i < n && strcasecmp(v[i].name, o->proc) != 0)
+        while (i < n && !pu_strieq(v[i].name, o->proc))
             i++;
         bool public = i < n && v[i].access;
         provost_proc_info_free(v, n);
