@@ -13,7 +13,11 @@
 
 #include "builtin.h"
 
-#define DL_FLAGS (RTLD_NOW | RTLD_LOCAL)
+/* A plug-in is never unmapped, even after the engine that loaded it closes: the libraries
+ * it brings (libpq, libldap, libcurl and their TLS stacks) keep process-wide state --
+ * thread-local storage, atexit handlers, keys -- that is not safe to unload under a
+ * process that goes on running (or, under LeakSanitizer, that checks its threads at exit). */
+#define DL_FLAGS (RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)
 
 static void set_error(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -8,6 +8,8 @@
  * rollback call of a logged one, deactivation.  When and how often those are made is
  * txn.c's.
  */
+#define _GNU_SOURCE /* vasprintf */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +156,46 @@ uint32_t provost_fail(provost_pcall *c, uint32_t code, const char *description)
     c->desc = description ? strdup(description) : NULL;
     c->code = as_failure(code);
     return c->code;
+}
+
+uint32_t provost_failf(provost_pcall *c, uint32_t code, const char *fmt, ...)
+{
+    char *msg = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&msg, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return provost_fail(c, code, "out of memory describing a failure");
+    for (char *p = msg; *p; p++) /* one line, whatever a name or a server's message holds */
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    uint32_t rc = provost_fail(c, code, msg);
+    free(msg);
+    return rc;
+}
+
+xmlNodePtr provost_child(xmlNodePtr parent, const char *name)
+{
+    for (xmlNodePtr n = parent ? parent->children : NULL; n; n = n->next)
+        if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0)
+            return n;
+    return NULL;
+}
+
+char *provost_text(xmlNodePtr n)
+{
+    if (!n)
+        return NULL;
+    xmlChar *s = xmlNodeGetContent(n);
+    char *out = strdup(s ? (const char *)s : "");
+    xmlFree(s);
+    return out;
+}
+
+char *provost_child_text(xmlNodePtr parent, const char *name)
+{
+    return provost_text(provost_child(parent, name));
 }
 
 uint32_t provost_fail_xml(provost_pcall *c, uint32_t code, xmlNodePtr error_description)

@@ -91,6 +91,15 @@ void provost_set_txn_state(provost_pcall *c, void *state);
 int provost_set_rollback_data(provost_pcall *c, const char *key, const char *value);
 const char *provost_get_rollback_data(const provost_pcall *c, const char *key);
 
+/* ---- reading executeXml ---------------------------------------------------------------- */
+/* The first element child of PARENT whose name is NAME (data arrives in no namespace), or
+ * NULL (also for a NULL PARENT). */
+xmlNodePtr provost_child(xmlNodePtr parent, const char *name);
+/* The text content of N, malloc'd ("" for an empty element), or NULL when N is NULL. */
+char *provost_text(xmlNodePtr n);
+/* provost_text(provost_child(PARENT, NAME)): NULL when there is no such child. */
+char *provost_child_text(xmlNodePtr parent, const char *name);
+
 /* ---- secrets --------------------------------------------------------------------------- */
 /* The secret a provider's configuration names: CREDENTIAL, a name in the engine's credential
  * store, or PASSWORD_FILE, an absolute path to a regular file that neither group nor others
@@ -105,6 +114,8 @@ void provost_secret_free(char *secret);
 
 /* ---- errors: set a description (and optionally XML) and return the code --------------- */
 uint32_t provost_fail(provost_pcall *c, uint32_t code, const char *description);
+/* provost_fail with a printf-style description, made one line (line breaks become spaces). */
+uint32_t provost_failf(provost_pcall *c, uint32_t code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* errorDescription: an element whose 'description' attribute becomes the error's
  * description and whose other content is kept as errorContext/errorDescription. */
 uint32_t provost_fail_xml(provost_pcall *c, uint32_t code, xmlNodePtr error_description);

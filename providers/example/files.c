@@ -66,64 +66,31 @@ static uint32_t from_errno(int e)
     }
 }
 
-static uint32_t failf(provost_pcall *c, uint32_t code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static uint32_t failf(provost_pcall *c, uint32_t code, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return provost_fail(c, code, msg);
-}
-
 /* ---- executeXml ----------------------------------------------------------------------- */
-
-static xmlNodePtr child(xmlNodePtr parent, const char *name)
-{
-    for (xmlNodePtr n = parent ? parent->children : NULL; n; n = n->next)
-        if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0)
-            return n;
-    return NULL;
-}
-
-/* The text of PARENT/NAME, malloc'd, or NULL when absent. */
-static char *child_text(xmlNodePtr parent, const char *name)
-{
-    xmlNodePtr n = child(parent, name);
-    if (!n)
-        return NULL;
-    xmlChar *s = xmlNodeGetContent(n);
-    char *out = strdup(s ? (const char *)s : "");
-    xmlFree(s);
-    return out;
-}
 
 /* ROOT/path for this call (malloc'd), or NULL with the failure in *RC. */
 static char *resolve(provost_pcall *c, xmlDocPtr execute_xml, const char *proc, uint32_t *rc)
 {
     xmlNodePtr top = xmlDocGetRootElement(execute_xml);
-    xmlNodePtr pctx = child(child(top, "context"), "providerContext");
+    xmlNodePtr pctx = provost_child(provost_child(top, "context"), "providerContext");
     xmlChar *root = pctx ? xmlGetProp(pctx, BAD_CAST "root") : NULL;
-    char *path = child_text(child(top, "executeData"), "path");
+    char *path = provost_child_text(provost_child(top, "executeData"), "path");
     char *full = NULL;
 
     if (!root || root[0] != '/') {
-        *rc = failf(c, PROVOST_E_INVALIDARG,
+        *rc = provost_failf(c, PROVOST_E_INVALIDARG,
                     "%s: the namespace's providerContext needs a root attribute, an absolute "
                     "directory (it has %s%s%s)",
                     proc, root ? "\"" : "none", root ? (const char *)root : "", root ? "\"" : "");
     } else if (!path || !*path) {
-        *rc = failf(c, PROVOST_E_INVALIDARG, "%s: executeData/path is missing", proc);
+        *rc = provost_failf(c, PROVOST_E_INVALIDARG, "%s: executeData/path is missing", proc);
     } else if (path[0] == '/') {
-        *rc = failf(c, PROVOST_E_INVALIDARG,
+        *rc = provost_failf(c, PROVOST_E_INVALIDARG,
                     "%s: path \"%.200s\" is absolute: give it relative to the root", proc, path);
     } else {
         for (const char *p = path; p; p = strchr(p, '/'), p = p ? p + 1 : NULL) {
             if (p[0] == '.' && p[1] == '.' && (p[2] == '/' || p[2] == '\0')) {
-                *rc = failf(c, PROVOST_E_INVALIDARG,
+                *rc = provost_failf(c, PROVOST_E_INVALIDARG,
                             "%s: path \"%.200s\" contains \"..\": it must stay under the root",
                             proc, path);
                 goto out;
@@ -132,7 +99,7 @@ static char *resolve(provost_pcall *c, xmlDocPtr execute_xml, const char *proc, 
         size_t n = strlen((const char *)root) + 1 + strlen(path) + 1;
         full = malloc(n);
         if (!full)
-            *rc = failf(c, PROVOST_E_FAIL, "%s: out of memory", proc);
+            *rc = provost_failf(c, PROVOST_E_FAIL, "%s: out of memory", proc);
         else
             snprintf(full, n, "%s/%s", (const char *)root, path);
     }
@@ -151,11 +118,11 @@ static uint32_t create_directory(provost_pcall *c, const char *full)
         int e = errno;
         if (e == EEXIST && stat(full, &st) == 0 && S_ISDIR(st.st_mode))
             return PROVOST_S_OK; /* already there: nothing of ours to undo */
-        return failf(c, from_errno(e), "CreateDirectory %s: %s", full, strerror(e));
+        return provost_failf(c, from_errno(e), "CreateDirectory %s: %s", full, strerror(e));
     }
     if (provost_set_rollback_data(c, KEY_CREATED_DIR, full) != 0) {
         rmdir(full); /* a failed call cleans up after itself */
-        return failf(c, PROVOST_E_FAIL, "CreateDirectory %s: cannot record rollback data", full);
+        return provost_failf(c, PROVOST_E_FAIL, "CreateDirectory %s: cannot record rollback data", full);
     }
     return PROVOST_S_OK;
 }
@@ -164,30 +131,30 @@ static uint32_t delete_directory(provost_pcall *c, const char *full)
 {
     struct stat st;
     if (lstat(full, &st) != 0)
-        return failf(c, from_errno(errno), "DeleteDirectory %s: %s", full, strerror(errno));
+        return provost_failf(c, from_errno(errno), "DeleteDirectory %s: %s", full, strerror(errno));
     if (!S_ISDIR(st.st_mode))
-        return failf(c, FILES_E_PATH_NOT_FOUND, "DeleteDirectory %s: not a directory", full);
+        return provost_failf(c, FILES_E_PATH_NOT_FOUND, "DeleteDirectory %s: not a directory", full);
     char mode[16];
     snprintf(mode, sizeof mode, "%04o", (unsigned)(st.st_mode & 07777));
     /* Recorded first: if it cannot be, nothing has been deleted yet. */
     if (provost_set_rollback_data(c, KEY_DELETED_DIR, full) != 0 ||
         provost_set_rollback_data(c, KEY_MODE, mode) != 0)
-        return failf(c, PROVOST_E_FAIL, "DeleteDirectory %s: cannot record rollback data", full);
+        return provost_failf(c, PROVOST_E_FAIL, "DeleteDirectory %s: cannot record rollback data", full);
     if (rmdir(full) != 0)
-        return failf(c, from_errno(errno), "DeleteDirectory %s: %s", full, strerror(errno));
+        return provost_failf(c, from_errno(errno), "DeleteDirectory %s: %s", full, strerror(errno));
     return PROVOST_S_OK;
 }
 
 static uint32_t write_file(provost_pcall *c, xmlDocPtr execute_xml, const char *full)
 {
-    char *content = child_text(child(xmlDocGetRootElement(execute_xml), "executeData"), "content");
+    char *content = provost_child_text(provost_child(xmlDocGetRootElement(execute_xml), "executeData"), "content");
     const char *data = content ? content : "";
     size_t len = strlen(data), done = 0;
     uint32_t rc = PROVOST_S_OK;
     int fd = open(full, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) {
         int e = errno;
-        rc = failf(c, e == EEXIST ? FILES_E_FILE_EXISTS : from_errno(e), "WriteFile %s: %s", full,
+        rc = provost_failf(c, e == EEXIST ? FILES_E_FILE_EXISTS : from_errno(e), "WriteFile %s: %s", full,
                    strerror(e));
         free(content);
         return rc;
@@ -197,15 +164,15 @@ static uint32_t write_file(provost_pcall *c, xmlDocPtr execute_xml, const char *
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            rc = failf(c, from_errno(errno), "WriteFile %s: %s", full, strerror(errno));
+            rc = provost_failf(c, from_errno(errno), "WriteFile %s: %s", full, strerror(errno));
             break;
         }
         done += (size_t)n;
     }
     if (close(fd) != 0 && rc == PROVOST_S_OK)
-        rc = failf(c, from_errno(errno), "WriteFile %s: %s", full, strerror(errno));
+        rc = provost_failf(c, from_errno(errno), "WriteFile %s: %s", full, strerror(errno));
     if (rc == PROVOST_S_OK && provost_set_rollback_data(c, KEY_CREATED_FILE, full) != 0)
-        rc = failf(c, PROVOST_E_FAIL, "WriteFile %s: cannot record rollback data", full);
+        rc = provost_failf(c, PROVOST_E_FAIL, "WriteFile %s: cannot record rollback data", full);
     if (rc != PROVOST_S_OK)
         unlink(full);
     free(content);
@@ -223,7 +190,7 @@ static uint32_t files_process(provost_pcall *c, xmlDocPtr execute_xml)
     else if (proc && strcasecmp(proc, "WriteFile") == 0)
         op = WRITE_FILE;
     else
-        return failf(c, FILES_E_NOTFOUND,
+        return provost_failf(c, FILES_E_NOTFOUND,
                      "the files provider has no procedure \"%s\" (it has CreateDirectory, "
                      "DeleteDirectory and WriteFile)",
                      proc ? proc : "");
@@ -254,11 +221,11 @@ static uint32_t files_rollback(provost_pcall *c, xmlDocPtr execute_xml)
     const char *path;
     if ((path = provost_get_rollback_data(c, KEY_CREATED_FILE)) != NULL) {
         if (unlink(path) != 0 && errno != ENOENT)
-            return failf(c, from_errno(errno), "undo WriteFile %s: %s", path, strerror(errno));
+            return provost_failf(c, from_errno(errno), "undo WriteFile %s: %s", path, strerror(errno));
     }
     if ((path = provost_get_rollback_data(c, KEY_CREATED_DIR)) != NULL) {
         if (rmdir(path) != 0 && errno != ENOENT)
-            return failf(c, from_errno(errno), "undo CreateDirectory %s: %s", path,
+            return provost_failf(c, from_errno(errno), "undo CreateDirectory %s: %s", path,
                          strerror(errno));
     }
     if ((path = provost_get_rollback_data(c, KEY_DELETED_DIR)) != NULL) {
@@ -267,7 +234,7 @@ static uint32_t files_rollback(provost_pcall *c, xmlDocPtr execute_xml)
         if (mkdir(path, mode) == 0)
             chmod(path, mode); /* mkdir applies the umask */
         else if (errno != EEXIST)
-            return failf(c, from_errno(errno), "undo DeleteDirectory %s: %s", path,
+            return provost_failf(c, from_errno(errno), "undo DeleteDirectory %s: %s", path,
                          strerror(errno));
     }
     return PROVOST_S_OK;

@@ -41,8 +41,6 @@
 
 /* ---- errors (path.c) ------------------------------------------------------------------- */
 uint32_t fsp_hresult(int err);
-uint32_t fsp_failf(provost_pcall *c, uint32_t code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 /* "PROC PATH: strerror" with the errno's HRESULT. */
 uint32_t fsp_fail_errno(provost_pcall *c, const char *proc, const char *path, int err);
 
@@ -102,10 +100,7 @@ int fsp_quarantine_open(const fsp_root *r);
  * absent is success.  0, or -1 with errno. */
 int fsp_remove_tree(int dirfd, const char *name);
 
-/* ---- input (path.c) -------------------------------------------------------------------- */
-xmlNodePtr fsp_child(xmlNodePtr parent, const char *name);
-/* The text of PARENT/NAME (malloc'd), NULL when absent. */
-char *fsp_child_text(xmlNodePtr parent, const char *name);
+/* ---- input (path.c; the executeData helpers are provider.h's) -------------------------- */
 /* "0644" -> 0644; -1 when not 1 to 4 octal digits. */
 long fsp_parse_mode(const char *s);
 /* A user or group by name or number into *ID; fails the call naming FIELD. */

@@ -31,9 +31,9 @@ typedef struct call {
 /* executeData/NAME, required: NULL after failing the call. */
 static char *need(call *k, const char *name, uint32_t *rc)
 {
-    char *s = fsp_child_text(k->data, name);
+    char *s = provost_child_text(k->data, name);
     if (!s)
-        *rc = fsp_failf(k->c, PROVOST_E_INVALIDARG, "%s: executeData/%s is missing", k->proc, name);
+        *rc = provost_failf(k->c, PROVOST_E_INVALIDARG, "%s: executeData/%s is missing", k->proc, name);
     return s;
 }
 
@@ -41,13 +41,13 @@ static char *need(call *k, const char *name, uint32_t *rc)
 static uint32_t attrs(call *k, int mode_required, long *mode, long *uid, long *gid)
 {
     uint32_t rc = PROVOST_S_OK;
-    char *m = fsp_child_text(k->data, "mode"), *o = fsp_child_text(k->data, "owner"),
-         *g = fsp_child_text(k->data, "group");
+    char *m = provost_child_text(k->data, "mode"), *o = provost_child_text(k->data, "owner"),
+         *g = provost_child_text(k->data, "group");
     *mode = *uid = *gid = -1;
     if (!m && mode_required)
-        rc = fsp_failf(k->c, PROVOST_E_INVALIDARG, "%s: executeData/mode is missing", k->proc);
+        rc = provost_failf(k->c, PROVOST_E_INVALIDARG, "%s: executeData/mode is missing", k->proc);
     else if (m && (*mode = fsp_parse_mode(m)) < 0)
-        rc = fsp_failf(k->c, PROVOST_E_INVALIDARG,
+        rc = provost_failf(k->c, PROVOST_E_INVALIDARG,
                        "%s: executeData/mode \"%.100s\" is not an octal mode such as 0644", k->proc, m);
     else if (o)
         rc = fsp_parse_owner(k->c, k->proc, "owner", o, 0, uid);
@@ -75,7 +75,7 @@ static uint32_t abandon(call *k, const fsp_undo *u, const char *path, int e)
         fsp_undo_forget(k->c, &k->root, k->x);
     char buf[256];
     const char *why = strerror_r(e, buf, sizeof buf);
-    return fsp_failf(k->c, fsp_hresult(e), "%s %.400s: %s%s", k->proc, path, why,
+    return provost_failf(k->c, fsp_hresult(e), "%s %.400s: %s%s", k->proc, path, why,
                      undone ? "" : " (and its partial change could not be undone)");
 }
 
@@ -100,10 +100,10 @@ static uint32_t create_directory(call *k, fsp_path *p)
         if (S_ISLNK(st.st_mode))
             return fsp_fail_symlink(k->c, &k->root, k->proc, p);
         if (!S_ISDIR(st.st_mode))
-            return fsp_failf(k->c, FSP_E_ALREADY_EXISTS, "%s %.400s: exists and is not a directory",
+            return provost_failf(k->c, FSP_E_ALREADY_EXISTS, "%s %.400s: exists and is not a directory",
                              k->proc, p->given);
         if (!attrs_match(&st, mode, uid, gid))
-            return fsp_failf(k->c, FSP_E_ALREADY_EXISTS,
+            return provost_failf(k->c, FSP_E_ALREADY_EXISTS,
                              "%s %.400s: exists with mode %04o, owner %ld, group %ld, not as asked "
                              "(SetPermissions changes them)",
                              k->proc, p->given, (unsigned)(st.st_mode & 07777), (long)st.st_uid,
@@ -130,10 +130,10 @@ static uint32_t create_directory(call *k, fsp_path *p)
 /* The new content from executeData/content (text) or executeData/base64. */
 static unsigned char *new_content(call *k, size_t *len, uint32_t *rc)
 {
-    char *text = fsp_child_text(k->data, "content"), *b64 = fsp_child_text(k->data, "base64");
+    char *text = provost_child_text(k->data, "content"), *b64 = provost_child_text(k->data, "base64");
     unsigned char *out = NULL;
     if (text && b64) {
-        *rc = fsp_failf(k->c, PROVOST_E_INVALIDARG, "%s: executeData has both content and base64: give one",
+        *rc = provost_failf(k->c, PROVOST_E_INVALIDARG, "%s: executeData has both content and base64: give one",
                         k->proc);
     } else if (text) {
         *len = strlen(text);
@@ -141,9 +141,9 @@ static unsigned char *new_content(call *k, size_t *len, uint32_t *rc)
         text = NULL;
     } else if (b64) {
         if (!(out = fsp_base64_decode(b64, len)))
-            *rc = fsp_failf(k->c, PROVOST_E_INVALIDARG, "%s: executeData/base64 is not base64", k->proc);
+            *rc = provost_failf(k->c, PROVOST_E_INVALIDARG, "%s: executeData/base64 is not base64", k->proc);
     } else {
-        *rc = fsp_failf(k->c, PROVOST_E_INVALIDARG, "%s: executeData/content (or base64) is missing", k->proc);
+        *rc = provost_failf(k->c, PROVOST_E_INVALIDARG, "%s: executeData/content (or base64) is missing", k->proc);
     }
     free(text);
     free(b64);
@@ -162,15 +162,15 @@ static unsigned char *old_content(call *k, fsp_path *p, struct stat *st, size_t 
     }
     unsigned char *buf = NULL;
     if (!S_ISREG(st->st_mode))
-        *rc = fsp_failf(k->c, FSP_E_ACCESS_DENIED, "%s %.400s: access denied: not a regular file", k->proc,
+        *rc = provost_failf(k->c, FSP_E_ACCESS_DENIED, "%s %.400s: access denied: not a regular file", k->proc,
                         p->given);
     else if (st->st_size > FSP_MAX_PREIMAGE)
-        *rc = fsp_failf(k->c, FSP_E_FILE_TOO_LARGE,
+        *rc = provost_failf(k->c, FSP_E_FILE_TOO_LARGE,
                         "%s %.400s: the file to replace is larger than %u bytes, the most whose old "
                         "content is kept for undo",
                         k->proc, p->given, FSP_MAX_PREIMAGE);
     else if (!(buf = malloc((size_t)st->st_size + 1)))
-        *rc = fsp_failf(k->c, PROVOST_E_FAIL, "%s: out of memory", k->proc);
+        *rc = provost_failf(k->c, PROVOST_E_FAIL, "%s: out of memory", k->proc);
     *len = 0;
     while (buf && *len <= (size_t)st->st_size) {
         ssize_t n = read(fd, buf + *len, (size_t)st->st_size + 1 - *len);
@@ -186,7 +186,7 @@ static unsigned char *old_content(call *k, fsp_path *p, struct stat *st, size_t 
         *len += (size_t)n;
     }
     if (buf && *len > (size_t)st->st_size) { /* grew as we read it */
-        *rc = fsp_failf(k->c, FSP_E_ACCESS_DENIED, "%s %.400s: the file changed while it was read", k->proc,
+        *rc = provost_failf(k->c, FSP_E_ACCESS_DENIED, "%s %.400s: the file changed while it was read", k->proc,
                         p->given);
         free(buf);
         buf = NULL;
@@ -213,7 +213,7 @@ static uint32_t write_file(call *k, fsp_path *p)
         else if (oldlen == len && memcmp(old, data, len) == 0 && attrs_match(&st, mode, uid, gid))
             goto out; /* there as asked: nothing done, nothing to undo */
         else if (!(u.content = fsp_base64_encode(old, oldlen)))
-            rc = fsp_failf(k->c, PROVOST_E_FAIL, "%s: out of memory", k->proc);
+            rc = provost_failf(k->c, PROVOST_E_FAIL, "%s: out of memory", k->proc);
         u.existed = 1;
         u.mode = st.st_mode & 07777;
         u.uid = st.st_uid;
@@ -227,7 +227,7 @@ static uint32_t write_file(call *k, fsp_path *p)
     }
     char tmp[200];
     if (rc == PROVOST_S_OK && fsp_call_name(k->c, k->x, "tmp", tmp, sizeof tmp) != 0)
-        rc = fsp_failf(k->c, PROVOST_E_FAIL, "%s %.400s: the call has no transaction or procedureExecId",
+        rc = provost_failf(k->c, PROVOST_E_FAIL, "%s %.400s: the call has no transaction or procedureExecId",
                        k->proc, p->given);
     if (rc == PROVOST_S_OK)
         rc = fsp_undo_save(k->c, &k->root, k->x, k->proc, &u);
@@ -289,14 +289,14 @@ static uint32_t move(call *k, fsp_path *from)
     else if (!from_there)
         rc = fsp_fail_errno(k->c, k->proc, from->given, from_errno);
     else if (to_there)
-        rc = fsp_failf(k->c, FSP_E_ALREADY_EXISTS, "%s %.400s to %.400s: the destination exists", k->proc,
+        rc = provost_failf(k->c, FSP_E_ALREADY_EXISTS, "%s %.400s to %.400s: the destination exists", k->proc,
                        from->given, to_s);
     else if ((rc = fsp_undo_save(k->c, &k->root, k->x, k->proc, &u)) != PROVOST_S_OK)
         ;
     else if (renameat2(from->dirfd, from->leaf, to.dirfd, to.leaf, RENAME_NOREPLACE) != 0) {
         int e = errno;
         fsp_undo_forget(k->c, &k->root, k->x);
-        rc = e == EXDEV ? fsp_failf(k->c, FSP_E_NOT_SAME_DEV,
+        rc = e == EXDEV ? provost_failf(k->c, FSP_E_NOT_SAME_DEV,
                                     "%s %.400s to %.400s: they are on different file systems", k->proc,
                                     from->given, to_s)
                         : fsp_fail_errno(k->c, k->proc, from->given, e);
@@ -319,7 +319,7 @@ static uint32_t delete(call *k, fsp_path *p)
                                : fsp_fail_errno(k->c, k->proc, p->given, errno);
     char q[160];
     if (fsp_call_name(k->c, k->x, "deleted", q, sizeof q) != 0)
-        return fsp_failf(k->c, PROVOST_E_FAIL, "%s %.400s: the call has no transaction or procedureExecId",
+        return provost_failf(k->c, PROVOST_E_FAIL, "%s %.400s: the call has no transaction or procedureExecId",
                          k->proc, p->given);
     fsp_undo u = {.op = "delete", .path = (char *)p->given, .mode = -1, .uid = -1, .gid = -1};
     uint32_t rc = fsp_undo_save(k->c, &k->root, k->x, k->proc, &u);
@@ -331,7 +331,7 @@ static uint32_t delete(call *k, fsp_path *p)
         fsp_undo_forget(k->c, &k->root, k->x);
         if (qfd >= 0)
             close(qfd);
-        return e == EXDEV ? fsp_failf(k->c, FSP_E_NOT_SAME_DEV,
+        return e == EXDEV ? provost_failf(k->c, FSP_E_NOT_SAME_DEV,
                                       "%s %.400s: it is on another file system than %s/%s, where it "
                                       "would wait for the commit",
                                       k->proc, p->given, k->root.root, FSP_QUARANTINE)
@@ -348,7 +348,7 @@ static uint32_t delete(call *k, fsp_path *p)
 /* Replaces executeData/NAME (a call re-driven does not add a second one). */
 static xmlNodePtr output(call *k, const char *name, const char *text)
 {
-    for (xmlNodePtr n = fsp_child(k->data, name); n; n = fsp_child(k->data, name)) {
+    for (xmlNodePtr n = provost_child(k->data, name); n; n = provost_child(k->data, name)) {
         xmlUnlinkNode(n);
         xmlFreeNode(n);
     }
@@ -390,7 +390,7 @@ static uint32_t stat_path(call *k, fsp_path *p)
     if (!n || !xmlNewProp(n, BAD_CAST "type", BAD_CAST type) || !xmlNewProp(n, BAD_CAST "mode", BAD_CAST mode) ||
         !xmlNewProp(n, BAD_CAST "owner", BAD_CAST owner) || !xmlNewProp(n, BAD_CAST "group", BAD_CAST group) ||
         !xmlNewProp(n, BAD_CAST "size", BAD_CAST size))
-        return fsp_failf(k->c, PROVOST_E_FAIL, "%s: out of memory", k->proc);
+        return provost_failf(k->c, PROVOST_E_FAIL, "%s: out of memory", k->proc);
     if (S_ISLNK(st.st_mode)) {
         char target[4096];
         ssize_t t = readlinkat(p->dirfd, p->leaf, target, sizeof target - 1);
@@ -428,13 +428,13 @@ static uint32_t read_file(call *k, fsp_path *p)
     unsigned char *buf = NULL;
     size_t len = 0;
     if (!S_ISREG(st.st_mode))
-        rc = fsp_failf(k->c, FSP_E_ACCESS_DENIED, "%s %.400s: access denied: not a regular file", k->proc,
+        rc = provost_failf(k->c, FSP_E_ACCESS_DENIED, "%s %.400s: access denied: not a regular file", k->proc,
                        p->given);
     else if (st.st_size > FSP_MAX_READ)
-        rc = fsp_failf(k->c, FSP_E_FILE_TOO_LARGE, "%s %.400s: larger than %u bytes", k->proc, p->given,
+        rc = provost_failf(k->c, FSP_E_FILE_TOO_LARGE, "%s %.400s: larger than %u bytes", k->proc, p->given,
                        FSP_MAX_READ);
     else if (!(buf = malloc((size_t)st.st_size + 1)))
-        rc = fsp_failf(k->c, PROVOST_E_FAIL, "%s: out of memory", k->proc);
+        rc = provost_failf(k->c, PROVOST_E_FAIL, "%s: out of memory", k->proc);
     while (buf && len < (size_t)st.st_size) {
         ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
         if (n < 0 && errno == EINTR)
@@ -454,7 +454,7 @@ static uint32_t read_file(call *k, fsp_path *p)
                                                              : NULL;
         free(b64);
         if (!n)
-            rc = fsp_failf(k->c, PROVOST_E_FAIL, "%s: out of memory", k->proc);
+            rc = provost_failf(k->c, PROVOST_E_FAIL, "%s: out of memory", k->proc);
     }
     free(buf);
     return rc;
@@ -483,19 +483,19 @@ uint32_t fsp_process(provost_pcall *c, xmlDocPtr execute_xml)
     while (i < sizeof procs / sizeof *procs && (!name || strcasecmp(name, procs[i].name) != 0))
         i++;
     if (i == sizeof procs / sizeof *procs)
-        return fsp_failf(c, FSP_E_NO_PROCEDURE,
+        return provost_failf(c, FSP_E_NO_PROCEDURE,
                          "the fs provider has no procedure \"%.200s\" (it has CreateDirectory, WriteFile, "
                          "SetPermissions, Move, Delete, Stat and ReadFile)",
                          name ? name : "");
     call k = {.c = c, .x = execute_xml, .proc = procs[i].name};
-    k.data = fsp_child(xmlDocGetRootElement(execute_xml), "executeData");
+    k.data = provost_child(xmlDocGetRootElement(execute_xml), "executeData");
     uint32_t rc = fsp_root_open(c, execute_xml, k.proc, &k.root);
     if (rc != PROVOST_S_OK)
         return rc;
     char *given = need(&k, procs[i].path_field, &rc);
     fsp_path p;
     if (given && !k.data)
-        rc = fsp_failf(c, PROVOST_E_INVALIDARG, "%s: there is no executeData", k.proc);
+        rc = provost_failf(c, PROVOST_E_INVALIDARG, "%s: there is no executeData", k.proc);
     else if (given && (rc = fsp_path_open(c, &k.root, k.proc, given, &p)) == PROVOST_S_OK) {
         rc = procs[i].fn(&k, &p);
         fsp_path_close(&p);

@@ -72,26 +72,13 @@ uint32_t fsp_hresult(int err)
     }
 }
 
-uint32_t fsp_failf(provost_pcall *c, uint32_t code, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    for (char *p = msg; *p; p++) /* one line, whatever a path holds */
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
-    return provost_fail(c, code, msg);
-}
-
 uint32_t fsp_fail_errno(provost_pcall *c, const char *proc, const char *path, int err)
 {
     char buf[256];
     const char *why = strerror_r(err, buf, sizeof buf); /* GNU: thread-safe, returns the text */
     if (err == EXDEV)
         why = "the path leads outside the root";
-    return fsp_failf(c, fsp_hresult(err), "%s %.400s: %s", proc, path, why);
+    return provost_failf(c, fsp_hresult(err), "%s %.400s: %s", proc, path, why);
 }
 
 /* ---- the root --------------------------------------------------------------------------- */
@@ -113,10 +100,10 @@ uint32_t fsp_root_open(provost_pcall *c, xmlDocPtr execute_xml, const char *proc
 {
     r->fd = -1;
     r->root = NULL;
-    xmlNodePtr pctx = fsp_child(fsp_child(xmlDocGetRootElement(execute_xml), "context"), "providerContext");
+    xmlNodePtr pctx = provost_child(provost_child(xmlDocGetRootElement(execute_xml), "context"), "providerContext");
     xmlChar *root = pctx ? xmlGetProp(pctx, BAD_CAST "root") : NULL;
     if (!root || root[0] != '/') {
-        uint32_t rc = fsp_failf(c, PROVOST_E_INVALIDARG,
+        uint32_t rc = provost_failf(c, PROVOST_E_INVALIDARG,
                                 "%s: the namespace's providerContext needs a root attribute, an "
                                 "absolute directory (it has %s%.400s%s)",
                                 proc, root ? "\"" : "none", root ? (const char *)root : "",
@@ -127,7 +114,7 @@ uint32_t fsp_root_open(provost_pcall *c, xmlDocPtr execute_xml, const char *proc
     r->root = strdup((const char *)root);
     xmlFree(root);
     if (!r->root)
-        return fsp_failf(c, PROVOST_E_FAIL, "%s: out of memory", proc);
+        return provost_failf(c, PROVOST_E_FAIL, "%s: out of memory", proc);
     r->fd = open(r->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (r->fd < 0) {
         int e = errno;
@@ -204,21 +191,21 @@ uint32_t fsp_path_fail(provost_pcall *c, const fsp_root *r, const char *proc, co
 {
     switch (why) {
     case FSP_R_OUTSIDE:
-        return fsp_failf(c, FSP_E_ACCESS_DENIED,
+        return provost_failf(c, FSP_E_ACCESS_DENIED,
                          "%s %.400s: access denied: the path leads outside the root %.300s", proc, given,
                          r->root);
     case FSP_R_DOTDOT:
-        return fsp_failf(c, FSP_E_ACCESS_DENIED, "%s %.400s: access denied: a path may not end in \"..\"",
+        return provost_failf(c, FSP_E_ACCESS_DENIED, "%s %.400s: access denied: a path may not end in \"..\"",
                          proc, given);
     case FSP_R_NONAME:
-        return fsp_failf(c, PROVOST_E_INVALIDARG,
+        return provost_failf(c, PROVOST_E_INVALIDARG,
                          "%s \"%.400s\": the path must name a file or directory beneath the root", proc,
                          given);
     case FSP_R_RESERVED:
-        return fsp_failf(c, FSP_E_ACCESS_DENIED, "%s %.400s: access denied: %s belongs to the provider",
+        return provost_failf(c, FSP_E_ACCESS_DENIED, "%s %.400s: access denied: %s belongs to the provider",
                          proc, given, FSP_QUARANTINE);
     case FSP_R_NOMEM:
-        return fsp_failf(c, PROVOST_E_FAIL, "%s: out of memory", proc);
+        return provost_failf(c, PROVOST_E_FAIL, "%s: out of memory", proc);
     default:
         return fsp_fail_errno(c, proc, given, why);
     }
@@ -252,10 +239,10 @@ uint32_t fsp_fail_symlink(provost_pcall *c, const fsp_root *r, const char *proc,
     if (fd >= 0)
         close(fd);
     if (e == EXDEV || e == ELOOP)
-        return fsp_failf(c, FSP_E_ACCESS_DENIED,
+        return provost_failf(c, FSP_E_ACCESS_DENIED,
                          "%s %.400s: access denied: a symbolic link leading outside the root %.300s",
                          proc, p->given, r->root);
-    return fsp_failf(c, FSP_E_ACCESS_DENIED,
+    return provost_failf(c, FSP_E_ACCESS_DENIED,
                      "%s %.400s: access denied: a symbolic link (%s does not write through links)", proc,
                      p->given, proc);
 }
@@ -386,25 +373,6 @@ int fsp_remove_tree(int at, const char *name)
 
 /* ---- input ------------------------------------------------------------------------------ */
 
-xmlNodePtr fsp_child(xmlNodePtr parent, const char *name)
-{
-    for (xmlNodePtr n = parent ? parent->children : NULL; n; n = n->next)
-        if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0)
-            return n;
-    return NULL;
-}
-
-char *fsp_child_text(xmlNodePtr parent, const char *name)
-{
-    xmlNodePtr n = fsp_child(parent, name);
-    if (!n)
-        return NULL;
-    xmlChar *s = xmlNodeGetContent(n);
-    char *out = strdup(s ? (const char *)s : "");
-    xmlFree(s);
-    return out;
-}
-
 long fsp_parse_mode(const char *s)
 {
     size_t n = strlen(s);
@@ -455,10 +423,10 @@ uint32_t fsp_parse_owner(provost_pcall *c, const char *proc, const char *field, 
     }
     if (e != 0 && e != ENOENT && e != ESRCH) {
         char why[256];
-        return fsp_failf(c, PROVOST_E_FAIL, "%s: %s \"%.200s\": cannot look it up: %s", proc, field, s,
+        return provost_failf(c, PROVOST_E_FAIL, "%s: %s \"%.200s\": cannot look it up: %s", proc, field, s,
                          strerror_r(e, why, sizeof why));
     }
-    return fsp_failf(c, FSP_E_NO_MAPPING, "%s: %s \"%.200s\": no such %s", proc, field, s,
+    return provost_failf(c, FSP_E_NO_MAPPING, "%s: %s \"%.200s\": no such %s", proc, field, s,
                      group ? "group" : "user");
 }
 

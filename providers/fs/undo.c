@@ -32,7 +32,7 @@ void fsp_undo_clear(fsp_undo *u)
 int fsp_call_name(provost_pcall *c, xmlDocPtr execute_xml, const char *suffix, char *out, size_t n)
 {
     const char *tx = provost_pcall_transaction(c);
-    xmlNodePtr ec = fsp_child(fsp_child(xmlDocGetRootElement(execute_xml), "context"), "executeContext");
+    xmlNodePtr ec = provost_child(provost_child(xmlDocGetRootElement(execute_xml), "context"), "executeContext");
     xmlChar *id = ec ? xmlGetProp(ec, BAD_CAST "procedureExecId") : NULL;
     char key[64];
     size_t k = 0;
@@ -115,7 +115,7 @@ static int put_rollback(void *ctx, const char *key, const char *value)
 uint32_t fsp_undo_journal(provost_pcall *c, const char *proc, const fsp_undo *u)
 {
     if (undo_each(u, put_rollback, c) != 0)
-        return fsp_failf(c, PROVOST_E_FAIL, "%s %.400s: cannot record rollback data", proc, u->path);
+        return provost_failf(c, PROVOST_E_FAIL, "%s %.400s: cannot record rollback data", proc, u->path);
     return PROVOST_S_OK;
 }
 
@@ -171,18 +171,18 @@ uint32_t fsp_undo_save(provost_pcall *c, const fsp_root *r, xmlDocPtr execute_xm
 {
     char name[160], tmp[170];
     if (fsp_call_name(c, execute_xml, "undo", name, sizeof name) != 0)
-        return fsp_failf(c, PROVOST_E_FAIL, "%s %.400s: the call has no transaction or procedureExecId",
+        return provost_failf(c, PROVOST_E_FAIL, "%s %.400s: the call has no transaction or procedureExecId",
                          proc, u->path);
     snprintf(tmp, sizeof tmp, "%s.tmp", name);
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     if (!f)
-        return fsp_failf(c, PROVOST_E_FAIL, "%s: out of memory", proc);
+        return provost_failf(c, PROVOST_E_FAIL, "%s: out of memory", proc);
     int bad = undo_each(u, put_line, f);
     if (fclose(f) != 0 || bad) {
         free(text);
-        return fsp_failf(c, PROVOST_E_FAIL, "%s: out of memory", proc);
+        return provost_failf(c, PROVOST_E_FAIL, "%s: out of memory", proc);
     }
     int e = 0, qfd = fsp_quarantine_open(r), fd = -1;
     if (qfd < 0)
@@ -204,7 +204,7 @@ uint32_t fsp_undo_save(provost_pcall *c, const fsp_root *r, xmlDocPtr execute_xm
     free(text);
     if (e) {
         char buf[256];
-        return fsp_failf(c, fsp_hresult(e), "%s %.400s: %s (writing its undo record in %.300s/%s)", proc,
+        return provost_failf(c, fsp_hresult(e), "%s %.400s: %s (writing its undo record in %.300s/%s)", proc,
                          u->path, strerror_r(e, buf, sizeof buf), r->root, FSP_QUARANTINE);
     }
     fsp_txn_note(c, r->root, name);
@@ -320,7 +320,7 @@ static uint32_t undo_write(provost_pcall *c, xmlDocPtr execute_xml, const fsp_un
     size_t len = 0;
     unsigned char *old = fsp_base64_decode(u->content ? u->content : "", &len);
     if (!old)
-        return fsp_failf(c, PROVOST_E_FAIL, "%s %.400s: the journaled content is not base64", proc, u->path);
+        return provost_failf(c, PROVOST_E_FAIL, "%s %.400s: the journaled content is not base64", proc, u->path);
     char rtmp[220];
     snprintf(rtmp, sizeof rtmp, "%s.undo", tmp);
     int rc = fsp_replace_file(p, rtmp, old, len, u->uid, u->gid, u->mode);
@@ -340,7 +340,7 @@ static uint32_t undo_move(provost_pcall *c, const fsp_root *r, const fsp_undo *u
         return fsp_path_fail(c, r, proc, u->to ? u->to : "", why);
     uint32_t rc = PROVOST_S_OK;
     if (renameat2(to.dirfd, to.leaf, from->dirfd, from->leaf, RENAME_NOREPLACE) != 0 && errno != ENOENT)
-        rc = errno == EEXIST ? fsp_failf(c, FSP_E_ALREADY_EXISTS,
+        rc = errno == EEXIST ? provost_failf(c, FSP_E_ALREADY_EXISTS,
                                          "%s %.400s: cannot move %.400s back: %.400s exists again", proc,
                                          u->path, u->to, u->path)
                              : fsp_fail_errno(c, proc, u->to, errno);
@@ -354,7 +354,7 @@ static uint32_t undo_delete(provost_pcall *c, const fsp_root *r, xmlDocPtr execu
     const char *proc = proc_of(u->op);
     char q[160];
     if (fsp_call_name(c, execute_xml, "deleted", q, sizeof q) != 0)
-        return fsp_failf(c, PROVOST_E_FAIL, "%s %.400s: the call has no transaction or procedureExecId",
+        return provost_failf(c, PROVOST_E_FAIL, "%s %.400s: the call has no transaction or procedureExecId",
                          proc, u->path);
     int qfd = fsp_openat2(r->fd, FSP_QUARANTINE, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
     if (qfd < 0)
@@ -365,7 +365,7 @@ static uint32_t undo_delete(provost_pcall *c, const fsp_root *r, xmlDocPtr execu
         if (errno != ENOENT) /* absent: never quarantined, or already put back */
             rc = fsp_fail_errno(c, proc, u->path, errno);
     } else if (renameat2(qfd, q, p->dirfd, p->leaf, RENAME_NOREPLACE) != 0) {
-        rc = errno == EEXIST ? fsp_failf(c, FSP_E_ALREADY_EXISTS,
+        rc = errno == EEXIST ? provost_failf(c, FSP_E_ALREADY_EXISTS,
                                          "%s %.400s: cannot put it back from %s/%s: %.400s exists again",
                                          proc, u->path, FSP_QUARANTINE, q, u->path)
                              : fsp_fail_errno(c, proc, u->path, errno);
@@ -394,7 +394,7 @@ uint32_t fsp_undo_apply(provost_pcall *c, const fsp_root *r, xmlDocPtr execute_x
     if (strcmp(u->op, "mkdir") == 0) {
         if (unlinkat(p.dirfd, p.leaf, AT_REMOVEDIR) != 0 && errno != ENOENT)
             rc = errno == ENOTEMPTY || errno == EEXIST
-                     ? fsp_failf(c, FSP_E_DIR_NOT_EMPTY,
+                     ? provost_failf(c, FSP_E_DIR_NOT_EMPTY,
                                  "%s %.400s: the directory is not empty: something was put in it since",
                                  proc, u->path)
                      : fsp_fail_errno(c, proc, u->path, errno);

@@ -99,7 +99,7 @@ static char *normal_base(const char *base)
 static uint32_t read_config(provost_pcall *c, xmlDocPtr doc, const char *proc, hp_config *cfg)
 {
     *cfg = (hp_config){.timeout_ms = 10000};
-    xmlNodePtr pc = hp_child(hp_child(xmlDocGetRootElement(doc), "context"), "providerContext");
+    xmlNodePtr pc = provost_child(provost_child(xmlDocGetRootElement(doc), "context"), "providerContext");
     char why[400], *base = prop(pc, "baseURL"), *auth = prop(pc, "authorization"), *t = prop(pc, "timeoutMs");
     char *in_doubt = prop(pc, "inDoubt");
     uint32_t rc = PROVOST_S_OK;
@@ -110,17 +110,17 @@ static uint32_t read_config(provost_pcall *c, xmlDocPtr doc, const char *proc, h
     char *end = NULL;
     long ms = t ? strtol(t, &end, 10) : 10000;
     if (!hp_base_ok(base, why, sizeof why))
-        rc = hp_failf(c, PROVOST_E_INVALIDARG, "%s: %s", proc, why);
+        rc = provost_failf(c, PROVOST_E_INVALIDARG, "%s: %s", proc, why);
     else if (!(cfg->base = normal_base(base)))
-        rc = hp_failf(c, PROVOST_E_INVALIDARG, "%s: baseURL \"%.200s\" is not a valid URL", proc, base);
+        rc = provost_failf(c, PROVOST_E_INVALIDARG, "%s: baseURL \"%.200s\" is not a valid URL", proc, base);
     else if (t && (*end || ms < 1 || ms > 3600000))
-        rc = hp_failf(c, PROVOST_E_INVALIDARG,
+        rc = provost_failf(c, PROVOST_E_INVALIDARG,
                       "%s: timeoutMs \"%.40s\" is not a number of milliseconds from 1 to 3600000", proc, t);
     else if (auth && strcmp(auth, "bearer") != 0 && strcmp(auth, "basic") != 0 && strcmp(auth, "none") != 0)
-        rc = hp_failf(c, PROVOST_E_INVALIDARG, "%s: authorization=\"%.40s\": it may be bearer, basic or none", proc,
+        rc = provost_failf(c, PROVOST_E_INVALIDARG, "%s: authorization=\"%.40s\": it may be bearer, basic or none", proc,
                       auth);
     else if (in_doubt && strcmp(in_doubt, "resend") != 0 && strcmp(in_doubt, "manual") != 0)
-        rc = hp_failf(c, PROVOST_E_INVALIDARG, "%s: inDoubt=\"%.40s\": it may be resend or manual", proc, in_doubt);
+        rc = provost_failf(c, PROVOST_E_INVALIDARG, "%s: inDoubt=\"%.40s\": it may be resend or manual", proc, in_doubt);
     cfg->timeout_ms = ms;
     cfg->auth = !auth || strcmp(auth, "none") == 0 ? HP_AUTH_NONE
                 : strcmp(auth, "bearer") == 0       ? HP_AUTH_BEARER
@@ -137,7 +137,7 @@ static uint32_t read_config(provost_pcall *c, xmlDocPtr doc, const char *proc, h
  * in recovery (the id is journaled with the call's INTENT). */
 static void idem_key(provost_pcall *c, xmlDocPtr doc, char *out, size_t n)
 {
-    xmlNodePtr ec = hp_child(hp_child(xmlDocGetRootElement(doc), "context"), "executeContext");
+    xmlNodePtr ec = provost_child(provost_child(xmlDocGetRootElement(doc), "context"), "executeContext");
     xmlChar *id = ec ? xmlGetNoNsProp(ec, BAD_CAST "procedureExecId") : NULL;
     snprintf(out, n, "%s:%s", provost_pcall_transaction(c), id ? (const char *)id : "0");
     xmlFree(id);
@@ -325,18 +325,18 @@ static uint32_t finish_request(provost_pcall *c, hp_state *st, const hp_config *
     char why[600];
     hp_request u = {0};
     uint32_t rc = PROVOST_S_OK;
-    if (hp_child(undo, "none")) {
+    if (provost_child(undo, "none")) {
         if (provost_set_rollback_data(c, KEY_UNDO, "none") != 0)
-            return hp_failf(c, HP_E_OUTOFMEMORY, "Request %s %s%s: cannot record rollback data", r->method, cfg->base,
+            return provost_failf(c, HP_E_OUTOFMEMORY, "Request %s %s%s: cannot record rollback data", r->method, cfg->base,
                             r->path);
     } else if (undo_for(cfg, r, resp, undo, &u, why, sizeof why) != 0) {
-        return hp_failf(c, PROVOST_E_FAIL,
+        return provost_failf(c, PROVOST_E_FAIL,
                         "Request %s %s%.300s: status %ld, but its undo cannot be built: %s; the change was made and "
                         "stays: undo it by hand (Idempotency-Key %s)",
                         r->method, cfg->base, r->path, resp->status, why, key);
     } else if (save_undo(c, key, &u) != 0) {
         rc = send_undo(c, st, cfg, &u, key, why, sizeof why);
-        rc = hp_failf(c, HP_E_OUTOFMEMORY, "Request %s %s%.300s: cannot record rollback data; %s", r->method, cfg->base,
+        rc = provost_failf(c, HP_E_OUTOFMEMORY, "Request %s %s%.300s: cannot record rollback data; %s", r->method, cfg->base,
                       r->path, rc ? "the change could not be undone: undo it by hand" : "the change was undone");
         hp_request_clear(&u);
         return rc;
@@ -345,7 +345,7 @@ static uint32_t finish_request(provost_pcall *c, hp_state *st, const hp_config *
     if (hp_write_response(ed, resp, json) != 0) {
         if (u.method)
             send_undo(c, st, cfg, &u, key, why, sizeof why);
-        rc = hp_failf(c, HP_E_OUTOFMEMORY, "Request %s %s%.300s: out of memory writing the response", r->method,
+        rc = provost_failf(c, HP_E_OUTOFMEMORY, "Request %s %s%.300s: out of memory writing the response", r->method,
                       cfg->base, r->path);
     }
     json_decref(json);
@@ -359,19 +359,19 @@ static uint32_t do_request(provost_pcall *c, hp_state *st, const hp_config *cfg,
     hp_request r, probe;
     if (hp_read_request(ed, NULL, &r, why, sizeof why) != 0) {
         hp_request_clear(&r);
-        return hp_failf(c, PROVOST_E_INVALIDARG, "Request: %s", why);
+        return provost_failf(c, PROVOST_E_INVALIDARG, "Request: %s", why);
     }
-    xmlNodePtr undo = hp_child(ed, "undo");
+    xmlNodePtr undo = provost_child(ed, "undo");
     hp_fillctx pf = {.probe = 1};
     uint32_t rc = PROVOST_S_OK;
     if (!undo)
-        rc = hp_failf(c, PROVOST_E_INVALIDARG,
+        rc = provost_failf(c, PROVOST_E_INVALIDARG,
                       "Request %s %s%.300s: executeData/undo is missing: say how to undo the request, or "
                       "<undo><none/></undo> when there is nothing to undo",
                       r.method, cfg->base, r.path);
-    else if (!hp_child(undo, "none") && build_undo(&pf, undo, &probe, why, sizeof why) != 0)
-        rc = hp_failf(c, PROVOST_E_INVALIDARG, "Request: undo: %s", why);
-    if (undo && !hp_child(undo, "none"))
+    else if (!provost_child(undo, "none") && build_undo(&pf, undo, &probe, why, sizeof why) != 0)
+        rc = provost_failf(c, PROVOST_E_INVALIDARG, "Request: undo: %s", why);
+    if (undo && !provost_child(undo, "none"))
         hp_request_clear(&probe);
     if (rc) {
         hp_request_clear(&r);
@@ -383,9 +383,9 @@ static uint32_t do_request(provost_pcall *c, hp_state *st, const hp_config *cfg,
     rc = hp_perform(c, st->pool, cfg, &r, key, &resp, &maybe, why, sizeof why);
     if (rc && why[0]) {
         char note[600] = "";
-        if (maybe && !hp_child(undo, "none"))
+        if (maybe && !provost_child(undo, "none"))
             settle_unknown(c, st, cfg, &r, undo, key, note, sizeof note);
-        rc = hp_failf(c, rc, "%s%s", why, note);
+        rc = provost_failf(c, rc, "%s%s", why, note);
     } else if (!rc && resp.status >= 400) {
         rc = hp_status_fail(c, cfg, &r, &resp);
     } else if (!rc) {
@@ -402,19 +402,19 @@ static uint32_t do_get(provost_pcall *c, hp_state *st, const hp_config *cfg, xml
     hp_request r;
     if (hp_read_request(ed, "GET", &r, why, sizeof why) != 0) {
         hp_request_clear(&r);
-        return hp_failf(c, PROVOST_E_INVALIDARG, "Get: %s", why);
+        return provost_failf(c, PROVOST_E_INVALIDARG, "Get: %s", why);
     }
     hp_response resp;
     int maybe;
     uint32_t rc = hp_perform(c, st->pool, cfg, &r, NULL, &resp, &maybe, why, sizeof why);
     if (rc && why[0]) {
-        rc = hp_failf(c, rc, "%s", why);
+        rc = provost_failf(c, rc, "%s", why);
     } else if (!rc && resp.status >= 400) {
         rc = hp_status_fail(c, cfg, &r, &resp);
     } else if (!rc) {
         json_t *json = hp_response_json(&resp);
         if (hp_write_response(ed, &resp, json) != 0)
-            rc = hp_failf(c, HP_E_OUTOFMEMORY, "Get %s%.300s: out of memory writing the response", cfg->base, r.path);
+            rc = provost_failf(c, HP_E_OUTOFMEMORY, "Get %s%.300s: out of memory writing the response", cfg->base, r.path);
         json_decref(json);
     }
     hp_response_clear(&resp);
@@ -427,11 +427,11 @@ static uint32_t http_process(provost_pcall *c, xmlDocPtr doc)
     const char *proc = provost_pcall_procedure(c);
     int request = proc && strcasecmp(proc, "Request") == 0, get = proc && strcasecmp(proc, "Get") == 0;
     if (!request && !get)
-        return hp_failf(c, HP_E_NOT_FOUND, "the http provider has no procedure \"%s\" (it has Request and Get)",
+        return provost_failf(c, HP_E_NOT_FOUND, "the http provider has no procedure \"%s\" (it has Request and Get)",
                         proc ? proc : "");
-    xmlNodePtr ed = hp_child(xmlDocGetRootElement(doc), "executeData");
+    xmlNodePtr ed = provost_child(xmlDocGetRootElement(doc), "executeData");
     if (!ed)
-        return hp_failf(c, PROVOST_E_INVALIDARG, "%s: executeData is missing", proc);
+        return provost_failf(c, PROVOST_E_INVALIDARG, "%s: executeData is missing", proc);
     hp_config cfg;
     uint32_t rc = read_config(c, doc, proc, &cfg);
     if (!rc)
@@ -447,23 +447,23 @@ static uint32_t http_process(provost_pcall *c, xmlDocPtr doc)
  * what the answer shows.  A 4xx answer means the request never took effect under that key. */
 static uint32_t rollback_in_doubt(provost_pcall *c, hp_state *st, const hp_config *cfg, xmlDocPtr doc)
 {
-    xmlNodePtr ed = hp_child(xmlDocGetRootElement(doc), "executeData");
+    xmlNodePtr ed = provost_child(xmlDocGetRootElement(doc), "executeData");
     char key[200], why[800];
     idem_key(c, doc, key, sizeof key);
-    if (!hp_child(ed, "method") && !hp_child(ed, "path"))
-        return hp_failf(c, PROVOST_E_FAIL,
+    if (!provost_child(ed, "method") && !provost_child(ed, "path"))
+        return provost_failf(c, PROVOST_E_FAIL,
                         "undo of Request in doubt: its executeData was not journaled (give the procedure "
                         "saveDataForRollback=\"1\"), so whether it reached %s is unknown: check the service "
                         "(Idempotency-Key %s), then provost txn resolve",
                         cfg->base, key);
     hp_request r;
-    xmlNodePtr undo = hp_child(ed, "undo");
-    if (hp_read_request(ed, NULL, &r, why, sizeof why) != 0 || !undo || hp_child(undo, "none")) {
+    xmlNodePtr undo = provost_child(ed, "undo");
+    if (hp_read_request(ed, NULL, &r, why, sizeof why) != 0 || !undo || provost_child(undo, "none")) {
         hp_request_clear(&r);
         return PROVOST_S_OK; /* refused before sending, or nothing to undo */
     }
     if (cfg->in_doubt_manual) {
-        uint32_t rc = hp_failf(c, PROVOST_E_FAIL,
+        uint32_t rc = provost_failf(c, PROVOST_E_FAIL,
                                "undo of Request %s %s%.300s in doubt: inDoubt=\"manual\": check the service "
                                "(Idempotency-Key %s), then provost txn resolve",
                                r.method, cfg->base, r.path, key);
@@ -479,10 +479,10 @@ static uint32_t rollback_in_doubt(provost_pcall *c, hp_state *st, const hp_confi
     else if (!rc && resp.status < 400 &&
              (undo_for(cfg, &r, &resp, undo, &u, why, sizeof why) != 0 ||
               (rc = send_undo(c, st, cfg, &u, key, why, sizeof why)) != 0))
-        rc = hp_failf(c, rc ? rc : PROVOST_E_FAIL, "undo of Request %s %s%.300s in doubt (Idempotency-Key %s): %s",
+        rc = provost_failf(c, rc ? rc : PROVOST_E_FAIL, "undo of Request %s %s%.300s in doubt (Idempotency-Key %s): %s",
                       r.method, cfg->base, r.path, key, why);
     else if (rc && why[0])
-        rc = hp_failf(c, rc, "undo of Request in doubt: sending it again: %s", why);
+        rc = provost_failf(c, rc, "undo of Request in doubt: sending it again: %s", why);
     hp_request_clear(&u);
     hp_response_clear(&resp);
     hp_request_clear(&r);
@@ -509,9 +509,9 @@ static uint32_t http_rollback(provost_pcall *c, xmlDocPtr doc)
         hp_request u;
         const char *key = provost_get_rollback_data(c, KEY_IDEM);
         if (load_undo(c, &u, why, sizeof why) != 0)
-            rc = hp_failf(c, PROVOST_E_FAIL, "undo of Request: %s", why);
+            rc = provost_failf(c, PROVOST_E_FAIL, "undo of Request: %s", why);
         else if ((rc = send_undo(c, st, &cfg, &u, key ? key : "", why, sizeof why)) != 0 && why[0])
-            rc = hp_failf(c, rc, "undo of Request: %s", why);
+            rc = provost_failf(c, rc, "undo of Request: %s", why);
         hp_request_clear(&u);
     }
     config_clear(&cfg);

@@ -83,7 +83,6 @@ int hp_path_ok(const char *path, char *why, size_t whylen);
 int hp_base_ok(const char *base, char *why, size_t whylen);
 int hp_header_name_ok(const char *s);
 int hp_header_value_ok(const char *s);
-uint32_t hp_failf(provost_pcall *c, uint32_t code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* jsonxml.c */
 /* EL's content as JSON text (malloc'd), or NULL with the reason in WHY. */
@@ -106,8 +105,6 @@ typedef struct {
     const char *location; /* Location as a path under baseURL, or NULL */
     int probe;            /* check a template before sending: every placeholder has a value */
 } hp_fillctx;
-xmlNodePtr hp_child(xmlNodePtr parent, const char *name);
-char *hp_text(xmlNodePtr n); /* malloc'd content, NULL when N is */
 /* EL's method (FIXED_METHOD when not NULL), path, header@name, body or json, checked; -1
  * with the reason in WHY. */
 int hp_read_request(xmlNodePtr el, const char *fixed_method, hp_request *r, char *why, size_t whylen);

@@ -10,24 +10,6 @@
 
 #include "http_int.h"
 
-xmlNodePtr hp_child(xmlNodePtr parent, const char *name)
-{
-    for (xmlNodePtr n = parent ? parent->children : NULL; n; n = n->next)
-        if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0)
-            return n;
-    return NULL;
-}
-
-char *hp_text(xmlNodePtr n)
-{
-    if (!n)
-        return NULL;
-    xmlChar *s = xmlNodeGetContent(n);
-    char *out = strdup(s ? (const char *)s : "");
-    xmlFree(s);
-    return out;
-}
-
 void hp_request_clear(hp_request *r)
 {
     free(r->method);
@@ -88,7 +70,7 @@ static int read_headers(xmlNodePtr el, hp_request *r, char *why, size_t whylen)
         if (n->type != XML_ELEMENT_NODE || strcmp((const char *)n->name, "header") != 0)
             continue;
         char *name = (char *)xmlGetNoNsProp(n, BAD_CAST "name");
-        char *value = hp_text(n);
+        char *value = provost_text(n);
         int rc = -1;
         if (!name || !hp_header_name_ok(name))
             snprintf(why, whylen, "a header needs a name attribute that is an HTTP token (it has \"%.60s\")",
@@ -113,8 +95,8 @@ static int read_headers(xmlNodePtr el, hp_request *r, char *why, size_t whylen)
 int hp_read_request(xmlNodePtr el, const char *fixed_method, hp_request *r, char *why, size_t whylen)
 {
     *r = (hp_request){0};
-    r->method = fixed_method ? strdup(fixed_method) : hp_text(hp_child(el, "method"));
-    r->path = hp_text(hp_child(el, "path"));
+    r->method = fixed_method ? strdup(fixed_method) : provost_text(provost_child(el, "method"));
+    r->path = provost_text(provost_child(el, "path"));
     if (!r->method || !*r->method) {
         snprintf(why, whylen, "method is missing");
         return -1;
@@ -137,7 +119,7 @@ int hp_read_request(xmlNodePtr el, const char *fixed_method, hp_request *r, char
     }
     if (read_headers(el, r, why, whylen) != 0)
         return -1;
-    xmlNodePtr body = hp_child(el, "body"), json = hp_child(el, "json");
+    xmlNodePtr body = provost_child(el, "body"), json = provost_child(el, "json");
     if (body && json) {
         snprintf(why, whylen, "give body or json, not both");
         return -1;
@@ -151,7 +133,7 @@ int hp_read_request(xmlNodePtr el, const char *fixed_method, hp_request *r, char
         }
         r->content_type = "application/json";
     } else if (body) {
-        r->body = hp_text(body);
+        r->body = provost_text(body);
         r->content_type = "text/plain; charset=utf-8";
     }
     return 0;

@@ -73,16 +73,6 @@ static void pool_put(hp_pool *p, CURL *h, int healthy)
         curl_easy_cleanup(h);
 }
 
-uint32_t hp_failf(provost_pcall *c, uint32_t code, const char *fmt, ...)
-{
-    char msg[2400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return provost_fail(c, code, msg);
-}
-
 /* ---- checks on what the call asks ------------------------------------------------------ */
 
 int hp_header_name_ok(const char *s)
@@ -379,7 +369,7 @@ static uint32_t set_auth(provost_pcall *c, CURL *h, const hp_config *cfg, char *
             free(user);
             provost_secret_free(*secret);
             *secret = NULL;
-            return hp_failf(c, PROVOST_E_INVALIDARG,
+            return provost_failf(c, PROVOST_E_INVALIDARG,
                             "authorization=\"basic\" needs a user: providerContext/@user, or a credential with one");
         }
         curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
@@ -505,6 +495,6 @@ uint32_t hp_status_fail(provost_pcall *c, const hp_config *cfg, const hp_request
 {
     char quoted[HP_ERRBODY_MAX * 4 + 8];
     quote_body(resp->body ? resp->body : "", resp->len, quoted, sizeof quoted);
-    return hp_failf(c, hp_status_code(resp->status), "%s %s%.400s: status %ld%s%s", r->method, cfg->base, r->path,
+    return provost_failf(c, hp_status_code(resp->status), "%s %s%.400s: status %ld%s%s", r->method, cfg->base, r->path,
                     resp->status, quoted[0] ? ": " : "", quoted);
 }

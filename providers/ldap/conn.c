@@ -50,28 +50,6 @@ char *lp_fmt(const char *fmt, ...)
     return s;
 }
 
-xmlNodePtr lp_child(xmlNodePtr parent, const char *name)
-{
-    for (xmlNodePtr n = parent ? parent->children : NULL; n; n = n->next)
-        if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0)
-            return n;
-    return NULL;
-}
-
-char *lp_text(xmlNodePtr n)
-{
-    xmlChar *s = xmlNodeGetContent(n);
-    char *out = lp_strdup((const char *)s);
-    xmlFree(s);
-    return out;
-}
-
-char *lp_child_text(xmlNodePtr parent, const char *name)
-{
-    xmlNodePtr n = lp_child(parent, name);
-    return n ? lp_text(n) : NULL;
-}
-
 uint32_t lp_failf(lp_call *k, uint32_t code, const char *fmt, ...)
 {
     char msg[1024];
@@ -168,7 +146,7 @@ static char *ctx_value(xmlNodePtr pctx, const char *name)
         xmlFree(a);
         return s;
     }
-    return lp_child_text(pctx, name);
+    return provost_child_text(pctx, name);
 }
 
 static void config_free(lp_config *cfg)
@@ -203,12 +181,12 @@ uint32_t lp_begin(lp_call *k, provost_pcall *c, xmlDocPtr doc)
     k->c = c;
     k->proc = provost_pcall_procedure(c);
     xmlNodePtr top = xmlDocGetRootElement(doc);
-    k->data = lp_child(top, "executeData");
+    k->data = provost_child(top, "executeData");
     if (!k->data)
         k->data = xmlNewChild(top, NULL, BAD_CAST "executeData", NULL);
     if (!k->data)
         return lp_failf(k, LP_E_OUTOFMEMORY, "%s: out of memory", k->proc);
-    xmlNodePtr pctx = lp_child(lp_child(top, "context"), "providerContext");
+    xmlNodePtr pctx = provost_child(provost_child(top, "context"), "providerContext");
     lp_config *cfg = &k->cfg;
     cfg->uri = ctx_value(pctx, "uri");
     cfg->bind_dn = ctx_value(pctx, "bindDN");

@@ -75,7 +75,7 @@ static int attrs_collect(xmlNodePtr data, attrs *a)
             free(bv);
             return -1;
         }
-        bv->bv_val = lp_text(e);
+        bv->bv_val = provost_text(e);
         bv->bv_len = strlen(bv->bv_val);
         grown[m] = bv;
         grown[m + 1] = NULL;
@@ -98,7 +98,9 @@ static int same_entry(LDAP *ld, LDAPMessage *e, const attrs *a)
     static const char *const operational[] = {"entryUUID", "creatorsName", "createTimestamp", "modifyTimestamp", NULL};
     BerElement *ber = NULL;
     int same = 1;
-    for (char *at = ldap_first_attribute(ld, e, &ber); at && same; at = ldap_next_attribute(ld, e, ber)) {
+    /* the next attribute is fetched only while the entry still matches: one fetched after a
+     * mismatch would end the loop unfreed */
+    for (char *at = ldap_first_attribute(ld, e, &ber); at; at = same ? ldap_next_attribute(ld, e, ber) : NULL) {
         int skip = 0;
         for (int i = 0; operational[i]; i++)
             skip |= strcasecmp(at, operational[i]) == 0;
@@ -135,12 +137,12 @@ static char *first_value(LDAP *ld, LDAPMessage *e, const char *attr)
 /* executeData/dn, or rdn@name + parent made into one with the value escaped. */
 static char *entry_dn(lp_call *k)
 {
-    char *dn = lp_child_text(k->data, "dn");
-    xmlNodePtr rdn = lp_child(k->data, "rdn");
+    char *dn = provost_child_text(k->data, "dn");
+    xmlNodePtr rdn = provost_child(k->data, "rdn");
     if (dn || !rdn)
         return dn;
     xmlChar *type = xmlGetProp(rdn, BAD_CAST "name");
-    char *value = lp_text(rdn), *parent = lp_child_text(k->data, "parent");
+    char *value = provost_text(rdn), *parent = provost_child_text(k->data, "parent");
     char *r = type && *type && *value ? lp_make_rdn((const char *)type, value) : NULL;
     dn = r && parent && *parent ? lp_fmt("%s,%s", r, parent) : NULL;
     xmlFree(type);
@@ -324,8 +326,8 @@ static int rdn_values_present(lp_call *k, const char *dn, const char *rdn)
 
 uint32_t lp_rename_entry(lp_call *k)
 {
-    char *dn = lp_child_text(k->data, "dn"), *rdn = lp_child_text(k->data, "newRDN");
-    char *sup = lp_child_text(k->data, "newSuperior"), *parent = NULL, *old_rdn = NULL, *newdn = NULL;
+    char *dn = provost_child_text(k->data, "dn"), *rdn = provost_child_text(k->data, "newRDN");
+    char *sup = provost_child_text(k->data, "newSuperior"), *parent = NULL, *old_rdn = NULL, *newdn = NULL;
     uint32_t code = lp_check_dn(k, dn, "executeData/dn");
     LDAPRDN r = NULL;
     char *next = NULL;
@@ -358,7 +360,7 @@ uint32_t lp_rename_entry(lp_call *k)
             if (rc != LDAP_SUCCESS)
                 code = lp_fail_ld(k, rc, "rename", dn);
             else { /* the new DN replaces the old as text (xmlNodeSetContent would read '&' as markup) */
-                xmlNodePtr out = lp_child(k->data, "dn");
+                xmlNodePtr out = provost_child(k->data, "dn");
                 xmlNodeSetContent(out, NULL);
                 xmlNodeAddContent(out, BAD_CAST newdn);
             }
@@ -391,8 +393,8 @@ uint32_t lp_undo_rename(lp_call *k)
         return rename_back(k, dn, rdn, parent, keep && strcmp(keep, "1") == 0);
     }
     /* in doubt: ours when the new DN exists and the old one does not */
-    char *dn = lp_child_text(k->data, "dn"), *rdn = lp_child_text(k->data, "newRDN");
-    char *sup = lp_child_text(k->data, "newSuperior");
+    char *dn = provost_child_text(k->data, "dn"), *rdn = provost_child_text(k->data, "newRDN");
+    char *sup = provost_child_text(k->data, "newSuperior");
     char *parent = dn ? lp_dn_parent(dn) : NULL, *old_rdn = dn ? lp_dn_rdn(dn) : NULL;
     const char *where = sup && *sup ? sup : parent;
     char *newdn = rdn && where && old_rdn ? lp_fmt("%s%s%s", rdn, *where ? "," : "", where) : NULL;
@@ -425,7 +427,7 @@ uint32_t lp_undo_rename(lp_call *k)
 
 uint32_t lp_set_password(lp_call *k)
 {
-    char *dn = lp_child_text(k->data, "dn"), *pw = lp_child_text(k->data, "password");
+    char *dn = provost_child_text(k->data, "dn"), *pw = provost_child_text(k->data, "password");
     uint32_t code = lp_check_dn(k, dn, "executeData/dn");
     if (code == PROVOST_S_OK && (!pw || !*pw))
         code = lp_failf(k, PROVOST_E_INVALIDARG, "%s: %s: executeData/password is missing", k->proc, dn);
@@ -464,7 +466,7 @@ uint32_t lp_set_password(lp_call *k)
         }
     }
     /* the new password is not handed back in the response */
-    xmlNodePtr p = lp_child(k->data, "password");
+    xmlNodePtr p = provost_child(k->data, "password");
     if (p) {
         xmlUnlinkNode(p);
         xmlFreeNode(p);
@@ -480,7 +482,7 @@ uint32_t lp_set_password(lp_call *k)
  * its own.  It did not: nothing to undo.  It did: the previous hash is unknown. */
 static uint32_t undo_password_in_doubt(lp_call *k)
 {
-    char *dn = lp_child_text(k->data, "dn"), *pw = lp_child_text(k->data, "password");
+    char *dn = provost_child_text(k->data, "dn"), *pw = provost_child_text(k->data, "password");
     uint32_t code = PROVOST_S_OK;
     LDAP *ld = NULL;
     if (!dn || !pw || !*pw) {

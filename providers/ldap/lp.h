@@ -77,10 +77,6 @@ int lp_decode(const char *s, struct berval *out); /* 0 ok; out->bv_val malloc'd 
 int lp_is_text(const struct berval *v);
 char *lp_b64(const struct berval *v);
 
-/* executeXml helpers */
-xmlNodePtr lp_child(xmlNodePtr parent, const char *name);
-char *lp_text(xmlNodePtr n);                           /* malloc'd, "" when empty */
-char *lp_child_text(xmlNodePtr parent, const char *name); /* NULL when absent */
 char *lp_strdup(const char *s);
 char *lp_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

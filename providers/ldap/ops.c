@@ -142,7 +142,7 @@ static int collect(xmlNodePtr data, const char *element, int op, change **chs, s
             xmlFree(name);
             return -2;
         }
-        char *text = lp_text(e);
+        char *text = provost_text(e);
         change *last = *n ? &(*chs)[*n - 1] : NULL;
         if (!last || last->op != op || strcasecmp(last->attr, (const char *)name) != 0) {
             change *grown = realloc(*chs, (*n + 1) * sizeof *grown);
@@ -371,7 +371,7 @@ out:
 
 uint32_t lp_modify_entry(lp_call *k)
 {
-    char *dn = lp_child_text(k->data, "dn");
+    char *dn = provost_child_text(k->data, "dn");
     change *chs = NULL;
     size_t n = 0;
     uint32_t code = lp_check_dn(k, dn, "executeData/dn");
@@ -398,8 +398,8 @@ uint32_t lp_modify_entry(lp_call *k)
 
 uint32_t lp_members(lp_call *k, int add)
 {
-    char *group = lp_child_text(k->data, "group");
-    char *attr = lp_child_text(k->data, "memberAttribute");
+    char *group = provost_child_text(k->data, "group");
+    char *attr = provost_child_text(k->data, "memberAttribute");
     const char *at = attr && *attr ? attr : "member";
     uint32_t code = lp_check_dn(k, group, "executeData/group");
     modbuf m = {0};
@@ -412,7 +412,7 @@ uint32_t lp_members(lp_call *k, int add)
         if (e->type != XML_ELEMENT_NODE || strcmp((const char *)e->name, "member") != 0)
             continue;
         any = 1;
-        char *member = lp_text(e);
+        char *member = provost_text(e);
         LDAPDN d = NULL;
         if (strcasecmp(at, "memberUid") != 0 &&
             (ldap_str2dn(member, &d, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS || !d || !*member)) {
@@ -476,7 +476,7 @@ static uint32_t no_executedata(lp_call *k)
 
 static uint32_t undo_members_in_doubt(lp_call *k, int add)
 {
-    char *group = lp_child_text(k->data, "group"), *attr = lp_child_text(k->data, "memberAttribute");
+    char *group = provost_child_text(k->data, "group"), *attr = provost_child_text(k->data, "memberAttribute");
     const char *at = attr && *attr ? attr : "member";
     uint32_t code = PROVOST_S_OK;
     int all = 1, any = 0;
@@ -484,7 +484,7 @@ static uint32_t undo_members_in_doubt(lp_call *k, int add)
         if (e->type != XML_ELEMENT_NODE || strcmp((const char *)e->name, "member") != 0)
             continue;
         any = 1;
-        char *member = lp_text(e);
+        char *member = provost_text(e);
         struct berval bv = {strlen(member), member};
         int rc = ldap_compare_ext_s(k->ld, group, at, &bv, NULL, NULL);
         if (rc == LDAP_NO_SUCH_OBJECT)
@@ -532,7 +532,7 @@ static int visible(const change *ch, const vset *cur)
 
 static uint32_t undo_modify_in_doubt(lp_call *k)
 {
-    char *dn = lp_child_text(k->data, "dn");
+    char *dn = provost_child_text(k->data, "dn");
     change *chs = NULL;
     size_t n = 0;
     uint32_t code = PROVOST_S_OK;

@@ -16,7 +16,7 @@
 /* ou=TXID.EXECID,quarantineDN for this call (malloc'd). */
 static char *container_dn(lp_call *k, xmlDocPtr doc)
 {
-    xmlNodePtr ec = lp_child(lp_child(xmlDocGetRootElement(doc), "context"), "executeContext");
+    xmlNodePtr ec = provost_child(provost_child(xmlDocGetRootElement(doc), "context"), "executeContext");
     xmlChar *id = ec ? xmlGetProp(ec, BAD_CAST "procedureExecId") : NULL;
     char *value = lp_fmt("%s.%s", provost_pcall_transaction(k->c), id ? (const char *)id : "0");
     char *rdn = value ? lp_make_rdn("ou", value) : NULL;
@@ -72,7 +72,7 @@ static int add_container(lp_call *k, const char *cdn, const char *dn)
 
 uint32_t lp_delete_entry(lp_call *k, xmlDocPtr doc)
 {
-    char *dn = lp_child_text(k->data, "dn"), *cdn = NULL, *rdn = NULL;
+    char *dn = provost_child_text(k->data, "dn"), *cdn = NULL, *rdn = NULL;
     uint32_t code = lp_check_dn(k, dn, "executeData/dn");
     if (code == PROVOST_S_OK && lp_dn_equal(dn, k->cfg.base_dn))
         code = lp_failf(k, LP_E_ACCESS_DENIED, "%s: %s is the baseDN itself", k->proc, dn);

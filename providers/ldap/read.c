@@ -51,7 +51,7 @@ static char **selected(xmlNodePtr data)
         if (e->type != XML_ELEMENT_NODE || strcmp((const char *)e->name, "attr") != 0)
             continue;
         xmlChar *name = xmlGetProp(e, BAD_CAST "name");
-        char *s = name ? strdup((const char *)name) : lp_text(e);
+        char *s = name ? strdup((const char *)name) : provost_text(e);
         xmlFree(name);
         char **grown = s && *s ? realloc(list, (n + 2) * sizeof *grown) : NULL;
         if (!grown) {
@@ -74,7 +74,7 @@ static void list_free(char **list)
 
 uint32_t lp_get_entry(lp_call *k)
 {
-    char *dn = lp_child_text(k->data, "dn");
+    char *dn = provost_child_text(k->data, "dn");
     uint32_t code = lp_check_dn(k, dn, "executeData/dn");
     if (code == PROVOST_S_OK)
         code = lp_connect(k);
@@ -120,7 +120,7 @@ static char *bind_filter(xmlNodePtr data, const char *filter, char **bad)
                 return NULL;
             }
             free(name);
-            char *text = lp_text(v);
+            char *text = provost_text(v);
             struct berval in = {strlen(text), text}, o = {0, NULL};
             if (ldap_bv2escaped_filter_value(&in, &o) == 0)
                 esc = o.bv_val;
@@ -157,8 +157,8 @@ static char *bind_filter(xmlNodePtr data, const char *filter, char **bad)
 
 uint32_t lp_search(lp_call *k)
 {
-    char *base = lp_child_text(k->data, "base"), *filter = lp_child_text(k->data, "filter");
-    char *scope_s = lp_child_text(k->data, "scope"), *limit_s = lp_child_text(k->data, "sizeLimit");
+    char *base = provost_child_text(k->data, "base"), *filter = provost_child_text(k->data, "filter");
+    char *scope_s = provost_child_text(k->data, "scope"), *limit_s = provost_child_text(k->data, "sizeLimit");
     char *bound = NULL, *bad = NULL, *end = NULL;
     int scope = LDAP_SCOPE_SUBTREE;
     long limit = limit_s && *limit_s ? strtol(limit_s, &end, 10) : 0;

@@ -20,14 +20,6 @@
 #define SQ_DEFAULT_TIMEOUT_MS 10000
 #define SQ_DEFAULT_POOL       8
 
-xmlNodePtr sq_child(xmlNodePtr parent, const char *name)
-{
-    for (xmlNodePtr n = parent ? parent->children : NULL; n; n = n->next)
-        if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0)
-            return n;
-    return NULL;
-}
-
 void sq_redact(const sq_call *k, const char *msg, char *out, size_t outlen)
 {
     snprintf(out, outlen, "%s", msg ? msg : "");
@@ -284,7 +276,7 @@ static int whole_number(const char *s, int lo, int hi, int *out)
 static uint32_t conf_read(sq_call *k, xmlDocPtr execute_xml)
 {
     xmlNodePtr top = xmlDocGetRootElement(execute_xml);
-    xmlNodePtr pc = sq_child(sq_child(top, "context"), "providerContext");
+    xmlNodePtr pc = provost_child(provost_child(top, "context"), "providerContext");
     sq_conf *f = &k->conf;
     char *driver = prop(pc, "driver"), *timeout = prop(pc, "timeoutMs"), *pool = prop(pc, "poolSize");
     uint32_t rc = 0;
@@ -355,8 +347,8 @@ static uint32_t run(provost_pcall *c, xmlDocPtr execute_xml, int phase)
     sq_call k = {.c = c, .proc = provost_pcall_procedure(c)};
     uint32_t rc = conf_read(&k, execute_xml);
     if (!rc) {
-        xmlNodePtr data = sq_child(xmlDocGetRootElement(execute_xml), "executeData");
-        xmlNodePtr st = sq_child(data, "statement");
+        xmlNodePtr data = provost_child(xmlDocGetRootElement(execute_xml), "executeData");
+        xmlNodePtr st = provost_child(data, "statement");
         xmlChar *s = st ? xmlNodeGetContent(st) : NULL;
         if (s)
             describe_statement(&k, (const char *)s);

@@ -117,7 +117,6 @@ typedef struct sq_first {
 uint32_t sq_fail(sq_call *k, uint32_t code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* A backend's message, with every parameter value of four characters or more masked. */
 void sq_redact(const sq_call *k, const char *msg, char *out, size_t outlen);
-xmlNodePtr sq_child(xmlNodePtr parent, const char *name);
 /* Add a <row> with <col name=…> children under PARENT. */
 int sq_add_row(xmlNodePtr parent, size_t ncols, const char *const *names, const char *const *values,
                const size_t *lens);

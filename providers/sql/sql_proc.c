@@ -18,17 +18,6 @@
 
 /* ---- executeData ------------------------------------------------------------------------ */
 
-static char *text_of(xmlNodePtr data, const char *name)
-{
-    xmlNodePtr n = sq_child(data, name);
-    if (!n)
-        return NULL;
-    xmlChar *s = xmlNodeGetContent(n);
-    char *out = strdup(s ? (const char *)s : "");
-    xmlFree(s);
-    return out;
-}
-
 static void params_free(sq_params *ps)
 {
     for (size_t i = 0; i < ps->n; i++) {
@@ -88,7 +77,7 @@ static uint32_t read_params(sq_call *k, xmlNodePtr data, sq_params *ps)
 
 static const char *exec_id(xmlDocPtr execute_xml)
 {
-    xmlNodePtr ec = sq_child(sq_child(xmlDocGetRootElement(execute_xml), "context"), "executeContext");
+    xmlNodePtr ec = provost_child(provost_child(xmlDocGetRootElement(execute_xml), "context"), "executeContext");
     for (xmlAttrPtr a = ec ? ec->properties : NULL; a; a = a->next)
         if (strcmp((const char *)a->name, "procedureExecId") == 0 && a->children && a->children->content)
             return (const char *)a->children->content;
@@ -265,7 +254,7 @@ static uint32_t deliver(sq_call *k, xmlNodePtr data, xmlNodePtr tmp, long long a
 /* The statement of the call; transaction control is the provider's, never the caller's. */
 static uint32_t statement_of(sq_call *k, xmlNodePtr data, char **sql)
 {
-    *sql = text_of(data, "statement");
+    *sql = provost_child_text(data, "statement");
     if (!*sql || !**sql)
         return sq_fail(k, PROVOST_E_INVALIDARG, "executeData/statement is missing");
     if (sq_is_txn_control(*sql))
@@ -344,7 +333,7 @@ static uint32_t undo_values(sq_call *k, const char *undo, const sq_first *first,
 static uint32_t execute_with_undo(sq_call *k, xmlNodePtr data, const char *sql, const sq_params *ps, xmlNodePtr tmp,
                                   long long *affected)
 {
-    char *undo = text_of(data, "undo");
+    char *undo = provost_child_text(data, "undo");
     sq_first first = {.want = 1};
     uint32_t rc = 0;
     if (!undo || !*undo)
@@ -395,7 +384,7 @@ static uint32_t query(sq_call *k, const char *sql, xmlNodePtr tmp)
 
 uint32_t sq_process(sq_call *k, xmlDocPtr execute_xml)
 {
-    xmlNodePtr data = sq_child(xmlDocGetRootElement(execute_xml), "executeData");
+    xmlNodePtr data = provost_child(xmlDocGetRootElement(execute_xml), "executeData");
     const char *proc = k->proc;
     int which = strcasecmp(proc, "Execute") == 0           ? 1
                 : strcasecmp(proc, "ExecuteWithUndo") == 0 ? 2
@@ -571,8 +560,8 @@ static uint32_t rollback_with_undo(sq_call *k, xmlDocPtr execute_xml)
     if (in_doubt) {
         if (k->conf.driver == SQ_PG && (rc = resolve(k, 0)) != 0)
             return rc;
-        xmlNodePtr data = sq_child(xmlDocGetRootElement(execute_xml), "executeData");
-        undo = text_of(data, "undo");
+        xmlNodePtr data = provost_child(xmlDocGetRootElement(execute_xml), "executeData");
+        undo = provost_child_text(data, "undo");
         if (!undo || !*undo)
             rc = sq_fail(k, PROVOST_E_FAIL,
                          "rollback in doubt: the call may have run, and its undo statement was not journaled "

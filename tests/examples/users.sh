@@ -48,7 +48,7 @@ grep -q '^member: uid=dave,ou=people,dc=example,dc=org$' "$T/staff" || bad "dave
 dump "$T/dir.before"
 printf '<data><user name="carol" fullName="Carol Jones" mail="carol@example.org" quotaMB="100"/></data>' >"$T/carol.xml"
 "$P" call DirectoryUsers ProvisionUser "$T/carol.xml" >"$T/carol.out" 2>&1
-[ $? -eq 1 ] || bad "carol's request should fail: the directory has her entry"
+rc=$?; [ $rc -eq 1 ] || bad "carol's request should fail (exit $rc): the directory has her entry: $(cat "$T/carol.out")"
 grep -q 'code="0x800700B7"' "$T/carol.out" || bad "carol: the entry exists: $(cat "$T/carol.out")"
 [ "$(q "SELECT count(*) FROM users WHERE name = 'carol'")" = 0 ] || bad "carol's row was not rolled back"
 [ ! -e "$T/d/home/carol" ] || bad "carol's home was not removed"
