@@ -99,6 +99,8 @@ int fsp_quarantine_open(const fsp_root *r);
 /* Removes NAME beneath DIRFD and everything under it, never following a symbolic link;
  * absent is success.  0, or -1 with errno. */
 int fsp_remove_tree(int dirfd, const char *name);
+/* All N bytes of DATA to FD, across short writes and EINTR: 0, or -1 with errno. */
+int fsp_write_all(int fd, const void *data, size_t n);
 
 /* ---- input (path.c; the executeData helpers are provider.h's) -------------------------- */
 /* "0644" -> 0644; -1 when not 1 to 4 octal digits. */

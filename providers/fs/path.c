@@ -285,8 +285,9 @@ void fsp_sync_dir(int dirfd)
     }
 }
 
-static int write_all(int fd, const unsigned char *p, size_t n)
+int fsp_write_all(int fd, const void *data, size_t n)
 {
+    const unsigned char *p = data;
     while (n > 0) {
         ssize_t w = write(fd, p, n);
         if (w < 0 && errno == EINTR)
@@ -306,7 +307,7 @@ int fsp_replace_file(const fsp_path *p, const char *tmpname, const void *data, s
     int fd = openat(p->dirfd, tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return -1;
-    int rc = write_all(fd, data, len);
+    int rc = fsp_write_all(fd, data, len);
     if (rc == 0 && (uid >= 0 || gid >= 0))
         rc = fchown(fd, uid >= 0 ? (uid_t)uid : (uid_t)-1, gid >= 0 ? (gid_t)gid : (gid_t)-1);
     if (rc == 0)

@@ -152,20 +152,6 @@ static const char *get_record(void *ctx, const char *key)
     return NULL;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 uint32_t fsp_undo_save(provost_pcall *c, const fsp_root *r, xmlDocPtr execute_xml, const char *proc,
                        const fsp_undo *u)
 {
@@ -189,7 +175,7 @@ uint32_t fsp_undo_save(provost_pcall *c, const fsp_root *r, xmlDocPtr execute_xm
         e = errno;
     else if ((fd = openat(qfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
         e = errno;
-    else if (write_all(fd, text, len) != 0 || fsync(fd) != 0)
+    else if (fsp_write_all(fd, text, len) != 0 || fsync(fd) != 0)
         e = errno;
     if (fd >= 0 && close(fd) != 0 && !e)
         e = errno;
