@@ -9,14 +9,7 @@ JSON_CHECK=$2
 SRC=$3
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-check() { # check NAME EXPECTED_STATUS ACTUAL_STATUS
-    if [ "$2" = "$3" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1 (exit $3, expected $2)"; fi
-}
-contains() { # contains NAME FILE TEXT
-    if grep -qF -- "$3" "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1: '$3' not in:"; cat "$2"; fi
-}
+. "$(dirname "$0")/lib.sh"
 export PROVOST_DB="$T/db" PROVOST_SYNC=none
 
 cat >"$T/tiny.xml" <<'XML'

@@ -7,15 +7,7 @@ P=$1
 SRC=$2
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-
-check() { # check NAME EXPECTED_STATUS ACTUAL_STATUS
-    if [ "$2" = "$3" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1 (exit $3, expected $2)"; fi
-}
-contains() { # contains NAME FILE TEXT
-    if grep -qF -- "$3" "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1: '$3' not in output:"; cat "$2"; fi
-}
+. "$(dirname "$0")/lib.sh"
 
 # help
 "$P" --help >"$T/out" 2>&1; check "--help" 0 $?
