@@ -149,7 +149,7 @@ static char *ctx_value(xmlNodePtr pctx, const char *name)
     return provost_child_text(pctx, name);
 }
 
-static void config_free(lp_config *cfg)
+void lp_config_free(lp_config *cfg)
 {
     free(cfg->uri);
     free(cfg->bind_dn);
@@ -158,6 +158,20 @@ static void config_free(lp_config *cfg)
     free(cfg->base_dn);
     free(cfg->quarantine_dn);
     memset(cfg, 0, sizeof *cfg);
+}
+
+int lp_config_copy(lp_config *dst, const lp_config *src)
+{
+    *dst = (lp_config){.timeout_ms = src->timeout_ms, .pool_size = src->pool_size};
+    char **to[] = {&dst->uri, &dst->bind_dn, &dst->credential, &dst->password_file, &dst->base_dn, &dst->quarantine_dn};
+    char *const from[] = {src->uri, src->bind_dn, src->credential, src->password_file, src->base_dn, src->quarantine_dn};
+    int bad = 0;
+    for (size_t i = 0; i < sizeof to / sizeof *to; i++)
+        if (from[i] && !(*to[i] = strdup(from[i])))
+            bad = 1;
+    if (bad)
+        lp_config_free(dst);
+    return bad ? -1 : 0;
 }
 
 static int int_setting(const char *s, int dflt, int lo, int hi, int *out)
@@ -180,6 +194,7 @@ uint32_t lp_begin(lp_call *k, provost_pcall *c, xmlDocPtr doc)
     memset(k, 0, sizeof *k);
     k->c = c;
     k->proc = provost_pcall_procedure(c);
+    k->doc = doc;
     xmlNodePtr top = xmlDocGetRootElement(doc);
     k->data = provost_child(top, "executeData");
     if (!k->data)
@@ -454,7 +469,7 @@ void lp_end(lp_call *k)
     }
     k->ld = NULL;
     pipe_unblock(k);
-    config_free(&k->cfg);
+    lp_config_free(&k->cfg);
 }
 
 /* ---- DNs ---- */

@@ -422,8 +422,33 @@ uint32_t lp_undo_rename(lp_call *k)
     return code;
 }
 
-/* ---- SetPassword: the Password Modify extended operation; the old hash is journaled
- * (sealed: the procedure is sensitive) and put back by rollback ---- */
+/* ---- SetPassword: the Password Modify extended operation; the old values are journaled
+ * (sealed: the procedure is sensitive) and kept in the undo entry (undo.c), and put back
+ * by rollback ---- */
+
+/* Records the previous values OLD (N of them) of DN, then writes the undo entry. */
+static uint32_t password_undo(lp_call *k, const char *dn, struct berval **old)
+{
+    lp_record r = {0};
+    size_t n = 0;
+    lp_record_set(k, &r, "dn", dn);
+    for (; !r.failed && old && old[n]; n++) {
+        char key[32], *enc = lp_encode(old[n]);
+        snprintf(key, sizeof key, "old.%zu", n);
+        if (!enc || provost_set_rollback_data(k->c, key, enc) != 0)
+            r.failed = 1;
+        if (enc)
+            explicit_bzero(enc, strlen(enc));
+        free(enc);
+    }
+    char count[32];
+    snprintf(count, sizeof count, "%zu", n);
+    lp_record_set(k, &r, "n", count);
+    uint32_t code = r.failed ? lp_failf(k, PROVOST_E_FAIL, "%s: %s: cannot record rollback data", k->proc, dn)
+                             : lp_undo_save(k, &r, old);
+    lp_record_free(&r);
+    return code;
+}
 
 uint32_t lp_set_password(lp_call *k)
 {
@@ -438,31 +463,21 @@ uint32_t lp_set_password(lp_call *k)
         LDAPMessage *res = NULL;
         int rc = lp_read(k, dn, want, &res);
         struct berval **old = rc == LDAP_SUCCESS ? ldap_get_values_len(k->ld, ldap_first_entry(k->ld, res), "userPassword") : NULL;
-        size_t n = 0;
-        int recorded = rc == LDAP_SUCCESS && provost_set_rollback_data(k->c, "dn", dn) == 0;
-        for (; recorded && old && old[n]; n++) {
-            char key[32], *enc = lp_encode(old[n]);
-            snprintf(key, sizeof key, "old.%zu", n);
-            recorded = enc && provost_set_rollback_data(k->c, key, enc) == 0;
-            if (enc)
-                explicit_bzero(enc, strlen(enc));
-            free(enc);
-        }
-        char count[32];
-        snprintf(count, sizeof count, "%zu", n);
-        recorded = recorded && provost_set_rollback_data(k->c, "n", count) == 0;
-        ldap_value_free_len(old);
         ldap_msgfree(res);
         if (rc != LDAP_SUCCESS)
             code = lp_fail_ld(k, rc, "read", dn);
-        else if (!recorded)
-            code = lp_failf(k, PROVOST_E_FAIL, "%s: %s: cannot record rollback data", k->proc, dn);
-        else {
+        else
+            code = password_undo(k, dn, old);
+        lp_values_wipe(old);
+        if (code == PROVOST_S_OK) {
             struct berval user = {strlen(dn), dn}, newpw = {strlen(pw), pw}, gen = {0, NULL};
             rc = ldap_passwd_s(k->ld, &user, NULL, &newpw, &gen, NULL, NULL);
             ber_memfree(gen.bv_val);
-            if (rc != LDAP_SUCCESS)
+            if (rc != LDAP_SUCCESS) {
                 code = lp_fail_ld(k, rc, "Password Modify for", dn);
+                if (rc > 0) /* refused by the server: nothing changed */
+                    lp_undo_forget(k);
+            }
         }
     }
     /* the new password is not handed back in the response */
@@ -478,38 +493,68 @@ uint32_t lp_set_password(lp_call *k)
     return code;
 }
 
-/* In doubt: whether the new password took is told by binding with it on a connection of
- * its own.  It did not: nothing to undo.  It did: the previous hash is unknown. */
+/* Puts back the N values VALS as DN's userPassword (none: removes it). */
+static uint32_t restore_password(lp_call *k, const char *dn, struct berval **vals, size_t n)
+{
+    LDAPMod mod = {.mod_op = LDAP_MOD_REPLACE | LDAP_MOD_BVALUES, .mod_type = "userPassword", .mod_bvalues = vals};
+    LDAPMod *mods[2] = {&mod, NULL};
+    int rc = ldap_modify_ext_s(k->ld, dn, mods, NULL, NULL);
+    if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_OBJECT && !(rc == LDAP_NO_SUCH_ATTRIBUTE && n == 0))
+        return lp_fail_ld(k, rc, "rollback: restore the password of", dn);
+    return PROVOST_S_OK;
+}
+
+/* Whether the new password PW of DN took, binding with it on a connection of its own:
+ * *TOOK 1 yes, 0 no (refused, or no such entry); a failure when it cannot be told. */
+static uint32_t password_took(lp_call *k, const char *dn, char *pw, int *took)
+{
+    LDAP *ld = NULL;
+    if (ldap_initialize(&ld, k->cfg.uri) != LDAP_SUCCESS || !ld)
+        return lp_failf(k, PROVOST_E_INVALIDARG, "%s: providerContext uri \"%.300s\" is not an LDAP URI", k->proc,
+                        k->cfg.uri);
+    int v3 = LDAP_VERSION3;
+    struct timeval tv = {k->cfg.timeout_ms / 1000, (k->cfg.timeout_ms % 1000) * 1000};
+    ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
+    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
+    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
+    struct berval cred = {strlen(pw), pw};
+    int rc = ldap_sasl_bind_s(ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
+    ldap_unbind_ext_s(ld, NULL, NULL);
+    *took = rc == LDAP_SUCCESS;
+    if (rc != LDAP_SUCCESS && rc != LDAP_INVALID_CREDENTIALS && rc != LDAP_NO_SUCH_OBJECT)
+        return lp_fail_ld(k, rc, "rollback: check the password of", dn);
+    return PROVOST_S_OK;
+}
+
+/* In doubt: no undo entry, the password was not touched.  One there: if the new password
+ * took (a bind with it succeeds), the old values come back from the entry; if it did not
+ * (never set, or changed by someone else since), the password is left as it is. */
 static uint32_t undo_password_in_doubt(lp_call *k)
 {
-    char *dn = provost_child_text(k->data, "dn"), *pw = provost_child_text(k->data, "password");
-    uint32_t code = PROVOST_S_OK;
-    LDAP *ld = NULL;
-    if (!dn || !pw || !*pw) {
-        code = lp_failf(k, PROVOST_E_FAIL, "%s: in doubt, and its executeData was not journaled (declare the "
-                        "procedure saveDataForRollback=\"1\"): check the directory by hand", k->proc);
-    } else if (ldap_initialize(&ld, k->cfg.uri) != LDAP_SUCCESS || !ld) {
-        code = lp_failf(k, PROVOST_E_INVALIDARG, "%s: providerContext uri \"%.300s\" is not an LDAP URI", k->proc,
-                        k->cfg.uri);
-    } else {
-        int v3 = LDAP_VERSION3;
-        struct timeval tv = {k->cfg.timeout_ms / 1000, (k->cfg.timeout_ms % 1000) * 1000};
-        ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
-        ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
-        ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
-        struct berval cred = {strlen(pw), pw};
-        int rc = ldap_sasl_bind_s(ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
-        if (rc == LDAP_SUCCESS)
-            code = lp_failf(k, PROVOST_E_FAIL, "%s: in doubt: the new password of %s is set and the previous hash "
-                            "was not journaled: set it by hand, then resolve the transaction", k->proc, dn);
-        else if (rc != LDAP_INVALID_CREDENTIALS && rc != LDAP_NO_SUCH_OBJECT)
-            code = lp_fail_ld(k, rc, "rollback: check the password of", dn);
-        ldap_unbind_ext_s(ld, NULL, NULL);
-    }
+    lp_record r;
+    struct berval **old = NULL;
+    int rc = lp_undo_load(k, &r, &old);
+    if (rc == LDAP_NO_SUCH_OBJECT)
+        return PROVOST_S_OK;
+    if (rc != LDAP_SUCCESS)
+        return lp_fail_ld(k, rc, "rollback in doubt: read the undo entry in", k->cfg.quarantine_dn);
+    const char *dn = lp_record_get(&r, "dn");
+    char *pw = provost_child_text(k->data, "password");
+    size_t n = 0;
+    while (old && old[n])
+        n++;
+    /* without the journaled executeData it cannot be told: the old values come back */
+    int took = dn != NULL;
+    uint32_t code = dn && pw && *pw ? password_took(k, dn, pw, &took) : PROVOST_S_OK;
+    if (code == PROVOST_S_OK && took)
+        code = restore_password(k, dn, old, n);
+    if (code == PROVOST_S_OK)
+        lp_undo_forget(k);
     if (pw)
         explicit_bzero(pw, strlen(pw));
     free(pw);
-    free(dn);
+    lp_values_wipe(old);
+    lp_record_free(&r);
     return code;
 }
 
@@ -533,13 +578,10 @@ uint32_t lp_undo_password(lp_call *k)
     }
     if (!vals || !list)
         code = lp_failf(k, LP_E_OUTOFMEMORY, "%s: out of memory", k->proc);
-    if (code == PROVOST_S_OK) {
-        LDAPMod mod = {.mod_op = LDAP_MOD_REPLACE | LDAP_MOD_BVALUES, .mod_type = "userPassword", .mod_bvalues = list};
-        LDAPMod *mods[2] = {&mod, NULL};
-        int rc = ldap_modify_ext_s(k->ld, dn, mods, NULL, NULL);
-        if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_OBJECT && !(rc == LDAP_NO_SUCH_ATTRIBUTE && n == 0))
-            code = lp_fail_ld(k, rc, "rollback: restore the password of", dn);
-    }
+    if (code == PROVOST_S_OK)
+        code = restore_password(k, dn, list, n);
+    if (code == PROVOST_S_OK)
+        lp_undo_forget(k);
     for (size_t i = 0; vals && i < n; i++)
         if (vals[i].bv_val) {
             explicit_bzero(vals[i].bv_val, vals[i].bv_len);

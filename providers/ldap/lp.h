@@ -41,6 +41,7 @@ typedef struct lp_pool lp_pool;
 typedef struct lp_call {
     provost_pcall *c;
     const char *proc;
+    xmlDocPtr doc;   /* executeXml: its context names the call (procedureExecId) */
     xmlNodePtr data; /* executeData (never NULL after lp_begin) */
     lp_config cfg;
     lp_pool *pool;
@@ -56,6 +57,9 @@ void lp_fini(void *state);
 uint32_t lp_begin(lp_call *k, provost_pcall *c, xmlDocPtr doc);
 uint32_t lp_connect(lp_call *k);
 void lp_end(lp_call *k);
+/* A copy of SRC for later (0, or -1 out of memory with DST empty); lp_config_free frees it. */
+int lp_config_copy(lp_config *dst, const lp_config *src);
+void lp_config_free(lp_config *cfg);
 uint32_t lp_failf(lp_call *k, uint32_t code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The failure of an LDAP operation WHAT on DN, with the server's own message. */
 uint32_t lp_fail_ld(lp_call *k, int rc, const char *what, const char *dn);

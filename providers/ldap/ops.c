@@ -2,8 +2,8 @@
  * ops.c -- the ldap provider's write procedures and their undo (docs/providers/ldap.md):
  * AddEntry, ModifyEntry, AddMember/RemoveMember, RenameEntry, SetPassword, and the
  * value-level changes they share.  Every undo is idempotent: what is already undone, or
- * was never done, is success.  DeleteEntry (two-phase) is in quarantine.c, the reads in
- * read.c.
+ * was never done, is success.  The undo entries that let a value change be undone in
+ * doubt are in undo.c, DeleteEntry (two-phase) in quarantine.c, the reads in read.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,19 +73,21 @@ static void vset_remove(vset *s, size_t i)
 }
 
 /* The rollback list: "dn", "n" and "op.I" = "a|d TAB attr TAB encoded value", applied in
- * reverse order by undo_ops. */
+ * reverse order by undo_ops; kept as rollback data and in the record of the undo entry. */
 typedef struct undo_list {
     lp_call *k;
+    lp_record rec;
     size_t n;
-    int failed;
 } undo_list;
 
 static void undo_push(undo_list *u, char kind, const char *attr, const struct berval *v)
 {
     char *enc = lp_encode(v), key[32], *val = enc ? lp_fmt("%c\t%s\t%s", kind, attr, enc) : NULL;
     snprintf(key, sizeof key, "op.%zu", u->n++);
-    if (!val || provost_set_rollback_data(u->k->c, key, val) != 0)
-        u->failed = 1;
+    if (!val)
+        u->rec.failed = 1;
+    else
+        lp_record_set(u->k, &u->rec, key, val);
     free(enc);
     free(val);
 }
@@ -94,21 +96,34 @@ static int undo_finish(undo_list *u, const char *dn)
 {
     char n[32];
     snprintf(n, sizeof n, "%zu", u->n);
-    if (provost_set_rollback_data(u->k->c, "dn", dn) != 0 || provost_set_rollback_data(u->k->c, "n", n) != 0)
-        u->failed = 1;
-    return u->failed ? -1 : 0;
+    lp_record_set(u->k, &u->rec, "dn", dn);
+    lp_record_set(u->k, &u->rec, "n", n);
+    return u->rec.failed ? -1 : 0;
 }
 
-uint32_t lp_undo_ops(lp_call *k)
+typedef const char *(*undo_get)(const void *from, const char *key);
+
+static const char *from_rollback(const void *c, const char *key)
 {
-    const char *dn = provost_get_rollback_data(k->c, "dn"), *ns = provost_get_rollback_data(k->c, "n");
+    return provost_get_rollback_data(c, key);
+}
+
+static const char *from_record(const void *r, const char *key)
+{
+    return lp_record_get(r, key);
+}
+
+/* Applies the rollback list GET finds in FROM, newest first, one value at a time. */
+static uint32_t undo_ops(lp_call *k, undo_get get, const void *from)
+{
+    const char *dn = get(from, "dn"), *ns = get(from, "n");
     if (!dn || !ns)
         return PROVOST_S_OK; /* nothing was changed */
     long n = strtol(ns, NULL, 10);
     for (long i = n - 1; i >= 0; i--) {
         char key[32];
         snprintf(key, sizeof key, "op.%ld", i);
-        const char *op = provost_get_rollback_data(k->c, key);
+        const char *op = get(from, key);
         const char *t1 = op ? strchr(op, '\t') : NULL, *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
         struct berval v;
         if (!t2 || lp_decode(t2 + 1, &v) != 0)
@@ -128,6 +143,23 @@ uint32_t lp_undo_ops(lp_call *k)
             return lp_fail_ld(k, rc, "rollback: restore a value of", dn);
     }
     return PROVOST_S_OK;
+}
+
+/* The modify MODS of DN, the undo entry written first when there is anything to undo.  A
+ * modify the server refused (atomic: nothing of it applied) takes its undo entry back; one
+ * whose answer never came leaves it to the end of the transaction. */
+static uint32_t modify_undoable(lp_call *k, undo_list *u, const char *dn, LDAPMod **mods)
+{
+    uint32_t code = u->n > 0 ? lp_undo_save(k, &u->rec, NULL) : PROVOST_S_OK;
+    if (code != PROVOST_S_OK)
+        return code;
+    int rc = ldap_modify_ext_s(k->ld, dn, mods, NULL, NULL);
+    if (rc == LDAP_SUCCESS)
+        return PROVOST_S_OK;
+    code = lp_fail_ld(k, rc, "modify", dn);
+    if (u->n > 0 && rc > 0)
+        lp_undo_forget(k);
+    return code;
 }
 
 /* Collects executeData's ELEMENT@name children as changes of kind OP: consecutive
@@ -357,9 +389,10 @@ static uint32_t apply_changes(lp_call *k, const char *dn, change *chs, size_t nc
         code = lp_failf(k, PROVOST_E_FAIL, "%s: %s: cannot record rollback data", k->proc, dn);
         goto out;
     }
-    if (m.n > 0 && (rc = ldap_modify_ext_s(k->ld, dn, m.mods, NULL, NULL)) != LDAP_SUCCESS)
-        code = lp_fail_ld(k, rc, "modify", dn);
+    if (m.n > 0)
+        code = modify_undoable(k, &u, dn, m.mods);
 out:
+    lp_record_free(&u.rec);
     ldap_msgfree(res);
     for (size_t i = 0; cur && i < nch; i++)
         vset_free(&cur[i]);
@@ -442,11 +475,9 @@ uint32_t lp_members(lp_call *k, int add)
         code = lp_failf(k, PROVOST_E_INVALIDARG, "%s: %s: executeData has no member", k->proc, group);
     if (code == PROVOST_S_OK && undo_finish(&u, group) != 0)
         code = lp_failf(k, PROVOST_E_FAIL, "%s: %s: cannot record rollback data", k->proc, group);
-    if (code == PROVOST_S_OK && m.n > 0) {
-        int rc = ldap_modify_ext_s(k->ld, group, m.mods, NULL, NULL);
-        if (rc != LDAP_SUCCESS)
-            code = lp_fail_ld(k, rc, "modify", group);
-    }
+    if (code == PROVOST_S_OK && m.n > 0)
+        code = modify_undoable(k, &u, group, m.mods);
+    lp_record_free(&u.rec);
     for (size_t i = 0; i < m.n; i++)
         for (size_t j = 0; m.mods[i]->mod_bvalues && m.mods[i]->mod_bvalues[j]; j++)
             free(m.mods[i]->mod_bvalues[j]->bv_val);
@@ -456,124 +487,27 @@ uint32_t lp_members(lp_call *k, int add)
     return code;
 }
 
-/* ---- in doubt: the change may or may not have reached the server, and its inverse was
- * not journaled.  A modify is atomic, so a request whose effects are not all visible was
- * not applied: nothing to undo.  When they all are, the previous values are unknown and
- * the rollback says so, leaving the transaction for an operator. ---- */
+/* ---- rollback: from the rollback data; in doubt (none was journaled) from the undo
+ * entry, written before the change: none there, nothing was changed ---- */
 
-static uint32_t in_doubt_applied(lp_call *k, const char *dn)
+uint32_t lp_undo_values(lp_call *k)
 {
-    return lp_failf(k, PROVOST_E_FAIL, "%s: in doubt: the change to %s is in the directory and the values it "
-                    "replaced were not journaled: check the entry by hand, then resolve the transaction",
-                    k->proc, dn);
-}
-
-static uint32_t no_executedata(lp_call *k)
-{
-    return lp_failf(k, PROVOST_E_FAIL, "%s: in doubt, and its executeData was not journaled (declare the "
-                    "procedure saveDataForRollback=\"1\"): check the directory by hand", k->proc);
-}
-
-static uint32_t undo_members_in_doubt(lp_call *k, int add)
-{
-    char *group = provost_child_text(k->data, "group"), *attr = provost_child_text(k->data, "memberAttribute");
-    const char *at = attr && *attr ? attr : "member";
-    uint32_t code = PROVOST_S_OK;
-    int all = 1, any = 0;
-    for (xmlNodePtr e = group ? k->data->children : NULL; e && all && code == PROVOST_S_OK; e = e->next) {
-        if (e->type != XML_ELEMENT_NODE || strcmp((const char *)e->name, "member") != 0)
-            continue;
-        any = 1;
-        char *member = provost_text(e);
-        struct berval bv = {strlen(member), member};
-        int rc = ldap_compare_ext_s(k->ld, group, at, &bv, NULL, NULL);
-        if (rc == LDAP_NO_SUCH_OBJECT)
-            all = 0; /* no group: nothing to undo */
-        else if (rc != LDAP_COMPARE_TRUE && rc != LDAP_COMPARE_FALSE && rc != LDAP_NO_SUCH_ATTRIBUTE)
-            code = lp_fail_ld(k, rc, "rollback: compare", group);
-        else
-            all = (rc == LDAP_COMPARE_TRUE) == add;
-        free(member);
+    if (!provost_pcall_in_doubt(k->c)) {
+        uint32_t code = undo_ops(k, from_rollback, k->c);
+        const char *n = provost_get_rollback_data(k->c, "n");
+        if (code == PROVOST_S_OK && n && strtol(n, NULL, 10) > 0)
+            lp_undo_forget(k);
+        return code;
     }
-    if (code == PROVOST_S_OK && !any)
-        code = no_executedata(k);
-    else if (code == PROVOST_S_OK && all)
-        code = in_doubt_applied(k, group);
-    free(group);
-    free(attr);
+    lp_record r;
+    int rc = lp_undo_load(k, &r, NULL);
+    if (rc == LDAP_NO_SUCH_OBJECT)
+        return PROVOST_S_OK;
+    if (rc != LDAP_SUCCESS)
+        return lp_fail_ld(k, rc, "rollback in doubt: read the undo entry in", k->cfg.quarantine_dn);
+    uint32_t code = undo_ops(k, from_record, &r);
+    if (code == PROVOST_S_OK)
+        lp_undo_forget(k);
+    lp_record_free(&r);
     return code;
-}
-
-/* Whether the effect of CH is visible in the values CUR. */
-static int visible(const change *ch, const vset *cur)
-{
-    switch (ch->op) {
-    case CH_ADD:
-        for (size_t j = 0; j < ch->n; j++)
-            if (vset_find(cur, ch->vals[j], strlen(ch->vals[j])) < 0)
-                return 0;
-        return 1;
-    case CH_DEL:
-        for (size_t j = 0; j < ch->n; j++)
-            if (vset_find(cur, ch->vals[j], strlen(ch->vals[j])) >= 0)
-                return 0;
-        return 1;
-    case CH_DELALL:
-        return cur->n == 0;
-    default:
-        if (cur->n != ch->n)
-            return 0;
-        for (size_t j = 0; j < ch->n; j++)
-            if (vset_find(cur, ch->vals[j], strlen(ch->vals[j])) < 0)
-                return 0;
-        return 1;
-    }
-}
-
-static uint32_t undo_modify_in_doubt(lp_call *k)
-{
-    char *dn = provost_child_text(k->data, "dn");
-    change *chs = NULL;
-    size_t n = 0;
-    uint32_t code = PROVOST_S_OK;
-    if (!dn || collect(k->data, "add", CH_ADD, &chs, &n) || collect(k->data, "replace", CH_REP, &chs, &n) ||
-        collect(k->data, "delete", CH_DEL, &chs, &n) || n == 0) {
-        changes_free(chs, n);
-        free(dn);
-        return no_executedata(k);
-    }
-    char **attrs = calloc(n + 1, sizeof *attrs);
-    LDAPMessage *res = NULL;
-    for (size_t i = 0; attrs && i < n; i++)
-        attrs[i] = chs[i].attr;
-    int rc = attrs ? lp_read(k, dn, attrs, &res) : LDAP_NO_MEMORY;
-    if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_OBJECT) {
-        code = lp_fail_ld(k, rc, "rollback: read", dn);
-    } else if (rc == LDAP_SUCCESS) {
-        int all = 1;
-        for (size_t i = 0; i < n && all; i++) {
-            vset cur = {0};
-            preimage(k->ld, res, chs[i].attr, &cur);
-            /* only the last change of an attribute shows in the end result */
-            int last = 1;
-            for (size_t j = i + 1; j < n; j++)
-                last &= strcasecmp(chs[j].attr, chs[i].attr) != 0;
-            all = !last || visible(&chs[i], &cur);
-            vset_free(&cur);
-        }
-        if (all)
-            code = in_doubt_applied(k, dn);
-    }
-    ldap_msgfree(res);
-    free(attrs);
-    changes_free(chs, n);
-    free(dn);
-    return code;
-}
-
-uint32_t lp_undo_values(lp_call *k, int proc_members, int add)
-{
-    if (!provost_pcall_in_doubt(k->c))
-        return lp_undo_ops(k);
-    return proc_members ? undo_members_in_doubt(k, add) : undo_modify_in_doubt(k);
 }

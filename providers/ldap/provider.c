@@ -67,8 +67,7 @@ static uint32_t ldap_finish(provost_pcall *c, xmlDocPtr doc)
             break;
         case P_RENAME: code = lp_undo_rename(&k); break;
         case P_PASSWORD: code = lp_undo_password(&k); break;
-        case P_MODIFY: code = lp_undo_values(&k, 0, 0); break;
-        default: code = lp_undo_values(&k, 1, proc == P_ADDMEMBER); break;
+        default: code = lp_undo_values(&k); break; /* ModifyEntry, AddMember, RemoveMember */
         }
     }
     lp_end(&k);
@@ -80,6 +79,7 @@ __attribute__((visibility("default"))) const provost_provider provost_provider_v
     .name = "ldap",
     .init = lp_init,
     .fini = lp_fini,
+    .deactivate = lp_deactivate,
     .process = ldap_process,
     .commit = ldap_finish,
     .rollback = ldap_finish,

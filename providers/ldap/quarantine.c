@@ -28,7 +28,7 @@ static char *container_dn(lp_call *k, xmlDocPtr doc)
 }
 
 /* quarantineDN itself, made on first use when it is an ou= under an existing entry. */
-static int make_quarantine(lp_call *k)
+int lp_make_quarantine(lp_call *k)
 {
     LDAPDN d = NULL;
     int rc = ldap_str2dn(k->cfg.quarantine_dn, &d, LDAP_DN_FORMAT_LDAPV3);
@@ -64,7 +64,7 @@ static int add_container(lp_call *k, const char *cdn, const char *dn)
     LDAPMod m3 = {.mod_op = LDAP_MOD_ADD | LDAP_MOD_BVALUES, .mod_type = "description", .mod_bvalues = de};
     LDAPMod *mods[4] = {&m1, &m2, &m3, NULL};
     int rc = ldap_add_ext_s(k->ld, cdn, mods, NULL, NULL);
-    if (rc == LDAP_NO_SUCH_OBJECT && make_quarantine(k) == LDAP_SUCCESS)
+    if (rc == LDAP_NO_SUCH_OBJECT && lp_make_quarantine(k) == LDAP_SUCCESS)
         rc = ldap_add_ext_s(k->ld, cdn, mods, NULL, NULL);
     free(rdn_value);
     return rc == LDAP_ALREADY_EXISTS ? LDAP_SUCCESS : rc;
