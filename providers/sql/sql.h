@@ -156,7 +156,18 @@ uint32_t sq_pg_simple(sq_call *k, sq_conn *conn, const char *sql);
 /* The Provost transaction's advisory lock: taken while a connection works for it, so that
  * recovery waits for a session that died mid-command before it looks at what is prepared. */
 uint32_t sq_pg_lock(sq_call *k, sq_conn *conn, const char *txid, int lock);
-uint32_t sq_pg_prepare(sq_call *k, sq_conn *conn, const char *gid);
+/* The lock of TXID (NULL: none), BEGIN and the first statement of a database transaction,
+ * in one round trip; *BEGUN when the transaction is open (to be ended). */
+uint32_t sq_pg_begin_exec(sq_call *k, sq_conn *conn, const char *txid, const char *sql, xmlNodePtr rows,
+                          long long *affected, int *begun);
+/* SAVEPOINT, the statement, RELEASE SAVEPOINT in one round trip: the statement inside an
+ * open transaction, which a failure leaves to be rolled back to the savepoint. */
+uint32_t sq_pg_exec_saved(sq_call *k, sq_conn *conn, const char *sql, xmlNodePtr rows, sq_first *first,
+                          long long *affected);
+/* ROLLBACK (when ROLLBACK) and the release of TXID's lock (when held), in one round trip. */
+uint32_t sq_pg_end(sq_call *k, sq_conn *conn, const char *txid, int rollback);
+/* PREPARE TRANSACTION GID and the release of TXID's lock (when held), in one round trip. */
+uint32_t sq_pg_prepare(sq_call *k, sq_conn *conn, const char *gid, const char *txid);
 uint32_t sq_pg_finish_prepared(sq_call *k, sq_conn *conn, const char *gid, int commit);
 /* Commit or roll back every transaction prepared for TXID in this database by this user. */
 uint32_t sq_pg_resolve(sq_call *k, sq_conn *conn, const char *txid, int commit);

@@ -17,7 +17,7 @@
 
 #include "sql.h"
 
-#define PG_LOCK_CLASS 1886547830 /* "prov": the advisory locks of Provost transactions */
+#define PG_LOCK_CLASS_S "1886547830" /* "prov": the advisory locks of Provost transactions */
 #define PG_GRACE_MS   2000       /* past statement_timeout, the client stops waiting */
 
 static uint32_t map_state(const char *s)
@@ -291,6 +291,21 @@ static uint32_t take_rows(sq_call *k, const PGresult *r, xmlNodePtr rows, sq_fir
     return rc;
 }
 
+/* The server did not answer: cancel, and never lend this connection again. */
+static uint32_t no_answer(sq_call *k, sq_conn *conn, const char *doing)
+{
+    PGconn *pg = conn->handle;
+    PGcancel *cancel = PQgetCancel(pg);
+    char buf[256];
+    if (cancel) {
+        PQcancel(cancel, buf, sizeof buf);
+        PQfreeCancel(cancel);
+    }
+    conn->broken = 1;
+    return sq_fail(k, SQ_E_TIMEOUT, "PostgreSQL database %s: %s: no answer within %d ms", PQdb(pg), doing,
+                   k->conf.timeout_ms);
+}
+
 /* Send SQL with VALUES and wait, at most the timeout and a grace. */
 static uint32_t run(sq_call *k, sq_conn *conn, const char *sql, int n, const char *const *values, xmlNodePtr rows,
                     sq_first *first, long long *affected, const char *doing)
@@ -303,18 +318,8 @@ static uint32_t run(sq_call *k, sq_conn *conn, const char *sql, int n, const cha
     int timed_out;
     PGresult *failed;
     PGresult *r = await(pg, now_ms() + k->conf.timeout_ms + PG_GRACE_MS, &timed_out, &failed);
-    if (timed_out) {
-        /* the server did not answer: cancel, and never lend this connection again */
-        PGcancel *cancel = PQgetCancel(pg);
-        char buf[256];
-        if (cancel) {
-            PQcancel(cancel, buf, sizeof buf);
-            PQfreeCancel(cancel);
-        }
-        conn->broken = 1;
-        return sq_fail(k, SQ_E_TIMEOUT, "PostgreSQL database %s: %s: no answer within %d ms", PQdb(pg), doing,
-                       k->conf.timeout_ms);
-    }
+    if (timed_out)
+        return no_answer(k, conn, doing);
     uint32_t rc = 0;
     if (failed)
         rc = pg_error(k, conn, failed, doing);
@@ -350,6 +355,98 @@ uint32_t sq_pg_simple(sq_call *k, sq_conn *conn, const char *sql)
     return run(k, conn, sql, 0, NULL, NULL, NULL, NULL, sql);
 }
 
+/* ---- pipelines: several statements sent together, answered in one round trip ------------ */
+
+typedef struct pg_step {
+    const char *sql;
+    int n;
+    const char *const *values;
+    const char *doing;
+    int sync; /* a Sync follows: the steps after it run even if this one fails */
+    xmlNodePtr rows;
+    sq_first *first;
+    long long *affected;
+    int ok; /* set: it ran and succeeded */
+} pg_step;
+
+/* The next result as it is, at most DEADLINE: a Sync's answer is one result, not a list. */
+static PGresult *await_one(PGconn *pg, long deadline, int *timed_out)
+{
+    *timed_out = 0;
+    while (PQisBusy(pg)) {
+        long left = deadline - now_ms();
+        struct pollfd p = {.fd = PQsocket(pg), .events = POLLIN};
+        int n = left > 0 ? poll(&p, 1, (int)left) : 0;
+        if (n == 0) {
+            *timed_out = 1;
+            return NULL;
+        }
+        if ((n < 0 && errno != EINTR) || !PQconsumeInput(pg))
+            return NULL;
+    }
+    return PQgetResult(pg);
+}
+
+/* Sends the N steps, a Sync after each marked one and after the last, then reads every
+ * answer in order.  Until a Sync, a failing step makes the server skip the rest; the
+ * failure reported is the first. */
+static uint32_t pipeline(sq_call *k, sq_conn *conn, pg_step *s, int n)
+{
+    PGconn *pg = conn->handle;
+    int sent = PQenterPipelineMode(pg);
+    for (int i = 0; sent && i < n; i++) {
+        sent = PQsendQueryParams(pg, s[i].sql, s[i].n, NULL, s[i].values, NULL, NULL, 0);
+        if (sent && (s[i].sync || i == n - 1))
+            sent = PQpipelineSync(pg);
+    }
+    if (!sent || PQflush(pg) != 0) {
+        conn->broken = 1;
+        return pg_error(k, conn, NULL, s[0].doing);
+    }
+    long deadline = now_ms() + k->conf.timeout_ms + PG_GRACE_MS;
+    uint32_t rc = 0;
+    for (int i = 0; i < n; i++) {
+        int timed_out;
+        PGresult *failed, *r = await(pg, deadline, &timed_out, &failed);
+        if (timed_out)
+            return no_answer(k, conn, s[i].doing);
+        if (!r && !failed) { /* the connection is gone */
+            conn->broken = 1;
+            return rc ? rc : pg_error(k, conn, NULL, s[i].doing);
+        }
+        if (failed && !rc) {
+            rc = pg_error(k, conn, failed, s[i].doing);
+        } else if (!failed && PQresultStatus(r) != PGRES_PIPELINE_ABORTED) {
+            s[i].ok = 1;
+            if (!rc && PQresultStatus(r) == PGRES_TUPLES_OK)
+                rc = take_rows(k, r, s[i].rows, s[i].first);
+            if (s[i].affected) {
+                const char *t = PQcmdTuples(r);
+                *s[i].affected = t && *t ? atoll(t) : 0;
+            }
+        }
+        PQclear(failed);
+        PQclear(r);
+        if (s[i].sync || i == n - 1) {
+            PGresult *y = await_one(pg, deadline, &timed_out);
+            if (timed_out)
+                return no_answer(k, conn, s[i].doing);
+            int synced = y && PQresultStatus(y) == PGRES_PIPELINE_SYNC;
+            PQclear(y);
+            if (!synced) {
+                conn->broken = 1;
+                return rc ? rc : pg_error(k, conn, NULL, s[i].doing);
+            }
+        }
+    }
+    if (!PQexitPipelineMode(pg)) {
+        conn->broken = 1;
+        if (!rc)
+            rc = pg_error(k, conn, NULL, s[n - 1].doing);
+    }
+    return rc;
+}
+
 /* ---- two-phase commit ------------------------------------------------------------------- */
 
 static void lock_key(const char *txid, char *out, size_t outlen)
@@ -360,17 +457,87 @@ static void lock_key(const char *txid, char *out, size_t outlen)
     snprintf(out, outlen, "%d", (int32_t)h);
 }
 
+/* The statement taking (LOCK) or releasing the transaction's advisory lock, its key in KEY. */
+static pg_step lock_step(const char *txid, int lock, char *key, size_t keylen, const char **v)
+{
+    lock_key(txid, key, keylen);
+    v[0] = key;
+    return (pg_step){.sql = lock ? "SELECT pg_advisory_lock(" PG_LOCK_CLASS_S ", $1::int)"
+                                 : "SELECT pg_advisory_unlock(" PG_LOCK_CLASS_S ", $1::int)",
+                     .n = 1,
+                     .values = v,
+                     .doing = lock ? "cannot take the transaction's lock" : "cannot release the transaction's lock"};
+}
+
 uint32_t sq_pg_lock(sq_call *k, sq_conn *conn, const char *txid, int lock)
 {
     char key[16];
-    lock_key(txid, key, sizeof key);
-    const char *v[] = {key};
-    char sql[100];
-    snprintf(sql, sizeof sql, "SELECT pg_advisory_%s(%d, $1::int)", lock ? "lock" : "unlock", PG_LOCK_CLASS);
-    uint32_t rc = run(k, conn, sql, 1, v, NULL, NULL, NULL, lock ? "cannot take the transaction's lock"
-                                                                  : "cannot release the transaction's lock");
+    const char *v[1];
+    pg_step s = lock_step(txid, lock, key, sizeof key, v);
+    uint32_t rc = run(k, conn, s.sql, s.n, s.values, NULL, NULL, NULL, s.doing);
     if (!rc)
         conn->locked = lock;
+    return rc;
+}
+
+uint32_t sq_pg_begin_exec(sq_call *k, sq_conn *conn, const char *txid, const char *sql, xmlNodePtr rows,
+                          long long *affected, int *begun)
+{
+    char *text = NULL, key[16];
+    const char **values = NULL, *v[1];
+    int n = 0;
+    *begun = 0;
+    uint32_t rc = rewrite(k, sql, &text, &values, &n);
+    if (rc)
+        return rc;
+    pg_step s[3] = {lock_step(txid ? txid : "", 1, key, sizeof key, v),
+                    {.sql = "BEGIN", .doing = "BEGIN"},
+                    {.sql = text, .n = n, .values = values, .doing = "the statement failed", .rows = rows,
+                     .affected = affected}};
+    int from = txid ? 0 : 1;
+    if (affected)
+        *affected = 0;
+    rc = pipeline(k, conn, s + from, 3 - from);
+    if (txid && s[0].ok)
+        conn->locked = 1;
+    *begun = s[1].ok;
+    free(text);
+    free(values);
+    return rc;
+}
+
+uint32_t sq_pg_exec_saved(sq_call *k, sq_conn *conn, const char *sql, xmlNodePtr rows, sq_first *first,
+                          long long *affected)
+{
+    char *text = NULL;
+    const char **values = NULL;
+    int n = 0;
+    uint32_t rc = rewrite(k, sql, &text, &values, &n);
+    if (rc)
+        return rc;
+    pg_step s[3] = {{.sql = "SAVEPOINT provost_call", .doing = "SAVEPOINT provost_call"},
+                    {.sql = text, .n = n, .values = values, .doing = "the statement failed", .rows = rows,
+                     .first = first, .affected = affected},
+                    {.sql = "RELEASE SAVEPOINT provost_call", .doing = "RELEASE SAVEPOINT provost_call"}};
+    if (affected)
+        *affected = 0;
+    rc = pipeline(k, conn, s, 3);
+    free(text);
+    free(values);
+    return rc;
+}
+
+uint32_t sq_pg_end(sq_call *k, sq_conn *conn, const char *txid, int rollback)
+{
+    char key[16];
+    const char *v[1];
+    pg_step s[2] = {{.sql = "ROLLBACK", .doing = "ROLLBACK", .sync = 1}, lock_step(txid, 0, key, sizeof key, v)};
+    int from = rollback ? 0 : 1, to = conn->locked ? 2 : 1;
+    if (from >= to)
+        return 0;
+    uint32_t rc = pipeline(k, conn, s + from, to - from);
+    if (conn->locked && s[1].ok)
+        conn->locked = 0;
     return rc;
 }
 
@@ -384,13 +551,22 @@ static int gid_ok(const char *gid)
     return *gid != '\0';
 }
 
-uint32_t sq_pg_prepare(sq_call *k, sq_conn *conn, const char *gid)
+uint32_t sq_pg_prepare(sq_call *k, sq_conn *conn, const char *gid, const char *txid)
 {
-    char sql[160];
+    char sql[160], key[16];
+    const char *v[1];
     if (!gid_ok(gid))
         return sq_fail(k, PROVOST_E_FAIL, "bad transaction name %.100s", gid);
     snprintf(sql, sizeof sql, "PREPARE TRANSACTION '%s'", gid);
-    return sq_pg_simple(k, conn, sql);
+    /* once PREPARE TRANSACTION has answered, recovery would see what it prepared: the lock,
+     * which only makes recovery wait for a PREPARE in flight, goes in the same round trip */
+    pg_step s[2] = {{.sql = sql, .doing = sql, .sync = 1}, lock_step(txid, 0, key, sizeof key, v)};
+    uint32_t rc = pipeline(k, conn, s, conn->locked ? 2 : 1);
+    if (conn->locked && s[1].ok)
+        conn->locked = 0;
+    else if (conn->locked && !rc)
+        conn->broken = 1; /* closing it releases the lock */
+    return rc;
 }
 
 uint32_t sq_pg_finish_prepared(sq_call *k, sq_conn *conn, const char *gid, int commit)

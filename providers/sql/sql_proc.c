@@ -104,10 +104,9 @@ static int lost(sq_conn *conn)
     return conn->broken || (conn->target->driver == SQ_PG && sq_pg_conn_lost(conn));
 }
 
-/* A connection with BEGIN (and, on PostgreSQL with TXID, the transaction's advisory lock)
- * done.  A pooled connection that turns out dead is replaced once: nothing was sent on it
- * that could have done anything. */
-static uint32_t acquire_begun(sq_call *k, const char *txid, sq_conn **out)
+/* A connection with BEGIN done.  A pooled connection that turns out dead is replaced once:
+ * nothing was sent on it that could have done anything. */
+static uint32_t acquire_begun(sq_call *k, sq_conn **out)
 {
     for (int attempt = 0;; attempt++) {
         int reused;
@@ -115,13 +114,7 @@ static uint32_t acquire_begun(sq_call *k, const char *txid, sq_conn **out)
         uint32_t rc = sq_acquire(k, &conn, &reused);
         if (rc)
             return rc;
-        if (conn->target->driver == SQ_SQLITE) {
-            rc = simple(k, conn, "BEGIN IMMEDIATE");
-        } else {
-            rc = txid ? sq_pg_lock(k, conn, txid, 1) : 0;
-            if (!rc)
-                rc = simple(k, conn, "BEGIN");
-        }
+        rc = simple(k, conn, conn->target->driver == SQ_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN");
         if (!rc) {
             *out = conn;
             return 0;
@@ -217,11 +210,8 @@ static uint32_t exec_joined(sq_call *k, sq_open *o, const char *sql, xmlNodePtr 
                             long long *affected)
 {
     int pg = o->driver == SQ_PG;
-    uint32_t rc = pg ? simple(k, o->conn, "SAVEPOINT provost_call") : 0;
-    if (!rc)
-        rc = exec_sql(k, o->conn, sql, rows, first, affected);
-    if (!rc && pg)
-        rc = simple(k, o->conn, "RELEASE SAVEPOINT provost_call");
+    uint32_t rc = pg ? sq_pg_exec_saved(k, o->conn, sql, rows, first, affected)
+                     : exec_sql(k, o->conn, sql, rows, first, affected);
     if (rc) {
         sq_call quiet = *k; /* the first failure is the one reported */
         quiet.quiet = 1;
@@ -263,6 +253,46 @@ static uint32_t statement_of(sq_call *k, xmlNodePtr data, char **sql)
     return 0;
 }
 
+/* The first Execute of a transaction on a PostgreSQL database: the transaction's lock,
+ * BEGIN and the statement in one round trip.  A pooled connection found dead is replaced
+ * once: what was sent on it, never prepared, ended with its session. */
+static uint32_t execute_first_pg(sq_call *k, xmlDocPtr execute_xml, const char *txid, const char *sql,
+                                 xmlNodePtr tmp, long long *affected)
+{
+    for (int attempt = 0;; attempt++) {
+        int reused, begun;
+        sq_conn *conn;
+        uint32_t rc = sq_acquire(k, &conn, &reused);
+        if (rc)
+            return rc;
+        rc = sq_pg_begin_exec(k, conn, txid, sql, tmp, affected, &begun);
+        sq_open *o = rc ? NULL : new_open(k, conn, exec_id(execute_xml));
+        if (o)
+            return 0;
+        if (!rc) {
+            conn->broken = 1; /* closing it ends the transaction and its lock */
+            sq_release(k, conn);
+            return sq_fail(k, SQ_E_OUTOFMEMORY, "out of memory");
+        }
+        /* the connection gone, not merely given up on (a statement that timed out is not
+         * sent again) */
+        int dead = sq_pg_conn_lost(conn);
+        sq_call quiet = *k; /* the first failure is the one reported */
+        quiet.quiet = 1;
+        if (!dead && !conn->broken && sq_pg_end(&quiet, conn, txid, begun) != 0)
+            conn->broken = 1;
+        conn->broken |= dead || conn->locked;
+        sq_release(k, conn);
+        if (!dead || !reused || attempt > 0)
+            return rc;
+        for (xmlNodePtr n = tmp->children, next; n; n = next) { /* rows of the lost attempt */
+            next = n->next;
+            xmlUnlinkNode(n);
+            xmlFreeNode(n);
+        }
+    }
+}
+
 /* Execute: inside the Provost transaction's database transaction on this database,
  * begun by the first call. */
 static uint32_t execute(sq_call *k, xmlDocPtr execute_xml, xmlNodePtr data, const char *sql, xmlNodePtr tmp,
@@ -279,7 +309,9 @@ static uint32_t execute(sq_call *k, xmlDocPtr execute_xml, xmlNodePtr data, cons
         return sq_fail(k, PROVOST_E_FAIL, "this transaction's database transaction has ended");
     const char *txid = provost_pcall_transaction(k->c);
     sq_conn *conn;
-    if ((rc = acquire_begun(k, k->conf.driver == SQ_PG ? txid : NULL, &conn)) != 0)
+    if (k->conf.driver == SQ_PG)
+        return execute_first_pg(k, execute_xml, txid, sql, tmp, affected);
+    if ((rc = acquire_begun(k, &conn)) != 0)
         return rc;
     if (!(o = new_open(k, conn, exec_id(execute_xml)))) {
         conn->broken = 1;
@@ -349,7 +381,7 @@ static uint32_t execute_with_undo(sq_call *k, xmlNodePtr data, const char *sql, 
             rc = sq_fail(k, SQ_E_OUTOFMEMORY, "cannot record rollback data");
     } else {
         sq_conn *conn;
-        if ((rc = acquire_begun(k, NULL, &conn)) == 0) {
+        if ((rc = acquire_begun(k, &conn)) == 0) {
             rc = exec_sql(k, conn, sql, tmp, &first, affected);
             if (!rc)
                 rc = undo_values(k, undo, &first, ps, 1);
@@ -460,7 +492,7 @@ static uint32_t prepare_execute(sq_call *k)
         /* SQLite has no prepared state: the open transaction, still holding its lock, is it */
         rc = sq_lite_in_txn(o->conn) ? 0 : sq_fail(k, PROVOST_E_FAIL, "prepare: SQLite ended the transaction");
     } else {
-        rc = sq_pg_prepare(k, o->conn, o->gid);
+        rc = sq_pg_prepare(k, o->conn, o->gid, provost_pcall_transaction(k->c));
     }
     if (rc) {
         end_open(k, o, SQ_ENDED); /* a failed PREPARE TRANSACTION leaves nothing prepared */
@@ -513,7 +545,9 @@ static uint32_t rollback_execute(sq_call *k)
     if (o && o->state == SQ_COMMITTED)
         return sq_fail(k, PROVOST_E_FAIL, "rollback: the database transaction was already committed");
     if (o && o->conn && !lost(o->conn) && (o->state == SQ_OPEN || o->driver == SQ_SQLITE)) {
-        uint32_t rc = simple(k, o->conn, "ROLLBACK");
+        /* PostgreSQL: the lock goes in the same round trip */
+        uint32_t rc = o->driver == SQ_SQLITE ? simple(k, o->conn, "ROLLBACK")
+                                             : sq_pg_end(k, o->conn, provost_pcall_transaction(k->c), 1);
         if (!rc || o->driver == SQ_SQLITE) {
             if (rc)
                 o->conn->broken = 1; /* closing it rolls back */

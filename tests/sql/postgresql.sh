@@ -202,6 +202,8 @@ echo "kill points: $((n - 1)); rolled back $rolled, committed $committed; $held 
 # One engine (a batch, one job): the first request leaves a connection of App in the pool,
 # the second (App with another timeout: another pool) ends every other session of
 # "provost", the third takes App's dead connection, finds it dead, and goes on with a new one.
+# Then the same for an Execute, whose lock, BEGIN and statement go out together: sent
+# again on a new connection, once.
 ns Killer "host=$PGDIR user=provost dbname=postgres" 4000 > "$T/killer.xml"
 "$PROVOST" --db "$T/db" register "$T/killer.xml" > /dev/null || fail "register Killer"
 q() { printf '<request><procedure><execute namespace="%s" procedure="%s"><executeData><statement>%s</statement></executeData></execute></procedure></request>\n' "$@"; }
@@ -211,11 +213,15 @@ psql_ -c "CREATE TABLE ended(n int)" || fail "create table ended"
     q App Query "SELECT 1"
     q Killer Execute "INSERT INTO ended SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'provost' AND pid &lt;&gt; pg_backend_pid()"
     q App Query "SELECT 2"
+    q Killer Execute "INSERT INTO ended SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'provost' AND pid &lt;&gt; pg_backend_pid()"
+    q App Execute "INSERT INTO ended VALUES (10)"
     echo '</requests>'
 } > "$T/pool.xml"
 "$PROVOST" --db "$T/db" batch -j 1 -q "$T/pool.xml" > "$T/out" 2>&1 || fail "pool: $(cat "$T/out")"
-grep -q '3 succeeded' "$T/out" || fail "pool: no new connection after the old one died: $(cat "$T/out")"
-[ "$(psql_ -c 'SELECT n FROM ended')" = 1 ] || fail "pool: the pooled connection was not ended"
+grep -q '5 succeeded' "$T/out" || fail "pool: no new connection after the old one died: $(cat "$T/out")"
+[ "$(psql_ -c "SELECT string_agg(n::text, ',' ORDER BY n) FROM ended")" = "1,1,10" ] ||
+    fail "pool: the pooled connections were not ended, or the Execute ran other than once: $(psql_ -c 'SELECT n FROM ended')"
+[ "$(prepared)" = 0 ] || fail "pool: a prepared transaction is left"
 
 # ---- bad input, timeouts, a server down -------------------------------------------------------
 call App Execute '<data><statement>SELECT :a::int</statement><param name="a">not-a-number</param></data>'
