@@ -362,7 +362,8 @@ typedef struct pg_step {
     int n;
     const char *const *values;
     const char *doing;
-    int sync; /* a Sync follows: the steps after it run even if this one fails */
+    int sync;  /* a Sync follows: the steps after it run even if this one fails */
+    int quiet; /* its failure is not the call's (a clean-up): counted, not described */
     xmlNodePtr rows;
     sq_first *first;
     long long *affected;
@@ -415,7 +416,9 @@ static uint32_t pipeline(sq_call *k, sq_conn *conn, pg_step *s, int n)
             return rc ? rc : pg_error(k, conn, NULL, s[i].doing);
         }
         if (failed && !rc) {
-            rc = pg_error(k, conn, failed, s[i].doing);
+            sq_call quiet = *k;
+            quiet.quiet = 1;
+            rc = pg_error(s[i].quiet ? &quiet : k, conn, failed, s[i].doing);
         } else if (!failed && PQresultStatus(r) != PGRES_PIPELINE_ABORTED) {
             s[i].ok = 1;
             if (!rc && PQresultStatus(r) == PGRES_TUPLES_OK)
@@ -561,12 +564,15 @@ uint32_t sq_pg_prepare(sq_call *k, sq_conn *conn, const char *gid, const char *t
     /* once PREPARE TRANSACTION has answered, recovery would see what it prepared: the lock,
      * which only makes recovery wait for a PREPARE in flight, goes in the same round trip */
     pg_step s[2] = {{.sql = sql, .doing = sql, .sync = 1}, lock_step(txid, 0, key, sizeof key, v)};
+    s[1].quiet = 1;
     uint32_t rc = pipeline(k, conn, s, conn->locked ? 2 : 1);
+    if (!s[0].ok)
+        return rc;
     if (conn->locked && s[1].ok)
         conn->locked = 0;
-    else if (conn->locked && !rc)
-        conn->broken = 1; /* closing it releases the lock */
-    return rc;
+    else if (conn->locked)
+        conn->broken = 1; /* prepared all the same; closing the connection releases the lock */
+    return 0;
 }
 
 uint32_t sq_pg_finish_prepared(sq_call *k, sq_conn *conn, const char *gid, int commit)
