@@ -43,6 +43,7 @@ static void ns_free(pvm_ns *ns)
     if (!ns)
         return;
     const pvm_bundle *b = ns->bundle;
+    pvm_xslpool_free(ns->xslpool);
     if (ns->xsl)
         for (size_t i = 0; i < b->nxsls; i++)
             if (ns->xsl[i])
@@ -133,7 +134,8 @@ pvm_ns *pvm_ns_prepare(provost_engine *e, pvm_bundle *b, char *err, size_t errle
     qsort_r(ns->by_name, b->nprocs, sizeof *ns->by_name, by_proc_name, (void *)b);
     ns->xsl = calloc(b->nxsls ? b->nxsls : 1, sizeof *ns->xsl);
     ns->xpath = calloc(b->npaths ? b->npaths : 1, sizeof *ns->xpath);
-    if (!ns->xsl || !ns->xpath)
+    ns->xslpool = pvm_xslpool_new(b->nxsls);
+    if (!ns->xsl || !ns->xpath || !ns->xslpool)
         goto oom;
 
     for (size_t i = 0; i < b->nxsls; i++) {

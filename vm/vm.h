@@ -48,6 +48,7 @@ typedef struct pvm_ns {
     uint64_t revision;
     pvm_bundle *bundle;
     xsltStylesheetPtr *xsl;     /* per stylesheet of the bundle */
+    struct pvm_xslpool *xslpool; /* idle transform contexts, per stylesheet (xslctx.c) */
     xmlXPathCompExprPtr *xpath; /* per path; NULL for simple paths */
     pvm_literal *lits;          /* sorted by off */
     size_t nlits;
@@ -256,6 +257,18 @@ int pvm_path_value(pvm_frame *f, uint32_t path, xmlNodePtr node, char **out);
 /* xform.c */
 typedef enum { PVM_XF_OK = 0, PVM_XF_SKIP = 1, PVM_XF_ERROR = -1 } pvm_xf_result;
 pvm_xf_result pvm_xform(pvm_frame *f, const provost_xform *x);
+
+/* xslctx.c: transform contexts used again.  take gives a context bound to the input (an
+ * idle one of stylesheet i, or a new one); after a successful transform, unbind before
+ * the input is freed (NULL: it was freed, not fit for reuse); rebind to run it again;
+ * give back only once the results are freed (they share its dictionary). */
+typedef struct pvm_xslpool pvm_xslpool;
+pvm_xslpool *pvm_xslpool_new(size_t nstyles);
+void pvm_xslpool_free(pvm_xslpool *p);
+xsltTransformContextPtr pvm_xslctx_take(pvm_xslpool *p, size_t i, xsltStylesheetPtr style, xmlDocPtr in);
+int pvm_xslctx_rebind(xsltTransformContextPtr c, xmlDocPtr in);
+xsltTransformContextPtr pvm_xslctx_unbind(xsltTransformContextPtr c);
+void pvm_xslctx_give(pvm_xslpool *p, size_t i, xsltTransformContextPtr c);
 
 /* call.c: a step's call */
 int pvm_call(pvm_frame *f, const provost_callref *c, const pvm_target *t);

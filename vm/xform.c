@@ -225,11 +225,14 @@ static xsltSecurityPrefsPtr security(void)
     return sec_prefs;
 }
 
-/* Transform one node with the stylesheet: the node is the document element of a
- * document of its own (SPEC §5), so match="/" and match="name" both work. */
-static xmlDocPtr apply_xsl(pvm_frame *f, xsltStylesheetPtr style, xmlNodePtr node)
+/* Transform one node with stylesheet i: the node is the document element of a document
+ * of its own (SPEC §5), so match="/" and match="name" both work.  *ctxt is the step's
+ * transform context (xslctx.c): taken on its first transform, kept for the step's next
+ * nodes, given back by the caller once the results are freed. */
+static xmlDocPtr apply_xsl(pvm_frame *f, uint32_t i, xmlNodePtr node, xsltTransformContextPtr *ctxt)
 {
     pvm_req *r = f->req;
+    xsltStylesheetPtr style = f->ns->xsl[i];
     if (node->type != XML_ELEMENT_NODE) {
         pvm_fail(r, PROVOST_E_XSLT, "XSL can only transform elements, and the source selected a%s node",
                  node->type == XML_ATTRIBUTE_NODE ? "n attribute" : " text or other");
@@ -243,20 +246,32 @@ static xmlDocPtr apply_xsl(pvm_frame *f, xsltStylesheetPtr style, xmlNodePtr nod
         return NULL;
     }
     xmlDocSetRootElement(in, copy);
-    xsltTransformContextPtr ctxt = xsltNewTransformContext(style, in);
-    if (!ctxt) {
+    xsltTransformContextPtr c = *ctxt;
+    if (c && pvm_xslctx_rebind(c, in) != 0) {
+        xsltFreeTransformContext(c);
+        c = NULL;
+    }
+    if (!c)
+        c = pvm_xslctx_take(f->ns->xslpool, i, style, in);
+    *ctxt = c;
+    if (!c) {
         xmlFreeDoc(in);
         pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
         return NULL;
     }
     pu_xmlerr e = {0};
-    xsltSetTransformErrorFunc(ctxt, &e, pu_xmlerr_generic);
+    xsltSetTransformErrorFunc(c, &e, pu_xmlerr_generic);
     xsltSecurityPrefsPtr sec = security();
     if (sec)
-        xsltSetCtxtSecurityPrefs(sec, ctxt);
-    xmlDocPtr out = xsltApplyStylesheetUser(style, in, NULL, NULL, NULL, ctxt);
-    bool failed = !out || ctxt->state == XSLT_STATE_ERROR || ctxt->state == XSLT_STATE_STOPPED;
-    xsltFreeTransformContext(ctxt);
+        xsltSetCtxtSecurityPrefs(sec, c);
+    xmlDocPtr out = xsltApplyStylesheetUser(style, in, NULL, NULL, NULL, c);
+    bool failed = !out || c->state == XSLT_STATE_ERROR || c->state == XSLT_STATE_STOPPED;
+    if (failed) {
+        xsltFreeTransformContext(c);
+        *ctxt = NULL;
+    } else {
+        *ctxt = pvm_xslctx_unbind(c); /* before the input it points into is freed */
+    }
     xmlFreeDoc(in);
     if (failed) {
         if (out)
@@ -296,6 +311,7 @@ pvm_xf_result pvm_xform(pvm_frame *f, const provost_xform *x)
     size_t nsel = 0, capsel = 0, nres = 0;
     xmlDocPtr *outs = NULL;
     size_t nouts = 0;
+    xsltTransformContextPtr xc = NULL;
     pvm_xf_result rc = PVM_XF_OK;
 
     if (src && (x->source_path == PROVOST_NONE ? (nsel = 1, capsel = 1, (sel = malloc(sizeof *sel)) ? (sel[0] = src, 0) : -1)
@@ -330,7 +346,7 @@ pvm_xf_result pvm_xform(pvm_frame *f, const provost_xform *x)
         }
         size_t capres = 0;
         for (size_t i = 0; i < nsel; i++) {
-            xmlDocPtr out = apply_xsl(f, f->ns->xsl[x->xsl], sel[i]);
+            xmlDocPtr out = apply_xsl(f, x->xsl, sel[i], &xc);
             if (!out) {
                 rc = PVM_XF_ERROR;
                 goto done;
@@ -496,5 +512,6 @@ done:
     for (size_t i = 0; i < nouts; i++)
         xmlFreeDoc(outs[i]);
     free(outs);
+    pvm_xslctx_give(f->ns->xslpool, x->xsl, xc); /* after the results, which share its dictionary */
     return rc;
 }
