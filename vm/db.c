@@ -342,6 +342,17 @@ int pvm_db_append(pvm_db *d, int cf, const char *key, size_t klen, const void *v
     return 0;
 }
 
+int pvm_db_sync_wal(pvm_db *d, char *err, size_t errlen)
+{
+    char *rerr = NULL;
+    rocksdb_flush_wal(d->db, 1, &rerr); /* FlushWAL(true): the log's buffer written and synced */
+    if (rerr) {
+        set_err_at(err, errlen, d->path, "journal sync failed", rerr);
+        return -1;
+    }
+    return 0;
+}
+
 /* Writes b atomically and destroys it. */
 static int write_batch(pvm_db *d, rocksdb_writebatch_t *b, int sync, char *err, size_t errlen)
 {

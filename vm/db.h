@@ -39,6 +39,9 @@ char *pvm_db_get(pvm_db *db, int cf, const char *key, size_t klen, size_t *vlen,
  * fsync: RocksDB's write groups), 0 does not. */
 int pvm_db_append(pvm_db *db, int cf, const char *key, size_t klen, const void *val, size_t vlen, int sync,
                   char *err, size_t errlen);
+/* Syncs the write-ahead log: every write that returned before the call is on disk after it
+ * (0), or -1 with a reason.  Writes made meanwhile by other threads may or may not be. */
+int pvm_db_sync_wal(pvm_db *db, char *err, size_t errlen);
 /* A transaction's end: delete [from, to) of cf_range and, when okey is given, put
  * okey = oval in cf_put -- in one atomic write. */
 int pvm_db_end(pvm_db *db, int cf_range, const char *from, size_t flen, const char *to, size_t tlen, int cf_put,

@@ -348,6 +348,16 @@ int provost_stats(provost_engine *e, provost_proc_stats **out, size_t *n, provos
     return pvm_counters_read(e->counters, out, n) == 0 ? 0 : pvm_api_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
 }
 
+uint64_t provost_journal_syncs(provost_engine *e)
+{
+    return pvm_journal_syncs(e->journal);
+}
+
+uint64_t provost_journal_writes(provost_engine *e)
+{
+    return pvm_journal_writes(e->journal);
+}
+
 void provost_stats_free(provost_proc_stats *v, size_t n)
 {
     for (size_t i = 0; v && i < n; i++) {

@@ -1,12 +1,19 @@
 /*
  * journal.c -- the write-ahead journal.  Records are small, keyed by transaction id and
- * sequence number, and written with the engine's sync mode:
+ * sequence number.  Every record reaches the WAL (the OS's page cache) when it is written,
+ * which a process crash cannot lose; only the records something later depends on are
+ * synced, and a sync carries every record written before it (docs/transactions.md):
+ * INTENT before its provider call, COMMIT before the first commit, ROLLBACK and STUCK
+ * before what they license, QUEUED (its job is durable already), and the END before the
+ * response.  BEGIN, DONE, FAILED, PREPARED, COMMITTED and ROLLED-BACK ride on the next
+ * sync.  The engine's sync mode says how a sync is made:
  *
- *   always  every record is synced on its own (writers take turns);
- *   group   records are synced, and concurrent transactions share each fsync (RocksDB
- *           gathers simultaneous writers into one WAL write);
- *   none    records reach the WAL but are not synced (safe against a process crash,
- *           not against power loss).
+ *   always  each on its own (writers take turns);
+ *   group   concurrent transactions share each fsync: the record is written unsynced and
+ *           one waiter syncs the log for everyone who appended before it started (gsync.c;
+ *           PROVOST_GROUP_COMMIT=rocksdb uses RocksDB's own write groups of synced writes
+ *           instead, for comparison: bench/README.md);
+ *   none    never (safe against a process crash, not against power loss).
  *
  * Journaled executeData and rollback values of a sensitive call are sealed (vm/seal.c)
  * under a per-transaction key; that key is stored in BEGIN sealed under the database's
@@ -38,6 +45,7 @@
 #include "journal.h"
 #include "seal.h"
 #include "credential.h"
+#include "gsync.h"
 
 struct pvm_journal {
     pvm_db *db;
@@ -47,6 +55,9 @@ struct pvm_journal {
     atomic_size_t need_key;   /* transactions the last scan found sealed under another key */
     char warning[8600];
     atomic_ulong writes;    /* for the test hooks */
+    atomic_ulong synced;    /* writes synced on their own (always, or RocksDB's groups) */
+    bool rocksdb_groups;    /* group: synced writes grouped by RocksDB, not gsync */
+    pvm_gsync gs;           /* group: shared syncs */
     unsigned long crash_point, fail_at, full_from, sync_fail_at;
 };
 
@@ -180,8 +191,14 @@ typedef struct jwrite {
     bool sync;
 } jwrite;
 
-/* The test hooks around the write, the injected fault, and with sync=always one writer
- * at a time. */
+static int sync_log(void *ctx, char *err, size_t errlen)
+{
+    return pvm_db_sync_wal(ctx, err, errlen);
+}
+
+/* The test hooks around the write (the point after it is after its sync, or where a
+ * record that needs none, or a mode that makes none, skips it), the injected fault, and
+ * how a record that must be durable is synced. */
 static int guarded(pvm_journal *j, const jwrite *w, char *err, size_t errlen)
 {
     unsigned long k = atomic_fetch_add(&j->writes, 1) + 1;
@@ -192,8 +209,10 @@ static int guarded(pvm_journal *j, const jwrite *w, char *err, size_t errlen)
         rc = -1;
     } else {
         bool sync_fails = j->sync_fail_at && k == j->sync_fail_at && w->sync;
-        bool serial = w->sync && j->sync == PROVOST_SYNC_ALWAYS;
-        int sync = w->sync && j->sync != PROVOST_SYNC_NONE && !sync_fails;
+        bool durable = w->sync && j->sync != PROVOST_SYNC_NONE && !sync_fails;
+        bool serial = durable && j->sync == PROVOST_SYNC_ALWAYS;
+        bool shared = durable && j->sync == PROVOST_SYNC_GROUP && !j->rocksdb_groups;
+        int sync = durable && !shared; /* synced by the write itself */
         if (serial)
             pthread_mutex_lock(&j->serial);
         if (w->key && w->okey)
@@ -206,6 +225,10 @@ static int guarded(pvm_journal *j, const jwrite *w, char *err, size_t errlen)
                             w->okey ? strlen(w->okey) : 0, w->oval, w->oval ? strlen(w->oval) : 0, sync, err, errlen);
         if (serial)
             pthread_mutex_unlock(&j->serial);
+        if (rc == 0 && sync)
+            atomic_fetch_add(&j->synced, 1);
+        if (rc == 0 && shared)
+            rc = pvm_gsync_wait(&j->gs, pvm_gsync_appended(&j->gs), err, errlen);
         if (rc == 0 && sync_fails) {
             snprintf(err, errlen, "journal sync failed: input/output error (injected)");
             rc = -1;
@@ -292,8 +315,9 @@ static int begin(pvm_journal *j, pvm_jtxn *t, bool sensitive, char *err, size_t 
     }
     /* recovery records the submission's outcome when it ends the transaction */
     put_str(&b, t->outcome_key);
-    /* a later BEGIN (the first sensitive call of a transaction) carries the key */
-    if (append(j, t, t->next++, &b, true, err, errlen) != 0)
+    /* a later BEGIN (the first sensitive call of a transaction) carries the key; either
+     * rides on the sync of the INTENT (or QUEUED) that follows it */
+    if (append(j, t, t->next++, &b, false, err, errlen) != 0)
         return -1;
     t->begun = true;
     t->sensitive_key = sensitive || t->sensitive_key;
@@ -333,6 +357,7 @@ int pvm_journal_intent(pvm_journal *j, pvm_jtxn *t, bool sensitive, uint32_t exe
     put_str(&b, provider);
     put_secret(&b, t, sensitive, data);
     *seq = t->next;
+    /* durable before the call: with it, BEGIN and every record before it */
     return append(j, t, t->next++, &b, true, err, errlen);
 }
 
@@ -348,7 +373,9 @@ int pvm_journal_done(pvm_journal *j, pvm_jtxn *t, uint32_t intent, char *const *
         put_str(&b, kv[i]);
         put_secret(&b, t, t->sensitive_key, kv[i + 1]);
     }
-    return append(j, t, t->next++, &b, true, err, errlen);
+    /* rides on the next INTENT or the END: lost only with a power loss before them, when
+     * the call is in doubt and rolled back from its saved executeData */
+    return append(j, t, t->next++, &b, false, err, errlen);
 }
 
 int pvm_journal_mark(pvm_journal *j, pvm_jtxn *t, int type, uint32_t intent, char *err, size_t errlen)
@@ -356,9 +383,12 @@ int pvm_journal_mark(pvm_journal *j, pvm_jtxn *t, int type, uint32_t intent, cha
     buf b = {0};
     put_u8(&b, (uint8_t)type);
     put_u32(&b, intent);
-    /* a failure needs no durability of its own: losing it only means an extra
-     * rollback of something absent after a crash */
-    return append(j, t, t->next++, &b, type != PVM_J_FAILED, err, errlen);
+    /* Only decisions need durability of their own: COMMIT before any commit is made,
+     * ROLLBACK before the first rollback it licenses.  The rest rides on the next sync:
+     * losing a FAILED (to a power loss) means an extra rollback of something absent, a
+     * PREPARED nothing (recovery rolls back what was not decided), a COMMITTED or
+     * ROLLED-BACK that commit or rollback made again, as after a crash right after it. */
+    return append(j, t, t->next++, &b, type == PVM_J_COMMIT || type == PVM_J_ROLLBACK, err, errlen);
 }
 
 int pvm_journal_queued(pvm_journal *j, pvm_jtxn *t, const char *job, char *err, size_t errlen)
@@ -369,6 +399,7 @@ int pvm_journal_queued(pvm_journal *j, pvm_jtxn *t, const char *job, char *err, 
     put_u8(&b, PVM_J_QUEUED);
     put_u32(&b, 0);
     put_str(&b, job);
+    /* the job is durable already (a synced write): so is the record that settles it */
     return append(j, t, t->next++, &b, true, err, errlen);
 }
 
@@ -692,6 +723,9 @@ pvm_journal *pvm_journal_open(pvm_db *db, int sync, char *err, size_t errlen)
     j->db = db;
     j->sync = sync;
     pthread_mutex_init(&j->serial, NULL);
+    pvm_gsync_init(&j->gs, sync_log, db);
+    const char *gc = getenv("PROVOST_GROUP_COMMIT");
+    j->rocksdb_groups = gc && strcmp(gc, "rocksdb") == 0;
     const char *cp = getenv("PROVOST_CRASH_POINT"), *fa = getenv("PROVOST_JOURNAL_FAIL");
     j->crash_point = cp ? strtoul(cp, NULL, 10) : 0;
     j->fail_at = fa ? strtoul(fa, NULL, 10) : 0;
@@ -742,6 +776,16 @@ const pvm_masterkey *pvm_journal_masterkey(const pvm_journal *j)
     return &j->mk;
 }
 
+unsigned long pvm_journal_syncs(pvm_journal *j)
+{
+    return atomic_load(&j->synced) + atomic_load(&j->gs.syncs);
+}
+
+unsigned long pvm_journal_writes(pvm_journal *j)
+{
+    return atomic_load(&j->writes);
+}
+
 void pvm_journal_set_sync(pvm_journal *j, int sync)
 {
     j->sync = sync;
@@ -752,6 +796,7 @@ void pvm_journal_close(pvm_journal *j)
     if (!j)
         return;
     pthread_mutex_destroy(&j->serial);
+    pvm_gsync_destroy(&j->gs);
     OPENSSL_cleanse(j->mk.key, sizeof j->mk.key);
     free(j);
 }

@@ -81,6 +81,10 @@ pvm_journal *pvm_journal_open(struct pvm_db *db, int sync, char *err, size_t err
 const struct pvm_masterkey *pvm_journal_masterkey(const pvm_journal *j);
 void pvm_journal_close(pvm_journal *j);
 void pvm_journal_set_sync(pvm_journal *j, int sync);
+/* Syncs of the log made since the journal opened (fsyncs, or with RocksDB's write groups
+ * synced writes), and journal writes. */
+unsigned long pvm_journal_syncs(pvm_journal *j);
+unsigned long pvm_journal_writes(pvm_journal *j);
 /* What an operator should know about the master key after a scan (transactions that need
  * another key, a key missing or readable by others), one line; NULL when nothing.  The
  * text lives until the next call. */

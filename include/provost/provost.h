@@ -196,6 +196,11 @@ typedef struct provost_proc_stats {
 /* Every procedure that has run since the engine opened (nested calls included). */
 int provost_stats(provost_engine *e, provost_proc_stats **out, size_t *n, provost_error *err);
 void provost_stats_free(provost_proc_stats *v, size_t n);
+/* Syncs of the journal's log (fsyncs; with PROVOST_GROUP_COMMIT=rocksdb, synced writes,
+ * which RocksDB may merge) and journal writes made since the engine opened: what a
+ * request's durability costs (docs/transactions.md says which records are synced). */
+uint64_t provost_journal_syncs(provost_engine *e);
+uint64_t provost_journal_writes(provost_engine *e);
 
 /* ---- credentials (SPEC §8) ----------------------------------------------------------- */
 
