@@ -38,6 +38,8 @@ void bench_print_text(const breport *r, FILE *to)
     fprintf(to, "latency (us) p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  (min %.1f, mean %.1f)\n",
             us(pu_hist_quantile(h, 0.50)), us(pu_hist_quantile(h, 0.90)), us(pu_hist_quantile(h, 0.99)),
             us(pu_hist_quantile(h, 0.999)), us(h->max), us(h->total ? h->min : 0), mean_us(h));
+    fprintf(to, "journal      %llu syncs (%.2f per request), %llu writes\n", (unsigned long long)r->journal_syncs,
+            r->requests ? (double)r->journal_syncs / (double)r->requests : 0, (unsigned long long)r->journal_writes);
     for (size_t i = 0; i < r->nerrors; i++)
         fprintf(to, "%s 0x%08X x %llu: %s\n", i ? "            " : "errors      ", r->errors[i].code,
                 (unsigned long long)r->errors[i].count, r->errors[i].sample);
@@ -167,6 +169,9 @@ int bench_write_json(const breport *r, FILE *to)
             (unsigned long long)r->requests, (unsigned long long)(r->requests - r->failed),
             (unsigned long long)r->failed);
     jnum(to, r->elapsed_s > 0 ? (double)r->requests / r->elapsed_s : 0);
+    fprintf(to, ",\n  \"journal_syncs\": %llu,\n  \"journal_writes\": %llu,\n  \"journal_syncs_per_request\": ",
+            (unsigned long long)r->journal_syncs, (unsigned long long)r->journal_writes);
+    jnum(to, r->requests ? (double)r->journal_syncs / (double)r->requests : 0);
     fputs(",\n  \"latency_us\": {\"p50\": ", to);
     jnum(to, us(pu_hist_quantile(h, 0.50)));
     fputs(", \"p90\": ", to);

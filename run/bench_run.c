@@ -301,13 +301,15 @@ static int sum_up(run *r, worker *w, double elapsed, provost_bench_result *res)
                          .threads = o->threads, .sync = sync_names[sync], .warmup_s = o->warmup,
                          .elapsed_s = elapsed, .requests = h->total, .failed = failed, .hist = h,
                          .series = rep->series, .errors = rep->errs, .nerrors = nerrs, .procs = procs,
-                         .nprocs = nprocs};
+                         .nprocs = nprocs, .journal_syncs = provost_journal_syncs(r->e),
+                         .journal_writes = provost_journal_writes(r->e)};
     *res = (provost_bench_result){
         .requests = h->total, .failed = failed, .elapsed = elapsed, .p50_us = (double)pu_hist_quantile(h, 0.5) / 1e3,
         .p90_us = (double)pu_hist_quantile(h, 0.9) / 1e3, .p99_us = (double)pu_hist_quantile(h, 0.99) / 1e3,
         .p999_us = (double)pu_hist_quantile(h, 0.999) / 1e3, .min_us = h->total ? (double)h->min / 1e3 : 0,
         .max_us = (double)h->max / 1e3, .mean_us = h->total ? (double)h->sum / (double)h->total / 1e3 : 0,
-        .errors = rep->errs, .nerrors = nerrs, .procs = procs, .nprocs = nprocs, .report = rep};
+        .errors = rep->errs, .nerrors = nerrs, .procs = procs, .nprocs = nprocs, .report = rep,
+        .journal_syncs = rep->rep.journal_syncs, .journal_writes = rep->rep.journal_writes};
     return 0;
 }
 

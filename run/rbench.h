@@ -50,6 +50,7 @@ typedef struct breport {
     size_t nerrors;
     const provost_proc_stats *procs;
     size_t nprocs;
+    uint64_t journal_syncs, journal_writes; /* made by the measured run */
 } breport;
 
 void bench_print_text(const breport *r, FILE *to);

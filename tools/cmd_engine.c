@@ -132,6 +132,8 @@ static void print_stats(provost_engine *e)
                 v[i].p999, v[i].max);
     }
     provost_stats_free(v, n);
+    fprintf(stderr, "journal: %llu syncs, %llu writes\n", (unsigned long long)provost_journal_syncs(e),
+            (unsigned long long)provost_journal_writes(e));
 }
 
 /* Prints a response and turns it into an exit status. */

@@ -65,6 +65,7 @@ typedef struct provost_bench_result {
     const provost_proc_stats *procs;   /* the counters of the measured run */
     size_t nprocs;
     provost_bench_report *report;
+    uint64_t journal_syncs, journal_writes; /* provost_journal_syncs and _writes of the measured run */
 } provost_bench_result;
 
 /* Return values of provost_bench_run besides 0. */

@@ -43,6 +43,16 @@ for k in '"requests": 40' '"latency_us"' '"p999"' '"histogram"' '"series"' '"pro
          '"count": 80'; do
     contains "JSON holds $k" "$T/b.json" "$k"
 done
+contains "summary counts the journal's writes" "$T/out" "journal      0 syncs (0.00 per request), 240 writes"
+contains "JSON counts the journal's syncs" "$T/b.json" '"journal_syncs": 0'
+
+# the journal syncs only what must be durable: two INTENTs and the end, per request
+PROVOST_SYNC=group "$P" bench Tiny Two "$T/data.xml" --requests 10 --warmup 0 >"$T/out" 2>"$T/err"
+check "bench with sync group" 0 $?
+contains "3 syncs per request" "$T/out" "journal      30 syncs (3.00 per request), 60 writes"
+PROVOST_SYNC=group "$P" call Tiny Two "$T/data.xml" --stats >"$T/out" 2>"$T/err"
+check "call --stats" 0 $?
+contains "--stats shows the journal's syncs" "$T/err" "journal: 3 syncs, 6 writes"
 xmllint --noout "$T/b.svg"; check "SVG is well formed" 0 $?
 [ "$(xmllint --xpath 'name(/*)' "$T/b.svg")" = svg ]; check "SVG root is <svg>" 0 $?
 for t in "Latency distribution" "Latency over time" "Throughput" "polyline" "<rect"; do
