@@ -14,10 +14,13 @@ function lines(file) {
 // ---- the figures -----------------------------------------------------------------------
 
 const runs = [...lines(`${dir}/workloads.jsonl`), ...lines(`${dir}/peers.jsonl`)];
-// bench/run measures each figure several times, interleaved with its baselines: the best
-function run(name, { sync = 'none', threads = 1, allocator } = {}) {
+// bench/run measures each figure several times, interleaved with its baselines: the best.
+// groupCommit: how concurrent transactions share syncs (the journal's own leader and
+// followers, or RocksDB's write groups: PROVOST_GROUP_COMMIT=rocksdb).
+function run(name, { sync = 'none', threads = 1, allocator, groupCommit = 'journal' } = {}) {
   const r = runs.filter((x) => x.name === name && (x.sync === undefined || x.sync === sync) && x.threads === threads &&
-                               (allocator === undefined || x.allocator === undefined || x.allocator === allocator))
+                               (allocator === undefined || x.allocator === undefined || x.allocator === allocator) &&
+                               (x.group_commit === undefined || x.group_commit === groupCommit))
     .reduce((best, x) => (!best || x.per_s > best.per_s ? x : best), undefined);
   if (!r) return undefined;
   if (r.failed) throw new Error(`${name} (sync ${sync}, ${threads} threads) had failures: see the run's output`);
@@ -66,12 +69,14 @@ function round(v) {
 
 const seen = new Set();
 for (const line of runs) {
-  const key = [line.name, line.sync, line.threads, line.allocator].join('|');
+  const key = [line.name, line.sync, line.threads, line.allocator, line.group_commit].join('|');
   if (seen.has(key)) continue;
   seen.add(key);
-  const r = run(line.name, { sync: line.sync ?? 'none', threads: line.threads, allocator: line.allocator });
-  const tag = [r.name, r.sync, r.threads > 1 ? `${r.threads}t` : null, r.allocator === 'glibc' ? 'glibc' : null]
-    .filter(Boolean).join('_');
+  const r = run(line.name, { sync: line.sync ?? 'none', threads: line.threads, allocator: line.allocator,
+                             groupCommit: line.group_commit });
+  const tag = [r.name, r.sync, r.threads > 1 ? `${r.threads}t` : null, r.allocator === 'glibc' ? 'glibc' : null,
+               r.group_commit === 'rocksdb' ? 'rocksdb_groups' : null].filter(Boolean).join('_');
+  if (r.syncs_per_request !== undefined) figure(`${tag}_syncs_per_request`, r.syncs_per_request, 'syncs per request');
   figure(`${tag}_per_s`, r.per_s, r.name.startsWith('bpmn') ? 'instances/s' : r.name === 'saxon_xslt1' ? 'transforms/s' : 'requests/s');
   figure(`${tag}_us`, r.us_per_request, 'us per request');
   if (r.steps > 1) figure(`${tag}_us_per_step`, r.us_per_step, 'us per step');
@@ -123,6 +128,17 @@ for (const sync of syncs) {
           rate(w) / rate(rr), '>=', 0.8);
   }
 }
+// the journal's syncs: only what must be durable before a call or a response, shared by
+// the transactions waiting at the same moment
+const w3g = run('write3', { sync: 'group' }), w3g16 = run('write3', { sync: 'group', threads: 16 });
+const spr = (r) => r?.syncs_per_request;
+ratio('write3_syncs_per_request_1t', `write3 ${fmt(spr(w3g), 'syncs')}`, 'per request, group, 1 thread', spr(w3g),
+      '<=', 4);
+ratio('write3_syncs_per_request_16', `write3 ${fmt(spr(w3g16), 'syncs')}`, 'per request, group, 16 in flight',
+      spr(w3g16), '<=', 0.5);
+const raw1 = run('raw_rocksdb', { sync: 'group' });
+ratio('write3_16_vs_raw_rocksdb_1t', `write3 16 in flight ${fmt(rate(w3g16), '/s')}`,
+      `raw_rocksdb ${fmt(rate(raw1), '/s')} (group, 1t)`, rate(w3g16) / rate(raw1), '>=', 2);
 const bpmn = run('bpmn_echo3');
 const echo3 = run('echo3', jem);
 ratio('echo3_vs_bpmn', `echo3 ${fmt(rate(echo3), '/s')}`, `bpmn-engine ${fmt(rate(bpmn), '/s')}`,
@@ -172,6 +188,12 @@ for (const sync of syncs) {
   const w = run('write3', { sync }), rj = run('raw_rocksdb_journal', { sync });
   inform(`write3_vs_raw_rocksdb_journal${sync === 'group' ? '' : `_${sync}`}`, `write3 ${fmt(rate(w), '/s')}`,
          `same writes ${fmt(rate(rj), '/s')} (${sync})`, rate(w) / rate(rj));
+}
+for (const threads of [1, 16]) {
+  const ours = run('write3', { sync: 'group', threads }), theirs = run('write3', { sync: 'group', threads, groupCommit: 'rocksdb' });
+  inform(`write3_group_journal_vs_rocksdb_groups${threads > 1 ? `_${threads}` : ''}`,
+         `journal's groups ${fmt(rate(ours), '/s')}`, `RocksDB's write groups ${fmt(rate(theirs), '/s')} (${threads}t)`,
+         rate(ours) / rate(theirs));
 }
 const xreq = run('xslt1_request', jem);
 inform('naive_vs_cached_request', `naive ${fmt(per(naive), 'us')}`, `xslt1_request ${fmt(per(xreq), 'us')}`,

@@ -25,6 +25,11 @@
  *                 the same records written the way the journal writes them: each its own
  *                 write, synced per the sync mode (the floor of the journal's protocol)
  *
+ * Engine workloads also report the journal's syncs per request (provost_journal_syncs over
+ * every request made, warmup included).  PROVOST_GROUP_COMMIT=rocksdb (read by the engine)
+ * shares syncs through RocksDB's write groups instead of the journal's own; the JSON line
+ * says which ("group_commit").
+ *
  * Usage: workloads --dir DIR [--src DIR] [--sync MODE] [--threads N] [--seconds S | --count N]
  *                  [--warmup S] [--records R] [--rounds N] NAME...
  */
@@ -175,8 +180,11 @@ typedef struct workload {
     size_t len;
 } workload;
 
+static atomic_ulong engine_requests; /* every engine request made, warmup included */
+
 static int check(wctx *c, int rc, provost_response *resp, provost_error *err)
 {
+    atomic_fetch_add_explicit(&engine_requests, 1, memory_order_relaxed);
     int bad = rc != 0 || resp->failed;
     if (bad && !c->error[0])
         snprintf(c->error, sizeof c->error, "%.290s", rc ? err->message : resp->xml ? resp->xml : "failed");
@@ -455,6 +463,8 @@ static int run(workload *w)
     pthread_barrier_init(&start, NULL, (unsigned)nthreads);
     double warm = warmup >= 0 ? warmup : seconds / 5 > 0.5 ? 0.5 : seconds / 5;
     rounds = count ? 1 : fixed_rounds ? fixed_rounds : seconds >= 2 ? 5 : 3;
+    uint64_t syncs0 = engine ? provost_journal_syncs(engine) : 0;
+    unsigned long req0 = atomic_load(&engine_requests);
     uint64_t t = now_ns();
     for (int i = 0; i < nthreads; i++) {
         jobs[i] = (job){.w = w, .start = &start, .warm_until = t + (uint64_t)(warm * 1e9),
@@ -490,18 +500,27 @@ static int run(workload *w)
         if (rate > per_s)
             per_s = rate;
     }
+    unsigned long reqs = atomic_load(&engine_requests) - req0;
+    char syncs[160] = "", shown[64] = "";
+    if (engine && reqs) {
+        const char *gc = getenv("PROVOST_GROUP_COMMIT");
+        double spr = (double)(provost_journal_syncs(engine) - syncs0) / (double)reqs;
+        snprintf(syncs, sizeof syncs, ", \"syncs_per_request\": %.4f, \"group_commit\": \"%s\"", spr,
+                 gc && !strcmp(gc, "rocksdb") ? "rocksdb" : "journal");
+        snprintf(shown, sizeof shown, "  %.3f syncs/request", spr);
+    }
     const char *preload = getenv("LD_PRELOAD");
     printf("{\"name\": \"%s\", \"allocator\": \"%s\", \"threads\": %d, \"sync\": \"%s\", \"requests\": %llu, \"seconds\": %.4f, "
            "\"per_s\": %.3f, \"us_per_request\": %.4f, \"steps\": %d, \"us_per_step\": %.5f, \"p50_us\": %.3f, "
-           "\"p99_us\": %.3f, \"max_us\": %.3f, \"failed\": %s}\n",
+           "\"p99_us\": %.3f, \"max_us\": %.3f, \"failed\": %s%s}\n",
            w->name, preload && strstr(preload, "jemalloc") ? "jemalloc" : "glibc", nthreads, sync_names[sync_mode], (unsigned long long)all.total, el, per_s,
            1e6 / per_s * nthreads, w->steps, 1e6 / per_s * nthreads / w->steps,
            (double)pu_hist_quantile(&all, 0.5) / 1000, (double)pu_hist_quantile(&all, 0.99) / 1000,
-           (double)all.max / 1000, error ? "true" : "false");
+           (double)all.max / 1000, error ? "true" : "false", syncs);
     fflush(stdout);
-    fprintf(stderr, "  %-20s %2d thread%s sync %-6s %10.1f /s  %9.2f us/request  %8.3f us/step%s%s\n", w->name,
+    fprintf(stderr, "  %-20s %2d thread%s sync %-6s %10.1f /s  %9.2f us/request  %8.3f us/step%s%s%s\n", w->name,
             nthreads, nthreads == 1 ? " " : "s", sync_names[sync_mode], per_s, 1e6 / per_s * nthreads,
-            1e6 / per_s * nthreads / w->steps, error ? "  FAILED: " : "", error ? error : "");
+            1e6 / per_s * nthreads / w->steps, shown, error ? "  FAILED: " : "", error ? error : "");
     for (int i = 0; i < nthreads; i++) {
         pu_hist_free(&jobs[i].ctx.hist);
         free(jobs[i].ctx.buf);
