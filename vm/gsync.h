@@ -24,7 +24,12 @@ typedef struct pvm_gsync {
     atomic_uint_fast64_t appended; /* tickets handed out: writes that have reached the log */
     uint64_t durable;             /* every ticket up to this one is synced */
     uint64_t failed;              /* the last sync that failed covered tickets up to this one */
-    bool running;                 /* a leader is syncing */
+    bool running;                 /* a leader is syncing (or gathering writers first) */
+    pthread_cond_t back;          /* a writer arrived while the leader gathers */
+    bool gathering;
+    unsigned waiting;             /* writers waiting (the leader too) */
+    unsigned expect;              /* writers waiting when the last sync ended: back soon */
+    uint64_t last_ns;             /* how long the last sync took */
     char why[256];                /* why that sync failed */
     atomic_ulong syncs;           /* syncs made */
 } pvm_gsync;
@@ -34,7 +39,8 @@ void pvm_gsync_destroy(pvm_gsync *g);
 /* After a write returned: its ticket, for pvm_gsync_wait. */
 uint64_t pvm_gsync_appended(pvm_gsync *g);
 /* Returns once a sync that started after the write of ticket returned has succeeded (0),
- * or failed (-1 with its reason). */
+ * or failed (-1 with its reason).  A leader may first wait, at most half as long as the last
+ * sync took, for the writers of the last sync to be back, so that they share this one. */
 int pvm_gsync_wait(pvm_gsync *g, uint64_t ticket, char *err, size_t errlen);
 
 #endif
