@@ -8,8 +8,10 @@
  * Left at that, writers settle into two cohorts that alternate: those released by one sync
  * come back (their next record written) just after the next one started, and wait for the
  * one after it, so each sync carries half of them.  So a leader first waits for as many
- * writers as were waiting when the last sync ended to be back, at most half as long as
- * that sync took: one thread alone never waits, and busy threads share one sync.
+ * writers as were waiting when the last sync ended to be back, at most as long as that
+ * sync took (on a busy machine the released writers need about that long to get the CPU
+ * back; half of it was not enough): one thread alone never waits, busy threads share one
+ * sync, and a writer pays at most one more sync's time for it.
  */
 #include <stdio.h>
 #include <string.h>
@@ -51,12 +53,12 @@ uint64_t pvm_gsync_appended(pvm_gsync *g)
 }
 
 /* The leader, before it syncs: until the writers of the last sync are back, or for at most
- * half of that sync's time. */
+ * that sync's time. */
 static void gather(pvm_gsync *g)
 {
     if (g->waiting >= g->expect || !g->last_ns)
         return;
-    uint64_t until = now_ns() + g->last_ns / 2;
+    uint64_t until = now_ns() + g->last_ns;
     struct timespec ts = {.tv_sec = (time_t)(until / 1000000000u), .tv_nsec = (long)(until % 1000000000u)};
     g->gathering = true;
     while (g->waiting < g->expect && pthread_cond_timedwait(&g->back, &g->mu, &ts) == 0)

@@ -39,8 +39,8 @@ void pvm_gsync_destroy(pvm_gsync *g);
 /* After a write returned: its ticket, for pvm_gsync_wait. */
 uint64_t pvm_gsync_appended(pvm_gsync *g);
 /* Returns once a sync that started after the write of ticket returned has succeeded (0),
- * or failed (-1 with its reason).  A leader may first wait, at most half as long as the last
- * sync took, for the writers of the last sync to be back, so that they share this one. */
+ * or failed (-1 with its reason).  A leader may first wait, at most as long as the last sync
+ * took, for the writers of the last sync to be back, so that they share this one. */
 int pvm_gsync_wait(pvm_gsync *g, uint64_t ticket, char *err, size_t errlen);
 
 #endif
