@@ -15,7 +15,8 @@ static struct {
     const char *db;
     int validate;
     int sync; /* -1: not given */
-} global = {NULL, 0, -1};
+    const char *as; /* --as NAME: an administrator acts as another principal */
+} global = {NULL, 0, -1, NULL};
 
 int parse_sync(const char *v)
 {
@@ -38,6 +39,11 @@ int tool_global_options(int *argc, char ***argv)
         int used = 0;
         if (n > 2 && strcmp(a[1], "--db") == 0) {
             global.db = a[2];
+            used = 2;
+        } else if (n > 2 && strcmp(a[1], "--as") == 0) {
+            if (global.as)
+                return die("--as is given twice ('%s' and '%s')", global.as, a[2]);
+            global.as = a[2];
             used = 2;
         } else if (n > 1 && strcmp(a[1], "--validate") == 0) {
             global.validate = 1;
@@ -67,6 +73,7 @@ provost_options tool_engine_options(int sync)
     return (provost_options){.db_path = db && *db ? db : "provost.db",
                              .error_map_file = getenv("PROVOST_ERROR_MAP"),
                              .sync = sync >= 0 ? sync : PROVOST_SYNC_GROUP,
+                             .act_as = global.as,
                              .validate = global.validate || (validate && strcmp(validate, "1") == 0)};
 }
 

@@ -149,6 +149,39 @@ static const command commands[] = {
      "or of standard input, sealed under the database's master key (master.key). A\n"
      "provider's providerContext names it with credential=\"NAME\". list shows names, users\n"
      "and when each was set, never a secret. NAME: letters, digits, '.', '_', '-'.\n"},
+    {"user", cmd_user, "add, remove and list users (principals), and their groups",
+     "usage: provost [--db DIR] user add NAME [--group G]\n"
+     "       provost [--db DIR] user remove NAME [--group G]\n"
+     "       provost [--db DIR] user list\n"
+     "\n"
+     "add makes NAME a user; with --group G (an existing group) it also makes the user a\n"
+     "member of G (adding the user first if needed).  remove deletes the user with its\n"
+     "memberships and every right granted to it; with --group G only its membership of G.\n"
+     "NAME: letters, digits, '.', '_', '-', '@'.  Changes need the admin right.\n"},
+    {"group", cmd_group, "add, remove and list groups of users",
+     "usage: provost [--db DIR] group add NAME\n"
+     "       provost [--db DIR] group remove NAME\n"
+     "       provost [--db DIR] group list\n"
+     "\n"
+     "A right granted to a group applies to each of its members (provost user add U --group G).\n"},
+    {"grant", cmd_grant, "grant (or deny) a right to a user or group",
+     "usage: provost [--db DIR] grant PRINCIPAL RIGHT [--namespace NS [--procedure P]] [--deny]\n"
+     "\n"
+     "RIGHT: execute or executePrivate (everywhere, on namespace NS, or on procedure P of\n"
+     "NS), trusted (submit trusted requests), callerCredentials (basic credentials in simple\n"
+     "requests), admin (register, unregister, credentials, users, grants).  --deny refuses\n"
+     "the right; a deny beats every allow.  Until the first grant nothing is enforced.\n"},
+    {"revoke", cmd_revoke, "remove a grant or a deny",
+     "usage: provost [--db DIR] revoke PRINCIPAL RIGHT [--namespace NS [--procedure P]]\n"},
+    {"acl", cmd_acl, "show the rights granted; set a procedure's inheritance or execute-as",
+     "usage: provost [--db DIR] acl [NS]\n"
+     "       provost [--db DIR] acl NS PROCEDURE [--inherit|--no-inherit]\n"
+     "                                          [--execute-as CREDENTIAL|--no-execute-as]\n"
+     "\n"
+     "Prints every entry (or the global ones and those of NS), then the procedure settings.\n"
+     "--no-inherit: only the procedure's own entries apply to it, not its namespace's or\n"
+     "the global ones.  --execute-as: calls made from the procedure with an effective\n"
+     "impersonate=\"1\" run as the stored credential's user (provost credential set).\n"},
     {"batch", cmd_batch, "run many requests (files, a file of many, CSV/JSONL rows) on worker threads",
      "usage: provost [--db DIR] batch [OPTIONS] INPUT...\n"
      "       provost [--db DIR] batch [OPTIONS] --call NAMESPACE PROCEDURE --rows FILE\n"
@@ -252,6 +285,7 @@ static void usage(FILE *to)
           "                 machine); also $PROVOST_SYNC\n"
           "  --validate     check executeData against procedures' XSD Schemas (input\n"
           "                 before each call, output after); also $PROVOST_VALIDATE=1\n"
+          "  --as NAME      act as user NAME (administrators only)\n"
           "\n"
           "commands:\n",
           to);

@@ -14,7 +14,7 @@ char *read_input(const char *path, size_t *len, char *err, size_t errlen); /* "-
 /* provost_write_atomically (provost/batch.h) writes files whole. */
 int wants_help(int argc, char **argv);
 
-/* cmd_engine.c: the global options (--db, --validate, --sync) before the command name.
+/* cmd_engine.c: the global options (--db, --validate, --sync, --as) before the command name.
  * tool_global_options consumes them from argc and argv (returns 0, or die()'s status);
  * tool_engine_options is the one place every command gets its provost_options from:
  *   db_path   --db, else $PROVOST_DB, else ./provost.db
@@ -47,6 +47,11 @@ int cmd_call(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
 int cmd_txn(int argc, char **argv);
 int cmd_credential(int argc, char **argv);
+int cmd_user(int argc, char **argv); /* cmd_user.c: user, group, grant, revoke, acl */
+int cmd_group(int argc, char **argv);
+int cmd_grant(int argc, char **argv);
+int cmd_revoke(int argc, char **argv);
+int cmd_acl(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 

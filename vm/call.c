@@ -11,6 +11,7 @@
 
 #include "util/xmlerr.h"
 #include "counters.h"
+#include "rights.h"
 #include "vm.h"
 
 /* With schema validation on, executeData must match the procedure's input (before the
@@ -36,10 +37,18 @@ static int validate(pvm_req *r, const pvm_ns *ns, uint32_t proc, int which, xmlN
     return -1;
 }
 
-static const char *identity_for(pvm_req *r, int impersonate)
+/* Who a call runs as (SPEC §8, the truth table of mpf-schema.md §6.2): the engine unless
+ * impersonating; else the "execute as" credential of the procedure making the call, the
+ * request's basic credentials, or the caller. */
+static const char *identity_for(pvm_frame *f, int impersonate, const char **credential)
 {
+    pvm_req *r = f->req;
+    *credential = NULL;
     if (impersonate != 1)
         return "engine";
+    const char *as = pvm_rights_execute_as(f, credential);
+    if (as)
+        return as;
     if (r->basic_user)
         return r->basic_user;
     return r->e->caller;
@@ -57,7 +66,10 @@ int pvm_call(pvm_frame *f, const provost_callref *c, const pvm_target *t)
     int imp = c->impersonate ? c->impersonate : f->impersonate;
     int trusted = c->trusted ? c->trusted : f->trusted;
     int sensitive = c->sensitive ? c->sensitive : f->sensitive;
-    const char *identity = identity_for(r, imp);
+    if (pvm_rights_call(f, t) != 0)
+        return -1;
+    const char *credential;
+    const char *identity = identity_for(f, imp, &credential);
     const provost_proc *proc = &t->ns->bundle->procs_v[t->proc];
     uint32_t id = t->ns->counter_base == PROVOST_NONE ? PROVOST_NONE : t->ns->counter_base + t->proc;
     pvm_counters_begin(r->e->counters, id);
@@ -68,7 +80,9 @@ int pvm_call(pvm_frame *f, const provost_callref *c, const pvm_target *t)
     if (validate(r, t->ns, t->proc, 0, f->exec) != 0) {
         rc = -1;
     } else if (proc->flags & PROVOST_PROC_PROVIDER) {
+        r->execute_as = credential;
         rc = pvm_provider_call(r, t->ns, t->proc, f->exec_doc, trusted, sensitive, identity, &out);
+        r->execute_as = NULL;
         if (rc == 0)
             rc = validate(r, t->ns, t->proc, 1, out);
     } else {

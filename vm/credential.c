@@ -21,6 +21,7 @@
 #include "seal.h"
 #include "util/vec.h"
 #include "credential.h"
+#include "rights.h"
 #include "vm.h"
 
 #define PREFIX "credential/"
@@ -57,7 +58,7 @@ static const pvm_masterkey *usable_key(provost_engine *e, provost_error *err)
 int provost_credential_set(provost_engine *e, const char *name, const char *user, const char *secret,
                            provost_error *err)
 {
-    if (name_ok(name, err) != 0)
+    if (name_ok(name, err) != 0 || pvm_rights_admin(e, "credential set", err) != 0)
         return -1;
     size_t ulen = user ? strlen(user) : 0, slen = secret ? strlen(secret) : 0;
     if (ulen == 0 || ulen > 1024 || memchr(user, '\n', ulen))
@@ -94,7 +95,7 @@ int provost_credential_set(provost_engine *e, const char *name, const char *user
     }
     free(v);
     free(sealed);
-    return rc;
+    return rc == 0 ? pvm_rights_reload(e, err) : rc; /* an "execute as" may name it */
 }
 
 /* A record's parts; -1 when it is not a record this version wrote. */
@@ -170,9 +171,27 @@ int pvm_credential_get(provost_engine *e, const char *name, char **user, char **
     return rc;
 }
 
+int pvm_credential_user(pvm_db *db, const char *name, char **user)
+{
+    *user = NULL;
+    char key[PREFIX_LEN + NAME_MAX_LEN + 1], why[512] = "";
+    if (name_ok(name, NULL) != 0)
+        return -1;
+    snprintf(key, sizeof key, PREFIX "%s", name);
+    size_t n = 0;
+    unsigned char *v = (unsigned char *)pvm_db_get(db, PVM_CF_CONFIG, key, strlen(key), &n, why, sizeof why);
+    uint64_t updated;
+    const unsigned char *u, *s;
+    size_t ulen, sn;
+    if (v && parse(v, n, &updated, &u, &ulen, &s, &sn) == 0)
+        *user = strndup((const char *)u, ulen);
+    free(v);
+    return *user ? 0 : -1;
+}
+
 int provost_credential_remove(provost_engine *e, const char *name, provost_error *err)
 {
-    if (name_ok(name, err) != 0)
+    if (name_ok(name, err) != 0 || pvm_rights_admin(e, "credential remove", err) != 0)
         return -1;
     char key[PREFIX_LEN + NAME_MAX_LEN + 1], why[512] = "";
     snprintf(key, sizeof key, PREFIX "%s", name);
@@ -184,7 +203,7 @@ int provost_credential_remove(provost_engine *e, const char *name, provost_error
     free(v);
     if (pvm_db_delete(e->db, PVM_CF_CONFIG, key, strlen(key), why, sizeof why) != 0)
         return pvm_api_fail(err, PROVOST_E_JOURNAL, "credential '%s': %s", name, why);
-    return 0;
+    return pvm_rights_reload(e, err);
 }
 
 typedef struct listing {

@@ -17,6 +17,9 @@ struct pvm_db;
  * (malloc'd).  0; 1 when there is no such credential; -1 when it cannot be read or opened.
  * WHY says which, naming the credential, never holding the secret. */
 int pvm_credential_get(provost_engine *e, const char *name, char **user, char **secret, char *why, size_t whylen);
+/* Credential NAME's user alone (malloc'd, in *user), without opening its secret: 0, or -1
+ * with *user NULL when there is no such credential or it cannot be read. */
+int pvm_credential_user(struct pvm_db *db, const char *name, char **user);
 int pvm_credential_any(struct pvm_db *db, bool *any, char *err, size_t errlen);
 
 #endif

@@ -14,11 +14,13 @@
 #include <openssl/crypto.h>
 
 #include "provost/compiler.h"
+#include "provost/rights.h"
 #include "util/str.h"
 #include "util/vec.h"
 #include "counters.h"
 #include "db.h"
 #include "journal.h"
+#include "rights.h"
 #include "vm.h"
 
 /* The Error Provider namespace every new database holds (SPEC §7). */
@@ -214,6 +216,8 @@ int provost_register(provost_engine *e, const char *filename, const void *buf, s
 {
     if (info)
         memset(info, 0, sizeof *info);
+    if (pvm_rights_admin(e, "register", err) != 0)
+        return -1;
     pvm_bundle *b;
     if (compile_or_load(e, filename ? filename : "namespace", buf, len, &b, err) != 0)
         return -1;
@@ -233,6 +237,8 @@ int provost_register(provost_engine *e, const char *filename, const void *buf, s
 
 int provost_unregister(provost_engine *e, const char *name, provost_error *err)
 {
+    if (pvm_rights_admin(e, "unregister", err) != 0)
+        return -1;
     pthread_mutex_lock(&e->lock);
     pvm_catalog *cat = e->catalog;
     pvm_ns *old = pvm_catalog_find(cat, name, NULL);
@@ -418,7 +424,7 @@ int provost_open(const provost_options *opts, provost_engine **out, provost_erro
     e->validate = opts->validate != 0;
     e->step_budget = opts->step_budget ? opts->step_budget : PROVOST_DEFAULT_STEP_BUDGET;
     const char *caller = opts->caller;
-    struct passwd *pw = caller ? NULL : getpwuid(getuid());
+    struct passwd *pw = caller ? NULL : getpwuid(geteuid());
     e->caller = strdup(caller ? caller : pw && pw->pw_name ? pw->pw_name : "unknown");
     e->catalog = pvm_catalog_build(NULL, 0);
     if (!e->counters || !e->rcache || !e->caller || !e->catalog) {
@@ -463,6 +469,14 @@ int provost_open(const provost_options *opts, provost_engine **out, provost_erro
         }
         pvm_ns_put(ns);
     }
+    if (!(e->rights = pvm_rights_open(e, why, sizeof why))) {
+        provost_close(e);
+        return pvm_api_fail(err, PROVOST_E_JOURNAL, "cannot open the database: %s", why);
+    }
+    if (opts->act_as && provost_act_as(e, opts->act_as, err) != 0) {
+        provost_close(e);
+        return -1;
+    }
     if (opts->salvage) {
         if (park_all(e, why, sizeof why) != 0) {
             provost_close(e);
@@ -500,6 +514,7 @@ void provost_close(provost_engine *e)
         return;
     pvm_catalog_put(e->catalog);
     pvm_rcache_free(e->rcache);
+    pvm_rights_close(e->rights);
     pvm_providers_free(e);
     pvm_journal_close(e->journal);
     pvm_db_close(e->db);

@@ -88,6 +88,7 @@ const char *provost_pcall_transaction(const provost_pcall *c) { return c->req->t
 int provost_pcall_phase(const provost_pcall *c) { return c->phase; }
 int provost_pcall_in_doubt(const provost_pcall *c) { return c->in_doubt; }
 const char *provost_pcall_identity(const provost_pcall *c) { return c->identity ? c->identity : "engine"; }
+const char *provost_pcall_credential(const provost_pcall *c) { return c->req ? c->req->execute_as : NULL; }
 void *provost_provider_state(const provost_pcall *c) { return c->provider->state; }
 void *provost_txn_state(const provost_pcall *c) { return c->active ? c->active->state : NULL; }
 

@@ -17,6 +17,7 @@
 #include "util/xmlout.h"
 #include "counters.h"
 #include "db.h"
+#include "rights.h"
 #include "vm.h"
 
 void pvm_uuid(char out[40])
@@ -132,7 +133,9 @@ static int run_part(provost_engine *e, pvm_catalog *cat, const target *t, xmlDoc
     pvm_counters_begin(e->counters, id);
     uint64_t t0 = pvm_now_ns();
     const char *identity = r.root_impersonate == 1 ? (r.basic_user ? r.basic_user : e->caller) : "engine";
-    if (t->simple && (proc->flags & PROVOST_PROC_PROVIDER)) {
+    if (pvm_rights_begin(&r, t->simple, t->ns, t->proc, user != NULL) != 0) {
+        rc = -1;
+    } else if (t->simple && (proc->flags & PROVOST_PROC_PROVIDER)) {
         /* a provider procedure called directly: executeData = the data's children */
         xmlNodePtr ed;
         exec_doc = pvm_execute_xml(NULL, &ed);
@@ -180,6 +183,7 @@ static int run_part(provost_engine *e, pvm_catalog *cat, const target *t, xmlDoc
             *failed_code = r.err.code;
     }
     pvm_error_clear(&r.err);
+    pvm_rights_end(&r);
     pvm_txn_clear(&r);
     for (size_t i = 0; i < r.ngrave; i++)
         xmlFreeNode(r.grave[i]);

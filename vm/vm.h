@@ -91,6 +91,7 @@ struct provost_engine {
     atomic_uint next_counter;
     struct pvm_counters *counters;
     struct pvm_journal *journal;
+    struct pvm_rightsbox *rights; /* principals and rights (rights.c) */
 };
 
 /* ---- errors --------------------------------------------------------------------------- */
@@ -161,6 +162,13 @@ typedef struct pvm_req {
     /* security: inherited step flags and credentials */
     const char *basic_user; /* securityContext/authentication/basic/@username */
     int root_impersonate, root_trusted, root_sensitive;
+    /* rights.c: the principal the request runs for (what audit records name), the rights
+     * snapshot it is checked against (NULL: nothing defined), and the "execute as"
+     * credential of the provider call being made, if any */
+    const char *principal;
+    struct pvm_rights *rights;
+    bool admin;
+    const char *execute_as;
     xmlXPathContextPtr xp;  /* reused for every XPath evaluation */
     char **queued;          /* ids of jobs queued suspended by this transaction */
     size_t nqueued;
@@ -169,6 +177,12 @@ typedef struct pvm_req {
     int depth;
     uint64_t steps;         /* instructions run so far, against the engine's step budget */
 } pvm_req;
+
+/* The principal request r runs for (rights.c sets it when the request begins). */
+static inline const char *pvm_req_principal(const pvm_req *r)
+{
+    return r->principal ? r->principal : r->e->caller;
+}
 
 /* One call of a provider, as provider.h's services see it. */
 struct provost_pcall {

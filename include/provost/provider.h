@@ -79,6 +79,9 @@ int provost_pcall_in_doubt(const provost_pcall *c); /* rollback of a call whose 
 /* The effective identity the call runs as (SPEC §8): "engine", a user name from the
  * request's basic credentials, an "execute as" name, or the caller's name. */
 const char *provost_pcall_identity(const provost_pcall *c);
+/* The stored credential the call runs as when its identity comes from an "execute as"
+ * setting (provost acl ... --execute-as), for provost_secret; else NULL.  Process only. */
+const char *provost_pcall_credential(const provost_pcall *c);
 /* An engine setting (e.g. "errorMapFile"), or NULL. */
 const char *provost_pcall_setting(const provost_pcall *c, const char *name);
 

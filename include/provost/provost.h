@@ -47,6 +47,8 @@ typedef struct provost_options {
     int salvage;                /* open a database whose write-ahead log is damaged: keep every
                                    record that can be read, finish nothing, and park every
                                    transaction in the journal as stuck for the operator */
+    const char *act_as;         /* an administrator acts as this user (provost/rights.h:
+                                   provost_act_as); opening fails for anyone else */
 } provost_options;
 
 /* Opens (creating when missing) the database and recovers every unfinished transaction
