@@ -236,6 +236,15 @@ static uint32_t test_process(provost_pcall *c, xmlDocPtr execute_xml)
         if (!exec ||
             !xmlNewTextChild(exec, exec->ns, BAD_CAST "identity", BAD_CAST(who ? who : "")))
             return provost_fail(c, PROVOST_E_FAIL, "Whoami: out of memory");
+        /* running as an "execute as" credential: its name, and whether its secret opens */
+        const char *cred = provost_pcall_credential(c);
+        char *secret = NULL;
+        uint32_t opened = cred ? provost_secret(c, cred, NULL, &secret, NULL) : PROVOST_S_OK;
+        if (opened != PROVOST_S_OK)
+            return opened;
+        provost_secret_free(secret);
+        if (cred && !xmlNewTextChild(exec, exec->ns, BAD_CAST "credential", BAD_CAST cred))
+            return provost_fail(c, PROVOST_E_FAIL, "Whoami: out of memory");
         return PROVOST_S_OK;
     }
     case T_CRASH:

@@ -468,11 +468,15 @@ static int read_one(void *ud, const char *key, size_t klen, const char *val, siz
     return r->oom;
 }
 
+/* Frees what the caller did not take (provost_principal_list takes the principals,
+ * provost_acl_get the entries and settings, and leaves them empty). */
 static void reading_free(reading *r)
 {
     for (size_t i = 0; i < r->pairs.n; i++)
         free(r->pairs.v[i]);
     PU_VEC_FREE(r->pairs);
+    provost_acl rest = {r->aces.v, r->aces.n, r->procs.v, r->procs.n, 0};
+    provost_acl_free(&rest);
 }
 
 static int read_all(provost_engine *e, reading *r, provost_error *err)
@@ -529,15 +533,17 @@ int provost_acl_get(provost_engine *e, const char *ns, provost_acl *out, provost
     reading r = {.ns = ns, .groups = -1};
     memset(out, 0, sizeof *out);
     int rc = read_all(e, &r, err);
-    for (size_t i = 0; i < r.principals.n; i++)
-        free(r.principals.v[i].name);
-    PU_VEC_FREE(r.principals);
-    reading_free(&r);
+    provost_principal_list_free(r.principals.v, r.principals.n);
     out->entries = r.aces.v;
     out->nentries = r.aces.n;
     out->procs = r.procs.v;
     out->nprocs = r.procs.n;
     out->enforced = r.enforced;
+    r.aces.v = NULL;
+    r.aces.n = 0;
+    r.procs.v = NULL;
+    r.procs.n = 0;
+    reading_free(&r);
     if (rc != 0)
         provost_acl_free(out);
     return rc;
