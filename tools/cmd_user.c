@@ -35,14 +35,14 @@ static int name_and_group(int argc, char **argv, const char *cmd, const char **a
         if (strcmp(argv[i], "--group") == 0 && i + 1 < argc)
             a[1] = argv[++i];
         else if (argv[i][0] == '-')
-            return die("%s: unknown option '%s' (see provost help %.5s)", cmd, argv[i], cmd);
+            return die("%s: unknown option '%s' (see provost help %.*s)", cmd, argv[i], (int)strcspn(cmd, " "), cmd);
         else if (a[0])
             return die("%s: one name at a time ('%s' and '%s')", cmd, a[0], argv[i]);
         else
             a[0] = argv[i];
     }
     if (!a[0])
-        return die("%s: which name? (see provost help %.5s)", cmd, cmd);
+        return die("%s: which name? (see provost help %.*s)", cmd, (int)strcspn(cmd, " "), cmd);
     return 0;
 }
 
