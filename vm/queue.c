@@ -14,6 +14,7 @@
 #include "provost/compiler.h"
 #include "util/xmlout.h"
 #include "db.h"
+#include "rights.h"
 #include "vm.h"
 
 enum { JOB_PENDING = 4, JOB_SUSPENDED = 13 };
@@ -36,6 +37,8 @@ int pvm_queue(pvm_frame *f, const provost_callref *c, const pvm_target *t)
     if (!t->ns)
         return pvm_fail(r, PROVOST_E_NOTFOUND, "procedure '%s' of namespace '%s' is not registered",
                         pvm_bundle_str(f->b, c->proc), pvm_bundle_str(f->b, c->ns));
+    if (pvm_rights_call(f, t) != 0) /* queueing a call needs what making it does */
+        return -1;
     char uuid[40], id[48];
     pvm_uuid(uuid);
     snprintf(id, sizeof id, "1:%s", uuid);

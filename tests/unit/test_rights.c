@@ -275,12 +275,17 @@ static void private_procedures(void **s)
     /* called directly by a trusted request: executePrivate */
     expect(run(e, 1, NULL, NULL, direct),
            "description=\"access denied: principal 'alice' lacks the right executePrivate on procedure T/Hidden\"");
+    /* queueing the call needs the same */
+    expect(run(e, 1, NULL, NULL, "<request><procedure><queue namespace=\"T\" procedure=\"Hidden\"/></procedure></request>"),
+           "lacks the right executePrivate on procedure T/Hidden");
     provost_close(e);
     e = must_open(db, NULL, NULL);
     grant(e, "ops", PROVOST_RIGHT_EXECUTE_PRIVATE, "T", NULL, 0);
     provost_close(e);
     e = must_open(db, "alice", NULL);
     expect(run(e, 1, NULL, NULL, direct), "<response><data/></response>");
+    expect(run(e, 1, NULL, NULL, "<request><procedure><queue namespace=\"T\" procedure=\"Hidden\"/></procedure></request>"),
+           "<response><data/></response>");
     provost_close(e);
     /* bob may execute U: its call into T needs execute on T too */
     e = must_open(db, "bob", NULL);
