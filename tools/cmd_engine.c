@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "provost/audit.h"
 #include "provost/bytecode.h"
 #include "provost/provost.h"
 #include "tools.h"
@@ -16,7 +17,8 @@ static struct {
     int validate;
     int sync; /* -1: not given */
     const char *as; /* --as NAME: an administrator acts as another principal */
-} global = {NULL, 0, -1, NULL};
+    int audit_level; /* provost_audit_level; 0: the database's */
+} global = {NULL, 0, -1, NULL, 0};
 
 int parse_sync(const char *v)
 {
@@ -52,6 +54,10 @@ int tool_global_options(int *argc, char ***argv)
             if ((global.sync = parse_sync(a[2])) < 0)
                 return die("--sync takes always, group or none (not '%s')", a[2]);
             used = 2;
+        } else if (n > 2 && strcmp(a[1], "--audit-level") == 0) {
+            if ((global.audit_level = provost_audit_level_parse(a[2])) < 0)
+                return die("--audit-level takes none, failures, enabled or full (not '%s')", a[2]);
+            used = 2;
         } else if (n > 1 && strncmp(a[1], "--sync=", 7) == 0) {
             if ((global.sync = parse_sync(a[1] + 7)) < 0)
                 return die("--sync takes always, group or none (not '%s')", a[1] + 7);
@@ -74,6 +80,7 @@ provost_options tool_engine_options(int sync)
                              .error_map_file = getenv("PROVOST_ERROR_MAP"),
                              .sync = sync >= 0 ? sync : PROVOST_SYNC_GROUP,
                              .act_as = global.as,
+                             .audit_level = global.audit_level,
                              .validate = global.validate || (validate && strcmp(validate, "1") == 0)};
 }
 

@@ -140,6 +140,29 @@ static const command commands[] = {
      "state; --stuck only those parked after failed compensations or commits.\n"
      "resolve finishes a stuck transaction: --retry runs its compensation (or commit)\n"
      "again; --rolled-back tells Provost an operator compensated it by hand, and removes it.\n"},
+    {"audit", cmd_audit, "query, export and purge the audit trail; set its level",
+     "usage: provost [--db DIR] audit [--since T] [--until T] [--procedure NS/P] [--outcome ok|failed]\n"
+     "                                [--principal P] [--json]\n"
+     "       provost [--db DIR] audit export --jsonl [the same filters]\n"
+     "       provost [--db DIR] audit purge --before T\n"
+     "       provost [--db DIR] audit level [none|failures|enabled|full|default]\n"
+     "\n"
+     "The trail holds a record per failed transaction and (level enabled or full) per call\n"
+     "of an auditEnabled procedure: time, transaction, client transaction id, principal,\n"
+     "procedure, outcome, code, duration, and at level full the request data (never that of\n"
+     "a sensitive request).  The query prints the records in time order, as a table or (--json)\n"
+     "a JSON array; export writes one JSON object per line.\n"
+     "\n"
+     "  --since T, --until T   records from T on, records before T.  T is RFC 3339\n"
+     "                         (2026-12-05T08:00:00Z, +01:00 offsets), a date (midnight\n"
+     "                         UTC), now, or relative: -30s, -30m, -1h, -7d, -2w\n"
+     "  --procedure NS/P       one procedure (NS/* every procedure of NS); names without case\n"
+     "  --outcome ok|failed    only succeeded, or only failed, records\n"
+     "  --principal P          only the requests run for P\n"
+     "\n"
+     "purge deletes every record older than T.  level shows the level in force, or stores the\n"
+     "database's own (default: failures; default removes the setting); the global option\n"
+     "--audit-level overrides it for one command.\n"},
     {"credential", cmd_credential, "store the user names and secrets providers sign in with",
      "usage: provost [--db DIR] credential set NAME --user U (--password-file F | --password-stdin)\n"
      "       provost [--db DIR] credential list\n"
@@ -286,6 +309,8 @@ static void usage(FILE *to)
           "  --validate     check executeData against procedures' XSD Schemas (input\n"
           "                 before each call, output after); also $PROVOST_VALIDATE=1\n"
           "  --as NAME      act as user NAME (administrators only)\n"
+          "  --audit-level L  none, failures, enabled or full: what this command's engine\n"
+          "                 records in the audit trail (default: the database's setting)\n"
           "\n"
           "commands:\n",
           to);

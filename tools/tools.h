@@ -14,12 +14,13 @@ char *read_input(const char *path, size_t *len, char *err, size_t errlen); /* "-
 /* provost_write_atomically (provost/batch.h) writes files whole. */
 int wants_help(int argc, char **argv);
 
-/* cmd_engine.c: the global options (--db, --validate, --sync, --as) before the command name.
+/* cmd_engine.c: the global options (--db, --validate, --sync, --as, --audit-level) before the command name.
  * tool_global_options consumes them from argc and argv (returns 0, or die()'s status);
  * tool_engine_options is the one place every command gets its provost_options from:
  *   db_path   --db, else $PROVOST_DB, else ./provost.db
  *   validate  --validate, or $PROVOST_VALIDATE=1
  *   sync      the command's own sync when >= 0, else --sync, else $PROVOST_SYNC, else group
+ *   audit_level  --audit-level, else 0 (the database's setting)
  * tool_open_engine opens with them, tool_open_with with options a command adjusted (recover's
  * salvage); both print the engine's error (status set) on failure and its warning. */
 struct provost_options;
@@ -52,6 +53,7 @@ int cmd_group(int argc, char **argv);
 int cmd_grant(int argc, char **argv);
 int cmd_revoke(int argc, char **argv);
 int cmd_acl(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 

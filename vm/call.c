@@ -76,6 +76,7 @@ int pvm_call(pvm_frame *f, const provost_callref *c, const pvm_target *t)
     uint64_t t0 = pvm_now_ns();
     int rc;
     xmlNodePtr out = NULL;
+    size_t audit = pvm_audit_call(r, t->ns, t->proc, f->exec, sensitive);
     r->depth++;
     if (validate(r, t->ns, t->proc, 0, f->exec) != 0) {
         rc = -1;
@@ -95,6 +96,7 @@ int pvm_call(pvm_frame *f, const provost_callref *c, const pvm_target *t)
         out = pvm_execute_data(f->exec_doc);
     }
     r->depth--;
+    pvm_audit_called(r, audit, rc);
     if (rc == 0 && out) /* the afters see the executeData the call left */
         f->exec = out;
     pvm_counters_end(r->e->counters, id, rc == 0 ? PVM_OUTCOME_OK : PVM_OUTCOME_FAILED, pvm_now_ns() - t0);

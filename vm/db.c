@@ -330,6 +330,49 @@ int pvm_db_each(pvm_db *d, int cf, pvm_db_each_fn fn, void *ud, char *err, size_
     return rc;
 }
 
+int pvm_db_range(pvm_db *d, int cf, const char *from, size_t flen, const char *to, size_t tlen, pvm_db_each_fn fn,
+                 void *ud, char *err, size_t errlen)
+{
+    /* the upper bound stops the iterator itself: no key past the range is read */
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    if (to)
+        rocksdb_readoptions_set_iterate_upper_bound(ro, to, tlen);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(d->db, ro, d->cf[cf]);
+    int rc = 0;
+    if (from)
+        rocksdb_iter_seek(it, from, flen);
+    else
+        rocksdb_iter_seek_to_first(it);
+    for (; rocksdb_iter_valid(it) && rc == 0; rocksdb_iter_next(it)) {
+        size_t kl, vl;
+        const char *k = rocksdb_iter_key(it, &kl);
+        const char *v = rocksdb_iter_value(it, &vl);
+        rc = fn(ud, k, kl, v, vl);
+    }
+    char *rerr = NULL;
+    rocksdb_iter_get_error(it, &rerr);
+    rocksdb_iter_destroy(it);
+    rocksdb_readoptions_destroy(ro);
+    if (rerr) {
+        set_err_at(err, errlen, d->path, "database read failed", rerr);
+        return -1;
+    }
+    return rc;
+}
+
+int pvm_db_delete_range(pvm_db *d, int cf, const char *from, size_t flen, const char *to, size_t tlen, char *err,
+                        size_t errlen)
+{
+    char *rerr = NULL;
+    rocksdb_delete_range_cf(d->db, d->wsync, d->cf[cf], from, flen, to, tlen, &rerr);
+    if (rerr) {
+        set_err_at(err, errlen, d->path, "database delete failed", rerr);
+        return -1;
+    }
+    rocksdb_compact_range_cf(d->db, d->cf[cf], from, flen, to, tlen);
+    return 0;
+}
+
 int pvm_db_append(pvm_db *d, int cf, const char *key, size_t klen, const void *val, size_t vlen, int sync,
                   char *err, size_t errlen)
 {
@@ -367,13 +410,16 @@ static int write_batch(pvm_db *d, rocksdb_writebatch_t *b, int sync, char *err, 
 }
 
 int pvm_db_end(pvm_db *d, int cf_range, const char *from, size_t flen, const char *to, size_t tlen, int cf_put,
-               const char *okey, size_t oklen, const char *oval, size_t ovlen, int sync, char *err, size_t errlen)
+               const char *okey, size_t oklen, const char *oval, size_t ovlen, const pvm_db_kv *extra, size_t nextra,
+               int sync, char *err, size_t errlen)
 {
     rocksdb_writebatch_t *b = rocksdb_writebatch_create();
     if (from)
         rocksdb_writebatch_delete_range_cf(b, d->cf[cf_range], from, flen, to, tlen);
     if (okey)
         rocksdb_writebatch_put_cf(b, d->cf[cf_put], okey, oklen, oval, ovlen);
+    for (size_t i = 0; i < nextra; i++)
+        rocksdb_writebatch_put_cf(b, d->cf[extra[i].cf], extra[i].key, extra[i].klen, extra[i].val, extra[i].vlen);
     return write_batch(d, b, sync, err, errlen);
 }
 

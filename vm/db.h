@@ -42,10 +42,17 @@ int pvm_db_append(pvm_db *db, int cf, const char *key, size_t klen, const void *
 /* Syncs the write-ahead log: every write that returned before the call is on disk after it
  * (0), or -1 with a reason.  Writes made meanwhile by other threads may or may not be. */
 int pvm_db_sync_wal(pvm_db *db, char *err, size_t errlen);
-/* A transaction's end: delete [from, to) of cf_range and, when okey is given, put
- * okey = oval in cf_put -- in one atomic write. */
+/* A put that rides in another write's batch (the audit records of a transaction's end). */
+typedef struct pvm_db_kv {
+    int cf;
+    const char *key, *val;
+    size_t klen, vlen;
+} pvm_db_kv;
+/* A transaction's end: delete [from, to) of cf_range, when okey is given put okey = oval in
+ * cf_put, and put every one of extra -- in one atomic write. */
 int pvm_db_end(pvm_db *db, int cf_range, const char *from, size_t flen, const char *to, size_t tlen, int cf_put,
-               const char *okey, size_t oklen, const char *oval, size_t ovlen, int sync, char *err, size_t errlen);
+               const char *okey, size_t oklen, const char *oval, size_t ovlen, const pvm_db_kv *extra, size_t nextra,
+               int sync, char *err, size_t errlen);
 /* A journal record (key = val in cf) and, when okey is given, okey = oval in cf_put -- in
  * one atomic write. */
 int pvm_db_append_with(pvm_db *db, int cf, const char *key, size_t klen, const void *val, size_t vlen, int cf_put,
@@ -60,5 +67,13 @@ const char *pvm_db_path(const pvm_db *db);
 typedef int (*pvm_db_each_fn)(void *ud, const char *key, size_t klen, const char *val, size_t vlen);
 /* Calls fn for every key of cf in order; stops early when fn returns non-zero (returned). */
 int pvm_db_each(pvm_db *db, int cf, pvm_db_each_fn fn, void *ud, char *err, size_t errlen);
+/* The same for the keys in [from, to) only: it seeks to from (NULL: the first key) and reads
+ * nothing at or past to (NULL: the last key). */
+int pvm_db_range(pvm_db *db, int cf, const char *from, size_t flen, const char *to, size_t tlen, pvm_db_each_fn fn,
+                 void *ud, char *err, size_t errlen);
+/* Deletes the keys in [from, to) of cf (synced) and compacts that range, so that the space
+ * they took is given back. */
+int pvm_db_delete_range(pvm_db *db, int cf, const char *from, size_t flen, const char *to, size_t tlen, char *err,
+                        size_t errlen);
 
 #endif

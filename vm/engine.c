@@ -443,6 +443,10 @@ int provost_open(const provost_options *opts, provost_engine **out, provost_erro
         provost_close(e);
         return pvm_api_fail(err, PROVOST_E_JOURNAL, "cannot open the journal: %s", why);
     }
+    if (pvm_audit_open(e, opts->audit_level, why, sizeof why) != 0) {
+        provost_close(e);
+        return pvm_api_fail(err, PROVOST_E_INVALIDARG, "cannot open the database: %s", why);
+    }
     loading l = {.e = e};
     int rc = pvm_db_each(e->db, PVM_CF_NAMESPACES, load_one, &l, why, sizeof why);
     if (rc == 0 && publish(e, l.v, l.n) != 0) {

@@ -188,6 +188,8 @@ typedef struct jwrite {
     size_t klen, vlen;
     const char *from, *to;       /* end: the range, or NULL */
     const char *okey, *oval;     /* end or record: the outcome, or NULL */
+    const pvm_db_kv *extra;      /* end: more puts (audit records) */
+    size_t nextra;
     bool sync;
 } jwrite;
 
@@ -222,7 +224,8 @@ static int guarded(pvm_journal *j, const jwrite *w, char *err, size_t errlen)
             rc = pvm_db_append(j->db, PVM_CF_JOURNAL, w->key, w->klen, w->val, w->vlen, sync, err, errlen);
         else
             rc = pvm_db_end(j->db, PVM_CF_JOURNAL, w->from, 42, w->to, 42, PVM_CF_OUTCOMES, w->okey,
-                            w->okey ? strlen(w->okey) : 0, w->oval, w->oval ? strlen(w->oval) : 0, sync, err, errlen);
+                            w->okey ? strlen(w->okey) : 0, w->oval, w->oval ? strlen(w->oval) : 0, w->extra, w->nextra,
+                            sync, err, errlen);
         if (serial)
             pthread_mutex_unlock(&j->serial);
         if (rc == 0 && sync)
@@ -413,14 +416,16 @@ int pvm_journal_stuck(pvm_journal *j, pvm_jtxn *t, const char *reason, const cha
     return append_with(j, t, t->next++, &b, true, t->outcome_key, outcome, err, errlen);
 }
 
-static int end_write(pvm_journal *j, const char *txid, const char *okey, const char *oval, char *err, size_t errlen)
+static int end_write(pvm_journal *j, const char *txid, const char *okey, const char *oval, const pvm_jtxn *t,
+                     char *err, size_t errlen)
 {
     char from[42], to[42];
     if (txid) {
         key_of(txid, 0, from);
         key_of(txid, 0xFFFFFFFFu, to); /* sequence numbers never reach it */
     }
-    jwrite w = {.from = txid ? from : NULL, .to = to, .okey = okey, .oval = oval, .sync = true};
+    jwrite w = {.from = txid ? from : NULL, .to = to, .okey = okey, .oval = oval, .extra = t->extra,
+                .nextra = t->nextra, .sync = true};
     return guarded(j, &w, err, errlen);
 }
 
@@ -428,7 +433,7 @@ int pvm_journal_end(pvm_journal *j, pvm_jtxn *t, const char *outcome, char *err,
 {
     if (!t->begun && !t->outcome_key)
         return 0; /* nothing was written: a read-only transaction */
-    int rc = end_write(j, t->begun ? t->txid : NULL, t->outcome_key, t->outcome_key ? outcome : NULL, err, errlen);
+    int rc = end_write(j, t->begun ? t->txid : NULL, t->outcome_key, t->outcome_key ? outcome : NULL, t, err, errlen);
     if (rc != 0)
         t->broken = true;
     return rc;

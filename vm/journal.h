@@ -42,6 +42,8 @@ typedef struct pvm_jtxn {
     const char *client;  /* clientTransactionId, or NULL */
     const char *outcome_key; /* journaled in BEGIN, recorded with the end or with STUCK
                               * (exactly-once submission), or NULL */
+    const struct pvm_db_kv *extra; /* put in the end's write too (audit records), or NULL */
+    size_t nextra;
 } pvm_jtxn;
 
 /* A call as recovery and `txn list` see it. */
@@ -103,7 +105,8 @@ int pvm_journal_stuck(pvm_journal *j, pvm_jtxn *t, const char *reason, const cha
                       size_t errlen);
 int pvm_journal_queued(pvm_journal *j, pvm_jtxn *t, const char *job, char *err, size_t errlen);
 /* The transaction is finished: its records go, and (with an outcome key) its outcome is
- * recorded in the same atomic write. */
+ * recorded in the same atomic write, with t's extra puts.  Nothing is written for a
+ * transaction that journaled nothing and has no outcome key (its extra puts included). */
 int pvm_journal_end(pvm_journal *j, pvm_jtxn *t, const char *outcome, char *err, size_t errlen);
 
 /* Every unfinished transaction, oldest first.  Free with pvm_journal_views_free. */

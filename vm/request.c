@@ -133,6 +133,7 @@ static int run_part(provost_engine *e, pvm_catalog *cat, const target *t, xmlDoc
     pvm_counters_begin(e->counters, id);
     uint64_t t0 = pvm_now_ns();
     const char *identity = r.root_impersonate == 1 ? (r.basic_user ? r.basic_user : e->caller) : "engine";
+    pvm_audit_begin(&r, t->ns, t->proc, t->simple ? NULL : t->links);
     if (pvm_rights_begin(&r, t->simple, t->ns, t->proc, user != NULL) != 0) {
         rc = -1;
     } else if (t->simple && (proc->flags & PROVOST_PROC_PROVIDER)) {

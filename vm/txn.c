@@ -137,6 +137,15 @@ static enum settle commit_calls(pvm_req *r)
     return stuck ? STUCK : SETTLED;
 }
 
+/* The transaction's end, its audit records (audit.c) in the same write. */
+static int journal_end(pvm_req *r, bool ok, const char *outcome, char *why, size_t whylen)
+{
+    pvm_audit_seal(r, ok);
+    int rc = pvm_journal_end(r->e->journal, &r->jt, outcome, why, whylen);
+    pvm_audit_sealed(r, rc);
+    return rc;
+}
+
 /* Prepare every twoPhase call in order; false (error raised) when one fails. */
 static bool prepare_calls(pvm_req *r)
 {
@@ -184,7 +193,7 @@ int pvm_finish(pvm_req *r, bool ok)
         outcome_text(r, "committed", outcome, sizeof outcome);
         if (end == SETTLED)
             pvm_queue_finish(r, true); /* before the end: a crash in between repeats it */
-        if (end == SETTLED && pvm_journal_end(r->e->journal, &r->jt, outcome, why, sizeof why) != 0) {
+        if (end == SETTLED && journal_end(r, true, outcome, why, sizeof why) != 0) {
             if (two) {
                 /* the COMMIT decision is durable: the transaction is committed (never rolled
                  * back after its commits); its records stay and recovery ends it */
@@ -195,7 +204,7 @@ int pvm_finish(pvm_req *r, bool ok)
                 end = rollback_calls(r);
                 outcome_text(r, "failed", outcome, sizeof outcome);
                 if (end == SETTLED)
-                    pvm_journal_end(r->e->journal, &r->jt, outcome, why, sizeof why);
+                    journal_end(r, false, outcome, why, sizeof why);
             }
         }
     } else {
@@ -203,7 +212,7 @@ int pvm_finish(pvm_req *r, bool ok)
         outcome_text(r, "failed", outcome, sizeof outcome);
         pvm_queue_finish(r, false); /* a rolled-back transaction's suspended jobs go */
         if (end == SETTLED)
-            pvm_journal_end(r->e->journal, &r->jt, outcome, why, sizeof why); /* if lost, recovery ends it */
+            journal_end(r, false, outcome, why, sizeof why); /* if lost, recovery ends it */
     }
     /* not settled: stuck (its outcome went with STUCK), or left to recovery, which ends it
      * and records the outcome from the key in BEGIN */
@@ -226,6 +235,7 @@ void pvm_txn_clear(pvm_req *r)
     }
     free(r->calls);
     free(r->active);
+    pvm_audit_clear(&r->audit);
     r->calls = NULL;
     r->active = NULL;
     r->ncalls = r->capcalls = r->nactive = r->capactive = 0;
@@ -295,7 +305,8 @@ static int recover_one(provost_engine *e, pvm_catalog *cat, const pvm_jview *v, 
     pvm_queue_forget(&r);
     char why[300], outcome[80];
     outcome_text(&r, commit ? "committed" : "failed", outcome, sizeof outcome);
-    if (settled && pvm_journal_end(e->journal, &r.jt, outcome, why, sizeof why) != 0)
+    pvm_audit_recovered(&r, cat, v, commit);
+    if (settled && journal_end(&r, commit, outcome, why, sizeof why) != 0)
         settled = false;
     pvm_deactivate_all(&r);
     if (!settled)
@@ -420,7 +431,9 @@ int provost_txn_resolve(provost_engine *e, const char *id, int how, provost_erro
                 pvm_journal_resume(&v[i], &r.jt);
                 r.err.code = recovered_code(e, r.jt.outcome_key);
                 outcome_text(&r, "failed", outcome, sizeof outcome);
-                rc = pvm_journal_end(e->journal, &r.jt, outcome, why, sizeof why);
+                pvm_audit_recovered(&r, NULL, &v[i], false);
+                rc = journal_end(&r, false, outcome, why, sizeof why);
+                pvm_audit_clear(&r.audit);
             }
             if (v[i].error)
                 snprintf(unreadable, sizeof unreadable,

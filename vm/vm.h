@@ -17,6 +17,7 @@
 #include "provost/bytecode.h"
 #include "provost/provider.h"
 #include "provost/provost.h"
+#include "audit.h"
 #include "bundle.h"
 #include "journal.h"
 
@@ -92,6 +93,8 @@ struct provost_engine {
     struct pvm_counters *counters;
     struct pvm_journal *journal;
     struct pvm_rightsbox *rights; /* principals and rights (rights.c) */
+    atomic_int audit_level;   /* provost_audit_level in force (vm/audit.c) */
+    int audit_forced;         /* the level the engine was opened with, or 0 */
 };
 
 /* ---- errors --------------------------------------------------------------------------- */
@@ -176,6 +179,7 @@ typedef struct pvm_req {
     size_t ngrave, capgrave;
     int depth;
     uint64_t steps;         /* instructions run so far, against the engine's step budget */
+    pvm_audit_txn audit;    /* the records it will leave (audit.h) */
 } pvm_req;
 
 /* The principal request r runs for (rights.c sets it when the request begins). */

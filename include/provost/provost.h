@@ -49,6 +49,7 @@ typedef struct provost_options {
                                    transaction in the journal as stuck for the operator */
     const char *act_as;         /* an administrator acts as this user (provost/rights.h:
                                    provost_act_as); opening fails for anyone else */
+    int audit_level;            /* provost_audit_level (provost/audit.h); 0: the database's setting */
 } provost_options;
 
 /* Opens (creating when missing) the database and recovers every unfinished transaction
