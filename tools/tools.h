@@ -56,5 +56,7 @@ int cmd_acl(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
 
 #endif

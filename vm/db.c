@@ -454,3 +454,36 @@ const char *pvm_db_path(const pvm_db *d)
 {
     return d->path;
 }
+
+int pvm_db_write(pvm_db *d, const pvm_db_op *ops, size_t n, int sync, char *err, size_t errlen)
+{
+    rocksdb_writebatch_t *b = rocksdb_writebatch_create();
+    for (size_t i = 0; i < n; i++) {
+        if (ops[i].val)
+            rocksdb_writebatch_put_cf(b, d->cf[ops[i].cf], ops[i].key, ops[i].klen, ops[i].val, ops[i].vlen);
+        else
+            rocksdb_writebatch_delete_cf(b, d->cf[ops[i].cf], ops[i].key, ops[i].klen);
+    }
+    return write_batch(d, b, sync, err, errlen);
+}
+
+int pvm_db_seek(pvm_db *d, int cf, const char *from, size_t flen, pvm_db_each_fn fn, void *ud, char *err,
+                size_t errlen)
+{
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(d->db, d->ropts, d->cf[cf]);
+    int rc = 0;
+    for (rocksdb_iter_seek(it, from, flen); rocksdb_iter_valid(it) && rc == 0; rocksdb_iter_next(it)) {
+        size_t kl, vl;
+        const char *k = rocksdb_iter_key(it, &kl);
+        const char *v = rocksdb_iter_value(it, &vl);
+        rc = fn(ud, k, kl, v, vl);
+    }
+    char *rerr = NULL;
+    rocksdb_iter_get_error(it, &rerr);
+    rocksdb_iter_destroy(it);
+    if (rerr) {
+        set_err_at(err, errlen, d->path, "database read failed", rerr);
+        return -1;
+    }
+    return rc;
+}

@@ -76,4 +76,19 @@ int pvm_db_range(pvm_db *db, int cf, const char *from, size_t flen, const char *
 int pvm_db_delete_range(pvm_db *db, int cf, const char *from, size_t flen, const char *to, size_t tlen, char *err,
                         size_t errlen);
 
+/* One write of a batch: val NULL deletes key. */
+typedef struct pvm_db_op {
+    int cf;
+    const char *key;
+    size_t klen;
+    const void *val;
+    size_t vlen;
+} pvm_db_op;
+/* The n writes in one atomic batch (synced when sync): 0 or -1 with a reason. */
+int pvm_db_write(pvm_db *db, const pvm_db_op *ops, size_t n, int sync, char *err, size_t errlen);
+/* Calls fn for every key of cf from the first >= from (flen bytes) on, in order; stops
+ * early when fn returns non-zero (returned). */
+int pvm_db_seek(pvm_db *db, int cf, const char *from, size_t flen, pvm_db_each_fn fn, void *ud, char *err,
+                size_t errlen);
+
 #endif

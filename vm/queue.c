@@ -4,31 +4,23 @@
  * is written to context/queueContext/@queueId.  queueSuspended="1" stores it SUSPENDED
  * (13) until the transaction commits, when it becomes PENDING (4), and deletes it if the
  * transaction rolls back; queueSuspended="0" stores it PENDING at once, whatever happens.
- * Running jobs is the queue worker's business.
+ * The record and its index keys are jobs.c's; running jobs is jobs_run.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "provost/compiler.h"
-#include "util/xmlout.h"
-#include "db.h"
+#include "jobs.h"
 #include "rights.h"
 #include "vm.h"
 
-enum { JOB_PENDING = 4, JOB_SUSPENDED = 13 };
-
-static int store(pvm_req *r, const char *id, xmlNodePtr job)
+static xmlNodePtr child_named(xmlNodePtr n, const char *name)
 {
-    size_t len = 0;
-    char *text = pu_xml_string(job, 0, &len);
-    if (!text)
-        return pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
-    char err[256];
-    int rc = pvm_db_put(r->e->db, PVM_CF_QUEUE, id, strlen(id), text, len, err, sizeof err);
-    free(text);
-    return rc == 0 ? 0 : pvm_fail(r, PROVOST_E_JOURNAL, "queue: %s", err);
+    for (xmlNodePtr c = n ? n->children : NULL; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && xmlStrEqual(c->name, BAD_CAST name))
+            return c;
+    return NULL;
 }
 
 int pvm_queue(pvm_frame *f, const provost_callref *c, const pvm_target *t)
@@ -39,39 +31,40 @@ int pvm_queue(pvm_frame *f, const provost_callref *c, const pvm_target *t)
                         pvm_bundle_str(f->b, c->proc), pvm_bundle_str(f->b, c->ns));
     if (pvm_rights_call(f, t) != 0) /* queueing a call needs what making it does */
         return -1;
-    char uuid[40], id[48];
-    pvm_uuid(uuid);
-    snprintf(id, sizeof id, "1:%s", uuid);
-    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
-    xmlNodePtr job = doc ? xmlNewDocNode(doc, NULL, BAD_CAST "job", NULL) : NULL;
-    if (!job) {
-        xmlFreeDoc(doc);
-        return pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
-    }
-    xmlDocSetRootElement(doc, job);
-    char state[8];
-    snprintf(state, sizeof state, "%d", c->suspended ? JOB_SUSPENDED : JOB_PENDING);
-    xmlNewProp(job, BAD_CAST "queueId", BAD_CAST id);
-    xmlNewProp(job, BAD_CAST "state", BAD_CAST state);
-    xmlNewProp(job, BAD_CAST "namespace", BAD_CAST t->ns->name);
-    xmlNewProp(job, BAD_CAST "procedure",
+    pvm_job j;
+    provost_error err;
+    if (pvm_job_new(&j, c->suspended ? PROVOST_JOB_SUSPENDED : PROVOST_JOB_PENDING, provost_now_ms(), &err) != 0)
+        return pvm_fail(r, err.code, "%s", err.message);
+    const char *id = j.id;
+    xmlSetProp(j.root, BAD_CAST "kind", BAD_CAST "step");
+    xmlNewProp(j.root, BAD_CAST "namespace", BAD_CAST t->ns->name);
+    xmlNewProp(j.root, BAD_CAST "procedure",
                BAD_CAST pvm_bundle_str(t->ns->bundle, t->ns->bundle->procs_v[t->proc].name));
-    xmlNewProp(job, BAD_CAST "transactionId", BAD_CAST r->txid);
-    xmlNodePtr ctx = xmlDocCopyNode(r->context, doc, 1);
+    xmlNewProp(j.root, BAD_CAST "transactionId", BAD_CAST r->txid);
+    xmlNodePtr ctx = xmlDocCopyNode(r->context, j.doc, 1);
     if (ctx)
-        xmlAddChild(job, ctx);
-    xmlNodePtr data = xmlDocCopyNode(f->exec, doc, 1);
+        xmlAddChild(j.root, ctx);
+    xmlNodePtr data = xmlDocCopyNode(f->exec, j.doc, 1);
     if (data)
-        xmlAddChild(job, data);
-    int rc = store(r, id, job);
-    xmlFreeDoc(doc);
-    if (rc != 0)
-        return rc;
+        xmlAddChild(j.root, data);
+    /* the request's queueContext gives the job its retries and priority; its parentQueue
+     * does not (a queue step builds no dependencies) */
+    char why[300];
+    pvm_job_policy(&j, child_named(ctx, "queueContext"), false, why, sizeof why);
+    pvm_jobs_lock();
+    int rc = pvm_job_save(r->e, &j, false, PROVOST_SYNC_GROUP, &err);
+    pvm_jobs_unlock();
+    if (rc != 0) {
+        pvm_job_release(&j);
+        return pvm_fail(r, PROVOST_E_JOURNAL, "%s", err.message);
+    }
     if (c->suspended) {
         /* journaled, so that a crash before the end still settles the job */
-        char why[300];
         if (pvm_journal_queued(r->e->journal, &r->jt, id, why, sizeof why) != 0) {
-            pvm_db_delete(r->e->db, PVM_CF_QUEUE, id, strlen(id), why, sizeof why);
+            pvm_jobs_lock();
+            pvm_job_save(r->e, &j, true, PROVOST_SYNC_GROUP, &err);
+            pvm_jobs_unlock();
+            pvm_job_release(&j);
             return pvm_fail(r, PROVOST_E_JOURNAL, "queue: %s", why);
         }
         char **v = realloc(r->queued, (r->nqueued + 1) * sizeof *v);
@@ -80,6 +73,7 @@ int pvm_queue(pvm_frame *f, const provost_callref *c, const pvm_target *t)
             free(copy);
             if (v)
                 r->queued = v;
+            pvm_job_release(&j);
             return pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
         }
         r->queued = v;
@@ -92,38 +86,29 @@ int pvm_queue(pvm_frame *f, const provost_callref *c, const pvm_target *t)
             qc = n;
     if (!qc)
         qc = xmlNewChild(r->context, NULL, BAD_CAST "queueContext", NULL);
-    if (!qc || !xmlSetProp(qc, BAD_CAST "queueId", BAD_CAST id))
-        return pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
-    return 0;
+    rc = !qc || !xmlSetProp(qc, BAD_CAST "queueId", BAD_CAST id) ? pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory") : 0;
+    pvm_job_release(&j);
+    return rc;
 }
 
 /* The transaction's outcome decides its suspended jobs. */
 void pvm_queue_finish(pvm_req *r, bool committed)
 {
-    char err[256];
+    provost_error err;
+    pvm_jobs_lock();
     for (size_t i = 0; i < r->nqueued; i++) {
-        const char *id = r->queued[i];
+        pvm_job j;
+        if (pvm_job_load(r->e, r->queued[i], &j, &err) != 0)
+            continue; /* gone already (a repeated finish after a crash) */
         if (!committed) {
-            pvm_db_delete(r->e->db, PVM_CF_QUEUE, id, strlen(id), err, sizeof err);
-            continue;
+            pvm_job_save(r->e, &j, true, PROVOST_SYNC_GROUP, &err);
+        } else if (j.state0 == PROVOST_JOB_SUSPENDED) {
+            pvm_job_set_int(&j, "state", PROVOST_JOB_PENDING);
+            pvm_job_save(r->e, &j, false, PROVOST_SYNC_GROUP, &err);
         }
-        size_t len = 0;
-        char *text = pvm_db_get(r->e->db, PVM_CF_QUEUE, id, strlen(id), &len, err, sizeof err);
-        provost_xml_error pe;
-        xmlDocPtr doc = text ? provost_xml_read(text, len, "job", NULL, 0, &pe) : NULL;
-        free(text);
-        if (!doc)
-            continue;
-        char state[8];
-        snprintf(state, sizeof state, "%d", JOB_PENDING);
-        xmlSetProp(xmlDocGetRootElement(doc), BAD_CAST "state", BAD_CAST state);
-        size_t n = 0;
-        char *out = pu_xml_string(xmlDocGetRootElement(doc), 0, &n);
-        if (out)
-            pvm_db_put(r->e->db, PVM_CF_QUEUE, id, strlen(id), out, n, err, sizeof err);
-        free(out);
-        xmlFreeDoc(doc);
+        pvm_job_release(&j);
     }
+    pvm_jobs_unlock();
     pvm_queue_forget(r);
 }
 

@@ -1,0 +1,81 @@
+/*
+ * cmd_worker.c -- `provost worker`: runs queued jobs (run/worker.c) and prints one line
+ * per job run and a summary.  SIGINT and SIGTERM stop it after the jobs it is running.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "provost/provost.h"
+#include "provost/queue.h"
+#include "tools.h"
+
+static volatile sig_atomic_t signalled;
+
+static void on_signal(int sig)
+{
+    signalled = sig;
+    provost_worker_stop();
+}
+
+static void print_job(void *ud, const provost_queue_ran *r)
+{
+    if (*(int *)ud)
+        return;
+    const char *s = provost_job_state_name(r->state);
+    if (r->code)
+        printf("%s attempt %u: %s (0x%08X)\n", r->id, r->attempt, s ? s : "?", r->code);
+    else
+        printf("%s attempt %u: %s\n", r->id, r->attempt, s ? s : "?");
+    fflush(stdout);
+}
+
+int cmd_worker(int argc, char **argv)
+{
+    int quiet = 0;
+    provost_worker_options o = {.threads = 1, .mode = PROVOST_WORKER_FOREVER, .on_job = print_job, .ud = &quiet};
+    int sync = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if ((strcmp(a, "--threads") == 0 || strcmp(a, "-t") == 0) && i + 1 < argc) {
+            char *end;
+            long n = strtol(argv[++i], &end, 10);
+            if (!*argv[i] || *end || n < 1 || n > 256)
+                return die("worker: --threads takes a number from 1 to 256, not '%s'", argv[i]);
+            o.threads = (unsigned)n;
+        } else if (strcmp(a, "--once") == 0) {
+            o.mode = PROVOST_WORKER_ONCE;
+        } else if (strcmp(a, "--drain") == 0) {
+            o.mode = PROVOST_WORKER_DRAIN;
+        } else if (strcmp(a, "--sync") == 0 && i + 1 < argc) {
+            if ((sync = parse_sync(argv[++i])) < 0)
+                return die("worker: --sync takes always, group or none (not '%s')", argv[i]);
+        } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+            quiet = 1;
+        } else {
+            return die("worker: unknown argument '%s' (see provost worker --help)", a);
+        }
+    }
+    int status = 0;
+    provost_engine *e = tool_open_engine(sync, &status);
+    if (!e)
+        return status;
+    o.sync = tool_engine_options(sync).sync;
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    provost_worker_summary s;
+    provost_error err;
+    int rc = provost_worker_run(e, &o, &s, &err);
+    provost_close(e);
+    if (rc != 0)
+        return die("worker: %s", err.message);
+    fprintf(stderr, "provost worker: %zu runs: %zu succeeded, %zu to retry, %zu failed", s.ran, s.succeeded,
+            s.retried, s.failed);
+    if (s.recovered)
+        fprintf(stderr, "; %zu left running by a worker that stopped, settled", s.recovered);
+    fputc('\n', stderr);
+    return signalled ? 128 + signalled : 0;
+}
