@@ -27,6 +27,7 @@ typedef struct wctx {
     provost_worker_summary *s;
     provost_error err;
     bool failed;
+    int64_t started;
 } wctx;
 
 static void count(wctx *w, const provost_queue_ran *ran)
@@ -79,7 +80,8 @@ static void *loop(void *arg)
     wctx *w = arg;
     while (!stop_asked) {
         provost_queue_ran ran;
-        int64_t next = -1, now = provost_now_ms(), until = 0;
+        /* --once: what was due when the worker started, not a retry that fell due since */
+        int64_t next = -1, now = w->o->mode == PROVOST_WORKER_ONCE ? w->started : provost_now_ms(), until = 0;
         provost_error err;
         int rc = provost_queue_run_next(w->qw, now, &ran, &next, &err);
         if (rc < 0) {
@@ -108,7 +110,7 @@ int provost_worker_run(provost_engine *e, const provost_worker_options *o, provo
         return -1;
     }
     stop_asked = 0;
-    wctx w = {.e = e, .o = o, .s = s};
+    wctx w = {.e = e, .o = o, .s = s, .started = provost_now_ms()};
     if (!(w.qw = provost_queue_worker_new(e, o->sync, err)))
         return -1;
     if (provost_queue_recover(w.qw, provost_now_ms(), &s->recovered, err) != 0) {
