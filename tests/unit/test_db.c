@@ -201,6 +201,36 @@ static int collect(void *ud, const char *key, size_t klen, const char *val, size
     return s->stop_after && s->n == s->stop_after ? s->stop_with : 0;
 }
 
+/* A batch of puts and deletes is applied whole; seek starts at the first key >= from. */
+static void test_write_and_seek(void **state)
+{
+    (void)state;
+    char path[256];
+    fresh_path(path, sizeof path);
+    bool created;
+    pvm_db *db = open_ok(path, &created);
+    char err[512] = "";
+    put(db, PVM_CF_QUEUE, "gone", "x");
+    pvm_db_op ops[] = {{PVM_CF_QUEUE, "b1", 2, "one", 3}, {PVM_CF_QUEUE, "b3", 2, "three", 5},
+                       {PVM_CF_QUEUE, "a9", 2, "", 0},    {PVM_CF_QUEUE, "gone", 4, NULL, 0},
+                       {PVM_CF_CONFIG, "b2", 2, "c", 1}};
+    assert_int_equal(pvm_db_write(db, ops, 5, 1, err, sizeof err), 0);
+    assert_value(db, PVM_CF_QUEUE, "gone", NULL);
+    assert_value(db, PVM_CF_CONFIG, "b2", "c");
+    seen s = {0};
+    assert_int_equal(pvm_db_seek(db, PVM_CF_QUEUE, "b", 1, collect, &s, err, sizeof err), 0);
+    assert_int_equal(s.n, 2); /* b1, b3: not a9 before it, nor b2 of another family */
+    assert_string_equal(s.keys[0], "b1");
+    assert_string_equal(s.vals[1], "three");
+    seen t = {.stop_after = 1, .stop_with = 5};
+    assert_int_equal(pvm_db_seek(db, PVM_CF_QUEUE, "b2", 2, collect, &t, err, sizeof err), 5);
+    assert_string_equal(t.keys[0], "b3");
+    seen u = {0};
+    assert_int_equal(pvm_db_seek(db, PVM_CF_QUEUE, "c", 1, collect, &u, err, sizeof err), 0);
+    assert_int_equal(u.n, 0);
+    pvm_db_close(db);
+}
+
 static void test_each(void **state)
 {
     (void)state;
@@ -437,7 +467,7 @@ int main(void)
         cmocka_unit_test(test_put_get_delete),    cmocka_unit_test(test_each),
         cmocka_unit_test(test_foreign_family),    cmocka_unit_test(test_unopenable),
         cmocka_unit_test(test_in_use),            cmocka_unit_test(test_private),
-        cmocka_unit_test(test_removed),
+        cmocka_unit_test(test_removed),           cmocka_unit_test(test_write_and_seek),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
