@@ -4,7 +4,7 @@
  * when nothing is due.  It never prints: the front end gets each job through a callback.
  */
 #include <pthread.h>
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,11 +12,12 @@
 
 #include "provost/queue.h"
 
-static volatile sig_atomic_t stop_asked;
+/* lock-free, so a signal handler may set it */
+static atomic_int stop_asked;
 
 void provost_worker_stop(void)
 {
-    stop_asked = 1;
+    atomic_store(&stop_asked, 1);
 }
 
 typedef struct wctx {
@@ -78,7 +79,7 @@ static bool idle(wctx *w, int64_t now, int64_t next_due, int64_t *until)
 static void *loop(void *arg)
 {
     wctx *w = arg;
-    while (!stop_asked) {
+    while (!atomic_load(&stop_asked)) {
         provost_queue_ran ran;
         /* --once: what was due when the worker started, not a retry that fell due since */
         int64_t next = -1, now = w->o->mode == PROVOST_WORKER_ONCE ? w->started : provost_now_ms(), until = 0;
@@ -109,7 +110,7 @@ int provost_worker_run(provost_engine *e, const provost_worker_options *o, provo
         err->code = PROVOST_E_INVALIDARG;
         return -1;
     }
-    stop_asked = 0;
+    atomic_store(&stop_asked, 0);
     wctx w = {.e = e, .o = o, .s = s, .started = provost_now_ms()};
     if (!(w.qw = provost_queue_worker_new(e, o->sync, err)))
         return -1;

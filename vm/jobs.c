@@ -26,7 +26,6 @@
 
 static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t qcond = PTHREAD_COND_INITIALIZER;
-static uint64_t qgen; /* bumped when a job may have become runnable */
 _Atomic uint64_t pvm_jobs_keys_read;
 
 void pvm_jobs_lock(void)
@@ -39,8 +38,8 @@ void pvm_jobs_unlock(void)
     pthread_mutex_unlock(&qlock);
 }
 
-/* The lock is not taken here: a signal from inside it would deadlock, and a lost wake-up
- * costs at most the waiter's bounded sleep. */
+/* Counted, so that a waiter that saw no signal before it locked sleeps, and one that did
+ * does not; the broadcast needs no lock (it is also made with the lock held). */
 static atomic_uint_fast64_t signals;
 
 void pvm_jobs_signal(void)
@@ -61,7 +60,6 @@ void provost_queue_wait(provost_engine *e, int64_t until_ms)
     (void)e;
     uint64_t seen = atomic_load(&signals);
     pthread_mutex_lock(&qlock);
-    (void)qgen;
     if (atomic_load(&signals) == seen) {
         struct timespec ts = {.tv_sec = until_ms / 1000, .tv_nsec = (long)(until_ms % 1000) * 1000000};
         pthread_cond_timedwait(&qcond, &qlock, &ts);
@@ -85,10 +83,12 @@ static char *owners[64];
 
 bool pvm_jobs_owner_alive(const char *owner)
 {
-    for (size_t i = 0; i < sizeof owners / sizeof *owners; i++)
-        if (owners[i] && strcmp(owners[i], owner) == 0)
-            return true;
-    return false;
+    bool alive = false;
+    pvm_jobs_lock();
+    for (size_t i = 0; i < sizeof owners / sizeof *owners && !alive; i++)
+        alive = owners[i] && strcmp(owners[i], owner) == 0;
+    pvm_jobs_unlock();
+    return alive;
 }
 
 int pvm_jobs_owner_add(const char *owner)
