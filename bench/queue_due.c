@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "provost/provost.h"
 #include "provost/queue.h"
@@ -57,7 +58,11 @@ int main(int argc, char **argv)
     if (!w)
         return fprintf(stderr, "queue_due: %s\n", err.message), 1;
     double k_empty, k_full;
-    double empty = looks(w, n, &k_empty);
+    double empty = 0;
+    for (int r = 0; r < 3; r++) {
+        double t = looks(w, n, &k_empty);
+        empty = r == 0 || t < empty ? t : empty;
+    }
 
     static const char req[] = "<request><procedure><execute namespace='Q' procedure='Echo'/></procedure>"
                               "<context><queueContext retryCount='3' retryInterval='1000'/></context></request>";
@@ -72,11 +77,36 @@ int main(int argc, char **argv)
             return fprintf(stderr, "queue_due: %s\n", err.message), 1;
     }
     double enqueue = now_s() - t0;
-    double full = looks(w, n, &k_full);
+    /* best of three, a second apart: RocksDB flushes and compacts what was just written in
+     * background threads, which share the cores with the looks */
+    double full = 0;
+    for (int r = 0; r < 3; r++) {
+        if (r)
+            sleep(1);
+        double t = looks(w, n, &k_full);
+        full = r == 0 || t < full ? t : full;
+    }
+    /* the look that reads the index: the first after the engine opens again (the earliest
+     * due time of each class is then unknown), the median of a few reopenings */
+    double cold[5];
+    for (int r = 0; r < 5; r++) {
+        provost_queue_worker_free(w);
+        provost_close(e);
+        if (provost_open(&o, &e, &err) != 0 || !(w = provost_queue_worker_new(e, PROVOST_SYNC_NONE, &err)))
+            return fprintf(stderr, "queue_due: %s\n", err.message), 1;
+        double k;
+        cold[r] = looks(w, 1, &k);
+        for (int i = r; i > 0 && cold[i] < cold[i - 1]; i--) {
+            double x = cold[i];
+            cold[i] = cold[i - 1];
+            cold[i - 1] = x;
+        }
+    }
     printf("queued %ld jobs due tomorrow in %.1f s (%.0f jobs/s)\n", jobs, enqueue, (double)jobs / enqueue);
     printf("next due job, empty queue:     %8.2f us per look, %.1f index keys read\n", empty, k_empty);
     printf("next due job, %7ld waiting: %8.2f us per look, %.1f index keys read\n", jobs, full, k_full);
     printf("ratio (waiting / empty): %.2f\n", full / empty);
+    printf("a look that reads the index (the first after opening), %ld waiting: %.1f us (3 keys)\n", jobs, cold[2]);
     provost_queue_worker_free(w);
     provost_close(e);
     char cmd[400];

@@ -16,6 +16,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +28,8 @@
 
 #include "db.h"
 
-static const char *const cf_names[PVM_CF__COUNT] = {"namespaces", "journal", "audit", "queue", "config", "outcomes"};
+static const char *const cf_names[PVM_CF__COUNT] = {"namespaces", "journal", "audit", "queue", "config", "outcomes",
+                                                    "queue_index"};
 
 struct pvm_db {
     rocksdb_t *db;
@@ -40,6 +43,7 @@ struct pvm_db {
     rocksdb_column_family_handle_t **handles; /* all families opened, ours mapped below */
     size_t nhandles;
     rocksdb_column_family_handle_t *cf[PVM_CF__COUNT];
+    uint64_t serial; /* this open's number in the process */
 };
 
 /* The write-ahead logs of the database, for naming the damaged one: RocksDB's message
@@ -243,6 +247,8 @@ pvm_db *pvm_db_open_ex(const char *path, bool salvage, bool *created, char *err,
     rocksdb_writeoptions_set_sync(d->wsync, 1);
     d->wnosync = rocksdb_writeoptions_create();
     d->path = strdup(path);
+    static _Atomic uint64_t opens;
+    d->serial = atomic_fetch_add(&opens, 1) + 1;
     d->ropts = rocksdb_readoptions_create();
     make_private(path);
     if (stat(path, &st) == 0) {
@@ -486,4 +492,49 @@ int pvm_db_seek(pvm_db *d, int cf, const char *from, size_t flen, pvm_db_each_fn
         return -1;
     }
     return rc;
+}
+
+struct pvm_db_iter {
+    pvm_db *db;
+    rocksdb_iterator_t *it;
+};
+
+pvm_db_iter *pvm_db_iter_new(pvm_db *d, int cf)
+{
+    pvm_db_iter *i = malloc(sizeof *i);
+    if (i) {
+        i->db = d;
+        i->it = rocksdb_create_iterator_cf(d->db, d->ropts, d->cf[cf]);
+    }
+    return i;
+}
+
+int pvm_db_iter_seek(pvm_db_iter *i, const char *from, size_t flen, const char **key, size_t *klen, char *err,
+                     size_t errlen)
+{
+    rocksdb_iter_seek(i->it, from, flen);
+    if (rocksdb_iter_valid(i->it)) {
+        *key = rocksdb_iter_key(i->it, klen);
+        return 1;
+    }
+    char *rerr = NULL;
+    rocksdb_iter_get_error(i->it, &rerr);
+    if (rerr) {
+        set_err_at(err, errlen, i->db->path, "database read failed", rerr);
+        return -1;
+    }
+    return 0;
+}
+
+void pvm_db_iter_free(pvm_db_iter *i)
+{
+    if (i) {
+        rocksdb_iter_destroy(i->it);
+        free(i);
+    }
+}
+
+uint64_t pvm_db_serial(const pvm_db *d)
+{
+    return d->serial;
 }

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct pvm_db pvm_db;
 
@@ -17,6 +18,7 @@ enum pvm_cf {
     PVM_CF_QUEUE,
     PVM_CF_CONFIG,
     PVM_CF_OUTCOMES, /* outcomes of requests submitted with a key (exactly-once batches) */
+    PVM_CF_QUEUE_INDEX, /* the queue's due, started and retry indexes (vm/jobs.h) */
     PVM_CF__COUNT
 };
 
@@ -61,6 +63,9 @@ int pvm_db_append_with(pvm_db *db, int cf, const char *key, size_t klen, const v
 /* 0 while the database's directory is the one opened, -1 with a reason once it was removed
  * or replaced (RocksDB's writes to the unlinked files go on succeeding). */
 int pvm_db_check(pvm_db *db, char *err, size_t errlen);
+/* A number no other open of a database in this process has: what a cache of its contents
+ * is valid for. */
+uint64_t pvm_db_serial(const pvm_db *db);
 /* Where the database lives (for files beside it, such as the master key). */
 const char *pvm_db_path(const pvm_db *db);
 
@@ -91,4 +96,13 @@ int pvm_db_write(pvm_db *db, const pvm_db_op *ops, size_t n, int sync, char *err
 int pvm_db_seek(pvm_db *db, int cf, const char *from, size_t flen, pvm_db_each_fn fn, void *ud, char *err,
                 size_t errlen);
 
+/* An iterator over cf, for several seeks on one view of the database (creating one costs
+ * more than a seek). */
+typedef struct pvm_db_iter pvm_db_iter;
+pvm_db_iter *pvm_db_iter_new(pvm_db *db, int cf);
+/* The first key >= from: 1 found (*key and *klen valid until the next call), 0 none,
+ * -1 error (err). */
+int pvm_db_iter_seek(pvm_db_iter *it, const char *from, size_t flen, const char **key, size_t *klen, char *err,
+                     size_t errlen);
+void pvm_db_iter_free(pvm_db_iter *it);
 #endif

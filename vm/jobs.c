@@ -113,6 +113,50 @@ void pvm_jobs_owner_remove(const char *owner)
     pvm_jobs_unlock();
 }
 
+/* ---- the earliest due time of each class ------------------------------------------------ */
+
+/* What the first key of each class of the due index is, while known: so a worker that
+ * finds nothing due reads no key at all until a job is added or the first one goes.  Only
+ * this process writes the database (one process opens it), and every write of the index
+ * passes through pvm_job_save under the lock, which keeps this up to date; it is valid for
+ * one open of one database (its serial). */
+static struct {
+    uint64_t serial;
+    bool known[3], empty[3];
+    int64_t first[3];
+} due_cache;
+
+static void cache_for(provost_engine *e)
+{
+    if (due_cache.serial != pvm_db_serial(e->db)) {
+        memset(&due_cache, 0, sizeof due_cache);
+        due_cache.serial = pvm_db_serial(e->db);
+    }
+}
+
+static void cache_forget(provost_engine *e, int cls)
+{
+    cache_for(e);
+    due_cache.known[cls] = false;
+}
+
+static void cache_added(provost_engine *e, int cls, int64_t due)
+{
+    cache_for(e);
+    if (!due_cache.known[cls])
+        return;
+    if (due_cache.empty[cls] || due < due_cache.first[cls])
+        due_cache.first[cls] = due;
+    due_cache.empty[cls] = false;
+}
+
+static void cache_removed(provost_engine *e, int cls, int64_t due)
+{
+    cache_for(e);
+    if (!due_cache.empty[cls] && due <= due_cache.first[cls])
+        due_cache.known[cls] = false; /* the first one may have gone: looked up again */
+}
+
 /* ---- states and classes --------------------------------------------------------------- */
 
 static const char *const state_names[16] = {
@@ -358,9 +402,9 @@ int pvm_job_save(provost_engine *e, pvm_job *j, bool delete_job, int sync, provo
         if (same(ok[i], ol[i], nk[i], nl[i]))
             continue;
         if (ol[i])
-            ops[n++] = (pvm_db_op){PVM_CF_QUEUE, ok[i], ol[i], NULL, 0};
+            ops[n++] = (pvm_db_op){PVM_CF_QUEUE_INDEX, ok[i], ol[i], NULL, 0};
         if (nl[i])
-            ops[n++] = (pvm_db_op){PVM_CF_QUEUE, nk[i], nl[i], empty, 0};
+            ops[n++] = (pvm_db_op){PVM_CF_QUEUE_INDEX, nk[i], nl[i], empty, 0};
     }
     char *text = NULL;
     size_t len = 0;
@@ -370,8 +414,15 @@ int pvm_job_save(provost_engine *e, pvm_job *j, bool delete_job, int sync, provo
     char why[300];
     int rc = pvm_db_write(e->db, ops, n, sync != PROVOST_SYNC_NONE, why, sizeof why);
     free(text);
-    if (rc != 0)
+    if (rc != 0) {
+        for (int c = 0; c < 3; c++)
+            cache_forget(e, c); /* whatever reached the disk: looked up again */
         return pvm_api_fail(err, PROVOST_E_JOURNAL, "queue: %s", why);
+    }
+    if (old.ndue && !same(old.due, old.ndue, now.due, now.ndue))
+        cache_removed(e, j->class0, j->due0);
+    if (now.ndue && !same(old.due, old.ndue, now.due, now.ndue))
+        cache_added(e, job_class(j), job_due(j));
     j->state0 = delete_job ? -1 : (int)pvm_job_int(j, "state", -1);
     j->class0 = job_class(j);
     j->due0 = job_due(j);
@@ -414,53 +465,58 @@ int pvm_jobs_release_children(provost_engine *e, pvm_job *parent, int sync, prov
 
 /* ---- claiming ------------------------------------------------------------------------- */
 
-typedef struct first_key {
-    char prefix[3];
-    bool found;
-    int64_t due;
-    char id[48];
-} first_key;
-
-static int take_first(void *ud, const char *key, size_t klen, const char *val, size_t vlen)
-{
-    (void)val;
-    (void)vlen;
-    first_key *f = ud;
-    atomic_fetch_add(&pvm_jobs_keys_read, 1);
-    if (klen < 11 || memcmp(key, f->prefix, 3) != 0 || klen - 11 >= sizeof f->id)
-        return 1;
-    uint64_t u = 0;
-    for (int i = 0; i < 8; i++)
-        u = u << 8 | (unsigned char)key[3 + i];
-    f->due = (int64_t)u;
-    memcpy(f->id, key + 11, klen - 11);
-    f->id[klen - 11] = 0;
-    f->found = true;
-    return 1;
-}
-
 /* The first due job: the first key of each class (three seeks, whatever the queue holds). */
 static int first_due(provost_engine *e, int64_t now_ms, char id[48], int *cls_out, int64_t *due_out, int64_t *next_due,
                      provost_error *err)
 {
     *next_due = -1;
-    for (int cls = 0; cls < 3; cls++) {
-        first_key f = {.prefix = {'~', 'd', (char)('0' + cls)}};
-        char why[300];
-        if (pvm_db_seek(e->db, PVM_CF_QUEUE, f.prefix, 3, take_first, &f, why, sizeof why) < 0)
-            return pvm_api_fail(err, PROVOST_E_JOURNAL, "queue: %s", why);
-        if (!f.found)
-            continue;
-        if (f.due <= now_ms) {
-            snprintf(id, 48, "%s", f.id);
-            *cls_out = cls;
-            *due_out = f.due;
-            return 1;
+    pvm_db_iter *it = NULL; /* made at the first read: most looks need none */
+    int rc = 0;
+    cache_for(e);
+    for (int cls = 0; cls < 3 && rc == 0; cls++) {
+        if (due_cache.known[cls] && (due_cache.empty[cls] || due_cache.first[cls] > now_ms)) {
+            if (!due_cache.empty[cls] && (*next_due < 0 || due_cache.first[cls] < *next_due))
+                *next_due = due_cache.first[cls];
+            continue; /* nothing of this class is due: known without a read */
         }
-        if (*next_due < 0 || f.due < *next_due)
-            *next_due = f.due;
+        const char prefix[3] = {'~', 'd', (char)('0' + cls)};
+        if (!it && !(it = pvm_db_iter_new(e->db, PVM_CF_QUEUE_INDEX))) {
+            rc = pvm_api_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+            break;
+        }
+        const char *key;
+        size_t klen;
+        char why[300];
+        int got = pvm_db_iter_seek(it, prefix, 3, &key, &klen, why, sizeof why);
+        if (got < 0) {
+            rc = pvm_api_fail(err, PROVOST_E_JOURNAL, "queue: %s", why);
+            break;
+        }
+        if (got)
+            atomic_fetch_add(&pvm_jobs_keys_read, 1);
+        if (!got || klen < 11 || memcmp(key, prefix, 3) != 0 || klen - 11 >= 48) {
+            due_cache.known[cls] = due_cache.empty[cls] = true; /* no job of this class */
+            continue;
+        }
+        uint64_t u = 0;
+        for (int i = 0; i < 8; i++)
+            u = u << 8 | (unsigned char)key[3 + i];
+        int64_t due = (int64_t)u;
+        due_cache.known[cls] = true;
+        due_cache.empty[cls] = false;
+        due_cache.first[cls] = due;
+        if (due <= now_ms) {
+            memcpy(id, key + 11, klen - 11);
+            id[klen - 11] = 0;
+            *cls_out = cls;
+            *due_out = due;
+            rc = 1;
+        } else if (*next_due < 0 || due < *next_due) {
+            *next_due = due;
+        }
     }
-    return 0;
+    pvm_db_iter_free(it);
+    return rc;
 }
 
 int pvm_jobs_claim(provost_engine *e, const char *owner, int64_t now_ms, int sync, pvm_job *j, int64_t *next_due,
@@ -497,7 +553,8 @@ int pvm_jobs_claim(provost_engine *e, const char *owner, int64_t now_ms, int syn
         ikeys k;
         index_keys(id, PROVOST_JOB_PENDING, stale_class, stale_due, &k);
         char why[300];
-        if (pvm_db_delete(e->db, PVM_CF_QUEUE, k.due, k.ndue, why, sizeof why) != 0) {
+        cache_forget(e, stale_class);
+        if (pvm_db_delete(e->db, PVM_CF_QUEUE_INDEX, k.due, k.ndue, why, sizeof why) != 0) {
             rc = pvm_api_fail(err, PROVOST_E_JOURNAL, "queue: %s", why);
             break;
         }

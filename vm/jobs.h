@@ -1,9 +1,9 @@
 /*
  * jobs.h -- the queue's records inside the VM (jobs.c, jobs_run.c, queue.c).
  *
- * Keys of the queue column family:
- *   1:{UUID}                          the job: an XML record, <job> with its state,
- *                                     policy and payload (see jobs.c)
+ * The queue column family holds the jobs under their ids, 1:{UUID}: an XML record, <job>
+ * with its state, policy and payload (see jobs.c).  The queue_index family holds, apart
+ * from the big records so that its seeks stay cheap whatever they weigh:
  *   ~d CLASS DUE(8, big-endian) ID    due index: jobs that may run (4, 10, 12), by
  *                                     priority class ('0' high .. '2' low), then due time
  *   ~s ID                             STARTED jobs (5), for recovery after a crash

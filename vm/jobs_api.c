@@ -278,7 +278,7 @@ static int list_one(void *ud, const char *key, size_t klen, const char *val, siz
 {
     lister *l = ud;
     if (klen < 2 || memcmp(key, "1:", 2) != 0 || klen >= 48)
-        return 1; /* past the jobs: the index keys follow */
+        return 1; /* past the jobs */
     provost_xml_error pe;
     pvm_job j = {.doc = provost_xml_read(val, vlen, "job", NULL, 0, &pe)};
     j.root = j.doc ? xmlDocGetRootElement(j.doc) : NULL;
@@ -408,7 +408,7 @@ int provost_queue_busy(provost_engine *e, provost_error *err)
     for (int i = 0; i < 2; i++) {
         bool found[2] = {false, i == 1};
         char why[300];
-        if (pvm_db_seek(e->db, PVM_CF_QUEUE, prefixes[i], 2, any, found, why, sizeof why) < 0)
+        if (pvm_db_seek(e->db, PVM_CF_QUEUE_INDEX, prefixes[i], 2, any, found, why, sizeof why) < 0)
             return pvm_api_fail(err, PROVOST_E_JOURNAL, "queue: %s", why);
         if (found[0])
             return 1;

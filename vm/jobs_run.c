@@ -120,7 +120,7 @@ int provost_queue_recover(provost_queue_worker *w, int64_t now_ms, size_t *n, pr
     started s = {0};
     char why[300];
     pvm_jobs_lock();
-    int rc = pvm_db_seek(w->e->db, PVM_CF_QUEUE, "~s", 2, collect, &s, why, sizeof why);
+    int rc = pvm_db_seek(w->e->db, PVM_CF_QUEUE_INDEX, "~s", 2, collect, &s, why, sizeof why);
     pvm_jobs_unlock();
     if (rc < 0) {
         free(s.ids);

@@ -411,7 +411,8 @@ static void test_worker_died_after_commit(void **state)
 }
 
 /* Finding the next due job reads the first key of each priority class, however many jobs
- * are queued for later: three keys for 2,000 jobs, as for none. */
+ * are queued for later: three keys for 2,000 jobs, as for none; and then none, until the
+ * first due time of a class changes. */
 static void test_due_index_reads(void **state)
 {
     (void)state;
@@ -427,6 +428,20 @@ static void test_due_index_reads(void **state)
     uint64_t before = provost_queue_keys_read();
     assert_int_equal(idle_at(&f, t + 1000), t + 3600000);
     assert_int_equal(provost_queue_keys_read() - before, 3);
+    assert_int_equal(idle_at(&f, t + 2000), t + 3600000);
+    assert_int_equal(provost_queue_keys_read() - before, 3); /* known: nothing read */
+    /* an earlier job of one class is seen without a read; claiming it reads its class */
+    char id[48];
+    o.priority = 5;
+    o.due_ms = t + 1800000;
+    submit(&f, "Echo", "", "", &o, id);
+    assert_int_equal(idle_at(&f, t + 3000), t + 1800000);
+    assert_int_equal(provost_queue_keys_read() - before, 3);
+    assert_int_equal(run_at(&f, t + 1800000, id), PROVOST_JOB_SUCCESS);
+    assert_int_equal(provost_queue_keys_read() - before, 4);
+    /* it went: its class is read again, and the next due time is the hour's */
+    assert_int_equal(idle_at(&f, t + 1800001), t + 3600000);
+    assert_int_equal(provost_queue_keys_read() - before, 5);
     stop(&f);
 }
 
