@@ -25,8 +25,72 @@ struct provost_queue_worker {
     int sync;
 };
 
+/* ---- databases queued into before the index ------------------------------------------- */
+
+static const char indexed_key[] = "queue.indexed";
+
+typedef struct unindexed {
+    char (*ids)[48];
+    size_t n, cap;
+} unindexed;
+
+static int note_job(void *ud, const char *key, size_t klen, const char *val, size_t vlen)
+{
+    (void)val;
+    (void)vlen;
+    unindexed *u = ud;
+    if (klen < 2 || memcmp(key, "1:", 2) != 0 || klen >= 48)
+        return 1;
+    if (u->n == u->cap) {
+        size_t cap = u->cap ? u->cap * 2 : 64;
+        char(*v)[48] = realloc(u->ids, cap * sizeof *v);
+        if (!v)
+            return -1;
+        u->ids = v;
+        u->cap = cap;
+    }
+    memcpy(u->ids[u->n], key, klen);
+    u->ids[u->n++][klen] = 0;
+    return 0;
+}
+
+/* Jobs stored before the queue had its index (queue steps of an older engine) are given
+ * their index keys, once per database: a config key records that it was done. */
+static int index_old_jobs(provost_engine *e, provost_error *err)
+{
+    char why[300] = "";
+    size_t len = 0;
+    char *v = pvm_db_get(e->db, PVM_CF_CONFIG, indexed_key, sizeof indexed_key - 1, &len, why, sizeof why);
+    free(v);
+    if (v || why[0])
+        return why[0] ? pvm_api_fail(err, PROVOST_E_JOURNAL, "queue: %s", why) : 0;
+    unindexed u = {0};
+    pvm_jobs_lock();
+    int rc = pvm_db_seek(e->db, PVM_CF_QUEUE, "1:", 2, note_job, &u, why, sizeof why) < 0
+                 ? pvm_api_fail(err, PROVOST_E_JOURNAL, "queue: %s", why)
+                 : 0;
+    for (size_t i = 0; i < u.n && rc == 0; i++) {
+        pvm_job j;
+        int got = pvm_job_load(e, u.ids[i], &j, err);
+        if (got < 0)
+            rc = -1;
+        if (got != 0)
+            continue;
+        j.state0 = -1; /* as if new: every index key it needs is written */
+        rc = pvm_job_save(e, &j, false, PROVOST_SYNC_GROUP, err);
+        pvm_job_release(&j);
+    }
+    if (rc == 0 && pvm_db_put(e->db, PVM_CF_CONFIG, indexed_key, sizeof indexed_key - 1, "1", 1, why, sizeof why))
+        rc = pvm_api_fail(err, PROVOST_E_JOURNAL, "queue: %s", why);
+    pvm_jobs_unlock();
+    free(u.ids);
+    return rc;
+}
+
 provost_queue_worker *provost_queue_worker_new(provost_engine *e, int sync, provost_error *err)
 {
+    if (index_old_jobs(e, err) != 0)
+        return NULL;
     provost_queue_worker *w = calloc(1, sizeof *w);
     if (!w) {
         pvm_api_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");

@@ -20,6 +20,7 @@
 
 #include "provost/provost.h"
 #include "provost/queue.h"
+#include "vm/db.h"
 #include "vm/jobs.h"
 
 static char root[] = "/tmp/provost-jobs-XXXXXX";
@@ -445,6 +446,32 @@ static void test_due_index_reads(void **state)
     stop(&f);
 }
 
+/* A job a queue step of an engine without the index stored: the first worker indexes it. */
+static void test_old_jobs_indexed(void **state)
+{
+    (void)state;
+    fx f;
+    snprintf(f.path, sizeof f.path, "%s/db%d", root, ndb++);
+    f.e = open_at(f.path);
+    provost_error err;
+    assert_int_equal(provost_register(f.e, "q.xml", ns, sizeof ns - 1, NULL, &err), 0);
+    provost_close(f.e);
+    bool created;
+    char why[256];
+    pvm_db *db = pvm_db_open(f.path, &created, why, sizeof why);
+    assert_non_null(db);
+    static const char id[] = "1:{6D1F6F2A-3C55-4E0B-9C31-2A8E0F4B7C11}";
+    static const char old[] = "<job queueId=\"1:{6D1F6F2A-3C55-4E0B-9C31-2A8E0F4B7C11}\" state=\"4\" namespace=\"Q\" "
+                              "procedure=\"Echo\" transactionId=\"{00000000-0000-4000-8000-000000000001}\">"
+                              "<context/><executeData/></job>";
+    assert_int_equal(pvm_db_put(db, PVM_CF_QUEUE, id, sizeof id - 1, old, sizeof old - 1, why, sizeof why), 0);
+    pvm_db_close(db);
+    f.e = open_at(f.path);
+    assert_non_null(f.w = provost_queue_worker_new(f.e, PROVOST_SYNC_NONE, &err));
+    assert_int_equal(run_at(&f, provost_now_ms(), id), PROVOST_JOB_SUCCESS);
+    stop(&f);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -468,6 +495,7 @@ int main(void)
         cmocka_unit_test(test_prerequisites),      cmocka_unit_test(test_suspended),
         cmocka_unit_test(test_operator),           cmocka_unit_test(test_queue_step_runs),
         cmocka_unit_test(test_worker_died_after_commit), cmocka_unit_test(test_due_index_reads),
+        cmocka_unit_test(test_old_jobs_indexed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
