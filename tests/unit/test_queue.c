@@ -60,9 +60,9 @@ typedef struct jobs {
 
 static int one_job(void *ud, const char *key, size_t klen, const char *val, size_t vlen)
 {
+    (void)key;
+    (void)klen;
     jobs *j = ud;
-    if (klen && key[0] == '~')
-        return 0; /* the queue's index keys */
     const char *s = memmem(val, vlen, "state=\"", 7);
     if (j->n < 8 && s)
         snprintf(j->states[j->n], sizeof j->states[j->n], "%.*s", (int)strcspn(s + 7, "\""), s + 7);
