@@ -84,6 +84,7 @@ static void *loop(void *arg)
         /* --once: what was due when the worker started, not a retry that fell due since */
         int64_t next = -1, now = w->o->mode == PROVOST_WORKER_ONCE ? w->started : provost_now_ms(), until = 0;
         provost_error err;
+        uint64_t gen = provost_queue_generation();
         int rc = provost_queue_run_next(w->qw, now, &ran, &next, &err);
         if (rc < 0) {
             fail(w, &err);
@@ -95,7 +96,7 @@ static void *loop(void *arg)
         }
         if (idle(w, now, next, &until))
             break;
-        provost_queue_wait(w->e, until);
+        provost_queue_wait(w->e, gen, until);
     }
     return NULL;
 }

@@ -38,8 +38,8 @@ void pvm_jobs_unlock(void)
     pthread_mutex_unlock(&qlock);
 }
 
-/* Counted, so that a waiter that saw no signal before it locked sleeps, and one that did
- * does not; the broadcast needs no lock (it is also made with the lock held). */
+/* Counted, so that a worker that looked at the queue before a job became runnable does
+ * not sleep past it (provost_queue_generation, then provost_queue_wait). */
 static atomic_uint_fast64_t signals;
 
 void pvm_jobs_signal(void)
@@ -55,12 +55,18 @@ int64_t provost_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void provost_queue_wait(provost_engine *e, int64_t until_ms)
+uint64_t provost_queue_generation(void)
+{
+    return atomic_load(&signals);
+}
+
+void provost_queue_wait(provost_engine *e, uint64_t generation, int64_t until_ms)
 {
     (void)e;
-    uint64_t seen = atomic_load(&signals);
+    /* every signal of a runnable job is made under the lock: none falls between this
+     * check and the wait */
     pthread_mutex_lock(&qlock);
-    if (atomic_load(&signals) == seen) {
+    if (atomic_load(&signals) == generation) {
         struct timespec ts = {.tv_sec = until_ms / 1000, .tv_nsec = (long)(until_ms % 1000) * 1000000};
         pthread_cond_timedwait(&qcond, &qlock, &ts);
     }
@@ -69,7 +75,9 @@ void provost_queue_wait(provost_engine *e, int64_t until_ms)
 
 void provost_queue_wake(void)
 {
+    pvm_jobs_lock();
     pvm_jobs_signal();
+    pvm_jobs_unlock();
 }
 
 uint64_t provost_queue_keys_read(void)

@@ -125,9 +125,12 @@ int provost_queue_run_next(provost_queue_worker *w, int64_t now_ms, provost_queu
 /* Jobs queued for a retry (state 10) or running (5): 1 some, 0 none, -1 error. */
 int provost_queue_busy(provost_engine *e, provost_error *err);
 
-/* Waits until a job may have become runnable in this process (submitted, activated, its
- * prerequisites complete) or until until_ms, whichever comes first. */
-void provost_queue_wait(provost_engine *e, int64_t until_ms);
+/* A count of the times a job became runnable in this process (submitted, activated, its
+ * prerequisites complete, due for a retry): take it before looking at the queue. */
+uint64_t provost_queue_generation(void);
+/* Waits until a job became runnable since generation was taken, or until until_ms (ms
+ * since the epoch), whichever comes first. */
+void provost_queue_wait(provost_engine *e, uint64_t generation, int64_t until_ms);
 /* Wakes every provost_queue_wait (a worker being stopped). */
 void provost_queue_wake(void);
 

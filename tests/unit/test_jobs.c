@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -342,21 +343,33 @@ static void test_worker_died(void **state)
 {
     (void)state;
     fx f;
-    start(&f);
-    char id[48];
-    submit(&f, "Crash", "", "retryCount='1' retryInterval='10'", NULL, id);
-    stop(&f);
+    snprintf(f.path, sizeof f.path, "%s/db%d", root, ndb++);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    /* the child does it all: this process starts no engine (and so no thread) before it
+     * forks */
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        provost_engine *e = open_at(f.path);
+        close(fds[0]);
+        f.e = open_at(f.path);
         provost_error err;
-        provost_queue_worker *w = provost_queue_worker_new(e, PROVOST_SYNC_NONE, &err);
+        if (provost_register(f.e, "q.xml", ns, sizeof ns - 1, NULL, &err) != 0 ||
+            !(f.w = provost_queue_worker_new(f.e, PROVOST_SYNC_NONE, &err)))
+            _exit(1);
+        char id[48];
+        submit(&f, "Crash", "", "retryCount='1' retryInterval='10'", NULL, id);
+        if (write(fds[1], id, sizeof id) != (ssize_t)sizeof id)
+            _exit(1);
         provost_queue_ran ran;
         int64_t next;
-        provost_queue_run_next(w, provost_now_ms(), &ran, &next, &err);
+        provost_queue_run_next(f.w, provost_now_ms(), &ran, &next, &err);
         _exit(1); /* not reached: Crash ends the process with 86 */
     }
+    close(fds[1]);
+    char id[48] = "";
+    assert_int_equal(read(fds[0], id, sizeof id), (ssize_t)sizeof id);
+    close(fds[0]);
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
@@ -472,6 +485,31 @@ static void test_old_jobs_indexed(void **state)
     stop(&f);
 }
 
+static void *submit_one(void *arg)
+{
+    fx *f = arg;
+    char id[48];
+    submit(f, "Echo", "", "", NULL, id);
+    return NULL;
+}
+
+/* A worker asleep until an hour from now wakes when another thread submits a job (were the
+ * wake-up lost, the test would hang until ctest's timeout). */
+static void test_submit_wakes_worker(void **state)
+{
+    (void)state;
+    fx f;
+    start(&f);
+    uint64_t gen = provost_queue_generation();
+    assert_int_equal(idle_at(&f, provost_now_ms()), -1);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, submit_one, &f), 0);
+    provost_queue_wait(f.e, gen, provost_now_ms() + 3600000);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(run_at(&f, provost_now_ms(), NULL), PROVOST_JOB_SUCCESS);
+    stop(&f);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -495,7 +533,7 @@ int main(void)
         cmocka_unit_test(test_prerequisites),      cmocka_unit_test(test_suspended),
         cmocka_unit_test(test_operator),           cmocka_unit_test(test_queue_step_runs),
         cmocka_unit_test(test_worker_died_after_commit), cmocka_unit_test(test_due_index_reads),
-        cmocka_unit_test(test_old_jobs_indexed),
+        cmocka_unit_test(test_old_jobs_indexed),   cmocka_unit_test(test_submit_wakes_worker),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
