@@ -4,6 +4,10 @@
  * shards.  Latency goes into the house's log-linear histogram (util/hist.h), its buckets
  * kept here as atomic cells: 8 buckets per power of two of nanoseconds, so any percentile
  * is within 12.5% and the max is exact.
+ *
+ * A shard's cells come in chunks of 64 ids, taken from the database's counters file
+ * (cfile.c) once the engine has one, so that another process can read them while this
+ * one runs; only the taking of a chunk (once per thread per 64 ids) is slower for it.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -16,22 +20,11 @@
 #include "util/vec.h"
 #include "counters.h"
 
-#define SUB_BITS 3
-#define NBUCKETS PU_HIST_NBUCKETS(SUB_BITS)
-#define CHUNK 64          /* cells per chunk */
-#define MAX_CHUNKS 65536  /* 4M procedure ids */
-
-#define RATE_WINDOW 10 /* seconds: SPEC §9's rate is per second over the last 10 s */
-
-typedef struct cell {
-    _Atomic uint64_t count, ok, failed, in_doubt, sum, max;
-    _Atomic int64_t executing;
-    _Atomic uint64_t rate_sec[RATE_WINDOW], rate_n[RATE_WINDOW]; /* calls ended in each second */
-    _Atomic uint64_t hist[NBUCKETS];
-} cell;
+#define MAX_CHUNKS (PVM_CF_MAX_IDS / PVM_CHUNK)
 
 typedef struct shard {
-    _Atomic(cell *) chunks[MAX_CHUNKS];
+    _Atomic(pvm_cell *) chunks[MAX_CHUNKS];
+    uint32_t number;
     struct shard *next;
 } shard;
 
@@ -42,14 +35,21 @@ typedef struct name {
 
 struct pvm_counters {
     pthread_key_t key;
-    pthread_mutex_t lock; /* shards list and names */
+    pthread_mutex_t lock; /* shards list, names, the file */
     shard *shards;
+    uint32_t nshards;
     name *names;
     size_t nnames, capnames;
+    char *dir;              /* where the counters file goes, or NULL */
+    pvm_cfile *file;        /* once made */
+    bool file_failed;       /* could not be made: memory only, not tried again */
+    _Atomic(pvm_cf_engine *) engine; /* the engine-wide slots: the file's or mem_engine */
+    pvm_cf_engine mem_engine[PVM_CF_ENGINE_SLOTS];
 };
 
-/* Seconds, from a clock cheap enough to read on every call (a few ms of resolution). */
-static uint64_t coarse_sec(void)
+/* Seconds, from a clock cheap enough to read on every call (a few ms of resolution), and
+ * the same in every process of the machine (readers of the file compute rates with it). */
+uint64_t pvm_coarse_sec(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
@@ -82,18 +82,63 @@ void pvm_counters_free(pvm_counters *c)
         return;
     for (shard *s = c->shards, *next; s; s = next) {
         next = s->next;
-        for (size_t i = 0; i < MAX_CHUNKS; i++)
-            free(atomic_load(&s->chunks[i]));
+        for (size_t i = 0; i < MAX_CHUNKS; i++) {
+            pvm_cell *chunk = atomic_load(&s->chunks[i]);
+            if (!pvm_cfile_owns(c->file, chunk))
+                free(chunk);
+        }
         free(s);
     }
+    pvm_cfile_close(c->file);
     for (size_t i = 0; i < c->nnames; i++) {
         free(c->names[i].ns);
         free(c->names[i].proc);
     }
     free(c->names);
+    free(c->dir);
     pthread_key_delete(c->key);
     pthread_mutex_destroy(&c->lock);
     free(c);
+}
+
+int pvm_counters_set_dir(pvm_counters *c, const char *dir)
+{
+    char *d = strdup(dir);
+    if (!d)
+        return -1;
+    pthread_mutex_lock(&c->lock);
+    free(c->dir);
+    c->dir = d;
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+/* Writes names [from, to) into the file (lock held). */
+static void file_names(pvm_counters *c, size_t from, size_t to)
+{
+    for (size_t i = from; i < to;) {
+        pvm_named v[64];
+        size_t n = 0;
+        for (; i < to && n < 64; i++, n++)
+            v[n] = (pvm_named){.ns = c->names[i].ns, .proc = c->names[i].proc, .perf = c->names[i].perf};
+        if (pvm_cfile_names(c->file, (uint32_t)(i - n), v, n) != 0)
+            return;
+    }
+}
+
+/* The file, made on first use (lock held), or NULL: memory only. */
+static pvm_cfile *file_of(pvm_counters *c)
+{
+    if (c->file || c->file_failed || !c->dir)
+        return c->file;
+    char why[512];
+    c->file = pvm_cfile_create(c->dir, why, sizeof why);
+    if (!c->file) {
+        c->file_failed = true;
+        return NULL;
+    }
+    file_names(c, 0, c->nnames);
+    return c->file;
 }
 
 uint32_t pvm_counters_reserve(pvm_counters *c, const char *ns, const pvm_bundle *b)
@@ -101,7 +146,7 @@ uint32_t pvm_counters_reserve(pvm_counters *c, const char *ns, const pvm_bundle 
     pthread_mutex_lock(&c->lock);
     uint32_t base = (uint32_t)c->nnames;
     size_t need = c->nnames + b->nprocs;
-    if (need > (size_t)CHUNK * MAX_CHUNKS) {
+    if (need > (size_t)PVM_CHUNK * MAX_CHUNKS) {
         pthread_mutex_unlock(&c->lock);
         return PROVOST_NONE;
     }
@@ -114,11 +159,26 @@ uint32_t pvm_counters_reserve(pvm_counters *c, const char *ns, const pvm_bundle 
         c->names[c->nnames++] = (name){.ns = strdup(ns), .proc = strdup(pn ? pn : "(request)"),
                                       .perf = (b->procs_v[i].flags & PROVOST_PROC_PERF) != 0};
     }
+    if (c->file)
+        file_names(c, base, c->nnames);
     pthread_mutex_unlock(&c->lock);
     return base;
 }
 
-static cell *cell_of(pvm_counters *c, uint32_t id)
+/* A new chunk for shard s at chunk index k: in the file when there is one (lock held). */
+static pvm_cell *new_chunk(pvm_counters *c, shard *s, size_t k)
+{
+    pvm_cfile *f = file_of(c);
+    pvm_cell *chunk = f ? pvm_cfile_cells(f, s->number, (uint32_t)(k * PVM_CHUNK)) : NULL;
+    if (!chunk) {
+        chunk = aligned_alloc(_Alignof(pvm_cell), PVM_CHUNK * sizeof *chunk);
+        if (chunk)
+            memset(chunk, 0, PVM_CHUNK * sizeof *chunk);
+    }
+    return chunk;
+}
+
+static pvm_cell *cell_of(pvm_counters *c, uint32_t id)
 {
     if (id == PROVOST_NONE)
         return NULL;
@@ -128,19 +188,22 @@ static cell *cell_of(pvm_counters *c, uint32_t id)
         if (!s)
             return NULL;
         pthread_mutex_lock(&c->lock);
+        s->number = c->nshards++;
         s->next = c->shards;
         c->shards = s;
         pthread_mutex_unlock(&c->lock);
         pthread_setspecific(c->key, s);
     }
-    cell *chunk = atomic_load_explicit(&s->chunks[id / CHUNK], memory_order_acquire);
+    pvm_cell *chunk = atomic_load_explicit(&s->chunks[id / PVM_CHUNK], memory_order_acquire);
     if (!chunk) {
-        chunk = calloc(CHUNK, sizeof *chunk);
+        pthread_mutex_lock(&c->lock);
+        chunk = new_chunk(c, s, id / PVM_CHUNK);
+        pthread_mutex_unlock(&c->lock);
         if (!chunk)
             return NULL;
-        atomic_store_explicit(&s->chunks[id / CHUNK], chunk, memory_order_release);
+        atomic_store_explicit(&s->chunks[id / PVM_CHUNK], chunk, memory_order_release);
     }
-    return &chunk[id % CHUNK];
+    return &chunk[id % PVM_CHUNK];
 }
 
 /* Only the owning thread writes a cell: a relaxed load and store is enough. */
@@ -150,14 +213,14 @@ static cell *cell_of(pvm_counters *c, uint32_t id)
 
 void pvm_counters_begin(pvm_counters *c, uint32_t id)
 {
-    cell *x = cell_of(c, id);
+    pvm_cell *x = cell_of(c, id);
     if (x)
         BUMP(x->executing, 1);
 }
 
 void pvm_counters_end(pvm_counters *c, uint32_t id, int outcome, uint64_t elapsed)
 {
-    cell *x = cell_of(c, id);
+    pvm_cell *x = cell_of(c, id);
     if (!x)
         return;
     BUMP(x->executing, -1);
@@ -171,9 +234,9 @@ void pvm_counters_end(pvm_counters *c, uint32_t id, int outcome, uint64_t elapse
     BUMP(x->sum, elapsed);
     if (elapsed > atomic_load_explicit(&x->max, memory_order_relaxed))
         atomic_store_explicit(&x->max, elapsed, memory_order_relaxed);
-    BUMP(x->hist[pu_hist_bucket(SUB_BITS, elapsed)], 1);
-    uint64_t sec = coarse_sec();
-    unsigned slot = (unsigned)(sec % RATE_WINDOW);
+    BUMP(x->hist[pu_hist_bucket(PVM_SUB_BITS, elapsed)], 1);
+    uint64_t sec = pvm_coarse_sec();
+    unsigned slot = (unsigned)(sec % PVM_RATE_WINDOW);
     if (atomic_load_explicit(&x->rate_sec[slot], memory_order_relaxed) != sec) {
         atomic_store_explicit(&x->rate_n[slot], 0, memory_order_relaxed);
         atomic_store_explicit(&x->rate_sec[slot], sec, memory_order_relaxed);
@@ -181,21 +244,148 @@ void pvm_counters_end(pvm_counters *c, uint32_t id, int outcome, uint64_t elapse
     BUMP(x->rate_n[slot], 1);
 }
 
-typedef struct total {
-    uint64_t count, ok, failed, in_doubt, sum, max, recent;
-    int64_t executing;
-    uint64_t hist[NBUCKETS];
-} total;
+/* ---- engine-wide counters --------------------------------------------------------------- */
 
-/* In microseconds: the top of the bucket the value falls in, at most the exact max. */
-static double percentile(const total *t, double q)
+int pvm_counters_engine_slot(pvm_counters *c, const char *nm, int kind)
 {
-    size_t b = pu_hist_rank(t->hist, NBUCKETS, t->count, q);
-    if (b == NBUCKETS)
+    if (strlen(nm) >= sizeof c->mem_engine[0].name)
+        return -1;
+    pthread_mutex_lock(&c->lock);
+    pvm_cf_engine *v = atomic_load_explicit(&c->engine, memory_order_relaxed);
+    if (!v) {
+        pvm_cfile *f = file_of(c);
+        v = f ? pvm_cfile_engine(f) : c->mem_engine;
+        atomic_store_explicit(&c->engine, v, memory_order_release);
+    }
+    int slot = -1;
+    for (int i = 0; i < PVM_CF_ENGINE_SLOTS && slot < 0; i++) {
+        if (!atomic_load_explicit(&v[i].in_use, memory_order_relaxed)) {
+            memset(v[i].name, 0, sizeof v[i].name);
+            strcpy(v[i].name, nm);
+            v[i].kind = (uint32_t)kind;
+            atomic_store_explicit(&v[i].in_use, 1, memory_order_release);
+            slot = i;
+        } else if (strcmp(v[i].name, nm) == 0) {
+            slot = i;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    return slot;
+}
+
+void pvm_counters_engine_add(pvm_counters *c, int slot, uint64_t by)
+{
+    pvm_cf_engine *v = atomic_load_explicit(&c->engine, memory_order_acquire);
+    if (v && slot >= 0 && slot < PVM_CF_ENGINE_SLOTS)
+        atomic_fetch_add_explicit(&v[slot].value, by, memory_order_relaxed);
+}
+
+void pvm_counters_engine_set(pvm_counters *c, int slot, uint64_t value)
+{
+    pvm_cf_engine *v = atomic_load_explicit(&c->engine, memory_order_acquire);
+    if (v && slot >= 0 && slot < PVM_CF_ENGINE_SLOTS)
+        atomic_store_explicit(&v[slot].value, value, memory_order_relaxed);
+}
+
+/* ---- reading ------------------------------------------------------------------------------ */
+
+void pvm_total_add(pvm_total *t, const pvm_cell *x, uint64_t now)
+{
+    t->count += atomic_load_explicit(&x->count, memory_order_relaxed);
+    t->ok += atomic_load_explicit(&x->ok, memory_order_relaxed);
+    t->failed += atomic_load_explicit(&x->failed, memory_order_relaxed);
+    t->in_doubt += atomic_load_explicit(&x->in_doubt, memory_order_relaxed);
+    t->sum += atomic_load_explicit(&x->sum, memory_order_relaxed);
+    t->executing += atomic_load_explicit(&x->executing, memory_order_relaxed);
+    uint64_t m = atomic_load_explicit(&x->max, memory_order_relaxed);
+    if (m > t->max)
+        t->max = m;
+    for (size_t b = 0; b < PVM_NBUCKETS; b++)
+        t->hist[b] += atomic_load_explicit(&x->hist[b], memory_order_relaxed);
+    for (unsigned k = 0; k < PVM_RATE_WINDOW; k++) /* the last 10 whole seconds and this one */
+        if (now - atomic_load_explicit(&x->rate_sec[k], memory_order_relaxed) < PVM_RATE_WINDOW)
+            t->recent += atomic_load_explicit(&x->rate_n[k], memory_order_relaxed);
+}
+
+static void total_merge(pvm_total *to, const pvm_total *t)
+{
+    to->count += t->count;
+    to->ok += t->ok;
+    to->failed += t->failed;
+    to->in_doubt += t->in_doubt;
+    to->sum += t->sum;
+    to->recent += t->recent;
+    to->executing += t->executing;
+    if (t->max > to->max)
+        to->max = t->max;
+    for (size_t b = 0; b < PVM_NBUCKETS; b++)
+        to->hist[b] += t->hist[b];
+}
+
+/* In microseconds: the top of the bucket the value falls in, at most the exact max.  The
+ * histogram's own total ranks, not `count`: read while written, the two may differ by
+ * the calls that ended in between. */
+static double percentile(const pvm_total *t, uint64_t in_hist, double q)
+{
+    size_t b = pu_hist_rank(t->hist, PVM_NBUCKETS, in_hist, q);
+    if (b == PVM_NBUCKETS)
         return (double)t->max / 1000.0;
     uint64_t low, top;
-    pu_hist_bucket_range(SUB_BITS, b, &low, &top);
+    pu_hist_bucket_range(PVM_SUB_BITS, b, &low, &top);
     return (double)(top < t->max ? top : t->max) / 1000.0;
+}
+
+static void summarise(const pvm_named *nm, const pvm_total *t, provost_proc_stats *v)
+{
+    uint64_t in_hist = 0;
+    for (size_t b = 0; b < PVM_NBUCKETS; b++)
+        in_hist += t->hist[b];
+    *v = (provost_proc_stats){
+        .ns = strdup(nm->ns), .proc = strdup(nm->proc), .perf_enabled = nm->perf,
+        .count = t->count, .succeeded = t->ok, .failed = t->failed, .in_doubt = t->in_doubt,
+        .executing = t->executing, .p50 = percentile(t, in_hist, 0.50), .p90 = percentile(t, in_hist, 0.90),
+        .p99 = percentile(t, in_hist, 0.99), .p999 = percentile(t, in_hist, 0.999),
+        .max = (double)t->max / 1000.0, .rate = (double)t->recent / PVM_RATE_WINDOW,
+        .mean = t->count ? (double)t->sum / (double)t->count / 1000.0 : 0};
+}
+
+int pvm_totals_stats(const pvm_named *names, const pvm_total *totals, size_t n, provost_proc_stats **out,
+                     size_t *nout)
+{
+    *out = NULL;
+    *nout = 0;
+    /* procedures re-registered under the same name are reported once */
+    size_t *first = calloc(n ? n : 1, sizeof *first);
+    pvm_total *g = calloc(n ? n : 1, sizeof *g);
+    if (!first || !g) {
+        free(first);
+        free(g);
+        return -1;
+    }
+    size_t ngroups = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        while (k < ngroups && !(pu_strieq(names[first[k]].ns, names[i].ns) &&
+                                pu_strieq(names[first[k]].proc, names[i].proc)))
+            k++;
+        if (k == ngroups)
+            first[ngroups++] = i;
+        total_merge(&g[k], &totals[i]);
+    }
+    size_t used = 0;
+    for (size_t k = 0; k < ngroups; k++)
+        used += g[k].count || g[k].executing;
+    provost_proc_stats *v = calloc(used ? used : 1, sizeof *v);
+    for (size_t k = 0, j = 0; v && k < ngroups; k++)
+        if (g[k].count || g[k].executing)
+            summarise(&names[first[k]], &g[k], &v[j++]);
+    free(first);
+    free(g);
+    if (!v)
+        return -1;
+    *out = v;
+    *nout = used;
+    return 0;
 }
 
 int pvm_counters_read(pvm_counters *c, provost_proc_stats **out, size_t *n)
@@ -203,79 +393,24 @@ int pvm_counters_read(pvm_counters *c, provost_proc_stats **out, size_t *n)
     *out = NULL;
     *n = 0;
     pthread_mutex_lock(&c->lock);
-    /* procedures re-registered under the same name are reported once */
-    size_t ngroups = 0;
-    size_t *group = calloc(c->nnames ? c->nnames : 1, sizeof *group);
-    total *t = calloc(c->nnames ? c->nnames : 1, sizeof *t);
-    if (!group || !t) {
-        pthread_mutex_unlock(&c->lock);
-        free(group);
-        free(t);
-        return -1;
-    }
-    size_t *first = calloc(c->nnames ? c->nnames : 1, sizeof *first);
-    if (!first) {
-        pthread_mutex_unlock(&c->lock);
-        free(group);
-        free(t);
-        return -1;
-    }
-    for (size_t i = 0; i < c->nnames; i++) {
-        size_t g = ngroups;
-        for (size_t k = 0; k < ngroups; k++)
-            if (pu_strieq(c->names[first[k]].ns, c->names[i].ns) &&
-                pu_strieq(c->names[first[k]].proc, c->names[i].proc))
-                g = k;
-        if (g == ngroups)
-            first[ngroups++] = i;
-        group[i] = g;
-    }
-    uint64_t now = coarse_sec();
-    for (shard *s = c->shards; s; s = s->next)
-        for (size_t i = 0; i < c->nnames; i++) {
-            cell *chunk = atomic_load_explicit(&s->chunks[i / CHUNK], memory_order_acquire);
-            if (!chunk)
-                continue;
-            cell *x = &chunk[i % CHUNK];
-            total *g = &t[group[i]];
-            g->count += atomic_load_explicit(&x->count, memory_order_relaxed);
-            g->ok += atomic_load_explicit(&x->ok, memory_order_relaxed);
-            g->failed += atomic_load_explicit(&x->failed, memory_order_relaxed);
-            g->in_doubt += atomic_load_explicit(&x->in_doubt, memory_order_relaxed);
-            g->sum += atomic_load_explicit(&x->sum, memory_order_relaxed);
-            g->executing += atomic_load_explicit(&x->executing, memory_order_relaxed);
-            uint64_t m = atomic_load_explicit(&x->max, memory_order_relaxed);
-            if (m > g->max)
-                g->max = m;
-            for (size_t b = 0; b < NBUCKETS; b++)
-                g->hist[b] += atomic_load_explicit(&x->hist[b], memory_order_relaxed);
-            for (unsigned k = 0; k < RATE_WINDOW; k++) /* the last 10 whole seconds and this one */
-                if (now - atomic_load_explicit(&x->rate_sec[k], memory_order_relaxed) < RATE_WINDOW)
-                    g->recent += atomic_load_explicit(&x->rate_n[k], memory_order_relaxed);
-        }
-    size_t used = 0;
-    for (size_t g = 0; g < ngroups; g++)
-        used += t[g].count || t[g].executing;
-    provost_proc_stats *v = calloc(used ? used : 1, sizeof *v);
-    int rc = v ? 0 : -1;
-    for (size_t g = 0, k = 0; v && g < ngroups; g++) {
-        if (!t[g].count && !t[g].executing)
-            continue;
-        const name *nm = &c->names[first[g]];
-        v[k] = (provost_proc_stats){
-            .ns = strdup(nm->ns), .proc = strdup(nm->proc), .perf_enabled = nm->perf,
-            .count = t[g].count, .succeeded = t[g].ok, .failed = t[g].failed, .in_doubt = t[g].in_doubt,
-            .executing = t[g].executing, .p50 = percentile(&t[g], 0.50), .p90 = percentile(&t[g], 0.90),
-            .p99 = percentile(&t[g], 0.99), .p999 = percentile(&t[g], 0.999),
-            .max = (double)t[g].max / 1000.0, .rate = (double)t[g].recent / RATE_WINDOW,
-            .mean = t[g].count ? (double)t[g].sum / (double)t[g].count / 1000.0 : 0};
-        k++;
+    size_t nn = c->nnames;
+    pvm_total *t = calloc(nn ? nn : 1, sizeof *t);
+    pvm_named *names = calloc(nn ? nn : 1, sizeof *names);
+    int rc = -1;
+    if (t && names) {
+        uint64_t now = pvm_coarse_sec();
+        for (shard *s = c->shards; s; s = s->next)
+            for (size_t i = 0; i < nn; i++) {
+                pvm_cell *chunk = atomic_load_explicit(&s->chunks[i / PVM_CHUNK], memory_order_acquire);
+                if (chunk)
+                    pvm_total_add(&t[i], &chunk[i % PVM_CHUNK], now);
+            }
+        for (size_t i = 0; i < nn; i++)
+            names[i] = (pvm_named){.ns = c->names[i].ns, .proc = c->names[i].proc, .perf = c->names[i].perf};
+        rc = pvm_totals_stats(names, t, nn, out, n);
     }
     pthread_mutex_unlock(&c->lock);
-    free(group);
-    free(first);
     free(t);
-    *out = v;
-    *n = v ? used : 0;
+    free(names);
     return rc;
 }

@@ -438,6 +438,11 @@ int provost_open(const provost_options *opts, provost_engine **out, provost_erro
         provost_close(e);
         return pvm_api_fail(err, PROVOST_E_JOURNAL, "cannot open the database: %s", why);
     }
+    /* this process holds the database now: its counters file is ours to write */
+    if (pvm_counters_set_dir(e->counters, opts->db_path) != 0) {
+        provost_close(e);
+        return pvm_api_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+    }
     e->journal = pvm_journal_open(e->db, opts->sync, why, sizeof why);
     if (!e->journal) {
         provost_close(e);

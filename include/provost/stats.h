@@ -1,0 +1,56 @@
+/*
+ * stats.h -- the counters of a database's engine, read from another process: the
+ * engine publishes its per-procedure counters (SPEC §9) and its engine-wide ones in
+ * <db>/counters, a shared-memory file it updates as it runs (docs/operations.md, "Live
+ * counters").  Reading needs neither the engine nor its database lock, and never slows
+ * the engine down.
+ */
+#ifndef PROVOST_STATS_H
+#define PROVOST_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "provost/provost.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The process that writes (or last wrote) the file. */
+enum provost_writer_state {
+    PROVOST_WRITER_NONE = 0,   /* no counters file: nothing has run on this database yet */
+    PROVOST_WRITER_LIVE = 1,   /* running now */
+    PROVOST_WRITER_EXITED = 2, /* closed its engine: the counters are its last values */
+    PROVOST_WRITER_DIED = 3    /* ended without closing (killed, crashed): its last values */
+};
+
+typedef struct provost_engine_counter {
+    char *name; /* a Prometheus metric name, e.g. provost_journal_syncs_total */
+    int gauge;  /* 0: a counter (only goes up) */
+    uint64_t value;
+} provost_engine_counter;
+
+typedef struct provost_live_stats {
+    int writer;          /* enum provost_writer_state */
+    unsigned version;    /* of the file's format */
+    uint64_t generation; /* goes up by one with each engine that writes the file */
+    int64_t pid;         /* the writer's process id */
+    int64_t started;     /* when it began writing, seconds since the epoch */
+    int incomplete;      /* the file filled up: some counts are in the writer's memory only */
+    provost_proc_stats *procs; /* every procedure that has run (as provost_stats gives) */
+    size_t nprocs;
+    provost_engine_counter *engine;
+    size_t nengine;
+} provost_live_stats;
+
+/* Reads DB_DIR/counters.  0 (writer PROVOST_WRITER_NONE and nothing else set when there
+ * is no file), or -1 with a one-line reason in ERR when the file is not a counters file
+ * this version reads, or is truncated or damaged. */
+int provost_live_stats_read(const char *db_dir, provost_live_stats *out, char *err, size_t errlen);
+void provost_live_stats_free(provost_live_stats *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
