@@ -330,6 +330,22 @@ static const command commands[] = {
      "The worker holds the database while it runs: one process opens it at a time.\n"
      "Exit status: 0 done, 2 the database cannot be opened or a job cannot be changed,\n"
      "130/143 stopped by SIGINT/SIGTERM.\n"},
+    {"stats", cmd_stats, "the counters of the engine running on the database, from another process",
+     "usage: provost [--db DIR] stats [--json|--prometheus] [--watch SECONDS]\n"
+     "\n"
+     "Prints the per-procedure counters (count, succeeded, failed, in doubt, executing,\n"
+     "rate per second over the last 10 s, latency percentiles and max) and the engine-wide\n"
+     "counters of the engine that runs on the database -- provost batch, bench, or any\n"
+     "other -- or of the last one that ran, with whether its process still runs.  They are\n"
+     "read from DIR/counters, which the engine updates as it runs: the database is not\n"
+     "opened, its lock is not needed, and the engine is not slowed down.\n"
+     "\n"
+     "  --json          one JSON document (one line per snapshot with --watch)\n"
+     "  --prometheus    the Prometheus text exposition format\n"
+     "  --watch S       print again every S seconds, until interrupted\n"
+     "\n"
+     "Exit status: 0 printed (also when nothing has run yet), 2 the counters file is damaged\n"
+     "or is not one this version reads, or a bad option.\n"},
     {"version", cmd_version, "print the version and the bundle format",
      "usage: provost version\n"},
     {"help", cmd_help, "describe a command", "usage: provost help [COMMAND]\n"},

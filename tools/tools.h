@@ -58,5 +58,6 @@ int cmd_batch(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 #endif
