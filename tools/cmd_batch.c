@@ -199,6 +199,8 @@ static provost_engine *open_engine(void *ctx, const provost_options *o)
 
 int cmd_batch(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "forget") == 0)
+        return cmd_batch_forget(argc - 1, argv + 1);
     const char **inputs = calloc((size_t)argc, sizeof *inputs);
     args a;
     if (!inputs)

@@ -318,9 +318,19 @@ char *pvm_db_get(pvm_db *d, int cf, const char *key, size_t klen, size_t *vlen, 
 
 int pvm_db_each(pvm_db *d, int cf, pvm_db_each_fn fn, void *ud, char *err, size_t errlen)
 {
+    return pvm_db_each_from(d, cf, NULL, 0, fn, ud, err, errlen);
+}
+
+int pvm_db_each_from(pvm_db *d, int cf, const char *from, size_t flen, pvm_db_each_fn fn, void *ud, char *err,
+                     size_t errlen)
+{
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(d->db, d->ropts, d->cf[cf]);
     int rc = 0;
-    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it) && rc == 0; rocksdb_iter_next(it)) {
+    if (from)
+        rocksdb_iter_seek(it, from, flen);
+    else
+        rocksdb_iter_seek_to_first(it);
+    for (; rocksdb_iter_valid(it) && rc == 0; rocksdb_iter_next(it)) {
         size_t kl, vl;
         const char *k = rocksdb_iter_key(it, &kl);
         const char *v = rocksdb_iter_value(it, &vl);

@@ -80,6 +80,9 @@ int pvm_db_range(pvm_db *db, int cf, const char *from, size_t flen, const char *
  * they took is given back. */
 int pvm_db_delete_range(pvm_db *db, int cf, const char *from, size_t flen, const char *to, size_t tlen, char *err,
                         size_t errlen);
+/* The same from the first key at or after FROM. */
+int pvm_db_each_from(pvm_db *db, int cf, const char *from, size_t flen, pvm_db_each_fn fn, void *ud, char *err,
+                     size_t errlen);
 
 /* One write of a batch: val NULL deletes key. */
 typedef struct pvm_db_op {
