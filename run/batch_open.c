@@ -21,6 +21,7 @@
 
 #include <libxml/parser.h>
 
+#include "provost/outcomes.h"
 #include "rbatch.h"
 
 #define FAIL(...) (snprintf(err, errlen, __VA_ARGS__), -1)
@@ -140,6 +141,10 @@ static int open_engine(batch_run *b, char *err, size_t errlen)
     if (o->resume && (!b->dbabs || !st->db || strcmp(b->dbabs, st->db) != 0))
         return FAIL("--resume: the batch ran on the database %s, not %s: its outcomes are there (give --db %s)",
                     st->db ? st->db : "?", b->dbabs ? b->dbabs : db, st->db ? st->db : "?");
+    /* a new batch's outcomes age from now (the outcome retention, provost/outcomes.h) */
+    provost_error perr;
+    if (!o->resume && provost_batch_started(b->e, b->id, &perr) != 0)
+        return FAIL("%s: %s", db, perr.message);
     return b->ns ? batch_check_call(b->e, b->ns, b->proc, err, errlen) : 0;
 }
 

@@ -336,6 +336,17 @@ static const command commands[] = {
      "The worker holds the database while it runs: one process opens it at a time.\n"
      "Exit status: 0 done, 2 the database cannot be opened or a job cannot be changed,\n"
      "130/143 stopped by SIGINT/SIGTERM.\n"},
+    {"config", cmd_config, "the engine's settings kept in the database",
+     "usage: provost [--db DIR] config set outcome-retention DURATION\n"
+     "       provost [--db DIR] config get outcome-retention\n"
+     "\n"
+     "outcome-retention: how long the outcomes of a batch's requests are kept (they let\n"
+     "batch --resume run nothing twice).  A batch started longer ago than that is\n"
+     "forgotten, as by `provost batch forget`, when an engine next opens the database;\n"
+     "one with a transaction stuck in the journal is kept until it is resolved.\n"
+     "DURATION: 30d, 12h, 90m, 3600s, or forever (the default).\n"
+     "\n"
+     "Exit status: 0 done, 2 an unknown setting or a bad value.\n"},
     {"stats", cmd_stats, "the counters of the engine running on the database, from another process",
      "usage: provost [--db DIR] stats [--json|--prometheus] [--watch SECONDS]\n"
      "\n"

@@ -60,5 +60,6 @@ int cmd_queue(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_batch_forget(int argc, char **argv); /* provost batch forget */
+int cmd_config(int argc, char **argv);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libxml/parser.h>
@@ -15,6 +16,7 @@
 
 #include "provost/compiler.h"
 #include "provost/rights.h"
+#include "provost/outcomes.h"
 #include "util/str.h"
 #include "util/vec.h"
 #include "counters.h"
@@ -500,6 +502,10 @@ int provost_open(const provost_options *opts, provost_engine **out, provost_erro
         provost_close(e);
         return pvm_api_fail(err, PROVOST_E_JOURNAL, "recovery failed: %s", why);
     }
+    /* then forget the batches older than the outcome retention (docs/operations.md) */
+    uint64_t expired, forgotten;
+    provost_error ignored;
+    provost_outcomes_expire(e, (int64_t)time(NULL), &expired, &forgotten, &ignored);
     *out = e;
     return 0;
 }

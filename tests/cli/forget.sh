@@ -2,7 +2,9 @@
 # `provost batch forget BATCH`: removes exactly that batch's recorded outcomes (another
 # batch's stay), says how many; refuses while a transaction of the batch is stuck in the
 # journal, and works once it is resolved; a batch with no outcomes and a malformed id are
-# refused in one line.
+# refused in one line.  `provost config set outcome-retention`: a batch older than it is
+# forgotten when an engine next opens the database, a younger one and one with a stuck
+# transaction are kept; bad settings are refused.
 # usage: forget.sh PROVOST
 set -u
 P=$1
@@ -67,6 +69,43 @@ check "resolve the stuck transaction" 0 $?
 "$P" batch forget "$B3" >"$T/out" 2>&1
 check "forget batch 3 once resolved" 0 $?
 contains "forget batch 3 once resolved" "$T/out" "1 outcome removed"
+
+# retention
+"$P" config get outcome-retention >"$T/out" 2>&1
+check "config get, default" 0 $?
+contains "config get, default" "$T/out" "forever"
+for bad in 10x -1 d 99999999999d; do
+    "$P" config set outcome-retention "$bad" >"$T/out" 2>&1
+    check "config set outcome-retention $bad" 2 $?
+    contains "config set outcome-retention $bad" "$T/out" "takes a duration"
+done
+"$P" config set nothing 1 >"$T/out" 2>&1
+check "config set an unknown setting" 2 $?
+"$P" config set outcome-retention 1s >/dev/null
+check "config set outcome-retention 1s" 0 $?
+"$P" config get outcome-retention >"$T/out" 2>&1
+contains "config get outcome-retention" "$T/out" "1s"
+"$P" batch -q --call Forget Ok --rows "$T/two.csv" --out "$T/b4.jsonl" 2>"$T/b4.err"
+B4=$(batch_id "$T/b4.err")
+"$P" batch -q --call Forget Stuck --rows "$T/stuck.csv" --out "$T/b5.jsonl" 2>"$T/b5.err"
+B5=$(batch_id "$T/b5.err")
+sleep 2 # until both are older than the retention
+"$P" config set outcome-retention 1h >/dev/null # (opening the database forgets batch 4 first)
+"$P" batch -q --call Forget Ok --rows "$T/two.csv" --out "$T/b6.jsonl" 2>"$T/b6.err"
+B6=$(batch_id "$T/b6.err")
+"$P" list >/dev/null
+"$P" batch forget "$B4" >"$T/out" 2>&1
+check "retention: an expired batch was forgotten at open" 2 $?
+contains "retention: an expired batch was forgotten at open" "$T/out" "has no recorded outcomes"
+"$P" batch forget "$B5" >"$T/out" 2>&1
+check "retention: a batch with a stuck transaction is kept" 2 $?
+contains "retention: a batch with a stuck transaction is kept" "$T/out" "still in the journal"
+"$P" batch forget "$B6" >"$T/out" 2>&1
+check "retention: a younger batch is kept" 0 $?
+contains "retention: a younger batch is kept" "$T/out" "2 outcomes removed"
+"$P" config set outcome-retention forever >/dev/null
+"$P" config get outcome-retention >"$T/out" 2>&1
+contains "config set outcome-retention forever" "$T/out" "forever"
 
 # bad ids
 for bad in xyz 0123456789ABCDEF0123456789ABCDEF 0123456789abcdef0123456789abcde; do
