@@ -73,8 +73,7 @@ int provost_batch_forget(provost_engine *e, const char *batch_id, uint64_t *remo
         return pvm_api_fail(err, PROVOST_E_JOURNAL, "%s", why);
     if (t.n == 0)
         return pvm_api_fail(err, PROVOST_E_NOTFOUND, "batch %s has no recorded outcomes", batch_id);
-    if (pvm_db_end(e->db, PVM_CF_OUTCOMES, from, (size_t)plen, to, (size_t)plen, 0, NULL, 0, NULL, 0, 1, why,
-                   sizeof why) != 0)
+    if (pvm_db_delete_range(e->db, PVM_CF_OUTCOMES, from, (size_t)plen, to, (size_t)plen, why, sizeof why) != 0)
         return pvm_api_fail(err, PROVOST_E_JOURNAL, "%s", why);
     *removed = t.n;
     return 0;
