@@ -158,7 +158,10 @@ static int print_one(void *ud, const provost_audit_record *r)
     } else {
         char t[64], proc[1200];
         rfc3339(r->time, t, sizeof t);
-        snprintf(proc, sizeof proc, "%s/%s", r->ns[0] ? r->ns : "(request)", r->proc);
+        if (r->ns[0])
+            snprintf(proc, sizeof proc, "%s/%s", r->ns, r->proc);
+        else /* a trusted request's own procedure */
+            snprintf(proc, sizeof proc, "(request)%s%s", r->proc[0] ? "/" : "", r->proc);
         printf("%-27s %-7s 0x%08X %12.3f  %-12s %-40s %s%s%s%s\n", t, r->failed ? "failed" : "ok", r->code,
                (double)r->duration / 1e6, r->principal[0] ? r->principal : "-", proc, r->txid,
                r->client[0] ? " " : "", r->client, r->recovered ? " (recovered)" : "");
