@@ -86,8 +86,12 @@ contains "stats --prometheus: the writer ended" "$T/prom.txt" "provost_counters_
 # ---- a writer killed ----
 "$P" batch --call Batch Slow --rows "$T/rows.csv" --jobs 2 --out "$T/out2.jsonl" 2>/dev/null &
 B=$!
-c1=
-while [ -z "$c1" ] && kill -0 $B 2>/dev/null; do c1=$(calls); done
+# until the new batch writes its own counters (the first batch's stay until then)
+while kill -0 $B 2>/dev/null; do
+    calls >/dev/null
+    grep -q '^provost_counters_generation 2$' "$T/prom.txt" && grep -q '^provost_counters_writer_live 1$' "$T/prom.txt" &&
+        break
+done
 kill -9 $B
 wait $B 2>/dev/null
 B=
