@@ -49,11 +49,16 @@ struct pvm_counters {
 
 /* Seconds, from a clock cheap enough to read on every call (a few ms of resolution), and
  * the same in every process of the machine (readers of the file compute rates with it). */
-uint64_t pvm_coarse_sec(void)
+static inline uint64_t coarse_sec(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return (uint64_t)ts.tv_sec;
+}
+
+uint64_t pvm_coarse_sec(void)
+{
+    return coarse_sec();
 }
 
 uint64_t pvm_now_ns(void)
@@ -165,8 +170,9 @@ uint32_t pvm_counters_reserve(pvm_counters *c, const char *ns, const pvm_bundle 
     return base;
 }
 
-/* A new chunk for shard s at chunk index k: in the file when there is one (lock held). */
-static pvm_cell *new_chunk(pvm_counters *c, shard *s, size_t k)
+/* A new chunk for shard s at chunk index k: in the file when there is one (lock held).
+ * Once per thread per 64 ids: kept out of the hot path's code. */
+__attribute__((noinline, cold)) static pvm_cell *new_chunk(pvm_counters *c, shard *s, size_t k)
 {
     pvm_cfile *f = file_of(c);
     pvm_cell *chunk = f ? pvm_cfile_cells(f, s->number, (uint32_t)(k * PVM_CHUNK)) : NULL;
@@ -178,31 +184,41 @@ static pvm_cell *new_chunk(pvm_counters *c, shard *s, size_t k)
     return chunk;
 }
 
-static pvm_cell *cell_of(pvm_counters *c, uint32_t id)
+/* The calling thread's shard, made on its first call (lock taken once). */
+__attribute__((noinline, cold)) static shard *new_shard(pvm_counters *c)
+{
+    shard *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    pthread_mutex_lock(&c->lock);
+    s->number = c->nshards++;
+    s->next = c->shards;
+    c->shards = s;
+    pthread_mutex_unlock(&c->lock);
+    pthread_setspecific(c->key, s);
+    return s;
+}
+
+__attribute__((noinline, cold)) static pvm_cell *chunk_for(pvm_counters *c, shard *s, uint32_t id)
+{
+    pthread_mutex_lock(&c->lock);
+    pvm_cell *chunk = new_chunk(c, s, id / PVM_CHUNK);
+    pthread_mutex_unlock(&c->lock);
+    if (chunk)
+        atomic_store_explicit(&s->chunks[id / PVM_CHUNK], chunk, memory_order_release);
+    return chunk;
+}
+
+static inline pvm_cell *cell_of(pvm_counters *c, uint32_t id)
 {
     if (id == PROVOST_NONE)
         return NULL;
     shard *s = pthread_getspecific(c->key);
-    if (!s) {
-        s = calloc(1, sizeof *s);
-        if (!s)
-            return NULL;
-        pthread_mutex_lock(&c->lock);
-        s->number = c->nshards++;
-        s->next = c->shards;
-        c->shards = s;
-        pthread_mutex_unlock(&c->lock);
-        pthread_setspecific(c->key, s);
-    }
+    if (!s && !(s = new_shard(c)))
+        return NULL;
     pvm_cell *chunk = atomic_load_explicit(&s->chunks[id / PVM_CHUNK], memory_order_acquire);
-    if (!chunk) {
-        pthread_mutex_lock(&c->lock);
-        chunk = new_chunk(c, s, id / PVM_CHUNK);
-        pthread_mutex_unlock(&c->lock);
-        if (!chunk)
-            return NULL;
-        atomic_store_explicit(&s->chunks[id / PVM_CHUNK], chunk, memory_order_release);
-    }
+    if (!chunk && !(chunk = chunk_for(c, s, id)))
+        return NULL;
     return &chunk[id % PVM_CHUNK];
 }
 
@@ -235,7 +251,7 @@ void pvm_counters_end(pvm_counters *c, uint32_t id, int outcome, uint64_t elapse
     if (elapsed > atomic_load_explicit(&x->max, memory_order_relaxed))
         atomic_store_explicit(&x->max, elapsed, memory_order_relaxed);
     BUMP(x->hist[pu_hist_bucket(PVM_SUB_BITS, elapsed)], 1);
-    uint64_t sec = pvm_coarse_sec();
+    uint64_t sec = coarse_sec();
     unsigned slot = (unsigned)(sec % PVM_RATE_WINDOW);
     if (atomic_load_explicit(&x->rate_sec[slot], memory_order_relaxed) != sec) {
         atomic_store_explicit(&x->rate_n[slot], 0, memory_order_relaxed);
