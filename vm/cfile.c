@@ -82,7 +82,7 @@ pvm_cfile *pvm_cfile_create(const char *dir, char *why, size_t whylen)
         snprintf(why, whylen, "out of memory");
         return NULL;
     }
-    f->fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    f->fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (f->fd < 0) {
         snprintf(why, whylen, "%s: %s", tmp, strerror(errno));
         free(f);
