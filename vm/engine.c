@@ -450,6 +450,7 @@ int provost_open(const provost_options *opts, provost_engine **out, provost_erro
         provost_close(e);
         return pvm_api_fail(err, PROVOST_E_JOURNAL, "cannot open the journal: %s", why);
     }
+    pvm_journal_publish(e->journal, e->counters);
     if (pvm_audit_open(e, opts->audit_level, why, sizeof why) != 0) {
         provost_close(e);
         return pvm_api_fail(err, PROVOST_E_INVALIDARG, "cannot open the database: %s", why);

@@ -46,6 +46,7 @@
 #include "seal.h"
 #include "credential.h"
 #include "gsync.h"
+#include "counters.h"
 
 struct pvm_journal {
     pvm_db *db;
@@ -59,6 +60,11 @@ struct pvm_journal {
     bool rocksdb_groups;    /* group: synced writes grouped by RocksDB, not gsync */
     pvm_gsync gs;           /* group: shared syncs */
     unsigned long crash_point, fail_at, full_from, sync_fail_at;
+    struct pvm_counters *pub; /* where the syncs and writes are published, or NULL */
+    atomic_bool pub_taken;    /* their slots are taken (at the first write: taking them makes
+                               * the counters file, which an engine that writes nothing
+                               * leaves as the last one that did) */
+    atomic_int pub_syncs, pub_writes;
 };
 
 /* ---- encoding ------------------------------------------------------------------------ */
@@ -198,6 +204,22 @@ static int sync_log(void *ctx, char *err, size_t errlen)
     return pvm_db_sync_wal(ctx, err, errlen);
 }
 
+/* The journal's totals into the engine-wide counters: two relaxed stores a write. */
+static void publish(pvm_journal *j)
+{
+    if (!j->pub)
+        return;
+    if (!atomic_load_explicit(&j->pub_taken, memory_order_acquire)) {
+        /* finding a slot by name is idempotent, so threads racing here agree */
+        atomic_store(&j->pub_syncs, pvm_counters_engine_slot(j->pub, "provost_journal_syncs_total", PVM_ENGINE_COUNTER));
+        atomic_store(&j->pub_writes,
+                     pvm_counters_engine_slot(j->pub, "provost_journal_writes_total", PVM_ENGINE_COUNTER));
+        atomic_store_explicit(&j->pub_taken, true, memory_order_release);
+    }
+    pvm_counters_engine_set(j->pub, atomic_load_explicit(&j->pub_syncs, memory_order_relaxed), pvm_journal_syncs(j));
+    pvm_counters_engine_set(j->pub, atomic_load_explicit(&j->pub_writes, memory_order_relaxed), pvm_journal_writes(j));
+}
+
 /* The test hooks around the write (the point after it is after its sync, or where a
  * record that needs none, or a mode that makes none, skips it), the injected fault, and
  * how a record that must be durable is synced. */
@@ -237,6 +259,7 @@ static int guarded(pvm_journal *j, const jwrite *w, char *err, size_t errlen)
             rc = -1;
         }
     }
+    publish(j);
     hook(j, 2 * k);
     return rc;
 }
@@ -789,6 +812,11 @@ unsigned long pvm_journal_syncs(pvm_journal *j)
 unsigned long pvm_journal_writes(pvm_journal *j)
 {
     return atomic_load(&j->writes);
+}
+
+void pvm_journal_publish(pvm_journal *j, struct pvm_counters *c)
+{
+    j->pub = c;
 }
 
 void pvm_journal_set_sync(pvm_journal *j, int sync)

@@ -87,6 +87,11 @@ void pvm_journal_set_sync(pvm_journal *j, int sync);
  * synced writes), and journal writes. */
 unsigned long pvm_journal_syncs(pvm_journal *j);
 unsigned long pvm_journal_writes(pvm_journal *j);
+/* From now on the journal's syncs and writes are also published in c's engine-wide
+ * counters (provost_journal_syncs_total, provost_journal_writes_total), which
+ * `provost stats` reads from another process. */
+struct pvm_counters;
+void pvm_journal_publish(pvm_journal *j, struct pvm_counters *c);
 /* What an operator should know about the master key after a scan (transactions that need
  * another key, a key missing or readable by others), one line; NULL when nothing.  The
  * text lives until the next call. */

@@ -82,6 +82,10 @@ $PY "$CHECKS/prom_check.py" "$T/prom.txt" >"$T/calls.txt"
 check "stats --prometheus after the batch: parses" 0 $?
 contains "stats --prometheus: every procedure" "$T/calls.txt" "Batch/W1 $done"
 contains "stats --prometheus: the writer ended" "$T/prom.txt" "provost_counters_writer_live 0"
+w=$(sed -n 's/^provost_journal_writes_total //p' "$T/prom.txt")
+[ -n "$w" ] && [ "$w" -ge "$done" ]
+check "stats --prometheus: the journal's writes are published (${w:-none} for $done requests)" 0 $?
+contains "stats --prometheus: the journal's syncs are published" "$T/prom.txt" "provost_journal_syncs_total 0"
 
 # ---- a writer killed ----
 "$P" batch --call Batch Slow --rows "$T/rows.csv" --jobs 2 --out "$T/out2.jsonl" 2>/dev/null &
