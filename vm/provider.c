@@ -1,8 +1,8 @@
 /*
  * provider.c -- the provider-call protocol (SPEC §6, §10), and the only vm file that knows
  * how providers are found: the engine's providers, loaded once; the services provider.h
- * offers them; the executeXml document (made here for every step and call) and the context
- * built around a call's executeData; the transaction's provider life-cycle -- activation
+ * offers them; the executeXml document (made here for every step and call), with the context
+ * of pctx.c put in it for each call; the transaction's provider life-cycle -- activation
  * on first use, the process call (journaled INTENT before and DONE after a write or
  * twoPhase call, which is logged for the end of the transaction), the prepare, commit or
  * rollback call of a logged one, deactivation.  When and how often those are made is
@@ -42,6 +42,7 @@ pvm_provider *pvm_provider_get(provost_engine *e, const char *name)
         return NULL;
     }
     p->desc = builtin;
+    p->builtin = builtin != NULL;
     if (!p->desc) {
         char why[512] = "";
         p->desc = provost_load_provider(name, &p->dl, why, sizeof why);
@@ -232,69 +233,6 @@ static void pcall_clear(provost_pcall *c)
 
 /* ---- executeXml ------------------------------------------------------------------------ */
 
-static xmlNodePtr copy_child(xmlNodePtr to, xmlNodePtr from_parent, const char *name)
-{
-    for (xmlNodePtr c = from_parent ? from_parent->children : NULL; c; c = c->next)
-        if (c->type == XML_ELEMENT_NODE && xmlStrEqual(c->name, BAD_CAST name)) {
-            xmlNodePtr copy = xmlDocCopyNode(c, to->doc, 1);
-            if (copy)
-                xmlAddChild(to, copy);
-            return copy;
-        }
-    return NULL;
-}
-
-static const char *const type_name[] = {"", "read", "write", "twoPhase"};
-
-/* The context of one provider call (SPEC §10), inserted as the first child of executeXml. */
-static xmlNodePtr build_context(pvm_req *r, xmlDocPtr doc, const char *ns, const char *proc,
-                                const char *provider_source, int type, xmlDocPtr provider_context,
-                                uint32_t exec_id, int trusted, bool in_doubt)
-{
-    xmlNodePtr root = xmlDocGetRootElement(doc);
-    xmlNodePtr ctx = xmlNewDocNode(doc, NULL, BAD_CAST "context", NULL);
-    if (!ctx)
-        return NULL;
-    if (root->children)
-        xmlAddPrevSibling(root->children, ctx);
-    else
-        xmlAddChild(root, ctx);
-    xmlNodePtr tc = xmlNewChild(ctx, NULL, BAD_CAST "transactionContext", NULL);
-    if (tc)
-        xmlNewProp(tc, BAD_CAST "transactionId", BAD_CAST r->txid);
-    xmlNodePtr sc = copy_child(ctx, r->context, "securityContext");
-    if (sc && trusted != 1)
-        for (xmlNodePtr a = sc->children, next; a; a = next) {
-            next = a->next;
-            if (a->type == XML_ELEMENT_NODE && xmlStrEqual(a->name, BAD_CAST "authentication")) {
-                xmlUnlinkNode(a);
-                xmlFreeNode(a);
-            }
-        }
-    if (provider_context && xmlDocGetRootElement(provider_context)) {
-        xmlNodePtr pc = xmlDocCopyNode(xmlDocGetRootElement(provider_context), doc, 1);
-        if (pc)
-            xmlAddChild(ctx, pc);
-    }
-    xmlNodePtr ec = xmlNewChild(ctx, NULL, BAD_CAST "executeContext", NULL);
-    if (ec) {
-        char id[16];
-        snprintf(id, sizeof id, "%u", exec_id);
-        xmlNewProp(ec, BAD_CAST "namespace", BAD_CAST ns);
-        xmlNewProp(ec, BAD_CAST "procedure", BAD_CAST proc);
-        xmlNewProp(ec, BAD_CAST "providerSource", BAD_CAST(provider_source ? provider_source : ""));
-        xmlNewProp(ec, BAD_CAST "procedureExecId", BAD_CAST id);
-        xmlNewProp(ec, BAD_CAST "type", BAD_CAST type_name[type & 3]);
-        if (in_doubt)
-            xmlNewProp(ec, BAD_CAST "inDoubt", BAD_CAST "1");
-    }
-    copy_child(ctx, r->context, "clientContext");
-    copy_child(ctx, r->context, "queueContext");
-    if (r->handling)
-        pvm_error_node(r->handling, ctx);
-    return ctx;
-}
-
 static pvm_active *activate(pvm_req *r, pvm_provider *p, provost_pcall *pc)
 {
     if (!p->desc)
@@ -415,15 +353,17 @@ int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, i
             return -1;
         }
     }
-    xmlNodePtr ctx = build_context(r, doc, ns->name, pname, source, proc->type, pctx, r->exec_id, trusted, false);
+    pvm_ctx_args ca = {.ns = ns->name, .proc = pname, .source = source, .type = proc->type,
+                       .provider_context = pctx, .exec_id = r->exec_id, .trusted = trusted,
+                       .builtin = p->builtin};
+    xmlNodePtr ctx = pvm_context_lend(r, doc, &ca);
     if (!ctx) {
         xmlFreeDoc(saved);
         pcall_clear(&pc);
         return pvm_fail(r, PROVOST_E_OUTOFMEMORY, "out of memory");
     }
     uint32_t rc = p->desc->process(&pc, doc);
-    xmlUnlinkNode(ctx);
-    xmlFreeNode(ctx);
+    pvm_context_return(ctx);
     if (rc != 0) {
         uint32_t code = pc.code ? pc.code : as_failure(rc);
         const char *desc = pc.desc;
@@ -499,8 +439,11 @@ uint32_t pvm_provider_phase(pvm_req *r, const pvm_txn_call *t, int phase, uint32
         *code = PROVOST_E_OUTOFMEMORY;
         return *code;
     }
-    build_context(r, doc, t->ns, t->proc, t->source, t->type, t->provider_context, t->exec_id, 2,
-                  t->in_doubt && phase == PROVOST_PHASE_ROLLBACK);
+    pvm_ctx_args ca = {.ns = t->ns, .proc = t->proc, .source = t->source, .type = t->type,
+                       .provider_context = t->provider_context, .exec_id = t->exec_id, .trusted = 2,
+                       .in_doubt = t->in_doubt && phase == PROVOST_PHASE_ROLLBACK,
+                       .builtin = t->provider->builtin};
+    xmlNodePtr ctx = pvm_context_lend(r, doc, &ca);
     provost_pcall pc = {.req = r, .provider = t->provider, .ns = t->ns, .proc = t->proc, .phase = phase,
                         .logged = t, .in_doubt = t->in_doubt};
     pc.active = activate(r, t->provider, &pc); /* recovery activates here; a request already has */
@@ -512,6 +455,7 @@ uint32_t pvm_provider_phase(pvm_req *r, const pvm_txn_call *t, int phase, uint32
         pc.code = 0;
         rc = fn(&pc, doc);
     }
+    pvm_context_return(ctx);
     xmlFreeDoc(doc);
     if (rc) {
         *code = pc.code ? pc.code : ((rc & 0x80000000u) ? rc : PROVOST_E_FAIL);

@@ -30,6 +30,7 @@ typedef struct pvm_provider {
     const provost_provider *desc; /* NULL when it could not be loaded */
     void *state;                  /* from init */
     void *dl;                     /* dlopen handle, or NULL for a built-in */
+    bool builtin;                 /* the engine's own: reads its context, never changes it */
     char *load_error;             /* why it could not be loaded */
     struct pvm_provider *next;
 } pvm_provider;
@@ -302,6 +303,19 @@ uint32_t pvm_provider_phase(pvm_req *r, const pvm_txn_call *t, int phase, uint32
 void pvm_deactivate_all(pvm_req *r);
 xmlDocPtr pvm_execute_xml(xmlNodePtr data, xmlNodePtr *exec);
 xmlNodePtr pvm_execute_data(xmlDocPtr doc); /* the executeData child of the executeXml root, or NULL */
+
+/* pctx.c: the context of a provider call, put first under DOC's root for the call */
+typedef struct pvm_ctx_args {
+    const char *ns, *proc, *source;
+    int type;                   /* provost_type */
+    xmlDocPtr provider_context; /* the namespace's, or NULL */
+    uint32_t exec_id;
+    int trusted;
+    bool in_doubt;
+    bool builtin; /* for a built-in provider: lent as it is and not checked after */
+} pvm_ctx_args;
+xmlNodePtr pvm_context_lend(pvm_req *r, xmlDocPtr doc, const pvm_ctx_args *a); /* NULL: out of memory */
+void pvm_context_return(xmlNodePtr ctx); /* after the call: out of its document again */
 
 /* txn.c: the end of a transaction */
 int pvm_finish(pvm_req *r, bool ok); /* prepare/commit or roll back (journaled), then deactivate */
