@@ -64,7 +64,22 @@ static uint32_t with_retries(pvm_req *r, pvm_txn_call *t, int phase, char **desc
 /* What a keyed submission records: "committed|failed|stuck CODE TXID". */
 static void outcome_text(const pvm_req *r, const char *status, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s 0x%08X %s", status, strcmp(status, "committed") ? r->err.code : 0u, r->txid);
+    uint32_t code = strcmp(status, "committed") ? r->err.code : 0u;
+    size_t ls = strlen(status), lt = strlen(r->txid);
+    if (ls + lt + 13 > cap) {
+        snprintf(out, cap, "%s 0x%08X %s", status, code, r->txid);
+        return;
+    }
+    /* by hand: snprintf's set-up is most of what ending a short transaction costs */
+    memcpy(out, status, ls);
+    char *o = out + ls;
+    *o++ = ' ';
+    *o++ = '0';
+    *o++ = 'x';
+    for (int shift = 28; shift >= 0; shift -= 4)
+        *o++ = "0123456789ABCDEF"[(code >> shift) & 0xF];
+    *o++ = ' ';
+    memcpy(o, r->txid, lt + 1);
 }
 
 /* The transaction stays for an operator; a keyed submission is finished (stuck) in the same
