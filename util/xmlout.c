@@ -1,7 +1,8 @@
 /*
- * xmlout.c -- serialising through a save context kept per thread and per kind of output
- * (see xmlout.h).  libxml2 writes into the context's output buffer, which hands what it
- * holds to sink() when it fills and when flushed; the text collected is the caller's.
+ * xmlout.c -- serialising a plain tree here, anything else through a save context kept per
+ * thread and per kind of output (see xmlout.h).  libxml2 writes into the context's output
+ * buffer, which hands what it holds to sink() when it fills and when flushed; the text
+ * collected is the caller's.
  * A context that met an error is closed and made again: libxml2 never writes through
  * an output buffer again once it has failed.
  */
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libxml/parserInternals.h> /* xmlStringText */
 #include <libxml/xmlsave.h>
 
 #include "util/vec.h"
@@ -101,7 +103,152 @@ static xmlSaveCtxtPtr context(saver *s, unsigned kind)
     return s->ctxt[kind];
 }
 
+/* ---- plain trees, written here ----------------------------------------------------------- */
+
+/* Elements without namespaces, their attributes and ASCII text -- what most responses are
+ * -- are written here exactly as libxml2 writes them (text escapes <, >, & and CR;
+ * attribute values also ", LF and tab), without the calls through its output buffer and
+ * encoder that cost more than the writing itself.  Anything else is left to libxml2. */
+
+#define PLAIN_DEPTH 256
+
+/* The length of S escaped, or (size_t)-1 for a byte outside ASCII. */
+static size_t escaped_len(const xmlChar *s, bool attr)
+{
+    size_t n = 0;
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '<': case '>': n += 4; break;
+        case '&': n += 5; break;
+        case '\r': n += 5; break;
+        case '"': n += attr ? 6 : 1; break;
+        case '\n': n += attr ? 5 : 1; break;
+        case '\t': n += attr ? 4 : 1; break;
+        default:
+            if (*s >= 0x80)
+                return (size_t)-1;
+            n++;
+        }
+    }
+    return n;
+}
+
+static char *put(char *o, const char *s, size_t n)
+{
+    memcpy(o, s, n);
+    return o + n;
+}
+
+static char *put_escaped(char *o, const xmlChar *s, bool attr)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '<': o = put(o, "&lt;", 4); break;
+        case '>': o = put(o, "&gt;", 4); break;
+        case '&': o = put(o, "&amp;", 5); break;
+        case '\r': o = put(o, "&#13;", 5); break;
+        case '"': o = attr ? put(o, "&quot;", 6) : put(o, "\"", 1); break;
+        case '\n': o = attr ? put(o, "&#10;", 5) : put(o, "\n", 1); break;
+        case '\t': o = attr ? put(o, "&#9;", 4) : put(o, "\t", 1); break;
+        default: *o++ = (char)*s;
+        }
+    }
+    return o;
+}
+
+static bool plain_text(const xmlNode *t)
+{
+    return t->type == XML_TEXT_NODE && t->name == xmlStringText;
+}
+
+/* The length of N written, or (size_t)-1 when N is not plain. */
+static size_t plain_len(const xmlNode *n, int depth)
+{
+    if (plain_text(n))
+        return escaped_len(n->content, false);
+    if (n->type != XML_ELEMENT_NODE || n->ns || n->nsDef || depth > PLAIN_DEPTH)
+        return (size_t)-1;
+    size_t name = strlen((const char *)n->name);
+    size_t len = 1 + name + (n->children ? 4 + name : 2); /* <a>..</a> or <a/> */
+    for (const xmlAttr *a = n->properties; a; a = a->next) {
+        if (a->ns)
+            return (size_t)-1;
+        len += 4 + strlen((const char *)a->name); /*  a="" */
+        for (const xmlNode *t = a->children; t; t = t->next) {
+            size_t l = plain_text(t) ? escaped_len(t->content, true) : (size_t)-1;
+            if (l == (size_t)-1)
+                return l;
+            len += l;
+        }
+    }
+    for (const xmlNode *c = n->children; c; c = c->next) {
+        size_t l = plain_len(c, depth + 1);
+        if (l == (size_t)-1)
+            return l;
+        len += l;
+    }
+    return len;
+}
+
+static char *plain_write(const xmlNode *n, char *o)
+{
+    if (plain_text(n))
+        return put_escaped(o, n->content, false);
+    size_t name = strlen((const char *)n->name);
+    *o++ = '<';
+    o = put(o, (const char *)n->name, name);
+    for (const xmlAttr *a = n->properties; a; a = a->next) {
+        *o++ = ' ';
+        o = put(o, (const char *)a->name, strlen((const char *)a->name));
+        o = put(o, "=\"", 2);
+        for (const xmlNode *t = a->children; t; t = t->next)
+            o = put_escaped(o, t->content, true);
+        *o++ = '"';
+    }
+    if (!n->children)
+        return put(o, "/>", 2);
+    *o++ = '>';
+    for (const xmlNode *c = n->children; c; c = c->next)
+        o = plain_write(c, o);
+    o = put(o, "</", 2);
+    o = put(o, (const char *)n->name, name);
+    *o++ = '>';
+    return o;
+}
+
+/* N written here when it is a plain element and FLAGS ask for neither formatting nor a
+ * declaration; else NULL with *fallback set. */
+static char *plain_string(xmlNodePtr n, unsigned flags, size_t *len, bool *fallback)
+{
+    *fallback = true;
+    if ((flags & (PU_XML_FORMAT | PU_XML_DECL)) || n->type != XML_ELEMENT_NODE ||
+        (n->doc && n->doc->type != XML_DOCUMENT_NODE))
+        return NULL;
+    size_t l = plain_len(n, 0);
+    if (l == (size_t)-1)
+        return NULL;
+    *fallback = false;
+    char *text = malloc(l + 1);
+    if (!text)
+        return NULL;
+    char *end = plain_write(n, text);
+    *end = 0;
+    if (len)
+        *len = (size_t)(end - text);
+    return text;
+}
+
+/* libxml2 itself, through this thread's save context. */
+static char *saved_string(xmlNodePtr n, unsigned flags, size_t *len);
+
 char *pu_xml_string(xmlNodePtr n, unsigned flags, size_t *len)
+{
+    bool fallback = true;
+    char *text = n ? plain_string(n, flags, len, &fallback) : NULL;
+    return fallback ? saved_string(n, flags, len) : text;
+}
+
+static char *saved_string(xmlNodePtr n, unsigned flags, size_t *len)
 {
     unsigned kind = flags & (KINDS - 1);
     saver *s = n ? this_thread() : NULL;
