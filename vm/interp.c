@@ -85,7 +85,7 @@ static void frame_free(pvm_frame *f, unwind *u)
     for (unsigned i = 0; i < f->proc->nslots; i++)
         free(f->loops[i].nodes);
     if (f->exec_doc)
-        xmlFreeDoc(f->exec_doc);
+        pvm_execute_xml_free(f->exec_doc);
     if (f->procdata_doc)
         xmlFreeDoc(f->procdata_doc);
 }
@@ -230,7 +230,7 @@ int pvm_run_proc(pvm_req *r, pvm_ns *ns, uint32_t procidx, const pvm_target *lin
 
         case PROVOST_OP_EXECDATA: {
             if (f->exec_doc)
-                xmlFreeDoc(f->exec_doc);
+                pvm_execute_xml_free(f->exec_doc);
             xmlDocPtr lit = in->p4 == PROVOST_NONE ? NULL : pvm_literal_doc(ns, in->p4);
             f->exec_doc = pvm_execute_xml(lit ? xmlDocGetRootElement(lit) : NULL, &f->exec);
             if (!f->exec_doc) {

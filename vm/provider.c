@@ -266,29 +266,6 @@ xmlNodePtr pvm_execute_data(xmlDocPtr doc)
     return NULL;
 }
 
-/* The one place an executeXml document is made: the root, and under it executeData -- a
- * copy of DATA (a step's literal executeData, a logged call's saved one) or an empty one
- * when DATA is NULL.  *exec is set to it; NULL when out of memory. */
-xmlDocPtr pvm_execute_xml(xmlNodePtr data, xmlNodePtr *exec)
-{
-    *exec = NULL;
-    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
-    xmlNodePtr root = doc ? xmlNewDocNode(doc, NULL, BAD_CAST "executeXml", NULL) : NULL;
-    if (!root) {
-        xmlFreeDoc(doc);
-        return NULL;
-    }
-    xmlDocSetRootElement(doc, root);
-    xmlNodePtr ed = data ? xmlDocCopyNode(data, doc, 1) : xmlNewDocNode(doc, NULL, BAD_CAST "executeData", NULL);
-    if (!ed || !xmlAddChild(root, ed)) {
-        xmlFreeNode(ed);
-        xmlFreeDoc(doc);
-        return NULL;
-    }
-    *exec = ed;
-    return doc;
-}
-
 /* Call a provider procedure on executeXml document doc.  A write or twoPhase call is
  * journaled (INTENT, durable) before the provider sees it, and DONE after.  On success *exec
  * is doc's executeData as the provider left it (it may have put a new element in place of
@@ -456,7 +433,7 @@ uint32_t pvm_provider_phase(pvm_req *r, const pvm_txn_call *t, int phase, uint32
         rc = fn(&pc, doc);
     }
     pvm_context_return(ctx);
-    xmlFreeDoc(doc);
+    pvm_execute_xml_free(doc);
     if (rc) {
         *code = pc.code ? pc.code : ((rc & 0x80000000u) ? rc : PROVOST_E_FAIL);
         *desc = pc.desc;

@@ -192,7 +192,7 @@ static int run_part(provost_engine *e, pvm_catalog *cat, const target *t, xmlDoc
     if (r.xp)
         xmlXPathFreeContext(r.xp);
     if (exec_doc)
-        xmlFreeDoc(exec_doc);
+        pvm_execute_xml_free(exec_doc);
     xmlFree(user);
     xmlFree(client);
     xmlSetStructuredErrorFunc(NULL, NULL);

@@ -301,8 +301,10 @@ int pvm_provider_call(pvm_req *r, pvm_ns *ns, uint32_t procidx, xmlDocPtr doc, i
  * with its code in *code and its description (malloc'd) in *desc. */
 uint32_t pvm_provider_phase(pvm_req *r, const pvm_txn_call *t, int phase, uint32_t *code, char **desc);
 void pvm_deactivate_all(pvm_req *r);
-xmlDocPtr pvm_execute_xml(xmlNodePtr data, xmlNodePtr *exec);
 xmlNodePtr pvm_execute_data(xmlDocPtr doc); /* the executeData child of the executeXml root, or NULL */
+/* execxml.c: executeXml{executeData (a copy of DATA, or empty)}, *exec its executeData */
+xmlDocPtr pvm_execute_xml(xmlNodePtr data, xmlNodePtr *exec);
+void pvm_execute_xml_free(xmlDocPtr doc);
 
 /* pctx.c: the context of a provider call, put first under DOC's root for the call */
 typedef struct pvm_ctx_args {

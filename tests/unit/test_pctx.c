@@ -157,7 +157,7 @@ static void call(req *q, const char *name, int trusted)
     assert_int_equal(pvm_provider_call(&q->r, ns, proc, doc, trusted, 0, "engine", &out), 0);
     /* the context is out of executeXml again after the call */
     assert_null(context_of(doc));
-    xmlFreeDoc(doc);
+    pvm_execute_xml_free(doc);
 }
 
 #define TX1 "{11111111-1111-1111-1111-111111111111}"
