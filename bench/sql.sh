@@ -16,7 +16,7 @@ N=${2:-10000}
 P=$BUILD/tools/provost
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 [ -x "$P" ] || { echo "no $P: build first (cmake --build $BUILD)" >&2; exit 2; }
-export PROVOST_PROVIDER_PATH=$BUILD/providers/sql
+export PROVOST_PROVIDER_PATH=$BUILD/lib/provost
 T=$(mktemp -d "${TMPDIR:-/var/tmp}/provost-bench-sql.XXXXXX")
 chmod 755 "$T"
 PGDIR=$T/pg
