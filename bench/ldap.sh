@@ -14,7 +14,7 @@ BUILD=${1:-$SRC/build-bench}
 N=${2:-10000}
 SYNC=${SYNC:-group}
 P=$BUILD/tools/provost
-[ -x "$P" ] && [ -f "$BUILD/providers/ldap/libprovost-ldap.so" ] || {
+[ -x "$P" ] && [ -f "$BUILD/lib/provost/libprovost-ldap.so" ] || {
     echo "bench/ldap.sh: build provost and provost-ldap in $BUILD first" >&2
     exit 2
 }
@@ -23,7 +23,7 @@ T=$(mktemp -d)
 trap 'slapd_stop; rm -rf "$T"' EXIT
 trap 'exit 1' INT TERM
 . "$SRC/tests/ldap/slapd.sh"
-export PROVOST_PROVIDER_PATH="$BUILD/providers/ldap"
+export PROVOST_PROVIDER_PATH="$BUILD/lib/provost"
 cd "$T"
 slapd_setup
 PEOPLE="ou=people,$SUFFIX"
