@@ -7,8 +7,8 @@
 #         rollback  a request whose last step fails leaves the directory as it was; the
 #                   two phases of DeleteEntry; undo after a crash keeps concurrent changes
 #         crash     kill -9 at every journal point of a request of every write, then
-#                   provost recover: the directory as it was (or, for a change in doubt
-#                   that cannot be proven, a stuck transaction that says so)
+#                   provost recover: the directory as it was at every point, no
+#                   transaction stuck, no undo entry left
 #         errors    wrong password, open password file, server down, server hanging
 #         pool      one engine (POOL_CHECK): 8 threads on a pool of 2 connections; the
 #                   server restarted, stopped, started again between calls
