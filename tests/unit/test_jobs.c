@@ -211,6 +211,35 @@ static void test_stop_on_failure(void **state)
     stop(&f);
 }
 
+/* A request that cannot run at all (its procedure does not compile) ends as ERROR once its
+ * retries are used up, with the reason and its response kept. */
+static void test_error_state(void **state)
+{
+    (void)state;
+    fx f;
+    start(&f);
+    static const char req[] = "<request><procedure><exeucte namespace='Q' procedure='Echo'/></procedure>"
+                              "<context><queueContext retryCount='1' retryInterval='1'/></context></request>";
+    char id[48];
+    provost_error err;
+    provost_queue_options o = {.sync = PROVOST_SYNC_NONE};
+    assert_int_equal(provost_queue_submit(f.e, req, sizeof req - 1, &o, id, &err), 0);
+    int64_t t = provost_now_ms() + 1000;
+    assert_int_equal(run_at(&f, t, id), PROVOST_JOB_QUEUED_FOR_RETRY);
+    assert_int_equal(run_at(&f, t + 1, id), PROVOST_JOB_ERROR);
+    provost_job j;
+    assert_int_equal(provost_queue_status(f.e, id, &j, &err), 0);
+    assert_non_null(j.description);
+    assert_non_null(strstr(j.description, "exeucte"));
+    provost_job_free(&j);
+    char *xml;
+    assert_int_equal(provost_queue_results(f.e, id, &xml, &err), 0);
+    assert_non_null(xml);
+    assert_non_null(strstr(xml, "<errorContext"));
+    free(xml);
+    stop(&f);
+}
+
 static void test_prerequisites(void **state)
 {
     (void)state;
@@ -530,7 +559,7 @@ int main(void)
         cmocka_unit_test(test_worker_died),     /* forks: before any engine of this process */
         cmocka_unit_test(test_priority_then_due),  cmocka_unit_test(test_fixed_retries),
         cmocka_unit_test(test_exponential_retries), cmocka_unit_test(test_stop_on_failure),
-        cmocka_unit_test(test_prerequisites),      cmocka_unit_test(test_suspended),
+        cmocka_unit_test(test_prerequisites),      cmocka_unit_test(test_error_state),      cmocka_unit_test(test_suspended),
         cmocka_unit_test(test_operator),           cmocka_unit_test(test_queue_step_runs),
         cmocka_unit_test(test_worker_died_after_commit), cmocka_unit_test(test_due_index_reads),
         cmocka_unit_test(test_old_jobs_indexed),   cmocka_unit_test(test_submit_wakes_worker),
