@@ -70,10 +70,16 @@ static const char *state_name(int s)
     return n ? n : "?";
 }
 
-static int submit(provost_engine *e, int argc, char **argv)
+/* submit's options, read before the database is opened: a bad one touches nothing. */
+typedef struct submit_args {
+    provost_queue_options o;
+    const char *file, *after[256];
+} submit_args;
+
+static int parse_submit(int argc, char **argv, submit_args *sa)
 {
     provost_queue_options o = {.sync = tool_engine_options(-1).sync};
-    const char *file = NULL, *after[256];
+    const char *file = NULL, **after = sa->after;
     int64_t now = provost_now_ms();
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -118,6 +124,14 @@ static int submit(provost_engine *e, int argc, char **argv)
     if (!file)
         return die("queue submit: which request? (provost queue submit REQUEST.xml)");
     o.after = after;
+    sa->o = o;
+    sa->file = file;
+    return 0;
+}
+
+static int submit(provost_engine *e, const submit_args *sa)
+{
+    const char *file = sa->file;
     char why[512];
     size_t len;
     char *xml = read_input(file, &len, why, sizeof why);
@@ -125,7 +139,7 @@ static int submit(provost_engine *e, int argc, char **argv)
         return die("%s", why);
     char id[48];
     provost_error err;
-    int rc = provost_queue_submit(e, xml, len, &o, id, &err);
+    int rc = provost_queue_submit(e, xml, len, &sa->o, id, &err);
     free(xml);
     if (rc != 0)
         return die("%s: %s", file, err.message);
@@ -175,17 +189,22 @@ static int results(provost_engine *e, const char *id)
     return 0;
 }
 
-static int list(provost_engine *e, int argc, char **argv)
+static int parse_list(int argc, char **argv, int *state)
 {
-    int state = -1;
+    *state = -1;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--state") == 0 && i + 1 < argc) {
-            if ((state = provost_job_state_parse(argv[++i])) < 0)
+            if ((*state = provost_job_state_parse(argv[++i])) < 0)
                 return die("queue list: --state takes a state's code or name (PENDING, 15, ...), not '%s'", argv[i]);
         } else {
             return die("queue list: unknown argument '%s' (see provost queue --help)", argv[i]);
         }
     }
+    return 0;
+}
+
+static int list(provost_engine *e, int state)
+{
     provost_job *v;
     size_t n;
     provost_error err;
@@ -216,15 +235,21 @@ int cmd_queue(int argc, char **argv)
         return die("queue %s: which job? (a queue id, 1:{...})", sub);
     if (one_id && !change && argc > 3)
         return die("queue %s: one job at a time ('%s')", sub, argv[3]);
+    submit_args sa = {0};
+    int state = -1, bad = strcmp(sub, "submit") == 0 ? parse_submit(argc - 2, argv + 2, &sa)
+                          : strcmp(sub, "list") == 0 ? parse_list(argc - 2, argv + 2, &state)
+                                                     : 0;
+    if (bad)
+        return bad;
     int status_code = 0;
     provost_engine *e = tool_open_engine(-1, &status_code);
     if (!e)
         return status_code;
     int rc = 0;
     if (strcmp(sub, "submit") == 0)
-        rc = submit(e, argc - 2, argv + 2);
+        rc = submit(e, &sa);
     else if (strcmp(sub, "list") == 0)
-        rc = list(e, argc - 2, argv + 2);
+        rc = list(e, state);
     else if (strcmp(sub, "status") == 0)
         rc = status(e, argv[2]);
     else if (strcmp(sub, "results") == 0)

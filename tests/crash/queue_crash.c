@@ -7,6 +7,7 @@
  * one is committed, and a succeeded job's last one is), and none succeeded that should not.
  * usage: queue_crash [JOBS] (default 1000, or $PROVOST_QUEUE_CRASH_JOBS)
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 extern char **environ;
 
 static int failures;
+static int last_status;
 #define CHECK(cond, ...)                                                                                             \
     do {                                                                                                             \
         if (!(cond)) {                                                                                               \
@@ -90,16 +92,50 @@ static provost_engine *open_db(const char *path)
     return e;
 }
 
-static pid_t start_worker(const char *db)
+/* The worker, its line per job run going to out. */
+static pid_t start_worker(const char *db, const char *out)
 {
     char *argv[] = {(char *)PROVOST_CLI, "--db", (char *)db, "--sync", "none", "worker", "--drain",
-                    "--threads", "4", "--quiet", NULL};
+                    "--threads", "4", NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
     pid_t pid;
-    if (posix_spawn(&pid, PROVOST_CLI, NULL, NULL, argv, environ) != 0) {
+    if (posix_spawn(&pid, PROVOST_CLI, &fa, NULL, argv, environ) != 0) {
         perror("posix_spawn");
         exit(1);
     }
+    posix_spawn_file_actions_destroy(&fa);
     return pid;
+}
+
+static long lines_in(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    long n = 0;
+    for (int c; f && (c = getc(f)) != EOF;)
+        n += c == '\n';
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* Waits until the worker has run `runs` jobs (so that the kill lands while it runs jobs,
+ * however long it took to open the database), or has ended: 1 still running. */
+static int wait_for_runs(pid_t pid, const char *out, long runs)
+{
+    for (;;) {
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            last_status = status;
+            return 0;
+        }
+        if (lines_in(out) >= runs)
+            return 1;
+        struct timespec d = {0, 5000000};
+        nanosleep(&d, NULL);
+    }
 }
 
 /* Counts the committed outcomes of job j's attempts; *last_committed: its last attempt's. */
@@ -145,20 +181,21 @@ int main(int argc, char **argv)
     /* kill -9 at random moments, then let one run drain what is left */
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
     int kills = 0, runs = 0, drained = 0;
+    char out[320];
+    snprintf(out, sizeof out, "%s/worker.out", root);
     for (; runs < 40 && !drained; runs++) {
-        pid_t pid = start_worker(db);
+        pid_t pid = start_worker(db, out);
         int status;
-        if (kills < 8) {
-            struct timespec d = {0, (300 + rand() % 1200) * 1000000L};
-            d.tv_sec = d.tv_nsec / 1000000000L;
-            d.tv_nsec %= 1000000000L;
-            nanosleep(&d, NULL);
-            if (waitpid(pid, &status, WNOHANG) == 0) {
-                kill(pid, SIGKILL);
-                kills++;
-            }
+        /* killed after 1 to 100 runs: mid-stream, with up to four jobs running */
+        if (kills < 8 && wait_for_runs(pid, out, 1 + rand() % 100)) {
+            kill(pid, SIGKILL);
+            kills++;
+            waitpid(pid, &status, 0);
+        } else if (kills < 8) {
+            status = last_status;
+        } else {
+            waitpid(pid, &status, 0);
         }
-        waitpid(pid, &status, 0);
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
             drained = 1;
         else if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
