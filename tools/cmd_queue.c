@@ -218,6 +218,28 @@ static int list(provost_engine *e, int state)
     return 0;
 }
 
+/* The engine; a command that only looks reads the database read-only while another
+ * process (a running worker) holds it, as it is at that moment. */
+static provost_engine *open_queue(bool looks)
+{
+    provost_options o = tool_engine_options(-1);
+    provost_engine *e = NULL;
+    provost_error err;
+    if (provost_open(&o, &e, &err) != 0 && looks && strstr(err.message, "in use by another process")) {
+        o.read_only = 1;
+        if (provost_open(&o, &e, &err) == 0)
+            return e;
+    }
+    if (!e) {
+        die("%s: %s", o.db_path, err.message);
+        return NULL;
+    }
+    const char *warning = provost_warning(e);
+    if (warning)
+        fprintf(stderr, "provost: warning: %s\n", warning);
+    return e;
+}
+
 int cmd_queue(int argc, char **argv)
 {
     if (argc < 2)
@@ -241,10 +263,10 @@ int cmd_queue(int argc, char **argv)
                                                      : 0;
     if (bad)
         return bad;
-    int status_code = 0;
-    provost_engine *e = tool_open_engine(-1, &status_code);
+    provost_engine *e = open_queue(strcmp(sub, "status") == 0 || strcmp(sub, "results") == 0 ||
+                                   strcmp(sub, "list") == 0);
     if (!e)
-        return status_code;
+        return 2;
     int rc = 0;
     if (strcmp(sub, "submit") == 0)
         rc = submit(e, &sa);

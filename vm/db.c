@@ -44,6 +44,7 @@ struct pvm_db {
     size_t nhandles;
     rocksdb_column_family_handle_t *cf[PVM_CF__COUNT];
     uint64_t serial; /* this open's number in the process */
+    bool read_only;  /* pvm_db_open_read_only: no lock, no writes, files left as they are */
 };
 
 /* The write-ahead logs of the database, for naming the damaged one: RocksDB's message
@@ -146,6 +147,8 @@ static void make_private(const char *path)
     closedir(d);
 }
 
+static _Atomic uint64_t db_opens; /* a number for each open in the process */
+
 pvm_db *pvm_db_open(const char *path, bool *created, char *err, size_t errlen)
 {
     return pvm_db_open_ex(path, false, created, err, errlen);
@@ -247,14 +250,74 @@ pvm_db *pvm_db_open_ex(const char *path, bool salvage, bool *created, char *err,
     rocksdb_writeoptions_set_sync(d->wsync, 1);
     d->wnosync = rocksdb_writeoptions_create();
     d->path = strdup(path);
-    static _Atomic uint64_t opens;
-    d->serial = atomic_fetch_add(&opens, 1) + 1;
+    d->serial = atomic_fetch_add(&db_opens, 1) + 1;
     d->ropts = rocksdb_readoptions_create();
     make_private(path);
     if (stat(path, &st) == 0) {
         d->dev = st.st_dev;
         d->ino = st.st_ino;
     }
+    return d;
+}
+
+pvm_db *pvm_db_open_read_only(const char *path, char *err, size_t errlen)
+{
+    char current[4096];
+    snprintf(current, sizeof current, "%s/CURRENT", path);
+    struct stat st;
+    if (stat(current, &st) != 0) {
+        snprintf(err, errlen, "there is no database at %s", path);
+        return NULL;
+    }
+    pvm_db *d = calloc(1, sizeof *d);
+    if (!d) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    d->opts = rocksdb_options_create();
+    rocksdb_options_set_info_log_level(d->opts, 4);
+    rocksdb_options_set_paranoid_checks(d->opts, 1);
+    char *rerr = NULL;
+    size_t n = 0;
+    char **names = rocksdb_list_column_families(d->opts, path, &n, &rerr);
+    const rocksdb_options_t **copts = calloc(n + 1, sizeof *copts);
+    d->handles = calloc(n + 1, sizeof *d->handles);
+    if (!rerr && copts && d->handles) {
+        for (size_t i = 0; i < n; i++)
+            copts[i] = d->opts;
+        /* the read-only open takes no LOCK and replays the live log into memory only */
+        d->db = rocksdb_open_for_read_only_column_families(d->opts, path, (int)n, (const char *const *)names, copts,
+                                                           d->handles, 0, &rerr);
+    }
+    d->nhandles = d->db ? n : 0;
+    for (int c = 0; c < PVM_CF__COUNT && d->db; c++)
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(names[i], cf_names[c]) == 0)
+                d->cf[c] = d->handles[i];
+    int missing = -1;
+    for (int c = 0; c < PVM_CF__COUNT && d->db && missing < 0; c++)
+        if (!d->cf[c])
+            missing = c;
+    free(copts);
+    if (names)
+        rocksdb_list_column_families_destroy(names, n);
+    if (!d->db || missing >= 0) {
+        if (d->db)
+            snprintf(err, errlen, "the database %s has no %s yet: open it once for writing first", path,
+                     cf_names[missing]);
+        else if (rerr)
+            set_err_at(err, errlen, path, path, rerr);
+        else
+            snprintf(err, errlen, "out of memory");
+        pvm_db_close(d);
+        return NULL;
+    }
+    d->path = strdup(path);
+    d->serial = atomic_fetch_add(&db_opens, 1) + 1;
+    d->ropts = rocksdb_readoptions_create();
+    d->wsync = rocksdb_writeoptions_create(); /* a write is refused by RocksDB, not a crash */
+    d->wnosync = rocksdb_writeoptions_create();
+    d->read_only = true;
     return d;
 }
 
@@ -267,7 +330,7 @@ void pvm_db_close(pvm_db *d)
     free(d->handles);
     if (d->db)
         rocksdb_close(d->db);
-    if (d->db && d->path)
+    if (d->db && d->path && !d->read_only)
         make_private(d->path); /* what RocksDB made since the open, with the process's umask */
     if (d->wsync)
         rocksdb_writeoptions_destroy(d->wsync);

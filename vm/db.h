@@ -28,6 +28,10 @@ pvm_db *pvm_db_open(const char *path, bool *created, char *err, size_t errlen);
 int pvm_wal_check(const char *path, char *err, size_t errlen);
 /* salvage: replay the write-ahead log around damaged records instead of refusing it. */
 pvm_db *pvm_db_open_ex(const char *path, bool salvage, bool *created, char *err, size_t errlen);
+/* The database as it is at this moment, for reading only, without its lock: another
+ * process may hold it open and keep writing (what it writes later is not seen).  Every
+ * write fails. */
+pvm_db *pvm_db_open_read_only(const char *path, char *err, size_t errlen);
 void pvm_db_close(pvm_db *db);
 
 /* Durable writes (synced): 0 or -1 with a reason. */

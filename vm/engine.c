@@ -405,6 +405,26 @@ static int park_all(provost_engine *e, char *why, size_t whylen)
     return rc;
 }
 
+/* Loads the registered namespaces; on failure closes e. */
+static int load_namespaces(provost_engine *e, provost_error *err)
+{
+    char why[600];
+    loading l = {.e = e};
+    int rc = pvm_db_each(e->db, PVM_CF_NAMESPACES, load_one, &l, why, sizeof why);
+    if (rc == 0 && publish(e, l.v, l.n) != 0) {
+        rc = -1;
+        snprintf(l.why, sizeof l.why, "out of memory");
+    }
+    for (size_t i = 0; i < l.n; i++)
+        pvm_ns_put(l.v[i]);
+    free(l.v);
+    if (rc != 0) {
+        provost_close(e);
+        return pvm_api_fail(err, PROVOST_E_INVALIDARG, "cannot load the database: %s", rc < 0 && !l.why[0] ? why : l.why);
+    }
+    return 0;
+}
+
 int provost_open(const provost_options *opts, provost_engine **out, provost_error *err)
 {
     *out = NULL;
@@ -435,10 +455,17 @@ int provost_open(const provost_options *opts, provost_engine **out, provost_erro
     }
     bool created = false;
     char why[600];
-    e->db = pvm_db_open_ex(opts->db_path, opts->salvage != 0, &created, why, sizeof why);
+    e->db = opts->read_only ? pvm_db_open_read_only(opts->db_path, why, sizeof why)
+                            : pvm_db_open_ex(opts->db_path, opts->salvage != 0, &created, why, sizeof why);
     if (!e->db) {
         provost_close(e);
         return pvm_api_fail(err, PROVOST_E_JOURNAL, "cannot open the database: %s", why);
+    }
+    if (opts->read_only) { /* for looking only: no journal (its key), no recovery, no writes */
+        if (load_namespaces(e, err) != 0)
+            return -1;
+        *out = e;
+        return 0;
     }
     /* this process holds the database now: its counters file is ours to write */
     if (pvm_counters_set_dir(e->counters, opts->db_path) != 0) {
@@ -455,19 +482,8 @@ int provost_open(const provost_options *opts, provost_engine **out, provost_erro
         provost_close(e);
         return pvm_api_fail(err, PROVOST_E_INVALIDARG, "cannot open the database: %s", why);
     }
-    loading l = {.e = e};
-    int rc = pvm_db_each(e->db, PVM_CF_NAMESPACES, load_one, &l, why, sizeof why);
-    if (rc == 0 && publish(e, l.v, l.n) != 0) {
-        rc = -1;
-        snprintf(l.why, sizeof l.why, "out of memory");
-    }
-    for (size_t i = 0; i < l.n; i++)
-        pvm_ns_put(l.v[i]);
-    free(l.v);
-    if (rc != 0) {
-        provost_close(e);
-        return pvm_api_fail(err, PROVOST_E_INVALIDARG, "cannot load the database: %s", rc < 0 && !l.why[0] ? why : l.why);
-    }
+    if (load_namespaces(e, err) != 0)
+        return -1;
     if (!pvm_catalog_find(e->catalog, "Error Provider", NULL)) {
         pvm_bundle *b;
         provost_error ignored;

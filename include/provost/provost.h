@@ -50,6 +50,9 @@ typedef struct provost_options {
     const char *act_as;         /* an administrator acts as this user (provost/rights.h:
                                    provost_act_as); opening fails for anyone else */
     int audit_level;            /* provost_audit_level (provost/audit.h); 0: the database's setting */
+    int read_only;              /* read the database as it is now, without taking its lock,
+                                   while another process (a worker) has it open: nothing is
+                                   recovered, and a change fails */
 } provost_options;
 
 /* Opens (creating when missing) the database and recovers every unfinished transaction

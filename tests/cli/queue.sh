@@ -1,7 +1,8 @@
 #!/bin/sh
 # provost queue and provost worker: submit (--delay, --priority, --after, --suspended),
 # status, results, list, activate, delete, the operator's retry, the worker's --once,
-# --drain and --threads, a SIGTERM that stops a worker running forever, and every
+# --drain and --threads, a SIGTERM that stops a worker running forever, looking at the
+# queue while it runs, and every
 # refusal with exit status 2 and one line.
 # usage: queue.sh PROVOST
 set -u
@@ -65,11 +66,18 @@ contains "the dependent ran" "$T/out" "$C attempt 1: SUCCESS"
 contains "the activated ran" "$T/out" "$S attempt 1: SUCCESS"
 "$P" queue status "$L" >"$T/out"; contains "--drain leaves a job due later" "$T/out" "4 PENDING"
 
-# running forever, stopped by SIGTERM after it ran what was due
-"$P" queue submit "$T/ok.xml" >/dev/null
+# running forever, stopped by SIGTERM after it ran what was due; meanwhile status, list
+# and results read the database read-only (as it is at that moment)
+R=$("$P" queue submit "$T/ok.xml")
 "$P" worker >"$T/out" 2>&1 &
 WPID=$!
-i=0; while ! grep -q SUCCESS "$T/out" && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+i=0; while ! "$P" queue status "$R" 2>"$T/err" | grep -q "0 SUCCESS" && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+"$P" queue status "$R" >"$T/st" 2>&1; check "status while the worker runs" 0 $?
+contains "shows the job done" "$T/st" "0 SUCCESS"
+"$P" queue list >"$T/st" 2>&1; check "list while the worker runs" 0 $?
+contains "lists it" "$T/st" "$R  0   SUCCESS"
+"$P" queue results "$R" >"$T/st" 2>&1; check "results while the worker runs" 0 $?
+contains "its response" "$T/st" "<response><data/></response>"
 kill -TERM "$WPID"; wait "$WPID"; check "SIGTERM stops the worker" 143 $?
 WPID=
 contains "it ran the job" "$T/out" "attempt 1: SUCCESS"
