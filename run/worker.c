@@ -85,6 +85,12 @@ static void *loop(void *arg)
         int64_t next = -1, now = w->o->mode == PROVOST_WORKER_ONCE ? w->started : provost_now_ms(), until = 0;
         provost_error err;
         uint64_t gen = provost_queue_generation();
+        size_t spooled = 0;
+        if (w->o->spool_db &&
+            provost_queue_ingest(w->e, w->o->spool_db, w->o->sync, w->o->on_reject, w->o->ud, &spooled, &err) != 0) {
+            fail(w, &err);
+            break;
+        }
         int rc = provost_queue_run_next(w->qw, now, &ran, &next, &err);
         if (rc < 0) {
             fail(w, &err);

@@ -147,6 +147,25 @@ static int submit(provost_engine *e, const submit_args *sa)
     return 0;
 }
 
+/* The database is in use (a worker runs): the submit goes to its spool, and the worker
+ * stores it. */
+static int spool(const submit_args *sa)
+{
+    char why[512];
+    size_t len;
+    char *xml = read_input(sa->file, &len, why, sizeof why);
+    if (!xml)
+        return die("%s", why);
+    char id[48];
+    provost_error err;
+    int rc = provost_queue_spool_submit(tool_engine_options(-1).db_path, xml, len, &sa->o, id, &err);
+    free(xml);
+    if (rc != 0)
+        return die("%s: %s", sa->file, err.message);
+    printf("%s\n", id);
+    return 0;
+}
+
 static int status(provost_engine *e, const char *id)
 {
     provost_job j;
@@ -218,17 +237,20 @@ static int list(provost_engine *e, int state)
     return 0;
 }
 
-/* The engine; a command that only looks reads the database read-only while another
- * process (a running worker) holds it, as it is at that moment. */
-static provost_engine *open_queue(bool looks)
+/* The engine; a command that only looks reads the database read-only, as it is at that
+ * moment, whether or not another process (a running worker) holds it; a submit finding it
+ * held sets *in_use. */
+static provost_engine *open_queue(bool looks, bool spools, bool *in_use)
 {
     provost_options o = tool_engine_options(-1);
     provost_engine *e = NULL;
     provost_error err;
-    if (provost_open(&o, &e, &err) != 0 && looks && strstr(err.message, "in use by another process")) {
-        o.read_only = 1;
-        if (provost_open(&o, &e, &err) == 0)
-            return e;
+    /* a look never takes the lock, so it cannot keep a worker starting meanwhile from
+     * opening the database */
+    o.read_only = looks;
+    if (provost_open(&o, &e, &err) != 0 && spools && strstr(err.message, "in use by another process")) {
+        *in_use = true;
+        return NULL;
     }
     if (!e) {
         die("%s: %s", o.db_path, err.message);
@@ -263,8 +285,12 @@ int cmd_queue(int argc, char **argv)
                                                      : 0;
     if (bad)
         return bad;
+    bool in_use = false;
     provost_engine *e = open_queue(strcmp(sub, "status") == 0 || strcmp(sub, "results") == 0 ||
-                                   strcmp(sub, "list") == 0);
+                                       strcmp(sub, "list") == 0,
+                                   strcmp(sub, "submit") == 0, &in_use);
+    if (!e && in_use)
+        return spool(&sa);
     if (!e)
         return 2;
     int rc = 0;

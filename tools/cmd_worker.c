@@ -1,6 +1,7 @@
 /*
  * cmd_worker.c -- `provost worker`: runs queued jobs (run/worker.c) and prints one line
- * per job run and a summary.  SIGINT and SIGTERM stop it after the jobs it is running.
+ * per job run (and per spooled submit it refused) and a summary.  SIGINT and SIGTERM stop
+ * it after the jobs it is running.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +29,13 @@ static void print_job(void *ud, const provost_queue_ran *r)
         printf("%s attempt %u: %s (0x%08X)\n", r->id, r->attempt, s ? s : "?", r->code);
     else
         printf("%s attempt %u: %s\n", r->id, r->attempt, s ? s : "?");
+    fflush(stdout);
+}
+
+static void print_reject(void *ud, const char *file, const char *why)
+{
+    (void)ud;
+    printf("%s: rejected, moved to rejected/: %s\n", file, why);
     fflush(stdout);
 }
 
@@ -61,7 +69,10 @@ int cmd_worker(int argc, char **argv)
     provost_engine *e = tool_open_engine(sync, &status);
     if (!e)
         return status;
-    o.sync = tool_engine_options(sync).sync;
+    provost_options eo = tool_engine_options(sync);
+    o.sync = eo.sync;
+    o.spool_db = eo.db_path; /* what `provost queue submit` spooled while this runs */
+    o.on_reject = print_reject;
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);

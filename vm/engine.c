@@ -529,7 +529,7 @@ int provost_open(const provost_options *opts, provost_engine **out, provost_erro
 
 const char *provost_warning(provost_engine *e)
 {
-    return pvm_journal_warning(e->journal);
+    return e->journal ? pvm_journal_warning(e->journal) : NULL; /* read-only: no journal opened */
 }
 
 int provost_check(provost_engine *e, provost_error *err)

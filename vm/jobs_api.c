@@ -140,8 +140,24 @@ int provost_queue_submit(provost_engine *e, const char *xml, size_t len, const p
     for (size_t i = 0; i < np && rc == 0; i++)
         if (!parents[i])
             rc = pvm_api_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+    if (rc == 0 && o->id && !(strlen(o->id) == 40 && strncmp(o->id, "1:{", 3) == 0 && o->id[39] == '}'))
+        rc = bad(err, "'%s' is not a queue id (1:{UUID})", o->id);
+    if (rc == 0 && o->id) {
+        snprintf(j.id, sizeof j.id, "%s", o->id);
+        xmlSetProp(j.root, BAD_CAST "queueId", BAD_CAST j.id);
+    }
     pvm_jobs_lock();
-    if (rc == 0)
+    bool stored = false;
+    if (rc == 0 && o->id) { /* a spooled submit stored before: once only */
+        char why2[300] = "";
+        size_t vl = 0;
+        char *v = pvm_db_get(e->db, PVM_CF_QUEUE, j.id, strlen(j.id), &vl, why2, sizeof why2);
+        stored = v != NULL;
+        free(v);
+        if (!v && why2[0])
+            rc = pvm_api_fail(err, PROVOST_E_JOURNAL, "%s", why2);
+    }
+    if (rc == 0 && !stored)
         rc = link_parents(e, &j, parents, np, o->sync, err);
     if (rc == 0) {
         bool waits = pvm_job_int(&j, "waits", 0) > 0;
@@ -149,7 +165,7 @@ int provost_queue_submit(provost_engine *e, const char *xml, size_t len, const p
                              : (waits ? PROVOST_JOB_WITH_INCOMPLETE_PREREQ
                                       : np ? PROVOST_JOB_WITH_COMPLETE_PREREQ : PROVOST_JOB_PENDING);
         pvm_job_set_int(&j, "state", s);
-        rc = pvm_job_save(e, &j, false, o->sync, err);
+        rc = stored ? 0 : pvm_job_save(e, &j, false, o->sync, err);
     }
     pvm_jobs_unlock();
     for (size_t i = 0; i < np; i++)

@@ -72,6 +72,8 @@ typedef struct provost_queue_options {
     size_t nafter;
     int suspended;             /* stored SUSPENDED: runs after provost_queue_activate */
     int sync;                  /* provost_sync: PROVOST_SYNC_NONE skips the fsync */
+    const char *id;            /* the job's id chosen beforehand (a spooled submit), or NULL;
+                                  when a job with it is stored already, nothing changes */
 } provost_queue_options;
 
 /* Stores the trusted request xml (one <data> at most) as a job, and writes its id to id.
@@ -79,6 +81,23 @@ typedef struct provost_queue_options {
  * bad request or option, PROVOST_E_NOTFOUND for an unknown prerequisite). */
 int provost_queue_submit(provost_engine *e, const char *xml, size_t len, const provost_queue_options *o,
                          char id[48], provost_error *err);
+/* A fresh queue id, 1:{UUID}. */
+void provost_queue_new_id(char id[48]);
+/* Submits to a database another process (a running worker) holds: writes the request and
+ * its options into DB/queue-spool/ (mode 0600, complete or not at all) under a new id,
+ * written to id, which that worker stores as a job (provost_queue_ingest).  The request
+ * is checked when it is stored: one refused then is moved to DB/queue-spool/rejected/. */
+int provost_queue_spool_submit(const char *db_path, const char *xml, size_t len, const provost_queue_options *o,
+                               char id[48], provost_error *err);
+/* Stores every spooled submit of the database at db_path as a job, once (by its id, so a
+ * file left by a crash after its job was stored makes no second one), and removes its
+ * file; a file that does not parse, or whose request is refused, is moved to
+ * queue-spool/rejected/ and on_reject told why.  *n: files stored.  0, or -1 (a database
+ * error: the file stays for the next look). */
+int provost_queue_ingest(provost_engine *e, const char *db_path, int sync,
+                         void (*on_reject)(void *ud, const char *file, const char *why), void *ud, size_t *n,
+                         provost_error *err);
+
 /* 0, or -1 (PROVOST_E_NOTFOUND when there is no such job). */
 int provost_queue_status(provost_engine *e, const char *id, provost_job *out, provost_error *err);
 /* The response of the job's last run (malloc'd, NULL when it has not run). */
@@ -158,6 +177,11 @@ typedef struct provost_worker_options {
     /* called after each job ran, from the thread that ran it, one call at a time */
     void (*on_job)(void *ud, const provost_queue_ran *ran);
     void *ud;
+    /* the database's directory: when set, submits spooled there (provost_queue_spool_submit)
+       are stored at each look for due work, so within poll_ms of being written */
+    const char *spool_db;
+    /* a spool file refused (moved to queue-spool/rejected/), with why; one call at a time */
+    void (*on_reject)(void *ud, const char *file, const char *why);
 } provost_worker_options;
 
 typedef struct provost_worker_summary {

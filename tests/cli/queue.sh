@@ -2,7 +2,7 @@
 # provost queue and provost worker: submit (--delay, --priority, --after, --suspended),
 # status, results, list, activate, delete, the operator's retry, the worker's --once,
 # --drain and --threads, a SIGTERM that stops a worker running forever, looking at the
-# queue while it runs, and every
+# queue and submitting (through the spool) while it runs, a spooled file stored once, and every
 # refusal with exit status 2 and one line.
 # usage: queue.sh PROVOST
 set -u
@@ -78,10 +78,34 @@ contains "shows the job done" "$T/st" "0 SUCCESS"
 contains "lists it" "$T/st" "$R  0   SUCCESS"
 "$P" queue results "$R" >"$T/st" 2>&1; check "results while the worker runs" 0 $?
 contains "its response" "$T/st" "<response><data/></response>"
+# a submit while it runs goes to the spool, and the worker stores and runs it; a spool
+# file that does not parse is moved aside and the worker keeps going
+mkdir -p "$T/db/queue-spool"
+printf 'not a spooled submit\n' >"$T/db/queue-spool/broken.job"
+G=$("$P" queue submit "$T/ok.xml" --priority 5); check "submit while the worker runs" 0 $?
+i=0; while ! "$P" queue status "$G" 2>/dev/null | grep -q "0 SUCCESS" && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+"$P" queue status "$G" >"$T/st" 2>&1; contains "the spooled job ran" "$T/st" "0 SUCCESS"
+contains "with its options" "$T/st" "priority     5"
+[ -f "$T/db/queue-spool/rejected/broken.job" ]; check "the broken file is moved aside" 0 $?
+[ -z "$(ls "$T/db/queue-spool" | grep -v rejected)" ]; check "the spool is empty" 0 $?
+"$P" queue activate "$G" >"$T/st" 2>&1; check "a change is refused while the worker runs" 2 $?
+contains "as in use" "$T/st" "in use by another process"
 kill -TERM "$WPID"; wait "$WPID"; check "SIGTERM stops the worker" 143 $?
 WPID=
 contains "it ran the job" "$T/out" "attempt 1: SUCCESS"
-contains "and summed up" "$T/out" "provost worker: 1 runs: 1 succeeded"
+contains "and summed up" "$T/out" "provost worker: 2 runs: 2 succeeded"
+contains "the rejected file is named with why" "$T/out" "broken.job: rejected, moved to rejected/: it does not start with"
+
+# a spool file whose job is stored already (a worker stopped between storing it and
+# removing the file) makes no second job: it is removed, nothing runs again
+printf 'provost-queue-spool 1\nid %s\ndue 0\n\n' "$G" >"$T/db/queue-spool/again.job"
+cat "$T/ok.xml" >>"$T/db/queue-spool/again.job"
+n=$("$P" queue list | wc -l)
+"$P" worker --once >"$T/out" 2>&1; check "worker --once with a stored job's file" 0 $?
+contains "runs nothing" "$T/out" "provost worker: 0 runs"
+[ ! -f "$T/db/queue-spool/again.job" ]; check "the file is removed" 0 $?
+[ "$("$P" queue list | wc -l)" = "$n" ]; check "no second job" 0 $?
+"$P" queue status "$G" >"$T/st"; contains "the job is as it was" "$T/st" "1 of 1"
 
 # refusals: one line, exit 2
 printf '<request><data/></request>' >"$T/noproc.xml"
