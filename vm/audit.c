@@ -208,7 +208,7 @@ static size_t put_be(unsigned char *p, uint64_t v, int bytes)
 
 /* value: version 1, flags (1 failed, 2 data, 4 recovered), code, duration, then client,
  * principal, namespace, procedure and (flag 2) data, each a 4-byte length and its bytes */
-int pvm_audit_encode(const provost_audit_record *r, pvm_db_kv *kv)
+int pvm_audit_encode(const provost_audit_record *r, pvm_db_op *kv)
 {
     const char *s[5] = {r->client, r->principal, r->ns, r->proc, r->data};
     size_t len = PVM_AUDIT_KEYLEN + 14;
@@ -231,7 +231,7 @@ int pvm_audit_encode(const provost_audit_record *r, pvm_db_kv *kv)
     for (int i = 0; i < 5; i++)
         if (i < 4 || r->data)
             n += put_str(v + n, s[i]);
-    *kv = (pvm_db_kv){.cf = PVM_CF_AUDIT, .key = (const char *)p, .klen = PVM_AUDIT_KEYLEN,
+    *kv = (pvm_db_op){.cf = PVM_CF_AUDIT, .key = (const char *)p, .klen = PVM_AUDIT_KEYLEN,
                       .val = (const char *)v, .vlen = n};
     return 0;
 }

@@ -19,7 +19,7 @@ struct pvm_ns;
 struct pvm_target;
 struct pvm_jview;
 struct pvm_catalog;
-struct pvm_db_kv;
+struct pvm_db_op;
 struct provost_engine;
 
 /* A call of an auditEnabled procedure inside the transaction. */
@@ -42,7 +42,7 @@ typedef struct pvm_audit_txn {
     char *data;               /* level full: the request's data */
     pvm_acall *calls;
     size_t ncalls, cap;
-    struct pvm_db_kv *kv;     /* encoded, for the end's write */
+    struct pvm_db_op *kv;     /* encoded, for the end's write */
     size_t nkv;
 } pvm_audit_txn;
 
@@ -69,7 +69,7 @@ void pvm_audit_clear(pvm_audit_txn *a);
  * kv (one allocation, freed through kv->key); decode's strings live in *scratch. */
 #define PVM_AUDIT_KEYLEN 48
 struct provost_audit_record;
-int pvm_audit_encode(const struct provost_audit_record *r, struct pvm_db_kv *kv);
+int pvm_audit_encode(const struct provost_audit_record *r, struct pvm_db_op *kv);
 int pvm_audit_decode(const char *key, size_t klen, const char *val, size_t vlen, struct provost_audit_record *r,
                      char **scratch, size_t *cap);
 void pvm_audit_time_key(uint64_t t, char out[8]);

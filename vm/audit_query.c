@@ -83,7 +83,7 @@ int provost_audit_purge(provost_engine *e, uint64_t before, uint64_t *removed, p
 
 int provost_audit_append(provost_engine *e, const provost_audit_record *v, size_t n, int sync, provost_error *err)
 {
-    pvm_db_kv *kv = calloc(n ? n : 1, sizeof *kv);
+    pvm_db_op *kv = calloc(n ? n : 1, sizeof *kv);
     size_t k = 0;
     while (kv && k < n && pvm_audit_encode(&v[k], &kv[k]) == 0)
         k++;

@@ -381,42 +381,17 @@ char *pvm_db_get(pvm_db *d, int cf, const char *key, size_t klen, size_t *vlen, 
 
 int pvm_db_each(pvm_db *d, int cf, pvm_db_each_fn fn, void *ud, char *err, size_t errlen)
 {
-    return pvm_db_each_from(d, cf, NULL, 0, fn, ud, err, errlen);
-}
-
-int pvm_db_each_from(pvm_db *d, int cf, const char *from, size_t flen, pvm_db_each_fn fn, void *ud, char *err,
-                     size_t errlen)
-{
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(d->db, d->ropts, d->cf[cf]);
-    int rc = 0;
-    if (from)
-        rocksdb_iter_seek(it, from, flen);
-    else
-        rocksdb_iter_seek_to_first(it);
-    for (; rocksdb_iter_valid(it) && rc == 0; rocksdb_iter_next(it)) {
-        size_t kl, vl;
-        const char *k = rocksdb_iter_key(it, &kl);
-        const char *v = rocksdb_iter_value(it, &vl);
-        rc = fn(ud, k, kl, v, vl);
-    }
-    char *rerr = NULL;
-    rocksdb_iter_get_error(it, &rerr);
-    rocksdb_iter_destroy(it);
-    if (rerr) {
-        set_err_at(err, errlen, d->path, "database read failed", rerr);
-        return -1;
-    }
-    return rc;
+    return pvm_db_range(d, cf, NULL, 0, NULL, 0, fn, ud, err, errlen);
 }
 
 int pvm_db_range(pvm_db *d, int cf, const char *from, size_t flen, const char *to, size_t tlen, pvm_db_each_fn fn,
                  void *ud, char *err, size_t errlen)
 {
     /* the upper bound stops the iterator itself: no key past the range is read */
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    rocksdb_readoptions_t *ro = to ? rocksdb_readoptions_create() : NULL;
     if (to)
         rocksdb_readoptions_set_iterate_upper_bound(ro, to, tlen);
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(d->db, ro, d->cf[cf]);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(d->db, to ? ro : d->ropts, d->cf[cf]);
     int rc = 0;
     if (from)
         rocksdb_iter_seek(it, from, flen);
@@ -431,7 +406,8 @@ int pvm_db_range(pvm_db *d, int cf, const char *from, size_t flen, const char *t
     char *rerr = NULL;
     rocksdb_iter_get_error(it, &rerr);
     rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
+    if (ro)
+        rocksdb_readoptions_destroy(ro);
     if (rerr) {
         set_err_at(err, errlen, d->path, "database read failed", rerr);
         return -1;
@@ -489,7 +465,7 @@ static int write_batch(pvm_db *d, rocksdb_writebatch_t *b, int sync, char *err, 
 }
 
 int pvm_db_end(pvm_db *d, int cf_range, const char *from, size_t flen, const char *to, size_t tlen, int cf_put,
-               const char *okey, size_t oklen, const char *oval, size_t ovlen, const pvm_db_kv *extra, size_t nextra,
+               const char *okey, size_t oklen, const char *oval, size_t ovlen, const pvm_db_op *extra, size_t nextra,
                int sync, char *err, size_t errlen)
 {
     rocksdb_writebatch_t *b = rocksdb_writebatch_create();
@@ -544,27 +520,6 @@ int pvm_db_write(pvm_db *d, const pvm_db_op *ops, size_t n, int sync, char *err,
             rocksdb_writebatch_delete_cf(b, d->cf[ops[i].cf], ops[i].key, ops[i].klen);
     }
     return write_batch(d, b, sync, err, errlen);
-}
-
-int pvm_db_seek(pvm_db *d, int cf, const char *from, size_t flen, pvm_db_each_fn fn, void *ud, char *err,
-                size_t errlen)
-{
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(d->db, d->ropts, d->cf[cf]);
-    int rc = 0;
-    for (rocksdb_iter_seek(it, from, flen); rocksdb_iter_valid(it) && rc == 0; rocksdb_iter_next(it)) {
-        size_t kl, vl;
-        const char *k = rocksdb_iter_key(it, &kl);
-        const char *v = rocksdb_iter_value(it, &vl);
-        rc = fn(ud, k, kl, v, vl);
-    }
-    char *rerr = NULL;
-    rocksdb_iter_get_error(it, &rerr);
-    rocksdb_iter_destroy(it);
-    if (rerr) {
-        set_err_at(err, errlen, d->path, "database read failed", rerr);
-        return -1;
-    }
-    return rc;
 }
 
 struct pvm_db_iter {

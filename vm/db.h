@@ -48,16 +48,18 @@ int pvm_db_append(pvm_db *db, int cf, const char *key, size_t klen, const void *
 /* Syncs the write-ahead log: every write that returned before the call is on disk after it
  * (0), or -1 with a reason.  Writes made meanwhile by other threads may or may not be. */
 int pvm_db_sync_wal(pvm_db *db, char *err, size_t errlen);
-/* A put that rides in another write's batch (the audit records of a transaction's end). */
-typedef struct pvm_db_kv {
+/* One write of a batch: val NULL deletes key. */
+typedef struct pvm_db_op {
     int cf;
-    const char *key, *val;
-    size_t klen, vlen;
-} pvm_db_kv;
+    const char *key;
+    size_t klen;
+    const void *val;
+    size_t vlen;
+} pvm_db_op;
 /* A transaction's end: delete [from, to) of cf_range, when okey is given put okey = oval in
  * cf_put, and put every one of extra -- in one atomic write. */
 int pvm_db_end(pvm_db *db, int cf_range, const char *from, size_t flen, const char *to, size_t tlen, int cf_put,
-               const char *okey, size_t oklen, const char *oval, size_t ovlen, const pvm_db_kv *extra, size_t nextra,
+               const char *okey, size_t oklen, const char *oval, size_t ovlen, const pvm_db_op *extra, size_t nextra,
                int sync, char *err, size_t errlen);
 /* A journal record (key = val in cf) and, when okey is given, okey = oval in cf_put -- in
  * one atomic write. */
@@ -84,24 +86,9 @@ int pvm_db_range(pvm_db *db, int cf, const char *from, size_t flen, const char *
  * they took is given back. */
 int pvm_db_delete_range(pvm_db *db, int cf, const char *from, size_t flen, const char *to, size_t tlen, char *err,
                         size_t errlen);
-/* The same from the first key at or after FROM. */
-int pvm_db_each_from(pvm_db *db, int cf, const char *from, size_t flen, pvm_db_each_fn fn, void *ud, char *err,
-                     size_t errlen);
 
-/* One write of a batch: val NULL deletes key. */
-typedef struct pvm_db_op {
-    int cf;
-    const char *key;
-    size_t klen;
-    const void *val;
-    size_t vlen;
-} pvm_db_op;
 /* The n writes in one atomic batch (synced when sync): 0 or -1 with a reason. */
 int pvm_db_write(pvm_db *db, const pvm_db_op *ops, size_t n, int sync, char *err, size_t errlen);
-/* Calls fn for every key of cf from the first >= from (flen bytes) on, in order; stops
- * early when fn returns non-zero (returned). */
-int pvm_db_seek(pvm_db *db, int cf, const char *from, size_t flen, pvm_db_each_fn fn, void *ud, char *err,
-                size_t errlen);
 
 /* An iterator over cf, for several seeks on one view of the database (creating one costs
  * more than a seek). */

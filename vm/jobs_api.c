@@ -326,7 +326,7 @@ int provost_queue_list(provost_engine *e, int state, provost_job **out, size_t *
 {
     lister l = {.state = state};
     char why[300];
-    int rc = pvm_db_seek(e->db, PVM_CF_QUEUE, "1:", 2, list_one, &l, why, sizeof why);
+    int rc = pvm_db_range(e->db, PVM_CF_QUEUE, "1:", 2, NULL, 0, list_one, &l, why, sizeof why);
     if (rc < 0 || l.oom) {
         provost_jobs_free(l.v, l.n);
         return rc < 0 ? pvm_api_fail(err, PROVOST_E_JOURNAL, "queue: %s", why)
@@ -424,7 +424,7 @@ int provost_queue_busy(provost_engine *e, provost_error *err)
     for (int i = 0; i < 2; i++) {
         bool found[2] = {false, i == 1};
         char why[300];
-        if (pvm_db_seek(e->db, PVM_CF_QUEUE_INDEX, prefixes[i], 2, any, found, why, sizeof why) < 0)
+        if (pvm_db_range(e->db, PVM_CF_QUEUE_INDEX, prefixes[i], 2, NULL, 0, any, found, why, sizeof why) < 0)
             return pvm_api_fail(err, PROVOST_E_JOURNAL, "queue: %s", why);
         if (found[0])
             return 1;

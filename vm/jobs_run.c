@@ -66,7 +66,7 @@ static int index_old_jobs(provost_engine *e, provost_error *err)
         return why[0] ? pvm_api_fail(err, PROVOST_E_JOURNAL, "queue: %s", why) : 0;
     unindexed u = {0};
     pvm_jobs_lock();
-    int rc = pvm_db_seek(e->db, PVM_CF_QUEUE, "1:", 2, note_job, &u, why, sizeof why) < 0
+    int rc = pvm_db_range(e->db, PVM_CF_QUEUE, "1:", 2, NULL, 0, note_job, &u, why, sizeof why) < 0
                  ? pvm_api_fail(err, PROVOST_E_JOURNAL, "queue: %s", why)
                  : 0;
     for (size_t i = 0; i < u.n && rc == 0; i++) {
@@ -184,7 +184,7 @@ int provost_queue_recover(provost_queue_worker *w, int64_t now_ms, size_t *n, pr
     started s = {0};
     char why[300];
     pvm_jobs_lock();
-    int rc = pvm_db_seek(w->e->db, PVM_CF_QUEUE_INDEX, "~s", 2, collect, &s, why, sizeof why);
+    int rc = pvm_db_range(w->e->db, PVM_CF_QUEUE_INDEX, "~s", 2, NULL, 0, collect, &s, why, sizeof why);
     pvm_jobs_unlock();
     if (rc < 0) {
         free(s.ids);

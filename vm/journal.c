@@ -194,7 +194,7 @@ typedef struct jwrite {
     size_t klen, vlen;
     const char *from, *to;       /* end: the range, or NULL */
     const char *okey, *oval;     /* end or record: the outcome, or NULL */
-    const pvm_db_kv *extra;      /* end: more puts (audit records) */
+    const pvm_db_op *extra;      /* end: more puts (audit records) */
     size_t nextra;
     bool sync;
 } jwrite;

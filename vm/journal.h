@@ -42,7 +42,7 @@ typedef struct pvm_jtxn {
     const char *client;  /* clientTransactionId, or NULL */
     const char *outcome_key; /* journaled in BEGIN, recorded with the end or with STUCK
                               * (exactly-once submission), or NULL */
-    const struct pvm_db_kv *extra; /* put in the end's write too (audit records), or NULL */
+    const struct pvm_db_op *extra; /* put in the end's write too (audit records), or NULL */
     size_t nextra;
 } pvm_jtxn;
 

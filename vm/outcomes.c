@@ -68,7 +68,7 @@ int provost_batch_forget(provost_engine *e, const char *batch_id, uint64_t *remo
                             batch_id, open, open == 1 ? "" : "s");
 
     tally t = {.prefix = from, .plen = (size_t)plen};
-    int rc = pvm_db_each_from(e->db, PVM_CF_OUTCOMES, from, (size_t)plen, count_one, &t, why, sizeof why);
+    int rc = pvm_db_range(e->db, PVM_CF_OUTCOMES, from, (size_t)plen, NULL, 0, count_one, &t, why, sizeof why);
     if (rc < 0)
         return pvm_api_fail(err, PROVOST_E_JOURNAL, "%s", why);
     if (t.n == 0)
@@ -167,7 +167,7 @@ int provost_outcomes_expire(provost_engine *e, int64_t now, uint64_t *batches, u
         return 0;
     char why[600];
     expiring x = {.before = now - keep};
-    int rc = pvm_db_each_from(e->db, PVM_CF_CONFIG, STARTED_PREFIX, sizeof STARTED_PREFIX - 1, collect_one, &x, why,
+    int rc = pvm_db_range(e->db, PVM_CF_CONFIG, STARTED_PREFIX, sizeof STARTED_PREFIX - 1, NULL, 0, collect_one, &x, why,
                               sizeof why);
     if (rc == -2 || rc == -1) {
         free(x.ids);

@@ -218,15 +218,15 @@ static void test_write_and_seek(void **state)
     assert_value(db, PVM_CF_QUEUE, "gone", NULL);
     assert_value(db, PVM_CF_CONFIG, "b2", "c");
     seen s = {0};
-    assert_int_equal(pvm_db_seek(db, PVM_CF_QUEUE, "b", 1, collect, &s, err, sizeof err), 0);
+    assert_int_equal(pvm_db_range(db, PVM_CF_QUEUE, "b", 1, NULL, 0, collect, &s, err, sizeof err), 0);
     assert_int_equal(s.n, 2); /* b1, b3: not a9 before it, nor b2 of another family */
     assert_string_equal(s.keys[0], "b1");
     assert_string_equal(s.vals[1], "three");
     seen t = {.stop_after = 1, .stop_with = 5};
-    assert_int_equal(pvm_db_seek(db, PVM_CF_QUEUE, "b2", 2, collect, &t, err, sizeof err), 5);
+    assert_int_equal(pvm_db_range(db, PVM_CF_QUEUE, "b2", 2, NULL, 0, collect, &t, err, sizeof err), 5);
     assert_string_equal(t.keys[0], "b3");
     seen u = {0};
-    assert_int_equal(pvm_db_seek(db, PVM_CF_QUEUE, "c", 1, collect, &u, err, sizeof err), 0);
+    assert_int_equal(pvm_db_range(db, PVM_CF_QUEUE, "c", 1, NULL, 0, collect, &u, err, sizeof err), 0);
     assert_int_equal(u.n, 0);
     pvm_db_close(db);
 }
