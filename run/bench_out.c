@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/json.h"
 #include "rbench.h"
 
 static double us(uint64_t ns) { return (double)ns / 1000.0; }
@@ -58,24 +59,6 @@ void bench_print_text(const breport *r, FILE *to)
 }
 
 /* ---- JSON --------------------------------------------------------------------------- */
-
-static void jstr(FILE *to, const char *s)
-{
-    if (!s) {
-        fputs("null", to);
-        return;
-    }
-    fputc('"', to);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(to, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(to, "\\u%04x", *p);
-        else
-            fputc(*p, to);
-    }
-    fputc('"', to);
-}
 
 /* Numbers without exponents or non-finite values. */
 static void jnum(FILE *to, double v)
@@ -132,9 +115,9 @@ static void json_procedures(FILE *to, const breport *r)
     for (size_t i = 0; i < r->nprocs; i++) {
         const provost_proc_stats *p = &r->procs[i];
         fputs(i ? ",\n    {\"namespace\": " : "\n    {\"namespace\": ", to);
-        jstr(to, p->ns);
+        pu_json_string(to, p->ns);
         fputs(", \"procedure\": ", to);
-        jstr(to, p->proc);
+        pu_json_string(to, p->proc);
         fprintf(to, ", \"count\": %llu, \"succeeded\": %llu, \"failed\": %llu, \"in_doubt\": %llu",
                 (unsigned long long)p->count, (unsigned long long)p->succeeded, (unsigned long long)p->failed,
                 (unsigned long long)p->in_doubt);
@@ -152,15 +135,15 @@ int bench_write_json(const breport *r, FILE *to)
 {
     const pu_hist *h = r->hist;
     fputs("{\n  \"namespace\": ", to);
-    jstr(to, r->ns);
+    pu_json_string(to, r->ns);
     fputs(",\n  \"procedure\": ", to);
-    jstr(to, r->proc);
+    pu_json_string(to, r->proc);
     fputs(",\n  \"request\": ", to);
-    jstr(to, r->request);
+    pu_json_string(to, r->request);
     fputs(",\n  \"data\": ", to);
-    jstr(to, r->data);
+    pu_json_string(to, r->data);
     fprintf(to, ",\n  \"threads\": %d,\n  \"sync\": ", r->threads);
-    jstr(to, r->sync);
+    pu_json_string(to, r->sync);
     fputs(",\n  \"warmup_s\": ", to);
     jnum(to, r->warmup_s);
     fputs(",\n  \"elapsed_s\": ", to);
@@ -190,7 +173,7 @@ int bench_write_json(const breport *r, FILE *to)
     for (size_t i = 0; i < r->nerrors; i++) {
         fprintf(to, "%s\n    {\"code\": \"0x%08X\", \"count\": %llu, \"message\": ", i ? "," : "", r->errors[i].code,
                 (unsigned long long)r->errors[i].count);
-        jstr(to, r->errors[i].sample);
+        pu_json_string(to, r->errors[i].sample);
         fputc('}', to);
     }
     fputs(r->nerrors ? "\n  ],\n" : "],\n", to);

@@ -11,6 +11,7 @@
 
 #include "provost/audit.h"
 #include "provost/provost.h"
+#include "util/json.h"
 #include "tools.h"
 
 typedef struct args {
@@ -98,45 +99,25 @@ static void rfc3339(uint64_t ns, char *out, size_t cap)
     snprintf(out + k, cap - k, ".%06uZ", (unsigned)(ns % 1000000000u / 1000u));
 }
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p == '\n')
-            fputs("\\n", f);
-        else if (*p == '\t')
-            fputs("\\t", f);
-        else if (*p == '\r')
-            fputs("\\r", f);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
 static void print_json(FILE *f, const provost_audit_record *r)
 {
     char t[64];
     rfc3339(r->time, t, sizeof t);
     fprintf(f, "{\"time\":\"%s\",\"timeNs\":%" PRIu64 ",\"transaction\":", t, r->time);
-    json_str(f, r->txid);
+    pu_json_string(f, r->txid);
     fputs(",\"client\":", f);
-    json_str(f, r->client);
+    pu_json_string(f, r->client);
     fputs(",\"principal\":", f);
-    json_str(f, r->principal);
+    pu_json_string(f, r->principal);
     fputs(",\"namespace\":", f);
-    json_str(f, r->ns);
+    pu_json_string(f, r->ns);
     fputs(",\"procedure\":", f);
-    json_str(f, r->proc);
+    pu_json_string(f, r->proc);
     fprintf(f, ",\"outcome\":\"%s\",\"code\":\"0x%08X\",\"durationUs\":%.3f,\"recovered\":%s", r->failed ? "failed" : "ok",
             r->code, (double)r->duration / 1000.0, r->recovered ? "true" : "false");
     if (r->data) {
         fputs(",\"data\":", f);
-        json_str(f, r->data);
+        pu_json_string(f, r->data);
     }
     fputc('}', f);
 }

@@ -12,6 +12,7 @@
 
 #include "provost/provost.h"
 #include "provost/stats.h"
+#include "util/json.h"
 #include "tools.h"
 
 enum { AS_TABLE, AS_JSON, AS_PROMETHEUS };
@@ -56,20 +57,6 @@ static void print_table(FILE *f, const char *db, const provost_live_stats *s)
         fprintf(f, "%-40s %9llu\n", s->engine[i].name, (unsigned long long)s->engine[i].value);
 }
 
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
 static double fin(double v)
 {
     return isfinite(v) ? v : 0;
@@ -80,7 +67,7 @@ static void print_json(FILE *f, const char *db, const provost_live_stats *s)
     char when[64];
     iso_time(s->started, when, sizeof when);
     fputs("{\"database\":", f);
-    json_string(f, db);
+    pu_json_string(f, db);
     fprintf(f, ",\"writer\":{\"state\":\"%s\"", writer_names[s->writer]);
     if (s->writer != PROVOST_WRITER_NONE)
         fprintf(f, ",\"pid\":%lld,\"started\":\"%s\",\"generation\":%llu,\"formatVersion\":%u,\"incomplete\":%s",
@@ -90,9 +77,9 @@ static void print_json(FILE *f, const char *db, const provost_live_stats *s)
     for (size_t i = 0; i < s->nprocs; i++) {
         const provost_proc_stats *p = &s->procs[i];
         fputs(i ? ",{\"namespace\":" : "{\"namespace\":", f);
-        json_string(f, p->ns);
+        pu_json_string(f, p->ns);
         fputs(",\"procedure\":", f);
-        json_string(f, p->proc);
+        pu_json_string(f, p->proc);
         fprintf(f,
                 ",\"perfEnabled\":%s,\"count\":%llu,\"succeeded\":%llu,\"failed\":%llu,\"inDoubt\":%llu,"
                 "\"executing\":%lld,\"rate\":%.3f,\"latencyUs\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,"
@@ -106,7 +93,7 @@ static void print_json(FILE *f, const char *db, const provost_live_stats *s)
     for (size_t i = 0; i < s->nengine; i++) {
         if (i)
             fputc(',', f);
-        json_string(f, s->engine[i].name);
+        pu_json_string(f, s->engine[i].name);
         fprintf(f, ":%llu", (unsigned long long)s->engine[i].value);
     }
     fputs("}}\n", f);
