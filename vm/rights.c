@@ -355,6 +355,19 @@ int pvm_rights_admin(provost_engine *e, const char *what, provost_error *err)
                         e->caller, what);
 }
 
+int pvm_rights_need(provost_engine *e, int right, const char *what, provost_error *err)
+{
+    pvm_rights *s = pvm_rights_get(e);
+    int v = ALLOWED;
+    if (s && s->enforced)
+        v = decide(s, e->caller, is_admin(e->rights, s, e->caller), right, NULL, NULL);
+    pvm_rights_put(s);
+    if (v == ALLOWED)
+        return 0;
+    return pvm_api_fail(err, PROVOST_E_ACCESSDENIED, "access denied: principal '%s' %s the right %s (%s)", e->caller,
+                        v == DENIED ? "is denied" : "lacks", right_names[right], what);
+}
+
 static bool known_user(const pvm_rights *s, const char *name)
 {
     for (size_t i = 0; s && i < s->users.n; i++)

@@ -53,8 +53,11 @@ contains "names principal, right, procedure" "$T/out" \
 contains "lacks" "$T/out" "principal 'bob' lacks the right execute on procedure T/Whoami"
 "$P" --as alice run "$T/trusted.xml" >"$T/out" 2>&1; check "trusted request without trusted" 1 $?
 contains "lacks trusted" "$T/out" "lacks the right trusted"
+"$P" --as alice queue submit "$T/trusted.xml" >"$T/out" 2>&1; check "queueing a request without trusted" 2 $?
+contains "queue submit needs trusted" "$T/out" "principal 'alice' lacks the right trusted (queue submit)"
 "$P" grant alice trusted >/dev/null 2>&1 && "$P" grant ops executePrivate --namespace T >/dev/null 2>&1
 check "grant trusted and executePrivate" 0 $?
+"$P" --as alice queue submit "$T/trusted.xml" >"$T/out" 2>&1; check "queueing a request with trusted" 0 $?
 "$P" --as alice run "$T/trusted.xml" >"$T/out" 2>&1; check "trusted request calling a private procedure" 0 $?
 "$P" revoke ops executePrivate --namespace T >/dev/null 2>&1; check "revoke" 0 $?
 "$P" --as alice run "$T/trusted.xml" >"$T/out" 2>&1; check "private again refused" 1 $?
