@@ -75,8 +75,8 @@ static const char *const corpus[] = {
 };
 
 static const char *const inputs[] = {
-    "<organizations><organization name='tailspintoys.com' type='primary'><user name='joe'/></organization>"
-    "<organization name='fourthcoffee.com' type='secondary'/></organizations>",
+    ("<organizations><organization name='tailspintoys.com' type='primary'><user name='joe'/></organization>"
+     "<organization name='fourthcoffee.com' type='secondary'/></organizations>"),
     "<d>\n  <i g='a'>one</i>\n  <i g='b-c'>two</i>\n  <j/>\n  <i g='a'>three</i>\n</d>",
     "<e><i g='b'>x</i><k><i g='a-b-c'>y</i></k></e>",
     "<d><i g='a'>alpha</i></d>",
