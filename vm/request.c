@@ -79,11 +79,11 @@ typedef struct target {
  * errorContext; libxml2's own report of them (XPath type errors and the like) would only
  * be noise on the engine's stderr. */
 static int run_part(provost_engine *e, pvm_catalog *cat, const target *t, xmlDocPtr doc, xmlNodePtr out,
-                    const char *key, uint32_t *failed_code)
+                    const char *key, const char *as, uint32_t *failed_code)
 {
     xmlSetStructuredErrorFunc(NULL, pu_xmlerr_drop); /* per thread */
     xmlNodePtr root = xmlDocGetRootElement(doc);
-    pvm_req r = {.e = e, .cat = cat, .doc = doc, .simple = t->simple};
+    pvm_req r = {.e = e, .cat = cat, .doc = doc, .simple = t->simple, .principal = as};
     r.data = child(root, "data");
     if (!r.data)
         r.data = xmlNewChild(root, NULL, BAD_CAST "data", NULL);
@@ -132,7 +132,7 @@ static int run_part(provost_engine *e, pvm_catalog *cat, const target *t, xmlDoc
     uint32_t id = t->simple && t->ns->counter_base != PROVOST_NONE ? t->ns->counter_base + t->proc : PROVOST_NONE;
     pvm_counters_begin(e->counters, id);
     uint64_t t0 = pvm_now_ns();
-    const char *identity = r.root_impersonate == 1 ? (r.basic_user ? r.basic_user : e->caller) : "engine";
+    const char *identity = r.root_impersonate == 1 ? (r.basic_user ? r.basic_user : pvm_req_principal(&r)) : "engine";
     pvm_audit_begin(&r, t->ns, t->proc, t->simple ? NULL : t->links);
     if (pvm_rights_begin(&r, t->simple, t->ns, t->proc, user != NULL) != 0) {
         rc = -1;
@@ -247,7 +247,7 @@ static bool is_request_elem(xmlNodePtr n, const char *name)
 
 /* Split into parts and run each; doc is consumed. */
 static int run_request(provost_engine *e, pvm_catalog *cat, xmlDocPtr doc, const target *t, const char *key,
-                       int format, provost_response *resp)
+                       const char *as, int format, provost_response *resp)
 {
     xmlNodePtr root = xmlDocGetRootElement(doc);
     xmlNodePtr global = NULL, context = NULL;
@@ -328,7 +328,7 @@ static int run_request(provost_engine *e, pvm_catalog *cat, xmlDocPtr doc, const
             char partkey[1100];
             if (key && ndata > 1)
                 snprintf(partkey, sizeof partkey, "%s#%zu", key, part + 1);
-            failed |= run_part(e, cat, t, pd, holder, key ? (ndata > 1 ? partkey : key) : NULL, &code);
+            failed |= run_part(e, cat, t, pd, holder, key ? (ndata > 1 ? partkey : key) : NULL, as, &code);
             if (pd != doc)
                 xmlFreeDoc(pd);
             if (d)
@@ -351,8 +351,8 @@ static int run_request(provost_engine *e, pvm_catalog *cat, xmlDocPtr doc, const
 }
 
 /* Runs a request document it takes over (and frees). */
-static int submit_owned(provost_engine *e, const char *key, xmlDocPtr doc, int format, provost_response *resp,
-                        provost_error *err)
+static int submit_owned(provost_engine *e, const char *key, const char *as, xmlDocPtr doc, int format,
+                        provost_response *resp, provost_error *err)
 {
     memset(resp, 0, sizeof *resp);
     memset(err, 0, sizeof *err);
@@ -385,7 +385,7 @@ static int submit_owned(provost_engine *e, const char *key, xmlDocPtr doc, int f
         return bad_input(resp, err, err->code, "%s", why);
     }
     target t = {.ns = l->ns, .proc = 0, .simple = false, .links = l->ns->bundle->ncalls ? l->links : NULL};
-    int rc = run_request(e, cat, doc, &t, key, format, resp);
+    int rc = run_request(e, cat, doc, &t, key, as, format, resp);
     pvm_rlink_put(l);
     pvm_catalog_put(cat);
     if (rc != 0)
@@ -403,7 +403,7 @@ static int submit_doc(provost_engine *e, const char *key, xmlDocPtr request, int
         memset(err, 0, sizeof *err);
         return bad_input(resp, err, PROVOST_E_OUTOFMEMORY, "out of memory");
     }
-    return submit_owned(e, key, doc, format, resp, err);
+    return submit_owned(e, key, NULL, doc, format, resp, err);
 }
 
 int provost_submit_doc(provost_engine *e, xmlDocPtr request, int format, provost_response *resp, provost_error *err)
@@ -440,7 +440,7 @@ static int already_done(provost_engine *e, const char *key, provost_response *re
     return 1;
 }
 
-static int submit_text(provost_engine *e, const char *key, const char *xml, size_t len, int format,
+static int submit_text(provost_engine *e, const char *key, const char *as, const char *xml, size_t len, int format,
                        provost_response *resp, provost_error *err)
 {
     memset(resp, 0, sizeof *resp);
@@ -451,19 +451,25 @@ static int submit_text(provost_engine *e, const char *key, const char *xml, size
     xmlDocPtr doc = parse(xml, len, resp, err);
     if (!doc)
         return -1;
-    return submit_owned(e, key, doc, format, resp, err); /* parsed here: no copy needed */
+    return submit_owned(e, key, as, doc, format, resp, err); /* parsed here: no copy needed */
 }
 
 int provost_submit(provost_engine *e, const char *xml, size_t len, int format, provost_response *resp,
                    provost_error *err)
 {
-    return submit_text(e, NULL, xml, len, format, resp, err);
+    return submit_text(e, NULL, NULL, xml, len, format, resp, err);
 }
 
 int provost_submit_keyed(provost_engine *e, const char *key, const char *xml, size_t len, int format,
                          provost_response *resp, provost_error *err)
 {
-    return submit_text(e, key, xml, len, format, resp, err);
+    return submit_text(e, key, NULL, xml, len, format, resp, err);
+}
+
+int provost_submit_as(provost_engine *e, const provost_request_opts *o, const char *xml, size_t len,
+                      provost_response *resp, provost_error *err)
+{
+    return submit_text(e, o->key, o->principal, xml, len, o->format, resp, err);
 }
 
 int provost_outcome(provost_engine *e, const char *key, char **outcome)
@@ -490,8 +496,23 @@ int provost_call(provost_engine *e, const char *nsname, const char *procname, co
     return provost_call_keyed(e, NULL, nsname, procname, data, len, format, resp, err);
 }
 
+static int call_as(provost_engine *e, const char *key, const char *as, const char *nsname, const char *procname,
+                   const char *data, size_t len, int format, provost_response *resp, provost_error *err);
+
 int provost_call_keyed(provost_engine *e, const char *key, const char *nsname, const char *procname,
                        const char *data, size_t len, int format, provost_response *resp, provost_error *err)
+{
+    return call_as(e, key, NULL, nsname, procname, data, len, format, resp, err);
+}
+
+int provost_call_as(provost_engine *e, const provost_request_opts *o, const char *nsname, const char *procname,
+                    const char *data, size_t len, provost_response *resp, provost_error *err)
+{
+    return call_as(e, o->key, o->principal, nsname, procname, data, len, o->format, resp, err);
+}
+
+static int call_as(provost_engine *e, const char *key, const char *as, const char *nsname, const char *procname,
+                   const char *data, size_t len, int format, provost_response *resp, provost_error *err)
 {
     memset(resp, 0, sizeof *resp);
     memset(err, 0, sizeof *err);
@@ -565,7 +586,7 @@ int provost_call_keyed(provost_engine *e, const char *key, const char *nsname, c
         return 0;
     }
     target t = {.ns = ns, .proc = p, .simple = true};
-    rc = run_request(e, cat, doc, &t, key, format, resp);
+    rc = run_request(e, cat, doc, &t, key, as, format, resp);
     pvm_catalog_put(cat);
     if (rc != 0)
         return bad_input(resp, err, PROVOST_E_OUTOFMEMORY, "out of memory");

@@ -300,6 +300,14 @@ static const rs_proc *find_proc(const pvm_rights *s, const char *ns, const char 
 
 enum { ALLOWED = 0, NOT_GRANTED = 1, DENIED = 2 };
 
+static bool known_user(const pvm_rights *s, const char *name)
+{
+    for (size_t i = 0; s && i < s->users.n; i++)
+        if (pu_strieq(s->users.v[i], name))
+            return true;
+    return false;
+}
+
 /* RIGHT for principal P on procedure PROC of NS (either NULL for a global right). */
 static int decide(const pvm_rights *s, const char *p, bool admin, int right, const char *ns, const char *proc)
 {
@@ -368,14 +376,6 @@ int pvm_rights_need(provost_engine *e, int right, const char *what, provost_erro
                         v == DENIED ? "is denied" : "lacks", right_names[right], what);
 }
 
-static bool known_user(const pvm_rights *s, const char *name)
-{
-    for (size_t i = 0; s && i < s->users.n; i++)
-        if (pu_strieq(s->users.v[i], name))
-            return true;
-    return false;
-}
-
 int provost_act_as(provost_engine *e, const char *name, provost_error *err)
 {
     pvm_rights *s = pvm_rights_get(e);
@@ -419,8 +419,15 @@ static int check(pvm_req *r, int right, const char *ns, const char *proc)
 int pvm_rights_begin(pvm_req *r, bool simple, const pvm_ns *ns, uint32_t proc, bool basic)
 {
     provost_engine *e = r->e;
-    r->principal = e->caller;
+    /* a principal given with the request (provost_submit_as) must be a user of the
+     * database: a front end's mapping to a name nobody created is refused, not trusted */
+    bool given = r->principal != NULL;
+    if (!given)
+        r->principal = e->caller;
     r->rights = pvm_rights_get(e);
+    if (given && !known_user(r->rights, r->principal))
+        return pvm_fail(r, PROVOST_E_ACCESSDENIED, "access denied: '%s' is not a user of this database",
+                        r->principal);
     if (!r->rights || !r->rights->enforced)
         return 0;
     r->admin = is_admin(e->rights, r->rights, r->principal);

@@ -143,6 +143,23 @@ int provost_call_keyed(provost_engine *e, const char *key, const char *ns, const
  * 1 found, 0 none, -1 error. */
 int provost_outcome(provost_engine *e, const char *key, char **outcome);
 
+/* How one request runs, for a front end serving many principals on one engine (the HTTP
+ * service): the request runs for PRINCIPAL -- its rights decide what it may do, and the
+ * audit trail names it -- instead of the engine's principal (provost_principal_name).
+ * A principal that is not a user of the database is refused with PROVOST_E_ACCESSDENIED,
+ * as a request, even while no right is enforced.  KEY, when not NULL, makes the
+ * submission exactly-once as provost_submit_keyed does (returning 1 when KEY already has
+ * an outcome).  FORMAT is a provost_format. */
+typedef struct provost_request_opts {
+    const char *principal; /* NULL: the engine's principal, as provost_submit */
+    const char *key;
+    int format;
+} provost_request_opts;
+int provost_submit_as(provost_engine *e, const provost_request_opts *o, const char *xml, size_t len,
+                      provost_response *resp, provost_error *err);
+int provost_call_as(provost_engine *e, const provost_request_opts *o, const char *ns, const char *proc,
+                    const char *data, size_t len, provost_response *resp, provost_error *err);
+
 void provost_response_free(provost_response *r);
 
 /* ---- transactions (SPEC §6) ------------------------------------------------------------ */
