@@ -1,0 +1,140 @@
+/*
+ * svc.h -- what the files of the HTTP service share: the server's state, the request a
+ * handler sees, the response it fills, and the route table (route.c) that maps a method
+ * and a path to a handler.  A handler runs on one of the server's pool threads, after the
+ * request was received whole and its principal authenticated; it fills the response and
+ * returns.  Adding an endpoint is one line in route.c's table and a handler anywhere in
+ * service/.
+ */
+#ifndef SVC_H
+#define SVC_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "provost/provost.h"
+#include "provost/service.h"
+
+struct MHD_Connection;
+struct MHD_Daemon;
+typedef struct svc_auth svc_auth;
+
+/* The server: options as given (defaults filled in), the engine, the limits' counters. */
+typedef struct svc_server {
+    provost_serve_options o;
+    provost_engine *engine;
+    struct MHD_Daemon *mhd;
+    char db_dir[4096];       /* where the tokens file lives */
+    unsigned port;           /* bound */
+    bool tls;
+    atomic_int inflight;     /* requests running in the engine (routes flagged SVC_ENGINE) */
+    atomic_int active;       /* requests received and not yet answered */
+    atomic_bool ready;       /* the engine is open and recovered, and not draining */
+    atomic_bool draining;
+    svc_auth *auth;          /* auth.c */
+    uint64_t started_ms;
+} svc_server;
+
+#define SVC_MAX_SEGS 8
+#define SVC_MAX_HEADERS 4
+
+/* What a handler sees. */
+typedef struct svc_req {
+    svc_server *srv;
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *path;              /* as received, decoded */
+    const char *seg[SVC_MAX_SEGS]; /* the path split at '/', empty segments dropped */
+    size_t nseg;
+    const char *body;              /* the body received (NUL-terminated), or "" */
+    size_t body_len;
+    const char *principal;         /* whom the request runs for; NULL on public routes
+                                      answered without a token */
+    const char *idem_key;          /* the Idempotency-Key header, or NULL */
+} svc_req;
+
+/* A request header or query argument (case ignored for headers), or NULL. */
+const char *svc_header(const svc_req *r, const char *name);
+const char *svc_query(const svc_req *r, const char *name);
+
+/* What a handler fills.  body is malloc'd (the server frees it); type is a static string. */
+typedef struct svc_resp {
+    int status;
+    const char *type;
+    char *body;
+    size_t len;
+    const char *hname[SVC_MAX_HEADERS]; /* extra headers: static names, malloc'd values */
+    char *hvalue[SVC_MAX_HEADERS];
+    size_t nheaders;
+} svc_resp;
+
+#define SVC_JSON "application/json"
+#define SVC_XML "application/xml; charset=utf-8"
+#define SVC_TEXT "text/plain; charset=utf-8"
+
+/* The body, taken over (malloc'd) */
+void svc_resp_set(svc_resp *p, int status, const char *type, char *body, size_t len);
+/* A text body */
+void svc_resp_text(svc_resp *p, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The one-line JSON error {"error": "MESSAGE"} every failure outside the engine answers */
+void svc_resp_error(svc_resp *p, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void svc_resp_verror(svc_resp *p, int status, const char *fmt, va_list ap);
+/* An extra header (value copied); ignored past SVC_MAX_HEADERS */
+void svc_resp_header(svc_resp *p, const char *name, const char *value);
+void svc_resp_clear(svc_resp *p);
+
+/* A JSON body written to a memory stream: svc_json_open, write, svc_json_close. */
+typedef struct svc_json {
+    FILE *f;
+    char *buf;
+    size_t len;
+} svc_json;
+int svc_json_open(svc_json *j);
+/* Ends it: 200 with the JSON (a 500 error when memory ran out). */
+void svc_json_close(svc_json *j, svc_resp *p);
+
+typedef void (*svc_handler)(svc_req *r, svc_resp *p);
+
+/* Route flags */
+#define SVC_PUBLIC 1u  /* answered without a token (health and readiness) */
+#define SVC_METRICS 2u /* answered without a token when --public-metrics is given */
+#define SVC_ENGINE 4u  /* runs a request in the engine: counted against --max-inflight */
+
+typedef struct svc_route {
+    const char *method;  /* "GET", "POST" */
+    const char *pattern; /* segments; "*" matches any one segment: "/call/ * / *" */
+    svc_handler fn;
+    unsigned flags;
+} svc_route;
+
+/* route.c: the route for METHOD and the path's segments.  NULL with *status 404 (no route
+ * has this path) or 405 (some have, with other methods: their names, comma separated, in
+ * allow). */
+const svc_route *svc_route_find(const char *method, const char *const *seg, size_t nseg, int *status, char *allow,
+                                size_t allowlen);
+
+/* auth.c: the principal of a request (malloc'd in *principal), or an answer in p (401).
+ * Public routes pass without a token (principal NULL). */
+svc_auth *svc_auth_open(svc_server *s, provost_error *err);
+void svc_auth_close(svc_auth *a);
+int svc_authenticate(svc_server *s, struct MHD_Connection *c, const svc_route *rt, char **principal, svc_resp *p);
+/* Read the tokens again now (SIGHUP), or when their file changed (at most once a second). */
+void svc_auth_reload(svc_server *s, bool force);
+
+/* The handlers (call.c, ns.c, server.c) */
+void svc_health(svc_req *r, svc_resp *p);
+void svc_ready(svc_req *r, svc_resp *p);
+void svc_call(svc_req *r, svc_resp *p);
+void svc_request(svc_req *r, svc_resp *p);
+void svc_namespaces(svc_req *r, svc_resp *p);
+void svc_namespace(svc_req *r, svc_resp *p);
+
+/* Logging through the options' log function */
+void svc_log(svc_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,260 @@
+#!/bin/sh
+# The HTTP service (`provost serve`) through curl, against real server processes on
+# 127.0.0.1 (port 0: the port bound is read from the "listening on" line), each stopped by
+# the trap whatever happens.  One group per ctest entry:
+#   endpoints  every endpoint and its status codes, malformed input, Idempotency-Key
+#   auth       anonymous and not, two principals with different rights (200 and 403)
+#   limits     413 over the maximum body, 503 + Retry-After over the requests in flight,
+#              a stalled client cut off while others are answered
+#   tls        HTTPS with a self-signed certificate made here by openssl
+#   signals    SIGTERM with a request in flight (it completes, exit 0), SIGHUP
+# usage: run.sh GROUP PROVOST
+set -u
+GROUP=$1
+P=$2
+T=$(mktemp -d)
+PIDS=""
+cleanup() {
+    for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+. "$(dirname "$0")/../cli/lib.sh"
+export PROVOST_DB="$T/db"
+command -v curl >/dev/null 2>&1 || { echo "curl is not installed"; exit 77; }
+
+cat >"$T/ns.xml" <<'EOF'
+<namespace name="T" providerSource="test">
+  <procedure name="Whoami" type="read" access="public"/>
+  <procedure name="Echo" type="read" access="public"/>
+  <procedure name="Sleep" type="read" access="public"/>
+  <procedure name="Fail" type="read" access="public"/>
+  <procedure name="Hidden" type="read"/>
+</namespace>
+EOF
+"$P" register "$T/ns.xml" >/dev/null 2>&1; check "register" 0 $?
+"$P" user add anon >/dev/null 2>&1; check "user add" 0 $?
+
+# start NAME ARGS...: a server in the background; sets U (its URL) and SP (its pid)
+start() {
+    name=$1
+    shift
+    "$P" serve --listen 127.0.0.1:0 "$@" 2>"$T/$name.log" &
+    SP=$!
+    PIDS="$PIDS $SP"
+    i=0
+    while ! grep -q "listening on" "$T/$name.log" && kill -0 $SP 2>/dev/null && [ $i -lt 600 ]; do
+        sleep 0.05
+        i=$((i + 1))
+    done
+    U=$(sed -n 's/.*listening on \(https*:\/\/[0-9.]*:[0-9]*\).*/\1/p' "$T/$name.log")
+    [ -n "$U" ] || { echo "FAIL: $name did not start:"; cat "$T/$name.log"; exit 1; }
+}
+
+# busy: waits until a POST /call is refused with 503 (a server with --max-inflight 1
+# whose one slot a sleeping request holds); its headers in $T/head, body in $T/body
+busy() {
+    i=0
+    while [ "$(curl -s -o "$T/body" -D "$T/head" -w '%{http_code}' -X POST "$U/call/T/Echo")" != 503 ] && [ $i -lt 200 ]; do
+        sleep 0.05
+        i=$((i + 1))
+    done
+}
+
+# stop: SIGTERM, and the exit status it ends with in $?
+stop() {
+    kill -TERM "$SP"
+    wait "$SP"
+}
+
+# req NAME STATUS CURL-ARGS...: the response's status is STATUS; body in $T/body,
+# headers in $T/head
+req() {
+    name=$1
+    want=$2
+    shift 2
+    got=$(curl -s -o "$T/body" -D "$T/head" -w '%{http_code}' "$@")
+    check "$name" "$want" "$got"
+}
+
+case $GROUP in
+endpoints)
+    start endpoints --allow-anonymous anon
+    req "healthz" 200 "$U/healthz"
+    contains "healthz says ok" "$T/body" "ok"
+    req "readyz" 200 "$U/readyz"
+    req "HEAD healthz" 200 -I "$U/healthz"
+    req "unknown path" 404 "$U/nope"
+    contains "404 is one line of JSON" "$T/body" '{"error": "no such endpoint: /nope"}'
+    req "too many segments" 404 "$U/a/b/c/d/e/f/g/h/i/j"
+    req "bad method" 405 -X DELETE "$U/healthz"
+    contains "405 has Allow" "$T/head" "Allow: GET"
+    req "GET on a POST route" 405 "$U/call/T/Echo"
+    contains "Allow: POST" "$T/head" "Allow: POST"
+    req "unknown method" 405 -X FROB "$U/namespaces"
+    # /call
+    req "call" 200 -X POST --data-binary '<data><x>1</x></data>' "$U/call/T/Echo"
+    contains "call answers the response" "$T/body" "<response><data><x>1</x></data></response>"
+    contains "as XML" "$T/head" "Content-Type: application/xml"
+    req "call with empty data" 200 -X POST "$U/call/T/Echo"
+    contains "empty data" "$T/body" "<response><data/></response>"
+    req "call runs as the principal" 200 -X POST --data-binary '<request><data/><context><securityContext impersonate="1"/></context></request>' "$U/call/T/Whoami"
+    req "a failed request" 422 -X POST --data-binary '<data><description>no luck</description></data>' "$U/call/T/Fail"
+    contains "422 holds the response document" "$T/body" 'description="no luck"'
+    req "malformed XML" 400 -X POST --data-binary '<data><x>' "$U/call/T/Echo"
+    contains "LINE:COL" "$T/body" 'description="1:10: malformed XML'
+    req "not a data document" 400 -X POST --data-binary '<other/>' "$U/call/T/Echo"
+    req "unknown procedure" 404 -X POST "$U/call/T/Nope"
+    contains "names it" "$T/body" "namespace 'T' has no procedure 'Nope'"
+    req "unknown namespace" 404 -X POST "$U/call/Z/Echo"
+    req "private procedure" 403 -X POST "$U/call/T/Hidden"
+    # /request
+    printf '<request><procedure><execute namespace="T" procedure="Echo"/></procedure><data><y/></data></request>' >"$T/trusted.xml"
+    req "trusted request" 200 -X POST --data-binary @"$T/trusted.xml" "$U/request"
+    contains "trusted response" "$T/body" "<response><data><y/></data></response>"
+    req "empty request" 400 -X POST "$U/request"
+    req "request without procedure" 400 -X POST --data-binary '<request><data/></request>' "$U/request"
+    req "malformed request" 400 -X POST --data-binary '<request' "$U/request"
+    # Idempotency-Key: the second answers from the outcome, nothing runs again
+    req "keyed call" 200 -X POST -H 'Idempotency-Key: k-1' --data-binary '<data><z/></data>' "$U/call/T/Echo"
+    contains "keyed call ran" "$T/body" "<response><data><z/></data></response>"
+    req "keyed repeat" 200 -X POST -H 'Idempotency-Key: k-1' --data-binary '<data><z/></data>' "$U/call/T/Echo"
+    contains "replayed" "$T/body" '<response replayed="1"/>'
+    contains "replayed header" "$T/head" "Idempotent-Replayed: true"
+    req "keyed failure" 422 -X POST -H 'Idempotency-Key: k-2' "$U/call/T/Fail"
+    req "keyed failure repeated" 422 -X POST -H 'Idempotency-Key: k-2' "$U/call/T/Fail"
+    contains "its code" "$T/body" 'code="0x80004005"'
+    req "bad key" 400 -X POST -H 'Idempotency-Key: a b' "$U/call/T/Echo"
+    # /namespaces
+    req "namespaces" 200 "$U/namespaces"
+    contains "lists T" "$T/body" '"name": "T"'
+    contains "as JSON" "$T/head" "Content-Type: application/json"
+    req "namespace" 200 "$U/namespaces/T"
+    contains "its procedures" "$T/body" '{"name": "Hidden", "type": "read", "access": "private", "description": null}'
+    req "unknown namespace listed" 404 "$U/namespaces/Z"
+    # a request line and headers over the memory limit are refused, and the server goes on
+    long=$(head -c 70000 /dev/zero | tr '\0' a)
+    got=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Long: $long" "$U/healthz")
+    [ "$got" -ge 400 ] 2>/dev/null; check "headers too large refused ($got)" 0 $?
+    req "still answering" 200 "$U/healthz"
+    stop; check "SIGTERM: exit 0" 0 $?
+    contains "says it stopped" "$T/endpoints.log" "provost serve: stopped"
+    ;;
+auth)
+    "$P" user add alice >/dev/null 2>&1 && "$P" user add bob >/dev/null 2>&1
+    "$P" grant alice execute --namespace T >/dev/null 2>&1; check "grant alice" 0 $?
+    start noanon
+    req "no token" 401 -X POST "$U/call/T/Echo"
+    contains "challenge" "$T/head" "WWW-Authenticate: Bearer"
+    req "not a bearer" 401 -X POST -H 'Authorization: Basic YTpi' "$U/call/T/Echo"
+    req "bad token" 401 -X POST -H 'Authorization: Bearer nope' "$U/call/T/Echo"
+    contains "invalid_token" "$T/head" 'error="invalid_token"'
+    req "namespaces need a token" 401 "$U/namespaces"
+    req "healthz needs none" 200 "$U/healthz"
+    req "readyz needs none" 200 "$U/readyz"
+    stop; check "stopped" 0 $?
+    # anonymous requests run for the principal named: its rights decide
+    start alice --allow-anonymous alice
+    req "alice is allowed" 200 -X POST "$U/call/T/Echo"
+    req "alice lacks trusted" 403 -X POST --data-binary '<request><procedure><execute namespace="T" procedure="Echo"/></procedure></request>' "$U/request"
+    contains "the engine's refusal" "$T/body" "principal 'alice' lacks the right trusted"
+    stop
+    start bob --allow-anonymous bob
+    req "bob is refused" 403 -X POST "$U/call/T/Echo"
+    contains "names bob" "$T/body" "principal 'bob' lacks the right execute on procedure T/Echo"
+    stop
+    start nobody --allow-anonymous mallory
+    req "not a user" 403 -X POST "$U/call/T/Echo"
+    contains "says so" "$T/body" "'mallory' is not a user of this database"
+    stop
+    "$P" audit --principal bob >"$T/audit" 2>&1; check "audit" 0 $?
+    contains "the audit trail names bob" "$T/audit" "bob"
+    ;;
+limits)
+    start limits --allow-anonymous anon --max-body 1K --threads 4 --max-inflight 1 --idle-timeout 1
+    head -c 2000 /dev/zero | tr '\0' x >"$T/big"
+    req "body over the maximum" 413 -X POST --data-binary @"$T/big" "$U/call/T/Echo"
+    contains "413 says why" "$T/body" "larger than the service takes (1024 bytes)"
+    req "chunked body over the maximum" 413 -X POST -H 'Transfer-Encoding: chunked' --data-binary @"$T/big" "$U/call/T/Echo"
+    req "after 413, still answering" 200 -X POST --data-binary '<data/>' "$U/call/T/Echo"
+    # one request sleeps in the engine; a second is refused while it runs
+    curl -s -o "$T/slow" -w '%{http_code}' -X POST --data-binary '<data><ms>3000</ms></data>' "$U/call/T/Sleep" >"$T/slow.code" &
+    C=$!
+    busy
+    contains "503 has Retry-After" "$T/head" "Retry-After: 1"
+    contains "503 says why" "$T/body" "too many requests in flight (1)"
+    req "health while full" 200 "$U/healthz"
+    wait $C
+    contains "the sleeping request completed" "$T/slow.code" "200"
+    # a client that sends half a request and stalls is cut off; others are answered
+    python3 - "$U" >"$T/stall" 2>&1 <<'EOF' &
+import socket, sys, time
+host, port = sys.argv[1].split("//")[1].split(":")
+s = socket.create_connection((host, int(port)))
+s.sendall(b"POST /call/T/Echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n<data>")
+s.settimeout(30)
+start = time.time()
+try:
+    got = s.recv(1000)
+except socket.timeout:
+    got = b"still open"
+print("closed" if got == b"" or b"HTTP/1.1" in got else got.decode())
+EOF
+    S=$!
+    req "others answered while one stalls" 200 "$U/healthz"
+    wait $S
+    contains "the stalled client was cut off" "$T/stall" "closed"
+    req "still answering after" 200 "$U/healthz"
+    stop; check "stopped" 0 $?
+    ;;
+tls)
+    command -v openssl >/dev/null 2>&1 || { echo "openssl is not installed"; exit 77; }
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 1 \
+        -subj /CN=127.0.0.1 >/dev/null 2>&1; check "self-signed certificate" 0 $?
+    start tls --allow-anonymous anon --tls-cert "$T/cert.pem" --tls-key "$T/key.pem"
+    case $U in https://*) check "https URL" 0 0 ;; *) check "https URL ($U)" 0 1 ;; esac
+    req "healthz over TLS" 200 --cacert "$T/cert.pem" "$U/healthz"
+    req "call over TLS" 200 --cacert "$T/cert.pem" -X POST --data-binary '<data><t/></data>' "$U/call/T/Echo"
+    contains "its answer" "$T/body" "<response><data><t/></data></response>"
+    plain=$(echo "$U" | sed 's/^https/http/')
+    curl -s -o /dev/null "$plain/healthz"; [ $? -ne 0 ]; check "plain HTTP to the TLS port is not answered as HTTP" 0 $?
+    req "still answering TLS" 200 --cacert "$T/cert.pem" "$U/healthz"
+    stop; check "stopped" 0 $?
+    "$P" serve --listen 127.0.0.1:0 --tls-cert "$T/cert.pem" >"$T/out" 2>&1; check "cert without key" 2 $?
+    contains "one line" "$T/out" "--tls-cert and --tls-key go together"
+    "$P" serve --listen 127.0.0.1:0 --tls-cert "$T/nope" --tls-key "$T/key.pem" >"$T/out" 2>&1
+    check "missing cert" 2 $?
+    contains "names it" "$T/out" "$T/nope"
+    ;;
+signals)
+    start drain --allow-anonymous anon --max-inflight 1
+    curl -s -o "$T/slow" -w '%{http_code}' -X POST --data-binary '<data><ms>1500</ms><v/></data>' "$U/call/T/Sleep" >"$T/slow.code" &
+    C=$!
+    busy # the request runs in the engine
+    contains "in flight" "$T/head" "503"
+    kill -TERM "$SP"
+    wait "$SP"; check "SIGTERM with a request in flight: exit 0" 0 $?
+    wait $C
+    contains "the request in flight completed" "$T/slow.code" "200"
+    contains "with its answer" "$T/slow" "<response><data><ms>1500</ms><v/></data></response>"
+    contains "it waited for it" "$T/drain.log" "1 request to finish"
+    "$P" txn list >"$T/txn" 2>&1; check "the database opens after" 0 $?
+    start hup --allow-anonymous anon
+    kill -HUP "$SP"
+    i=0; while ! grep -q "tokens reloaded" "$T/hup.log" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+    contains "SIGHUP reloads the tokens" "$T/hup.log" "tokens reloaded"
+    req "serving after SIGHUP" 200 "$U/healthz"
+    kill -INT "$SP"; wait "$SP"; check "SIGINT: exit 0" 0 $?
+    # bad options: one line, exit 2
+    "$P" serve --listen nowhere >"$T/out" 2>&1; check "bad --listen" 2 $?
+    contains "says so" "$T/out" "--listen takes ADDR:PORT"
+    "$P" serve --threads 0 >"$T/out" 2>&1; check "bad --threads" 2 $?
+    "$P" serve --frob >"$T/out" 2>&1; check "unknown option" 2 $?
+    ;;
+*)
+    echo "unknown group $GROUP"
+    exit 2
+    ;;
+esac
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
