@@ -47,6 +47,10 @@ int provost_tokens_load(const char *db_dir, provost_tokens **out, provost_error 
 int provost_tokens_verify(const provost_tokens *t, const char *token, int64_t now, const char **user,
                           provost_error *err);
 void provost_tokens_free(provost_tokens *t);
+/* 1 when DB_DIR/tokens is no longer the file T was loaded from (a token was created or
+ * revoked since, or the file appeared or went), 0 when it is: a service polls it to know
+ * when to load the file again.  Only a stat, no read. */
+int provost_tokens_changed(const char *db_dir, const provost_tokens *t);
 
 #ifdef __cplusplus
 }
