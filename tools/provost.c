@@ -205,6 +205,22 @@ static const command commands[] = {
      "--no-inherit: only the procedure's own entries apply to it, not its namespace's or\n"
      "the global ones.  --execute-as: calls made from the procedure with an effective\n"
      "impersonate=\"1\" run as the stored credential's user (provost credential set).\n"},
+    {"token", cmd_token, "create, list and revoke the bearer tokens of the HTTP service",
+     "usage: provost [--db DIR] token create --user NAME [--expires D]\n"
+     "       provost [--db DIR] token list [--json]\n"
+     "       provost [--db DIR] token revoke ID\n"
+     "\n"
+     "A token (pvt_ID_SECRET) stands for a user in requests to `provost serve`\n"
+     "(Authorization: Bearer TOKEN).  create prints a new token for NAME, a user of the\n"
+     "database, on standard output: the only time it is shown, as DIR/tokens keeps only a\n"
+     "hash of its secret.  D: 30d, 12h, 90m, 3600s, or a date YYYY-MM-DD[THH:MM[:SS]Z] (UTC);\n"
+     "without it the token never expires.  list shows each token's id, user, creation,\n"
+     "expiry and state (active, expired, revoked), never a secret; revoke ID ends a token\n"
+     "for good.  create and revoke need the admin right; all three work while a service\n"
+     "holds the database, which reads DIR/tokens again when it changes.\n"
+     "\n"
+     "Exit status: 0 done, 2 bad usage, an unknown user or token, access denied, or a\n"
+     "tokens file that is damaged or that others may read.\n"},
     {"batch", cmd_batch, "run many requests (files, a file of many, CSV/JSONL rows) on worker threads",
      "usage: provost [--db DIR] batch [OPTIONS] INPUT...\n"
      "       provost [--db DIR] batch [OPTIONS] --call NAMESPACE PROCEDURE --rows FILE\n"

@@ -62,5 +62,6 @@ int cmd_stats(int argc, char **argv);
 int cmd_batch_forget(int argc, char **argv); /* provost batch forget */
 int cmd_config(int argc, char **argv);
 int cmd_serve(int argc, char **argv); /* cmd_serve.c: the HTTP service */
+int cmd_token(int argc, char **argv);
 
 #endif

@@ -464,6 +464,15 @@ int provost_open(const provost_options *opts, provost_engine **out, provost_erro
     if (opts->read_only) { /* for looking only: no journal (its key), no recovery, no writes */
         if (load_namespaces(e, err) != 0)
             return -1;
+        /* the principals and rights too, so that a look can tell who is an administrator */
+        if (!(e->rights = pvm_rights_open(e, why, sizeof why))) {
+            provost_close(e);
+            return pvm_api_fail(err, PROVOST_E_JOURNAL, "cannot open the database: %s", why);
+        }
+        if (opts->act_as && provost_act_as(e, opts->act_as, err) != 0) {
+            provost_close(e);
+            return -1;
+        }
         *out = e;
         return 0;
     }
