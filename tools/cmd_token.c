@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <openssl/crypto.h>
@@ -158,6 +159,9 @@ static int token_list(int argc, char **argv)
             return die("token list: unexpected '%s' (usage: provost token list [--json])", argv[i]);
     }
     const char *db = tool_engine_options(-1).db_path;
+    struct stat st;
+    if (stat(db, &st) != 0 || !S_ISDIR(st.st_mode)) /* a mistyped --db lists nothing silently otherwise */
+        return die("token list: %s: no database there", db);
     provost_token_info *v;
     size_t n;
     provost_error err;

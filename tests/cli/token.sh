@@ -44,6 +44,8 @@ for args in "create" "create --user" "create --user nobody" "create --user alice
     check "token $args is refused" 2 $?
     one_line "token $args" "$T/out"
 done
+"$P" --db "$T/none" token list >"$T/out" 2>&1; check "list without a database" 2 $?
+one_line "list without a database" "$T/out"
 "$P" --db "$DB" token create --user nobody >"$T/out" 2>&1
 contains "an unknown user is named" "$T/out" "unknown user 'nobody'"
 
