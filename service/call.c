@@ -4,7 +4,8 @@
  * engine for the request's principal.  The answer is the response document, its status
  * saying how it went: 200 succeeded, 422 failed, 403 refused, 404 no such namespace or
  * procedure, 400 not a request at all.  An Idempotency-Key makes the submission
- * exactly-once, per principal; a repeat answers from the outcome recorded for the key.
+ * exactly-once, per principal; a repeat answers from the outcome recorded for the key
+ * (idem.c adds 409 while it runs, 422 when its payload differs).
  */
 #define _GNU_SOURCE /* asprintf */
 #include <stdio.h>
@@ -85,10 +86,26 @@ static void run(svc_req *r, svc_resp *p, bool simple)
         snprintf(key, sizeof key, "http/%s/%s", r->principal ? r->principal : "", r->idem_key);
         o.key = key;
     }
+    unsigned char hash[32];
+    if (o.key) {
+        svc_idem_hash(r, hash);
+        int busy = svc_idem_begin(r->srv->idem, key, hash);
+        if (busy) {
+            svc_resp_error(p, busy,
+                           busy == 409   ? "a request with this Idempotency-Key is still running"
+                           : busy == 422 ? "this Idempotency-Key was used with another request"
+                                         : "too many requests with an Idempotency-Key are running: retry later");
+            if (busy == 503)
+                svc_resp_header(p, "Retry-After", "1");
+            return;
+        }
+    }
     provost_response resp;
     provost_error err;
     int rc = simple ? provost_call_as(r->srv->engine, &o, r->seg[1], r->seg[2], r->body, r->body_len, &resp, &err)
                     : provost_submit_as(r->srv->engine, &o, r->body, r->body_len, &resp, &err);
+    if (o.key)
+        svc_idem_end(r->srv->idem, key);
     if (rc == 1) {
         replay(r, p, &resp, simple);
     } else if (rc != 0) {

@@ -586,6 +586,10 @@ int provost_serve(const provost_serve_options *opts, provost_error *err)
         svc_log(s, "%s", provost_warning(s->engine));
     if (!(s->auth = svc_auth_open(s, err)))
         goto out;
+    if (!(s->idem = svc_idem_open())) {
+        fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+        goto out;
+    }
     if (start_daemon(s, cert, key, err) != 0)
         goto out;
     atomic_store(&s->ready, true);
@@ -601,6 +605,7 @@ out:
     if (s->mhd)
         MHD_stop_daemon(s->mhd);
     svc_auth_close(s->auth);
+    svc_idem_close(s->idem);
     if (s->engine)
         provost_close(s->engine);
     pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -23,6 +23,7 @@
 struct MHD_Connection;
 struct MHD_Daemon;
 typedef struct svc_auth svc_auth;
+typedef struct svc_idem svc_idem;
 
 /* The server: options as given (defaults filled in), the engine, the limits' counters. */
 typedef struct svc_server {
@@ -37,6 +38,7 @@ typedef struct svc_server {
     atomic_bool ready;       /* the engine is open and recovered, and not draining */
     atomic_bool draining;
     svc_auth *auth;          /* auth.c */
+    svc_idem *idem;          /* idem.c */
     uint64_t started_ms;
 } svc_server;
 
@@ -125,6 +127,15 @@ void svc_auth_close(svc_auth *a);
 int svc_authenticate(svc_server *s, struct MHD_Connection *c, const svc_route *rt, char **principal, svc_resp *p);
 /* Read the tokens again now (SIGHUP), or when their file changed (at most once a second). */
 void svc_auth_reload(svc_server *s, bool force);
+
+/* idem.c: the Idempotency-Keys running, and the payloads of those that ran.
+ * svc_idem_begin: 0 (now running), 409 (running), 422 (used with another payload), 503
+ * (too many keys running); svc_idem_end when the request is over. */
+svc_idem *svc_idem_open(void);
+void svc_idem_close(svc_idem *m);
+void svc_idem_hash(const svc_req *r, unsigned char hash[32]);
+int svc_idem_begin(svc_idem *m, const char *key, const unsigned char hash[32]);
+void svc_idem_end(svc_idem *m, const char *key);
 
 /* The handlers (call.c, ns.c, server.c) */
 void svc_health(svc_req *r, svc_resp *p);

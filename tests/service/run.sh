@@ -79,7 +79,7 @@ req() {
 
 case $GROUP in
 endpoints)
-    start endpoints --allow-anonymous anon
+    start endpoints --allow-anonymous anon --threads 4
     req "healthz" 200 "$U/healthz"
     contains "healthz says ok" "$T/body" "ok"
     req "readyz" 200 "$U/readyz"
@@ -124,6 +124,22 @@ endpoints)
     req "keyed failure" 422 -X POST -H 'Idempotency-Key: k-2' "$U/call/T/Fail"
     req "keyed failure repeated" 422 -X POST -H 'Idempotency-Key: k-2' "$U/call/T/Fail"
     contains "its code" "$T/body" 'code="0x80004005"'
+    req "same key, another payload" 422 -X POST -H 'Idempotency-Key: k-1' --data-binary '<data><other/></data>' "$U/call/T/Echo"
+    contains "says so" "$T/body" "this Idempotency-Key was used with another request"
+    req "same key, another procedure" 422 -X POST -H 'Idempotency-Key: k-1' --data-binary '<data><z/></data>' "$U/call/T/Whoami"
+    # two at once with one key: one runs, the other is refused while it runs
+    K=""
+    for n in 1 2; do
+        curl -s -o "$T/k3.$n" -w '%{http_code}\n' -X POST -H 'Idempotency-Key: k-3' --data-binary '<data><ms>1500</ms></data>' "$U/call/T/Sleep" >"$T/k3.code.$n" &
+        K="$K $!"
+    done
+    wait $K
+    cat "$T/k3.code.1" "$T/k3.code.2" | sort >"$T/k3.codes"
+    printf '200\n409\n' | cmp -s - "$T/k3.codes"; check "one ran, one was refused with 409" 0 $?
+    cat "$T/k3.1" "$T/k3.2" >"$T/body"
+    contains "409 says why" "$T/body" "a request with this Idempotency-Key is still running"
+    req "then its outcome answers" 200 -X POST -H 'Idempotency-Key: k-3' --data-binary '<data><ms>1500</ms></data>' "$U/call/T/Sleep"
+    contains "replayed after" "$T/body" '<response replayed="1"/>'
     req "bad key" 400 -X POST -H 'Idempotency-Key: a b' "$U/call/T/Echo"
     # /namespaces
     req "namespaces" 200 "$U/namespaces"
@@ -156,12 +172,15 @@ auth)
     # anonymous requests run for the principal named: its rights decide
     start alice --allow-anonymous alice
     req "alice is allowed" 200 -X POST "$U/call/T/Echo"
+    req "alice's keyed call" 200 -X POST -H 'Idempotency-Key: shared' "$U/call/T/Echo"
     req "alice lacks trusted" 403 -X POST --data-binary '<request><procedure><execute namespace="T" procedure="Echo"/></procedure></request>' "$U/request"
     contains "the engine's refusal" "$T/body" "principal 'alice' lacks the right trusted"
     stop
     start bob --allow-anonymous bob
     req "bob is refused" 403 -X POST "$U/call/T/Echo"
     contains "names bob" "$T/body" "principal 'bob' lacks the right execute on procedure T/Echo"
+    req "bob's key of the same text is his own: it runs" 403 -X POST -H 'Idempotency-Key: shared' "$U/call/T/Echo"
+    grep -q "Idempotent-Replayed" "$T/head"; check "not answered from alice's outcome" 1 $?
     stop
     start nobody --allow-anonymous mallory
     req "not a user" 403 -X POST "$U/call/T/Echo"
