@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include <microhttpd.h>
@@ -21,11 +20,9 @@
 struct svc_auth {
     pthread_rwlock_t lock;
     provost_tokens *tokens; /* NULL: none loaded (every token refused) */
-    char path[4200];
-    struct stat seen;       /* the file as last read (all 0: missing) */
+    bool failing;           /* the last reload failed (said once, not every second) */
 };
 
-#ifdef SVC_TOKENS
 static int load(svc_server *s, svc_auth *a, provost_error *err)
 {
     provost_tokens *t = NULL;
@@ -54,36 +51,6 @@ static void unload(svc_auth *a)
 {
     provost_tokens_free(a->tokens);
 }
-#else
-/* Built without the tokens' implementation: every token is refused. */
-static int load(svc_server *s, svc_auth *a, provost_error *err)
-{
-    (void)s;
-    (void)a;
-    (void)err;
-    return 0;
-}
-
-static int verify(svc_auth *a, const char *token, char **principal, provost_error *err)
-{
-    (void)a;
-    (void)token;
-    (void)principal;
-    snprintf(err->message, sizeof err->message, "this build does not check tokens");
-    return -1;
-}
-
-static void unload(svc_auth *a)
-{
-    (void)a;
-}
-#endif
-
-static void look(svc_auth *a, struct stat *st)
-{
-    if (stat(a->path, st) != 0)
-        memset(st, 0, sizeof *st);
-}
 
 svc_auth *svc_auth_open(svc_server *s, provost_error *err)
 {
@@ -93,8 +60,6 @@ svc_auth *svc_auth_open(svc_server *s, provost_error *err)
         return NULL;
     }
     pthread_rwlock_init(&a->lock, NULL);
-    snprintf(a->path, sizeof a->path, "%s/tokens", s->db_dir);
-    look(a, &a->seen);
     if (load(s, a, err) != 0) {
         svc_auth_close(a);
         return NULL;
@@ -114,17 +79,18 @@ void svc_auth_close(svc_auth *a)
 void svc_auth_reload(svc_server *s, bool force)
 {
     svc_auth *a = s->auth;
-    struct stat st;
-    look(a, &st);
-    if (!force && st.st_ino == a->seen.st_ino && st.st_size == a->seen.st_size &&
-        st.st_mtim.tv_sec == a->seen.st_mtim.tv_sec && st.st_mtim.tv_nsec == a->seen.st_mtim.tv_nsec)
+    /* only this thread (the serve loop) replaces the tokens: reading the pointer is safe */
+    if (!force && !provost_tokens_changed(s->db_dir, a->tokens))
         return;
-    a->seen = st;
     provost_error err = {0};
-    if (load(s, a, &err) != 0)
-        svc_log(s, "tokens not reloaded, the previous ones stay: %s", err.message);
-    else
+    if (load(s, a, &err) != 0) {
+        if (force || !a->failing)
+            svc_log(s, "tokens not reloaded, the previous ones stay: %s", err.message);
+        a->failing = true;
+    } else {
         svc_log(s, "tokens reloaded");
+        a->failing = false;
+    }
 }
 
 static int refuse(svc_resp *p, const char *challenge, const char *why)
