@@ -192,6 +192,12 @@ typedef struct svc_conn {
     char path[2048];
     const char *seg[SVC_MAX_SEGS];
     size_t nseg;
+    /* a request run by the engine's threads (work.c) while its connection is suspended */
+    svc_server *srv;
+    svc_req req;
+    svc_resp resp;
+    bool queued;
+    atomic_bool done;
 } svc_conn;
 
 /* Splits PATH into x's segments (decoded by libmicrohttpd); -1 when there are too many. */
@@ -272,10 +278,24 @@ static enum MHD_Result gather(svc_server *s, svc_conn *x, const char *data, size
     return MHD_YES;
 }
 
-/* The request is whole: run its handler. */
+/* A request for the engine, on one of work.c's threads: its answer is kept, and its
+ * connection resumed for libmicrohttpd to send it. */
+static void run_job(void *job)
+{
+    svc_conn *x = job;
+    svc_server *s = x->srv;
+    x->route->fn(&x->req, &x->resp);
+    atomic_fetch_sub(&s->inflight, 1);
+    atomic_store(&x->done, true);
+    MHD_resume_connection(x->req.conn);
+}
+
+/* The request is whole: run its handler, here or (the engine's) on a work thread. */
 static enum MHD_Result dispatch(svc_server *s, struct MHD_Connection *c, svc_conn *x, const char *url,
                                 const char *method)
 {
+    if (x->queued) /* called again once resumed */
+        return atomic_load(&x->done) ? answer(s, c, &x->resp) : MHD_YES;
     if (x->too_big)
         return answer_error(s, c, 413, "the body is larger than the service takes (%zu bytes)", s->o.max_body);
     svc_req r = {.srv = s, .conn = c, .method = method, .path = url, .nseg = x->nseg,
@@ -283,24 +303,33 @@ static enum MHD_Result dispatch(svc_server *s, struct MHD_Connection *c, svc_con
     memcpy(r.seg, x->seg, sizeof r.seg);
     r.idem_key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
     svc_resp p = {0};
-    if (x->route->flags & SVC_ENGINE) {
-        if (atomic_load(&s->draining)) {
-            svc_resp_error(&p, 503, "the service is stopping");
-            svc_resp_header(&p, MHD_HTTP_HEADER_CONNECTION, "close");
-            return answer(s, c, &p);
-        }
-        if (atomic_fetch_add(&s->inflight, 1) >= (int)s->o.max_inflight) {
-            atomic_fetch_sub(&s->inflight, 1);
-            svc_resp_error(&p, 503, "too many requests in flight (%u): retry later", s->o.max_inflight);
-            svc_resp_header(&p, MHD_HTTP_HEADER_RETRY_AFTER, "1");
-            return answer(s, c, &p);
-        }
+    if (!(x->route->flags & SVC_ENGINE)) {
         x->route->fn(&r, &p);
-        atomic_fetch_sub(&s->inflight, 1);
-    } else {
-        x->route->fn(&r, &p);
+        return answer(s, c, &p);
     }
-    return answer(s, c, &p);
+    if (atomic_load(&s->draining)) {
+        svc_resp_error(&p, 503, "the service is stopping");
+        svc_resp_header(&p, MHD_HTTP_HEADER_CONNECTION, "close");
+        return answer(s, c, &p);
+    }
+    if (atomic_fetch_add(&s->inflight, 1) >= (int)s->o.max_inflight) {
+        atomic_fetch_sub(&s->inflight, 1);
+        svc_resp_error(&p, 503, "too many requests in flight (%u): retry later", s->o.max_inflight);
+        svc_resp_header(&p, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        return answer(s, c, &p);
+    }
+    x->srv = s;
+    x->req = r;
+    x->queued = true;
+    MHD_suspend_connection(c); /* before the job can resume it */
+    if (svc_work_push(s->work, x) != 0) {
+        /* cannot happen while inflight bounds the queue; answered all the same */
+        atomic_fetch_sub(&s->inflight, 1);
+        svc_resp_error(&x->resp, 503, "too many requests in flight (%u): retry later", s->o.max_inflight);
+        atomic_store(&x->done, true);
+        MHD_resume_connection(c);
+    }
+    return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -331,6 +360,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     svc_conn *x = *con_cls;
     if (!x)
         return;
+    svc_resp_clear(&x->resp);
     free(x->body);
     free(x->principal);
     free(x);
@@ -474,7 +504,8 @@ static int start_daemon(svc_server *s, char *cert, char *key, provost_error *err
     struct sockaddr_storage sa;
     if (parse_listen(s->o.listen, &sa, err) != 0)
         return -1;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
     if (sa.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     if (cert)
@@ -586,8 +617,8 @@ int provost_serve(const provost_serve_options *opts, provost_error *err)
         svc_log(s, "%s", provost_warning(s->engine));
     if (!(s->auth = svc_auth_open(s, err)))
         goto out;
-    if (!(s->idem = svc_idem_open())) {
-        fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+    if (!(s->idem = svc_idem_open()) || !(s->work = svc_work_start(s->o.threads, s->o.max_inflight, run_job))) {
+        fail(err, PROVOST_E_OUTOFMEMORY, "cannot start the service's threads");
         goto out;
     }
     if (start_daemon(s, cert, key, err) != 0)
@@ -604,6 +635,7 @@ int provost_serve(const provost_serve_options *opts, provost_error *err)
 out:
     if (s->mhd)
         MHD_stop_daemon(s->mhd);
+    svc_work_stop(s->work); /* nothing waits in it: the drain saw no request in flight */
     svc_auth_close(s->auth);
     svc_idem_close(s->idem);
     if (s->engine)

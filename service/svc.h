@@ -24,6 +24,7 @@ struct MHD_Connection;
 struct MHD_Daemon;
 typedef struct svc_auth svc_auth;
 typedef struct svc_idem svc_idem;
+typedef struct svc_work svc_work;
 
 /* The server: options as given (defaults filled in), the engine, the limits' counters. */
 typedef struct svc_server {
@@ -39,6 +40,7 @@ typedef struct svc_server {
     atomic_bool draining;
     svc_auth *auth;          /* auth.c */
     svc_idem *idem;          /* idem.c */
+    svc_work *work;          /* work.c: the threads running requests in the engine */
     uint64_t started_ms;
 } svc_server;
 
@@ -127,6 +129,14 @@ void svc_auth_close(svc_auth *a);
 int svc_authenticate(svc_server *s, struct MHD_Connection *c, const svc_route *rt, char **principal, svc_resp *p);
 /* Read the tokens again now (SIGHUP), or when their file changed (at most once a second). */
 void svc_auth_reload(svc_server *s, bool force);
+
+/* work.c: THREADS threads calling FN on each job pushed, in order; at most CAP jobs wait
+ * (svc_work_push: -1 when full or stopping).  svc_work_stop runs the jobs waiting, then
+ * joins the threads. */
+typedef void (*svc_work_fn)(void *job);
+svc_work *svc_work_start(unsigned threads, size_t cap, svc_work_fn fn);
+int svc_work_push(svc_work *w, void *job);
+void svc_work_stop(svc_work *w);
 
 /* idem.c: the Idempotency-Keys running, and the payloads of those that ran.
  * svc_idem_begin: 0 (now running), 409 (running), 422 (used with another payload), 503

@@ -39,6 +39,7 @@ EOF
 start() {
     name=$1
     shift
+    : >"$T/$name.log"
     "$P" serve --listen 127.0.0.1:0 "$@" 2>"$T/$name.log" &
     SP=$!
     PIDS="$PIDS $SP"
@@ -49,6 +50,16 @@ start() {
     done
     U=$(sed -n 's/.*listening on \(https*:\/\/[0-9.]*:[0-9]*\).*/\1/p' "$T/$name.log")
     [ -n "$U" ] || { echo "FAIL: $name did not start:"; cat "$T/$name.log"; exit 1; }
+}
+
+# sleeper MS NAME: (in the background) a request sleeping MS ms in the engine, sent again
+# while it is refused with 503 (a probe of busy may hold the one slot for a moment);
+# its final status in $T/NAME.code, its body in $T/NAME
+sleeper() {
+    while
+        curl -s -o "$T/$2" -w '%{http_code}' -X POST --data-binary "<data><ms>$1</ms><v/></data>" "$U/call/T/Sleep" >"$T/$2.code"
+        [ "$(cat "$T/$2.code")" = 503 ]
+    do sleep 0.01; done
 }
 
 # busy: waits until a POST /call is refused with 503 (a server with --max-inflight 1
@@ -141,6 +152,16 @@ endpoints)
     req "then its outcome answers" 200 -X POST -H 'Idempotency-Key: k-3' --data-binary '<data><ms>1500</ms></data>' "$U/call/T/Sleep"
     contains "replayed after" "$T/body" '<response replayed="1"/>'
     req "bad key" 400 -X POST -H 'Idempotency-Key: a b' "$U/call/T/Echo"
+    # a request line that is not HTTP is answered 400, and the server goes on
+    python3 - "$U" >"$T/garbage" 2>&1 <<'EOF'
+import socket, sys
+host, port = sys.argv[1].split("//")[1].split(":")
+s = socket.create_connection((host, int(port)))
+s.sendall(b"\x01\x02 garbage \xff\r\nHost x\r\n\r\n")
+s.settimeout(10)
+print(s.recv(200).split(b"\r\n")[0].decode(errors="replace"))
+EOF
+    contains "garbage answered 400" "$T/garbage" "400"
     # /namespaces
     req "namespaces" 200 "$U/namespaces"
     contains "lists T" "$T/body" '"name": "T"'
@@ -216,19 +237,21 @@ auth)
     stop
     ;;
 limits)
-    start limits --allow-anonymous anon --max-body 1K --threads 4 --max-inflight 1 --idle-timeout 1
+    start limits --allow-anonymous anon --max-body 1K --threads 1 --max-inflight 1 --idle-timeout 1
     head -c 2000 /dev/zero | tr '\0' x >"$T/big"
     req "body over the maximum" 413 -X POST --data-binary @"$T/big" "$U/call/T/Echo"
     contains "413 says why" "$T/body" "larger than the service takes (1024 bytes)"
     req "chunked body over the maximum" 413 -X POST -H 'Transfer-Encoding: chunked' --data-binary @"$T/big" "$U/call/T/Echo"
     req "after 413, still answering" 200 -X POST --data-binary '<data/>' "$U/call/T/Echo"
     # one request sleeps in the engine; a second is refused while it runs
-    curl -s -o "$T/slow" -w '%{http_code}' -X POST --data-binary '<data><ms>3000</ms></data>' "$U/call/T/Sleep" >"$T/slow.code" &
+    sleeper 3000 slow &
     C=$!
     busy
     contains "503 has Retry-After" "$T/head" "Retry-After: 1"
     contains "503 says why" "$T/body" "too many requests in flight (1)"
-    req "health while full" 200 "$U/healthz"
+    # one thread, busy in the engine: the connection threads still answer everyone else
+    req "health while full, on one thread" 200 "$U/healthz"
+    req "namespaces while full" 200 "$U/namespaces"
     wait $C
     contains "the sleeping request completed" "$T/slow.code" "200"
     # a client that sends half a request and stalls is cut off; others are answered
@@ -250,6 +273,26 @@ EOF
     wait $S
     contains "the stalled client was cut off" "$T/stall" "closed"
     req "still answering after" 200 "$U/healthz"
+    stop; check "stopped" 0 $?
+    # a body that trickles in: cut off once the request is older than --request-timeout
+    start trickle --allow-anonymous anon --request-timeout 1 --idle-timeout 10
+    python3 - "$U" >"$T/trickle" 2>&1 <<'EOF'
+import socket, sys, time
+host, port = sys.argv[1].split("//")[1].split(":")
+s = socket.create_connection((host, int(port)))
+s.sendall(b"POST /call/T/Echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n<data>")
+s.settimeout(20)
+try:
+    for _ in range(40):
+        time.sleep(0.25)
+        s.sendall(b" ")
+    print("never cut off")
+except (BrokenPipeError, ConnectionResetError):
+    print("closed")
+EOF
+    contains "the trickling client was cut off" "$T/trickle" "closed"
+    contains "and it was said" "$T/trickle.log" "took longer than 1 s"
+    req "still answering" 200 "$U/healthz"
     stop; check "stopped" 0 $?
     ;;
 tls)
@@ -273,7 +316,7 @@ tls)
     ;;
 signals)
     start drain --allow-anonymous anon --max-inflight 1
-    curl -s -o "$T/slow" -w '%{http_code}' -X POST --data-binary '<data><ms>1500</ms><v/></data>' "$U/call/T/Sleep" >"$T/slow.code" &
+    sleeper 1500 slow &
     C=$!
     busy # the request runs in the engine
     contains "in flight" "$T/head" "503"
@@ -284,6 +327,17 @@ signals)
     contains "with its answer" "$T/slow" "<response><data><ms>1500</ms><v/></data></response>"
     contains "it waited for it" "$T/drain.log" "to finish (up to 30 s)"
     "$P" txn list >"$T/txn" 2>&1; check "the database opens after" 0 $?
+    # a request that outlives the drain deadline: exit 1 at once, the journal finishes it
+    start late --allow-anonymous anon --max-inflight 1 --drain-timeout 1
+    sleeper 4000 late &
+    C=$!
+    busy
+    kill -TERM "$SP"
+    wait "$SP"; check "SIGTERM, a request still running at the deadline: exit 1" 1 $?
+    contains "says what it left" "$T/late.log" "stopped with 1 request still running"
+    wait $C
+    "$P" txn list >"$T/txn" 2>&1; check "the database opens after, recovered" 0 $?
+    "$P" call T Echo >/dev/null 2>&1; check "and runs requests" 0 $?
     start hup
     # nothing changed: only SIGHUP reads the tokens again
     kill -HUP "$SP"
