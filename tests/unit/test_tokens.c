@@ -3,7 +3,8 @@
  * verifies as its user; a wrong secret, an unknown id, a malformed text, an expired or a
  * revoked token does not, with a one-line reason that never holds the secret; the file
  * holds no secret, is owner-only, and is refused whole when a line was tampered with, when
- * others may read it or when another user owns it.
+ * others may read it or when another user owns it; one loaded set checked from several
+ * threads at once (as the service's are), and writers in several threads losing nothing.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,6 +269,67 @@ static void permissions_and_owner_are_checked(void **state)
     free(x);
 }
 
+typedef struct checker {
+    const provost_tokens *t;
+    const char *good, *bad;
+    int wrong; /* verdicts that were not the expected ones */
+} checker;
+
+static void *check_many(void *arg)
+{
+    checker *c = arg;
+    for (int i = 0; i < 300; i++) {
+        const char *u = NULL;
+        provost_error err;
+        c->wrong += provost_tokens_verify(c->t, c->good, 0, &u, &err) != 0 || !u || strcmp(u, "alice") != 0;
+        c->wrong += provost_tokens_verify(c->t, c->bad, 0, &u, &err) != -1;
+    }
+    return NULL;
+}
+
+static void *create_some(void *arg)
+{
+    for (int i = 0; i < 5; i++) {
+        char *tok = NULL;
+        provost_error err;
+        if (provost_token_create(dir, "bob", 0, &tok, &err) != 0)
+            ++*(int *)arg;
+        free(tok);
+    }
+    return NULL;
+}
+
+static void threads_share_a_set_and_writers_lose_nothing(void **state)
+{
+    char *tok = create("alice", 0), bad[256];
+    snprintf(bad, sizeof bad, "%s", tok);
+    bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == 'a' ? 'b' : 'a';
+    provost_tokens *t;
+    provost_error err;
+    assert_int_equal(provost_tokens_load(dir, &t, &err), 0);
+    pthread_t th[8];
+    checker c[4];
+    int failed[4] = {0};
+    for (int i = 0; i < 4; i++) {
+        c[i] = (checker){t, tok, bad, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, check_many, &c[i]), 0);
+        assert_int_equal(pthread_create(&th[4 + i], NULL, create_some, &failed[i]), 0);
+    }
+    for (int i = 0; i < 8; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(c[i].wrong, 0);
+        assert_int_equal(failed[i], 0);
+    }
+    provost_tokens_free(t);
+    provost_token_info *v;
+    size_t n;
+    assert_int_equal(provost_token_list(dir, &v, &n, &err), 0);
+    assert_int_equal(n, 21);
+    provost_token_list_free(v, n);
+    free(tok);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +338,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(expired_and_revoked_tokens_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(a_tampered_file_is_refused_whole, setup, teardown),
         cmocka_unit_test_setup_teardown(permissions_and_owner_are_checked, setup, teardown),
+        cmocka_unit_test_setup_teardown(threads_share_a_set_and_writers_lose_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
