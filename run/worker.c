@@ -131,6 +131,8 @@ int provost_worker_run(provost_engine *e, const provost_worker_options *o, provo
     for (; t && started < n; started++)
         if (pthread_create(&t[started], NULL, loop, &w) != 0)
             break;
+    if (o->on_ready)
+        o->on_ready(o->ud);
     if (started == 0)
         loop(&w); /* no thread could start: this one runs the jobs */
     for (unsigned i = 0; i < started; i++)

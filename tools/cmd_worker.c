@@ -1,8 +1,10 @@
 /*
  * cmd_worker.c -- `provost worker`: runs queued jobs (run/worker.c) and prints one line
  * per job run (and per spooled submit it refused) and a summary.  SIGINT and SIGTERM stop
- * it after the jobs it is running.
+ * it after the jobs it is running.  Under a service manager ($NOTIFY_SOCKET, Type=notify)
+ * it reports READY=1 once it runs jobs and STOPPING=1 when a signal asks it to stop.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,14 +12,25 @@
 
 #include "provost/provost.h"
 #include "provost/queue.h"
+#include "provost/sdnotify.h"
 #include "tools.h"
 
 static volatile sig_atomic_t signalled;
 
 static void on_signal(int sig)
 {
+    int saved = errno;
     signalled = sig;
     provost_worker_stop();
+    provost_notify("STOPPING=1");
+    errno = saved;
+}
+
+static void on_ready(void *ud)
+{
+    (void)ud;
+    if (provost_notify("READY=1") < 0)
+        fprintf(stderr, "provost worker: cannot tell the service manager it is ready: %s\n", strerror(errno));
 }
 
 static void print_job(void *ud, const provost_queue_ran *r)
@@ -73,6 +86,9 @@ int cmd_worker(int argc, char **argv)
     o.sync = eo.sync;
     o.spool_db = eo.db_path; /* what `provost queue submit` spooled while this runs */
     o.on_reject = print_reject;
+    o.on_ready = on_ready;
+    if (provost_notify_init() < 0) /* read before the handlers may send from a signal */
+        fprintf(stderr, "provost worker: NOTIFY_SOCKET is not usable: %s\n", strerror(errno));
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);

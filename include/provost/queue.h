@@ -182,6 +182,9 @@ typedef struct provost_worker_options {
     const char *spool_db;
     /* a spool file refused (moved to queue-spool/rejected/), with why; one call at a time */
     void (*on_reject)(void *ud, const char *file, const char *why);
+    /* called once, from the calling thread, when what dead workers left is settled and the
+       job threads run: the worker is ready (a service reports it to its manager) */
+    void (*on_ready)(void *ud);
 } provost_worker_options;
 
 typedef struct provost_worker_summary {
