@@ -6,7 +6,8 @@
 #    beside itself (PROVOST_PROVIDER_PATH unset).
 # 2. As root only (else skipped, 77): the .deb from `cpack -G DEB`, installed with dpkg -i:
 #    the layout under /usr, the user provost and /var/lib/provost, /usr/bin/provost running
-#    the same request, `systemd-analyze verify` on the units where it runs; then dpkg -r
+#    the same request, `systemd-analyze verify` on the units where it runs; installed again
+#    over itself (an upgrade: the changed options file and the database kept); then dpkg -r
 #    (files gone, the options file and the state kept) and dpkg -P (those gone too).
 set -u
 B=$1
@@ -71,6 +72,12 @@ contains "the unit runs the installed command" "$PFX/lib/systemd/system/provost-
 contains "the unit reads the prefix's options file" "$PFX/lib/systemd/system/provost-serve.service" \
     "EnvironmentFile=-$PFX/etc/default/provost"
 provision "$PFX/bin/provost" "$T/p1" "$PFX/share/doc/provost"
+if command -v systemd-sysusers >/dev/null 2>&1; then # the user, as a plain install makes it
+    mkdir -p "$T/root/etc"
+    systemd-sysusers --root="$T/root" "$PFX/lib/sysusers.d/provost.conf" >"$T/out" 2>&1
+    check "systemd-sysusers reads provost.conf" 0 $?
+    contains "systemd-sysusers makes the user provost" "$T/root/etc/passwd" "provost:x:"
+fi
 # an install over an operator's options file keeps it
 echo "PROVOST_LISTEN=0.0.0.0:9000" >"$PFX/etc/default/provost"
 cmake --install "$B" --prefix "$PFX" >"$T/install.log" 2>&1
@@ -145,6 +152,15 @@ if systemd-analyze --version >/dev/null 2>&1; then
 else
     echo "note: systemd-analyze not installed; the units were not verified"
 fi
+
+# an upgrade (the same package again: prerm upgrade, postinst configure OLD-VERSION) keeps
+# the operator's options and the database
+echo "PROVOST_SERVE_OPTS=--threads 4" >>/etc/default/provost
+DEBIAN_FRONTEND=noninteractive dpkg -i "$deb" >"$T/dpkg.log" 2>&1
+check "dpkg -i over the installed package" 0 $?
+contains "an upgrade keeps the changed options file" /etc/default/provost "PROVOST_SERVE_OPTS=--threads 4"
+runuser -u provost -- /usr/bin/provost --db /var/lib/provost/provost.db list >"$T/out" 2>&1
+contains "an upgrade keeps the database" "$T/out" "Homes"
 
 dpkg -r provost >"$T/dpkg.log" 2>&1
 check "dpkg -r" 0 $?
