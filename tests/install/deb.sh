@@ -71,6 +71,8 @@ contains "the unit runs the installed command" "$PFX/lib/systemd/system/provost-
     "ExecStart=$PFX/bin/provost worker"
 contains "the unit reads the prefix's options file" "$PFX/lib/systemd/system/provost-serve.service" \
     "EnvironmentFile=-$PFX/etc/default/provost"
+if [ -x "$PFX/share/doc/provost/examples/users/setup.sh" ]; then ok=1; else ok=0; fi
+check "the example's setup script stays runnable" 1 $ok
 provision "$PFX/bin/provost" "$T/p1" "$PFX/share/doc/provost"
 if command -v systemd-sysusers >/dev/null 2>&1; then # the user, as a plain install makes it
     mkdir -p "$T/root/etc"
