@@ -29,7 +29,8 @@ static void on_signal(int sig)
 static void on_ready(void *ud)
 {
     (void)ud;
-    if (provost_notify("READY=1") < 0)
+    /* an unusable NOTIFY_SOCKET was reported once already, at the start */
+    if (provost_notify_init() >= 0 && provost_notify("READY=1") < 0)
         fprintf(stderr, "provost worker: cannot tell the service manager it is ready: %s\n", strerror(errno));
 }
 

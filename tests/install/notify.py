@@ -86,7 +86,8 @@ def main():
         env["NOTIFY_SOCKET"] = "relative/notify.sock"
         r = subprocess.run([provost, "--db", db, "worker", "--once", "--quiet"], env=env,
                            capture_output=True, text=True, timeout=GUARD)
-        if r.returncode != 0 or "NOTIFY_SOCKET is not usable" not in r.stderr:
+        if r.returncode != 0 or r.stderr.count("NOTIFY_SOCKET is not usable") != 1 \
+                or "cannot tell" in r.stderr:
             fail(f"a relative NOTIFY_SOCKET: exit status {r.returncode}, stderr: {r.stderr!r}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
