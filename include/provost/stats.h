@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "provost/provost.h"
 
@@ -49,6 +50,15 @@ typedef struct provost_live_stats {
  * this version reads, or is truncated or damaged. */
 int provost_live_stats_read(const char *db_dir, provost_live_stats *out, char *err, size_t errlen);
 void provost_live_stats_free(provost_live_stats *s);
+
+/* ---- renderings (run/, for `provost stats` and the service) ---------------------------- */
+
+/* S as one line of JSON (docs/operations.md "Live counters"), DB naming the database.
+ * 0, or -1 when writing to F failed. */
+int provost_stats_json(FILE *f, const char *db, const provost_live_stats *s);
+/* S in the Prometheus text exposition format (version 0.0.4).  0, or -1 when writing to F
+ * failed. */
+int provost_stats_prometheus(FILE *f, const provost_live_stats *s);
 
 #ifdef __cplusplus
 }
