@@ -109,6 +109,8 @@ pvm_cfile *pvm_cfile_create(const char *dir, char *why, size_t whylen)
     h->nbuckets = PVM_NBUCKETS;
     h->rate_window = PVM_RATE_WINDOW;
     h->engine_slots = PVM_CF_ENGINE_SLOTS;
+    h->le_buckets = PVM_LE_BUCKETS;
+    h->fail_slots = PVM_CF_FAIL_SLOTS;
     h->generation = old_generation(path) + 1;
     h->pid = (int64_t)getpid();
     h->started = (int64_t)time(NULL);
@@ -145,6 +147,11 @@ bool pvm_cfile_owns(const pvm_cfile *f, const void *p)
 pvm_cf_engine *pvm_cfile_engine(pvm_cfile *f)
 {
     return f->h->engine;
+}
+
+pvm_cf_fails *pvm_cfile_fails(pvm_cfile *f)
+{
+    return &f->h->fails;
 }
 
 /* A new block of `bytes` (a multiple of 64, header included), or NULL when the file is

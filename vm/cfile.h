@@ -4,7 +4,8 @@
  * them while the engine runs (SPEC §9; docs/operations.md "Live counters").
  *
  * The file: a 4 KiB header (magic, format version, the layout's sizes, the writer's
- * generation, pid and state, the bytes in use, the engine-wide counters), then blocks,
+ * generation, pid and state, the bytes in use, the engine-wide counters, failed requests
+ * by code), then blocks,
  * 64-byte aligned, appended and never moved: NAMES blocks (a fixed-size slot per
  * procedure id: namespace and procedure name) and CELLS blocks (the cells of 64
  * consecutive ids of one writing thread).  A reader sums the cells of every thread by
@@ -27,6 +28,7 @@
 #define PVM_NBUCKETS PU_HIST_NBUCKETS(PVM_SUB_BITS)
 #define PVM_CHUNK 64      /* cells per chunk (and per CELLS block) */
 #define PVM_RATE_WINDOW 10 /* seconds: SPEC §9's rate is per second over the last 10 s */
+#define PVM_LE_BUCKETS (PROVOST_LATENCY_BOUNDS + 1) /* the fixed-bound histogram, with +Inf */
 
 /* One procedure's counters as one thread keeps them.  Only that thread writes it. */
 typedef struct pvm_cell {
@@ -35,6 +37,7 @@ typedef struct pvm_cell {
     _Atomic int64_t executing;
     _Atomic uint64_t rate_sec[PVM_RATE_WINDOW], rate_n[PVM_RATE_WINDOW]; /* calls ended in each second */
     _Atomic uint64_t hist[PVM_NBUCKETS];
+    _Atomic uint64_t le[PVM_LE_BUCKETS]; /* by provost_latency_bounds_ns, not cumulative */
 } pvm_cell;
 _Static_assert(sizeof(pvm_cell) % 64 == 0, "a cell is whole cache lines");
 
@@ -43,6 +46,7 @@ typedef struct pvm_total {
     uint64_t count, ok, failed, in_doubt, sum, max, recent;
     int64_t executing;
     uint64_t hist[PVM_NBUCKETS];
+    uint64_t le[PVM_LE_BUCKETS];
 } pvm_total;
 
 typedef struct pvm_named {
@@ -61,9 +65,10 @@ uint64_t pvm_coarse_sec(void);
 /* ---- the file ---------------------------------------------------------------------------- */
 
 #define PVM_CF_MAGIC "PVCOUNT"   /* 8 bytes with its NUL */
-#define PVM_CF_VERSION 1
+#define PVM_CF_VERSION 2 /* 2: the fixed-bound histogram in each cell, failures by code */
 #define PVM_CF_HEADER 4096
 #define PVM_CF_ENGINE_SLOTS 48
+#define PVM_CF_FAIL_SLOTS 32
 #define PVM_CF_NAME_TEXT 248      /* namespace NUL procedure NUL, in a 256-byte slot */
 #define PVM_CF_MAX_IDS (1u << 22) /* as many ids as the engine keeps */
 
@@ -81,6 +86,20 @@ typedef struct pvm_cf_engine {
 } pvm_cf_engine;
 _Static_assert(sizeof(pvm_cf_engine) == 64, "engine slot");
 
+/* Failed requests by failure code: a slot per code, claimed by the first failure with it
+ * (code 0 is free: no failure has code 0); failures once every slot is taken are counted
+ * in `other`. */
+typedef struct pvm_cf_fail {
+    _Atomic uint32_t code;
+    uint32_t reserved_;
+    _Atomic uint64_t count;
+} pvm_cf_fail;
+typedef struct pvm_cf_fails {
+    _Atomic uint64_t other;
+    uint64_t reserved_;
+    pvm_cf_fail slot[PVM_CF_FAIL_SLOTS];
+} pvm_cf_fails;
+
 typedef struct pvm_cf_header {
     char magic[8];
     uint32_t version, header_size;
@@ -93,8 +112,10 @@ typedef struct pvm_cf_header {
     _Atomic uint64_t used;  /* bytes of complete blocks, from the start of the file */
     _Atomic uint32_t state; /* PVM_CF_RUNNING, PVM_CF_CLOSED */
     _Atomic uint32_t flags; /* PVM_CF_FULL: some cells live in the writer's memory only */
-    uint8_t reserved_[256 - 88];
+    uint32_t le_buckets, fail_slots;
+    uint8_t reserved_[256 - 96];
     pvm_cf_engine engine[PVM_CF_ENGINE_SLOTS];
+    pvm_cf_fails fails;
 } pvm_cf_header;
 _Static_assert(sizeof(pvm_cf_header) <= PVM_CF_HEADER, "header");
 

@@ -73,11 +73,15 @@ static int map(view *v)
         const pvm_cf_header *h = header(v);
         if (memcmp(h->magic, PVM_CF_MAGIC, 8) != 0)
             return bad(v, "not a counters file (bad magic)");
+        if (h->version < PVM_CF_VERSION && h->version > 0)
+            return bad(v, "format version %u, an older provost's; this one reads version %d (the file is replaced "
+                          "when an engine next runs a procedure on this database)", h->version, PVM_CF_VERSION);
         if (h->version != PVM_CF_VERSION)
             return bad(v, "format version %u; this provost reads version %d", h->version, PVM_CF_VERSION);
         if (h->header_size != PVM_CF_HEADER || h->cell_size != sizeof(pvm_cell) || h->chunk_cells != PVM_CHUNK ||
             h->subbits != PVM_SUB_BITS || h->nbuckets != PVM_NBUCKETS || h->rate_window != PVM_RATE_WINDOW ||
-            h->engine_slots != PVM_CF_ENGINE_SLOTS)
+            h->engine_slots != PVM_CF_ENGINE_SLOTS || h->le_buckets != PVM_LE_BUCKETS ||
+            h->fail_slots != PVM_CF_FAIL_SLOTS)
             return bad(v, "damaged header: its layout is not version %d's", PVM_CF_VERSION);
         v->used = atomic_load_explicit(&((pvm_cf_header *)h)->used, memory_order_acquire);
         if (v->used < PVM_CF_HEADER || v->used % 64)
@@ -186,6 +190,34 @@ static int engine_counters(view *v, provost_live_stats *out)
     return 0;
 }
 
+static int by_count(const void *a, const void *b)
+{
+    const provost_failure_count *x = a, *y = b;
+    if (x->count != y->count)
+        return x->count < y->count ? 1 : -1;
+    return x->code < y->code ? -1 : x->code > y->code;
+}
+
+/* Failed requests by code, most frequent first; those past the table as code 0. */
+static int failures(view *v, provost_live_stats *out)
+{
+    pvm_cf_fails *t = &((pvm_cf_header *)header(v))->fails;
+    out->failures = calloc(PVM_CF_FAIL_SLOTS + 1, sizeof *out->failures);
+    if (!out->failures)
+        return bad(v, "out of memory");
+    for (int i = 0; i < PVM_CF_FAIL_SLOTS; i++) {
+        uint32_t code = atomic_load_explicit(&t->slot[i].code, memory_order_acquire);
+        uint64_t n = atomic_load_explicit(&t->slot[i].count, memory_order_relaxed);
+        if (code && n)
+            out->failures[out->nfailures++] = (provost_failure_count){.code = code, .count = n};
+    }
+    uint64_t other = atomic_load_explicit(&t->other, memory_order_relaxed);
+    if (other)
+        out->failures[out->nfailures++] = (provost_failure_count){.code = 0, .count = other};
+    qsort(out->failures, out->nfailures, sizeof *out->failures, by_count);
+    return 0;
+}
+
 int provost_live_stats_read(const char *db_dir, provost_live_stats *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
@@ -214,6 +246,8 @@ int provost_live_stats_read(const char *db_dir, provost_live_stats *out, char *e
         rc = procedures(&v, nnames, out);
     if (rc == 0)
         rc = engine_counters(&v, out);
+    if (rc == 0)
+        rc = failures(&v, out);
     if (v.base)
         munmap((void *)v.base, v.size);
     close(v.fd);
@@ -228,5 +262,6 @@ void provost_live_stats_free(provost_live_stats *s)
     for (size_t i = 0; s->engine && i < s->nengine; i++)
         free(s->engine[i].name);
     free(s->engine);
+    free(s->failures);
     memset(s, 0, sizeof *s);
 }

@@ -3,7 +3,9 @@
  * read-modify-write, no lock: relaxed loads and stores of its own cells), readers sum the
  * shards.  Latency goes into the house's log-linear histogram (util/hist.h), its buckets
  * kept here as atomic cells: 8 buckets per power of two of nanoseconds, so any percentile
- * is within 12.5% and the max is exact.
+ * is within 12.5% and the max is exact.  Beside it, the durations are counted exactly in
+ * the fixed bounds of provost_latency_bounds_ns (for Prometheus' histogram): decimal
+ * bounds fall inside the log-linear buckets, which could not be summed into them exactly.
  *
  * A shard's cells come in chunks of 64 ids, taken from the database's counters file
  * (cfile.c) once the engine has one, so that another process can read them while this
@@ -21,6 +23,10 @@
 #include "counters.h"
 
 #define MAX_CHUNKS (PVM_CF_MAX_IDS / PVM_CHUNK)
+
+const uint64_t provost_latency_bounds_ns[PROVOST_LATENCY_BOUNDS] = {
+    100000,    500000,    1000000,   2500000,   5000000,    10000000,
+    25000000,  100000000, 250000000, 1000000000, 10000000000, 60000000000};
 
 typedef struct shard {
     _Atomic(pvm_cell *) chunks[MAX_CHUNKS];
@@ -45,6 +51,12 @@ struct pvm_counters {
     bool file_failed;       /* could not be made: memory only, not tried again */
     _Atomic(pvm_cf_engine *) engine; /* the engine-wide slots: the file's or mem_engine */
     pvm_cf_engine mem_engine[PVM_CF_ENGINE_SLOTS];
+    _Atomic(pvm_cf_fails *) fails; /* failures by code: the file's or mem_fails */
+    pvm_cf_fails mem_fails;
+    _Atomic int rollbacks; /* the slot of provost_rollbacks_total, -1 until taken */
+    pthread_mutex_t recent_lock;
+    provost_failure_event recent[PVM_RECENT]; /* a ring: the next goes at recent_next */
+    size_t recent_next, nrecent;
 };
 
 /* Seconds, from a clock cheap enough to read on every call (a few ms of resolution), and
@@ -68,6 +80,15 @@ uint64_t pvm_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static void event_clear(provost_failure_event *v)
+{
+    free(v->principal);
+    free(v->ns);
+    free(v->proc);
+    free(v->message);
+    memset(v, 0, sizeof *v);
+}
+
 pvm_counters *pvm_counters_new(void)
 {
     pvm_counters *c = calloc(1, sizeof *c);
@@ -78,6 +99,8 @@ pvm_counters *pvm_counters_new(void)
         return NULL;
     }
     pthread_mutex_init(&c->lock, NULL);
+    pthread_mutex_init(&c->recent_lock, NULL);
+    atomic_init(&c->rollbacks, -1);
     return c;
 }
 
@@ -100,6 +123,9 @@ void pvm_counters_free(pvm_counters *c)
         free(c->names[i].proc);
     }
     free(c->names);
+    for (size_t i = 0; i < PVM_RECENT; i++)
+        event_clear(&c->recent[i]);
+    pthread_mutex_destroy(&c->recent_lock);
     free(c->dir);
     pthread_key_delete(c->key);
     pthread_mutex_destroy(&c->lock);
@@ -251,6 +277,10 @@ void pvm_counters_end(pvm_counters *c, uint32_t id, int outcome, uint64_t elapse
     if (elapsed > atomic_load_explicit(&x->max, memory_order_relaxed))
         atomic_store_explicit(&x->max, elapsed, memory_order_relaxed);
     BUMP(x->hist[pu_hist_bucket(PVM_SUB_BITS, elapsed)], 1);
+    unsigned le = 0;
+    while (le < PROVOST_LATENCY_BOUNDS && elapsed > provost_latency_bounds_ns[le])
+        le++;
+    BUMP(x->le[le], 1);
     uint64_t sec = coarse_sec();
     unsigned slot = (unsigned)(sec % PVM_RATE_WINDOW);
     if (atomic_load_explicit(&x->rate_sec[slot], memory_order_relaxed) != sec) {
@@ -303,6 +333,113 @@ void pvm_counters_engine_set(pvm_counters *c, int slot, uint64_t value)
         atomic_store_explicit(&v[slot].value, value, memory_order_relaxed);
 }
 
+/* Rarer than calls: an atomic add into the slot of the code, claimed by its first failure. */
+static void tally(pvm_counters *c, uint32_t code)
+{
+    pvm_cf_fails *v = atomic_load_explicit(&c->fails, memory_order_acquire);
+    if (!v) {
+        pthread_mutex_lock(&c->lock);
+        v = atomic_load_explicit(&c->fails, memory_order_relaxed);
+        if (!v) {
+            pvm_cfile *f = file_of(c);
+            v = f ? pvm_cfile_fails(f) : &c->mem_fails;
+            atomic_store_explicit(&c->fails, v, memory_order_release);
+        }
+        pthread_mutex_unlock(&c->lock);
+    }
+    if (code == 0)
+        return;
+    for (int i = 0; i < PVM_CF_FAIL_SLOTS; i++) {
+        uint32_t have = atomic_load_explicit(&v->slot[i].code, memory_order_acquire);
+        if (have == 0) {
+            uint32_t none = 0;
+            if (atomic_compare_exchange_strong_explicit(&v->slot[i].code, &none, code, memory_order_acq_rel,
+                                                        memory_order_acquire))
+                have = code;
+            else
+                have = none; /* another thread claimed it meanwhile: for this code, or not */
+        }
+        if (have == code) {
+            atomic_fetch_add_explicit(&v->slot[i].count, 1, memory_order_relaxed);
+            return;
+        }
+    }
+    atomic_fetch_add_explicit(&v->other, 1, memory_order_relaxed);
+}
+
+void pvm_counters_rolled_back(pvm_counters *c)
+{
+    int slot = atomic_load_explicit(&c->rollbacks, memory_order_acquire);
+    if (slot < 0) { /* finding a slot by name is idempotent: racing threads agree */
+        slot = pvm_counters_engine_slot(c, "provost_rollbacks_total", PVM_ENGINE_COUNTER);
+        atomic_store_explicit(&c->rollbacks, slot, memory_order_release);
+    }
+    pvm_counters_engine_add(c, slot, 1);
+}
+
+static char *dup_cut(const char *s, size_t max)
+{
+    return strndup(s ? s : "", max);
+}
+
+void pvm_counters_failed(pvm_counters *c, uint32_t code, const char *principal, const char *ns, const char *proc,
+                         const char *message)
+{
+    tally(c, code);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    provost_failure_event v = {.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+                               .principal = dup_cut(principal, 256), .ns = dup_cut(ns, 256),
+                               .proc = dup_cut(proc, 256), .code = code, .message = dup_cut(message, 200)};
+    if (!v.principal || !v.ns || !v.proc || !v.message) {
+        event_clear(&v);
+        return;
+    }
+    pthread_mutex_lock(&c->recent_lock);
+    provost_failure_event old = c->recent[c->recent_next];
+    c->recent[c->recent_next] = v;
+    c->recent_next = (c->recent_next + 1) % PVM_RECENT;
+    if (c->nrecent < PVM_RECENT)
+        c->nrecent++;
+    pthread_mutex_unlock(&c->recent_lock);
+    event_clear(&old);
+}
+
+int pvm_counters_recent(pvm_counters *c, provost_failure_event **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    provost_failure_event *v = calloc(PVM_RECENT, sizeof *v);
+    if (!v)
+        return -1;
+    int rc = 0;
+    pthread_mutex_lock(&c->recent_lock);
+    size_t k = 0;
+    for (; rc == 0 && k < c->nrecent; k++) {
+        const provost_failure_event *e = &c->recent[(c->recent_next + PVM_RECENT - 1 - k) % PVM_RECENT];
+        v[k] = (provost_failure_event){.time_ms = e->time_ms, .principal = strdup(e->principal),
+                                       .ns = strdup(e->ns), .proc = strdup(e->proc), .code = e->code,
+                                       .message = strdup(e->message)};
+        if (!v[k].principal || !v[k].ns || !v[k].proc || !v[k].message)
+            rc = -1;
+    }
+    pthread_mutex_unlock(&c->recent_lock);
+    if (rc != 0) {
+        provost_failure_events_free(v, k);
+        return -1;
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+void provost_failure_events_free(provost_failure_event *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        event_clear(&v[i]);
+    free(v);
+}
+
 /* ---- reading ------------------------------------------------------------------------------ */
 
 void pvm_total_add(pvm_total *t, const pvm_cell *x, uint64_t now)
@@ -318,6 +455,8 @@ void pvm_total_add(pvm_total *t, const pvm_cell *x, uint64_t now)
         t->max = m;
     for (size_t b = 0; b < PVM_NBUCKETS; b++)
         t->hist[b] += atomic_load_explicit(&x->hist[b], memory_order_relaxed);
+    for (size_t b = 0; b < PVM_LE_BUCKETS; b++)
+        t->le[b] += atomic_load_explicit(&x->le[b], memory_order_relaxed);
     for (unsigned k = 0; k < PVM_RATE_WINDOW; k++) /* the last 10 whole seconds and this one */
         if (now - atomic_load_explicit(&x->rate_sec[k], memory_order_relaxed) < PVM_RATE_WINDOW)
             t->recent += atomic_load_explicit(&x->rate_n[k], memory_order_relaxed);
@@ -336,6 +475,8 @@ static void total_merge(pvm_total *to, const pvm_total *t)
         to->max = t->max;
     for (size_t b = 0; b < PVM_NBUCKETS; b++)
         to->hist[b] += t->hist[b];
+    for (size_t b = 0; b < PVM_LE_BUCKETS; b++)
+        to->le[b] += t->le[b];
 }
 
 /* In microseconds: the top of the bucket the value falls in, at most the exact max.  The
@@ -362,7 +503,8 @@ static void summarise(const pvm_named *nm, const pvm_total *t, provost_proc_stat
         .executing = t->executing, .p50 = percentile(t, in_hist, 0.50), .p90 = percentile(t, in_hist, 0.90),
         .p99 = percentile(t, in_hist, 0.99), .p999 = percentile(t, in_hist, 0.999),
         .max = (double)t->max / 1000.0, .rate = (double)t->recent / PVM_RATE_WINDOW,
-        .mean = t->count ? (double)t->sum / (double)t->count / 1000.0 : 0};
+        .mean = t->count ? (double)t->sum / (double)t->count / 1000.0 : 0, .latency_sum_ns = t->sum};
+    memcpy(v->latency, t->le, sizeof v->latency);
 }
 
 int pvm_totals_stats(const pvm_named *names, const pvm_total *totals, size_t n, provost_proc_stats **out,

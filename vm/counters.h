@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "provost/provost.h"
+#include "provost/stats.h"
 #include "bundle.h"
 #include "cfile.h"
 
@@ -36,6 +37,16 @@ int pvm_counters_engine_slot(pvm_counters *c, const char *name, int kind);
 void pvm_counters_engine_add(pvm_counters *c, int slot, uint64_t by);
 void pvm_counters_engine_set(pvm_counters *c, int slot, uint64_t value);
 
+/* A request failed with CODE: counted by code beside the engine-wide counters (in the
+ * file), and kept among the last PVM_RECENT failures (in memory, for the dashboard). */
+#define PVM_RECENT 20
+void pvm_counters_failed(pvm_counters *c, uint32_t code, const char *principal, const char *ns, const char *proc,
+                         const char *message);
+/* A transaction was rolled back (provost_rollbacks_total). */
+void pvm_counters_rolled_back(pvm_counters *c);
+/* The last failures, most recent first (provost_recent_failures). */
+int pvm_counters_recent(pvm_counters *c, provost_failure_event **out, size_t *n);
+
 enum { PVM_OUTCOME_OK = 0, PVM_OUTCOME_FAILED = 1, PVM_OUTCOME_INDOUBT = 2 };
 
 uint64_t pvm_now_ns(void);
@@ -46,6 +57,7 @@ pvm_cfile *pvm_cfile_create(const char *dir, char *why, size_t whylen);
 void pvm_cfile_close(pvm_cfile *f);
 bool pvm_cfile_owns(const pvm_cfile *f, const void *p);
 pvm_cf_engine *pvm_cfile_engine(pvm_cfile *f);
+pvm_cf_fails *pvm_cfile_fails(pvm_cfile *f);
 int pvm_cfile_names(pvm_cfile *f, uint32_t first, const pvm_named *names, size_t n);
 pvm_cell *pvm_cfile_cells(pvm_cfile *f, uint32_t shard, uint32_t first); /* NULL when full */
 

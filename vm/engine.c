@@ -356,6 +356,12 @@ int provost_stats(provost_engine *e, provost_proc_stats **out, size_t *n, provos
     return pvm_counters_read(e->counters, out, n) == 0 ? 0 : pvm_api_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
 }
 
+int provost_recent_failures(provost_engine *e, provost_failure_event **out, size_t *n, provost_error *err)
+{
+    return pvm_counters_recent(e->counters, out, n) == 0 ? 0
+                                                         : pvm_api_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+}
+
 uint64_t provost_journal_syncs(provost_engine *e)
 {
     return pvm_journal_syncs(e->journal);

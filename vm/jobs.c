@@ -165,6 +165,62 @@ static void cache_removed(provost_engine *e, int cls, int64_t due)
         due_cache.known[cls] = false; /* the first one may have gone: looked up again */
 }
 
+/* ---- jobs by state ------------------------------------------------------------------------ */
+
+/* How many jobs are in each state, for the metrics: counted on the first ask after the
+ * database opens (one read of every job, under the lock), then kept by pvm_job_save, the
+ * one writer of jobs, so that a scrape every few seconds reads 16 numbers and not the
+ * queue.  Valid for one open of one database (its serial), as the due cache. */
+static struct {
+    uint64_t serial;
+    bool known;
+    uint64_t n[16];
+} state_counts;
+
+static void counts_moved(provost_engine *e, int from, int to)
+{
+    if (!state_counts.known || state_counts.serial != pvm_db_serial(e->db))
+        return;
+    if (from >= 0 && from < 16 && state_counts.n[from])
+        state_counts.n[from]--;
+    if (to >= 0 && to < 16)
+        state_counts.n[to]++;
+}
+
+static int count_one(void *ud, const char *key, size_t klen, const char *val, size_t vlen)
+{
+    uint64_t *n = ud;
+    if (klen < 2 || memcmp(key, "1:", 2) != 0)
+        return 1; /* past the jobs */
+    provost_xml_error pe;
+    pvm_job j = {.doc = provost_xml_read(val, vlen, "job", NULL, 0, &pe)};
+    j.root = j.doc ? xmlDocGetRootElement(j.doc) : NULL;
+    long long s = j.root ? pvm_job_int(&j, "state", -1) : -1;
+    if (s >= 0 && s < 16)
+        n[s]++;
+    xmlFreeDoc(j.doc);
+    return 0;
+}
+
+int provost_queue_counts(provost_engine *e, uint64_t counts[16], provost_error *err)
+{
+    pvm_jobs_lock();
+    if (!state_counts.known || state_counts.serial != pvm_db_serial(e->db)) {
+        uint64_t n[16] = {0};
+        char why[300];
+        if (pvm_db_range(e->db, PVM_CF_QUEUE, "1:", 2, NULL, 0, count_one, n, why, sizeof why) < 0) {
+            pvm_jobs_unlock();
+            return pvm_api_fail(err, PROVOST_E_JOURNAL, "queue: %s", why);
+        }
+        memcpy(state_counts.n, n, sizeof n);
+        state_counts.serial = pvm_db_serial(e->db);
+        state_counts.known = true;
+    }
+    memcpy(counts, state_counts.n, sizeof state_counts.n);
+    pvm_jobs_unlock();
+    return 0;
+}
+
 /* ---- states and classes --------------------------------------------------------------- */
 
 static const char *const state_names[16] = {
@@ -431,7 +487,9 @@ int pvm_job_save(provost_engine *e, pvm_job *j, bool delete_job, int sync, provo
         cache_removed(e, j->class0, j->due0);
     if (now.ndue && !same(old.due, old.ndue, now.due, now.ndue))
         cache_added(e, job_class(j), job_due(j));
-    j->state0 = delete_job ? -1 : (int)pvm_job_int(j, "state", -1);
+    int state = delete_job ? -1 : (int)pvm_job_int(j, "state", -1);
+    counts_moved(e, j->state0, state);
+    j->state0 = state;
     j->class0 = job_class(j);
     j->due0 = job_due(j);
     if (due_indexed(j->state0))

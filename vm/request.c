@@ -179,6 +179,8 @@ static int run_part(provost_engine *e, pvm_catalog *cat, const target *t, xmlDoc
     } else {
         if (!r.err.code)
             pvm_fail(&r, PROVOST_E_FAIL, "the request failed");
+        pvm_counters_failed(e->counters, r.err.code, pvm_req_principal(&r), t->simple ? t->ns->name : "",
+                            pvm_bundle_str(t->ns->bundle, proc->name), r.err.description);
         pvm_error_node(&r.err, response);
         if (failed_code && !*failed_code)
             *failed_code = r.err.code;

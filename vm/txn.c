@@ -14,6 +14,7 @@
 #include <libxml/parser.h>
 
 #include "provost/compiler.h"
+#include "counters.h"
 #include "vm.h"
 
 #define ATTEMPTS 3
@@ -217,6 +218,7 @@ int pvm_finish(pvm_req *r, bool ok)
                 pvm_fail(r, PROVOST_E_JOURNAL, "the transaction's end could not be journaled: %s", why);
                 ok = false;
                 end = rollback_calls(r);
+                pvm_counters_rolled_back(r->e->counters);
                 outcome_text(r, "failed", outcome, sizeof outcome);
                 if (end == SETTLED)
                     journal_end(r, false, outcome, why, sizeof why);
@@ -224,6 +226,8 @@ int pvm_finish(pvm_req *r, bool ok)
         }
     } else {
         end = rollback_calls(r);
+        if (r->ncalls)
+            pvm_counters_rolled_back(r->e->counters);
         outcome_text(r, "failed", outcome, sizeof outcome);
         pvm_queue_finish(r, false); /* a rolled-back transaction's suspended jobs go */
         if (end == SETTLED)

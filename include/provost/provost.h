@@ -206,6 +206,12 @@ int provost_txn_resolve(provost_engine *e, const char *id, int how, provost_erro
 
 /* ---- counters (SPEC §9) --------------------------------------------------------------- */
 
+/* The bounds (ns) of the histogram every procedure's call durations are counted in, exactly
+ * (not derived from the percentile histogram): 100 us .. 60 s.  A call of exactly a bound's
+ * duration counts in that bound's bucket, as Prometheus' `le` says. */
+#define PROVOST_LATENCY_BOUNDS 12
+extern const uint64_t provost_latency_bounds_ns[PROVOST_LATENCY_BOUNDS];
+
 typedef struct provost_proc_stats {
     char *ns, *proc;
     int perf_enabled;
@@ -214,6 +220,10 @@ typedef struct provost_proc_stats {
     double rate; /* calls per second over the last 10 s */
     /* latency in microseconds */
     double p50, p90, p99, p999, max, mean;
+    /* calls by duration: latency[i] took at most provost_latency_bounds_ns[i] and more than
+     * the bound before (not cumulative); the last, longer than every bound */
+    uint64_t latency[PROVOST_LATENCY_BOUNDS + 1];
+    uint64_t latency_sum_ns; /* the durations of the calls counted, summed */
 } provost_proc_stats;
 
 /* Every procedure that has run since the engine opened (nested calls included). */

@@ -104,6 +104,10 @@ int provost_queue_status(provost_engine *e, const char *id, provost_job *out, pr
 int provost_queue_results(provost_engine *e, const char *id, char **xml, provost_error *err);
 /* Every job (state -1) or those in one state, in id order. */
 int provost_queue_list(provost_engine *e, int state, provost_job **out, size_t *n, provost_error *err);
+/* How many jobs are in each state (counts[state], 0..15; 6..9 are no state): the first
+ * call after the database opens reads every job once, later ones read counts the engine
+ * keeps as jobs change. */
+int provost_queue_counts(provost_engine *e, uint64_t counts[16], provost_error *err);
 /* SUSPENDED -> PENDING (or WITH_COMPLETE_PREREQ), SUSPENDED_WITH_WAITS -> WITH_INCOMPLETE_PREREQ. */
 int provost_queue_activate(provost_engine *e, const char *id, provost_error *err);
 /* Removes a job that is not running; jobs waiting for it stop waiting for it. */

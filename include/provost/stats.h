@@ -32,6 +32,12 @@ typedef struct provost_engine_counter {
     uint64_t value;
 } provost_engine_counter;
 
+/* Failed requests with one failure code (code 0: any code past the file's table of 32). */
+typedef struct provost_failure_count {
+    uint32_t code;
+    uint64_t count;
+} provost_failure_count;
+
 typedef struct provost_live_stats {
     int writer;          /* enum provost_writer_state */
     unsigned version;    /* of the file's format */
@@ -43,7 +49,23 @@ typedef struct provost_live_stats {
     size_t nprocs;
     provost_engine_counter *engine;
     size_t nengine;
+    provost_failure_count *failures; /* requests that failed, by code, most frequent first */
+    size_t nfailures;
 } provost_live_stats;
+
+/* A request that failed, as the engine that ran it keeps the last 20 (in memory: since it
+ * opened).  Strings are never NULL. */
+typedef struct provost_failure_event {
+    int64_t time_ms; /* when it ended, ms since the epoch */
+    char *principal, *ns, *proc;
+    uint32_t code;
+    char *message; /* the failure's description, cut at 200 bytes */
+} provost_failure_event;
+
+/* The engine's last failed requests (at most 20), most recent first.  0, or -1 (out of
+ * memory, ERR set). */
+int provost_recent_failures(provost_engine *e, provost_failure_event **out, size_t *n, provost_error *err);
+void provost_failure_events_free(provost_failure_event *v, size_t n);
 
 /* Reads DB_DIR/counters.  0 (writer PROVOST_WRITER_NONE and nothing else set when there
  * is no file), or -1 with a one-line reason in ERR when the file is not a counters file
@@ -59,6 +81,13 @@ int provost_stats_json(FILE *f, const char *db, const provost_live_stats *s);
 /* S in the Prometheus text exposition format (version 0.0.4).  0, or -1 when writing to F
  * failed. */
 int provost_stats_prometheus(FILE *f, const provost_live_stats *s);
+/* As provost_stats_prometheus, with what the open engine E (whose counters S are) adds:
+ * stuck transactions, the queue's jobs by state, the process's own figures.  0, or -1 with
+ * ERR (the journal or the queue could not be read, or writing to F failed). */
+int provost_stats_prometheus_engine(FILE *f, provost_engine *e, const provost_live_stats *s, provost_error *err);
+/* The dashboard's JSON (GET /stats; the shape docs/operations.md gives) from the open
+ * engine E and its counters S: one line.  0, or -1 with ERR. */
+int provost_stats_dashboard(FILE *f, provost_engine *e, const provost_live_stats *s, provost_error *err);
 
 #ifdef __cplusplus
 }

@@ -3,7 +3,9 @@
 # running `provost batch` rising between two reads (polled: no time is asserted), in the
 # Prometheus text format as the Prometheus client library parses it and in JSON of the
 # documented shape; the last values and the writer's state once it exited or was killed;
-# --watch; a damaged or truncated counters file refused in one line; bad options.
+# --watch; the duration histogram's count equal to the calls once the writer ended; failed
+# requests counted by code and their rollbacks; a damaged or truncated counters file, or
+# one of an older format, refused in one line; bad options.
 # usage: stats.sh PROVOST SOURCE_DIR
 set -u
 P=$1
@@ -78,14 +80,31 @@ done=$(grep -c '"status":"succeeded"' "$T/out.jsonl")
 [ "$(awk '$1 == "Batch/Slow" { print $2 }' "$T/out")" = "$done" ]
 check "stats: the last values are the batch's ($done calls)" 0 $?
 "$P" stats --prometheus >"$T/prom.txt" 2>&1
-$PY "$CHECKS/prom_check.py" "$T/prom.txt" >"$T/calls.txt"
-check "stats --prometheus after the batch: parses" 0 $?
+$PY "$CHECKS/prom_check.py" "$T/prom.txt" settled >"$T/calls.txt"
+check "stats --prometheus after the batch: parses, each histogram's count is the calls" 0 $?
 contains "stats --prometheus: every procedure" "$T/calls.txt" "Batch/W1 $done"
 contains "stats --prometheus: the writer ended" "$T/prom.txt" "provost_counters_writer_live 0"
 w=$(sed -n 's/^provost_journal_writes_total //p' "$T/prom.txt")
 [ -n "$w" ] && [ "$w" -ge "$done" ]
 check "stats --prometheus: the journal's writes are published (${w:-none} for $done requests)" 0 $?
 contains "stats --prometheus: the journal's syncs are published" "$T/prom.txt" "provost_journal_syncs_total 0"
+contains "stats --prometheus: calls by outcome" "$T/prom.txt" \
+    "provost_procedure_calls_total{namespace=\"Batch\",procedure=\"W1\",outcome=\"succeeded\"} $done"
+contains "stats --prometheus: no rollback yet" "$T/prom.txt" "provost_rollbacks_total 0"
+
+# ---- failures by code ----
+echo "<data><n>1</n><code>0x80070005</code><description>denied</description></data>" >"$T/fail.xml"
+"$P" call Batch Write3 "$T/fail.xml" >/dev/null 2>&1
+check "a request that fails" 1 $?
+"$P" stats --prometheus >"$T/prom.txt" 2>&1
+$PY "$CHECKS/prom_check.py" "$T/prom.txt" settled >/dev/null
+check "stats --prometheus after a failure: parses" 0 $?
+contains "stats --prometheus: the failure by its code" "$T/prom.txt" 'provost_failures_total{code="0x80070005"} 1'
+contains "stats --prometheus: its rollback" "$T/prom.txt" "provost_rollbacks_total 1"
+contains "stats --prometheus: the failed call" "$T/prom.txt" \
+    'provost_procedure_calls_total{namespace="Batch",procedure="Write3",outcome="failed"} 1'
+contains "stats --prometheus: its duration" "$T/prom.txt" \
+    'provost_procedure_duration_seconds_count{namespace="Batch",procedure="Write3"} 1'
 
 # ---- a writer killed ----
 "$P" batch --call Batch Slow --rows "$T/rows.csv" --jobs 2 --out "$T/out2.jsonl" 2>/dev/null &
@@ -93,7 +112,7 @@ B=$!
 # until the new batch writes its own counters (the first batch's stay until then)
 while kill -0 $B 2>/dev/null; do
     calls >/dev/null
-    grep -q '^provost_counters_generation 2$' "$T/prom.txt" && grep -q '^provost_counters_writer_live 1$' "$T/prom.txt" &&
+    grep -q '^provost_counters_generation 3$' "$T/prom.txt" && grep -q '^provost_counters_writer_live 1$' "$T/prom.txt" &&
         break
 done
 kill -9 $B
@@ -102,7 +121,7 @@ B=
 "$P" stats >"$T/out" 2>&1
 check "stats, writer killed" 0 $?
 contains "stats: a killed writer is reported" "$T/out" "died without closing (its last values)"
-contains "stats: a new generation" "$T/out" "generation 2"
+contains "stats: a new generation (the call's was the second)" "$T/out" "generation 3"
 "$P" stats --json >"$T/died.json" 2>&1
 $PY "$CHECKS/json_stats.py" "$T/died.json" died
 check "stats --json, writer killed" 0 $?
@@ -123,6 +142,11 @@ one_line "stats, bad magic" "$T/out"
 "$P" stats --json >"$T/out" 2>&1
 check "stats, garbage after the header" 2 $?
 one_line "stats, garbage after the header" "$T/out"
+{ head -c 8 "$T/good"; printf '\001\000\000\000'; tail -c +13 "$T/good"; } >"$T/db/counters"
+"$P" stats >"$T/out" 2>&1
+check "stats, an older format" 2 $?
+contains "stats, an older format" "$T/out" "format version 1, an older provost's"
+one_line "stats, an older format" "$T/out"
 rm "$T/db/counters"
 mkdir "$T/db/counters"
 "$P" stats >"$T/out" 2>&1

@@ -2,7 +2,9 @@
  * test_cfile.c -- the counters file (vm/cfile.c, vm/cfile_read.c): what a reader of the
  * file gets is what the engine's own read gets, whatever the threads, the number of
  * procedures (chunks past the first growth of the file) and re-registrations; the
- * engine-wide counters; the writer's state (live while the set exists, exited once
+ * engine-wide counters; the fixed-bound duration histogram (a call of exactly a bound in
+ * that bound's bucket); failed requests by code (past the table's 32 codes as "other")
+ * and the last 20 failures, most recent first; the writer's state (live while the set exists, exited once
  * freed); a new writer's generation; nothing is written before the first count; and a
  * damaged file (every field a reader checks) is refused with a one-line reason.
  */
@@ -97,6 +99,8 @@ static void assert_same(pvm_counters *c, const provost_live_stats *s)
         assert_int_equal(f->executing, v[i].executing);
         assert_int_equal(f->perf_enabled, v[i].perf_enabled);
         assert_true(f->p50 == v[i].p50 && f->p99 == v[i].p99 && f->max == v[i].max && f->mean == v[i].mean);
+        assert_memory_equal(f->latency, v[i].latency, sizeof f->latency);
+        assert_int_equal(f->latency_sum_ns, v[i].latency_sum_ns);
     }
     provost_stats_free(v, n);
 }
@@ -135,7 +139,7 @@ static void test_round_trip(void **state)
 
     read_ok(&s);
     assert_int_equal(s.writer, PROVOST_WRITER_LIVE);
-    assert_int_equal(s.version, 1);
+    assert_int_equal(s.version, PVM_CF_VERSION);
     assert_int_equal(s.pid, getpid());
     assert_int_equal(s.generation, 1);
     assert_int_equal(s.nprocs, 3);
@@ -172,6 +176,52 @@ static void test_round_trip(void **state)
     assert_int_equal(s.nprocs, 1);
     assert_int_equal(s.procs[0].count, 1);
     provost_live_stats_free(&s);
+    pvm_counters_free(c);
+    pvm_bundle_close(b);
+}
+
+static void test_buckets_and_failures(void **state)
+{
+    (void)state;
+    pvm_bundle *b = bundle_of("NS", 1);
+    pvm_counters *c = pvm_counters_new();
+    assert_int_equal(pvm_counters_set_dir(c, dir), 0);
+    uint32_t id = pvm_counters_reserve(c, "NS", b);
+    const uint64_t *bound = provost_latency_bounds_ns;
+    uint64_t durations[] = {0, bound[0], bound[0] + 1, bound[3], bound[11], bound[11] + 1, UINT64_MAX / 4};
+    uint64_t sum = 0;
+    for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++) {
+        call(c, id, PVM_OUTCOME_OK, durations[i]);
+        sum += durations[i];
+    }
+    for (int i = 0; i < 3; i++)
+        pvm_counters_failed(c, 0x80070005u, "alice", "NS", "P0", "denied");
+    pvm_counters_failed(c, 0x80004005u, "bob", "NS", "P0", NULL);
+    for (uint32_t code = 1; code <= 40; code++) /* 30 more fill the table; 10 are "other" */
+        pvm_counters_failed(c, 0xC0000000u + code, "carol", "", "P0", "one of many");
+
+    provost_live_stats s;
+    read_ok(&s);
+    assert_int_equal(s.nprocs, 1);
+    const uint64_t want[PROVOST_LATENCY_BOUNDS + 1] = {2, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 2};
+    assert_memory_equal(s.procs[0].latency, want, sizeof want);
+    assert_int_equal(s.procs[0].latency_sum_ns, sum);
+    assert_same(c, &s);
+    assert_int_equal(s.nfailures, PVM_CF_FAIL_SLOTS + 1);
+    assert_true(s.failures[0].code == 0 && s.failures[0].count == 10); /* most frequent first */
+    assert_true(s.failures[1].code == 0x80070005u && s.failures[1].count == 3);
+    assert_true(s.failures[2].code == 0x80004005u && s.failures[2].count == 1);
+    provost_live_stats_free(&s);
+
+    provost_failure_event *v;
+    size_t n;
+    assert_int_equal(pvm_counters_recent(c, &v, &n), 0);
+    assert_int_equal(n, PVM_RECENT);
+    assert_int_equal(v[0].code, 0xC0000000u + 40);
+    assert_int_equal(v[19].code, 0xC0000000u + 21);
+    assert_true(strcmp(v[0].principal, "carol") == 0 && strcmp(v[0].ns, "") == 0 &&
+                strcmp(v[0].message, "one of many") == 0 && v[0].time_ms >= v[19].time_ms);
+    provost_failure_events_free(v, n);
     pvm_counters_free(c);
     pvm_bundle_close(b);
 }
@@ -282,11 +332,14 @@ static void test_damaged(void **state)
     uint64_t used;
     memcpy(&used, saved + offsetof(pvm_cf_header, used), 8);
 
-    uint32_t v2 = 2, big = 0xffffff, badtype = 7;
+    uint32_t v1 = 1, v2 = 2, v3 = PVM_CF_VERSION + 1, big = 0xffffff, badtype = 7;
     uint64_t huge = (uint64_t)1 << 40, odd = PVM_CF_HEADER + 3, small = 8;
     refused(0, NULL, 0, 100, "truncated");
     refused(0, "XXXX", 4, 0, "not a counters file");
-    refused(offsetof(pvm_cf_header, version), &v2, 4, 0, "format version 2");
+    refused(offsetof(pvm_cf_header, version), &v1, 4, 0, "format version 1, an older provost's");
+    refused(offsetof(pvm_cf_header, version), &v3, 4, 0, "format version 3");
+    refused(offsetof(pvm_cf_header, le_buckets), &big, 4, 0, "damaged header");
+    refused(offsetof(pvm_cf_header, fail_slots), &big, 4, 0, "damaged header");
     refused(offsetof(pvm_cf_header, cell_size), &big, 4, 0, "damaged header");
     refused(offsetof(pvm_cf_header, used), &huge, 8, 0, "truncated");
     refused(offsetof(pvm_cf_header, used), &odd, 8, 0, "damaged header");
@@ -318,6 +371,7 @@ int main(void)
     provost_compiler_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_buckets_and_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_growth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
     };
