@@ -15,8 +15,9 @@ static const svc_route routes[] = {
     {"POST", "/call/*/*", svc_call, SVC_ENGINE},
     {"GET", "/namespaces", svc_namespaces, 0},
     {"GET", "/namespaces/*", svc_namespace, 0},
-    /* GET /metrics (SVC_METRICS), GET /stats and GET / (the dashboard) come with their
-     * handlers (metrics.c, stats.c, dashboard.c); until then they are 404 */
+    {"GET", "/metrics", svc_metrics, SVC_METRICS},
+    {"GET", "/stats", svc_stats, 0},
+    /* GET / (the dashboard) comes with its handler (dashboard.c); until then it is 404 */
 };
 
 /* Does PATTERN match the segments? */

@@ -154,6 +154,8 @@ void svc_call(svc_req *r, svc_resp *p);
 void svc_request(svc_req *r, svc_resp *p);
 void svc_namespaces(svc_req *r, svc_resp *p);
 void svc_namespace(svc_req *r, svc_resp *p);
+void svc_metrics(svc_req *r, svc_resp *p); /* metrics.c */
+void svc_stats(svc_req *r, svc_resp *p);   /* stats.c */
 
 /* Logging through the options' log function */
 void svc_log(svc_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
