@@ -86,6 +86,7 @@
 
   function showAuth(show, message) {
     $("auth").hidden = !show;
+    $("token-show").setAttribute("aria-expanded", show ? "true" : "false");
     if (message) $("auth-message").textContent = message;
   }
 
@@ -229,6 +230,9 @@
               [str(a.code), "bad"], [str(a.message), "msg"]];
     }, "None.");
 
+    var engine = obj(stats.engine);
+    fillTable("engine", Object.keys(engine).sort(), function (k) { return [k, [int(engine[k]), "num"]]; }, "None yet.");
+
     record(stats);
     drawCharts();
   }
@@ -301,6 +305,10 @@
       $("token").value = "";
       setStatus("waiting", "Token forgotten");
       schedule(0);
+    });
+    $("token-show").addEventListener("click", function () {
+      showAuth($("auth").hidden);
+      if (!$("auth").hidden) $("token").focus();
     });
     var pending = false;
     window.addEventListener("resize", function () {

@@ -3,7 +3,7 @@
 from the source tree with the headers the service sends, GET /stats from counters that
 POST /call/NS/PROC moves, and an optional bearer token.  The dashboard test uses it to
 show the page states the real service cannot be put in on demand (every table filled,
-a token refused), and to develop the page without building the service.
+an empty or broken answer), and to develop the page without building the service.
 
 Usage: dashboard_stub.py ASSET_DIR [--token T] [--port N]; prints
 "listening on http://127.0.0.1:PORT" on stderr when ready."""
@@ -29,6 +29,7 @@ class State:
         self.failures = {}
         self.audit = []
         self.started = int(time.time() * 1000)
+        self.mode = "normal"
 
     def call(self, ns, proc, fail):
         with self.lock:
@@ -99,7 +100,9 @@ def handler(asset_dir, token, state):
                                                ("X-Content-Type-Options", "nosniff")])
             elif self.path == "/stats":
                 if self.authorised():
-                    body = json.dumps(state.stats()).encode()
+                    # /stub/empty: a document with nothing the page knows; /stub/garbage: not JSON
+                    body = {"normal": lambda: json.dumps(state.stats()).encode(),
+                            "empty": lambda: b"{}", "garbage": lambda: b"<html>proxy error</html>"}[state.mode]()
                     self.answer(200, "application/json", body, [("Cache-Control", "no-store")])
             else:
                 self.answer(404, "text/plain", b"not found\n")
@@ -107,6 +110,10 @@ def handler(asset_dir, token, state):
         def do_POST(self):
             parts = self.path.split("/")
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path in ("/stub/normal", "/stub/empty", "/stub/garbage"):
+                state.mode = parts[2]
+                self.answer(200, "text/plain", b"ok\n")
+                return
             if len(parts) == 4 and parts[1] == "call" and self.authorised():
                 fail = parts[3].startswith("Fail")
                 state.call(parts[2], parts[3], fail)

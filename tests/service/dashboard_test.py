@@ -195,6 +195,18 @@ def run(outdir, start, calls):
         driver.save_screenshot(shot)
         print("screenshot:", shot)
 
+        # Answers the page cannot use (the stand-in only): nothing it knows, then not JSON.
+        if getattr(srv, "breakable", False):
+            srv.post("/stub/empty")
+            wait_for("an empty document shown as empty", lambda: status(driver)[0] == "ok"
+                     and table_rows(driver, "procedures") == [["No procedure has been called yet."]])
+            srv.post("/stub/garbage")
+            wait_for("an answer that is not JSON reported", lambda: status(driver)[0] == "error"
+                     and "JSON" in status(driver)[1])
+            srv.post("/stub/normal")
+            wait_for("the page to recover", table_shows)
+            console(driver)
+
         # A narrow window: one column, nothing wider than the window.
         driver.set_window_size(420, 900)
         wait_for("the narrow layout", lambda: driver.execute_script(
@@ -228,6 +240,11 @@ def run(outdir, start, calls):
             fail("the token is not kept in sessionStorage")
         driver.refresh()
         wait_for("a poll with the kept token", lambda: status(driver)[0] == "ok")
+        driver.find_element(By.ID, "token-show").click()
+        driver.find_element(By.ID, "token-forget").click()
+        wait_for("the page to ask again once the token is forgotten", lambda: status(driver)[0] == "auth")
+        if driver.execute_script("return sessionStorage.getItem('provost.token')") is not None:
+            fail("the forgotten token is still in sessionStorage")
         console(driver, allowed_network=("/stats",))
     finally:
         driver.quit()
@@ -240,6 +257,7 @@ def stub_mode(outdir, stub, assets):
         argv = [sys.executable, stub, assets] + (["--token", token] if token else [])
         srv = Server(argv)
         srv.token = token
+        srv.breakable = True
         return srv
 
     def calls(srv, token):
