@@ -6,9 +6,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dashboard.h"
 #include "svc.h"
 
 static const svc_route routes[] = {
+    {"GET", "/", svc_dashboard, SVC_PUBLIC}, /* the page holds no data: /stats needs the token */
+    {"GET", "/dashboard.js", svc_dashboard, SVC_PUBLIC},
+    {"GET", "/dashboard.css", svc_dashboard, SVC_PUBLIC},
     {"GET", "/healthz", svc_health, SVC_PUBLIC},
     {"GET", "/readyz", svc_ready, SVC_PUBLIC},
     {"POST", "/request", svc_request, SVC_ENGINE},

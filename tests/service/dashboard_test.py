@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -138,11 +139,16 @@ for (let i = 0; i < d.length; i += 4) {
 return n;"""
 
 
-def check_headers(base):
-    for path, ctype in (("/", "text/html"), ("/dashboard.js", "text/javascript"),
-                        ("/dashboard.css", "text/css")):
+def check_assets(base, asset_dir):
+    """The page and its assets: their types, a strict Content-Security-Policy, caching
+    headers, the bytes of the source files, and 304 for a copy the browser has."""
+    for path, name, ctype in (("/", "index.html", "text/html"), ("/dashboard.js", "dashboard.js", "text/javascript"),
+                              ("/dashboard.css", "dashboard.css", "text/css")):
         with urllib.request.urlopen(base + path, timeout=HANG) as r:
             h = r.headers
+            with open(os.path.join(asset_dir, name), "rb") as f:
+                if r.read() != f.read():
+                    fail("%s is not %s as it is in the source" % (path, name))
             if not h.get("Content-Type", "").startswith(ctype):
                 fail("%s: Content-Type %r" % (path, h.get("Content-Type")))
             csp = h.get("Content-Security-Policy", "")
@@ -152,19 +158,51 @@ def check_headers(base):
                 fail("%s: no Cache-Control" % path)
             if h.get("X-Content-Type-Options") != "nosniff":
                 fail("%s: no X-Content-Type-Options: nosniff" % path)
+            etag = h.get("ETag")
+        if etag:
+            req = urllib.request.Request(base + path, headers={"If-None-Match": etag})
+            try:
+                urllib.request.urlopen(req, timeout=HANG)
+                fail("%s: If-None-Match with its ETag is not answered 304" % path)
+            except urllib.error.HTTPError as e:
+                if e.code != 304:
+                    fail("%s: If-None-Match with its ETag answered %d" % (path, e.code))
 
 
-def run(outdir, start, calls):
-    """start(token) -> Server; calls(server, token) sends requests and returns
-    {(namespace, procedure): number of calls} the page must then show."""
+def stats_status(base):
+    try:
+        with urllib.request.urlopen(base + "/stats", timeout=HANG) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def run(outdir, asset_dir, start, calls):
+    """start(token) -> Server (token None: anonymous; else a server that wants a token,
+    whose right one is in server.token, or None when it cannot be made); calls(server)
+    sends requests and returns {(namespace, procedure): number of calls} the page must
+    then show."""
     os.makedirs(outdir, exist_ok=True)
     driver = browser()
     servers = []
     try:
-        # An empty service: the page loads without an error and says there is nothing yet.
         srv = start(None)
         servers.append(srv)
-        check_headers(srv.base)
+        check_assets(srv.base, asset_dir)
+        if stats_status(srv.base) == 404:
+            # A service built without GET /stats: the page is served, runs without a
+            # script error and says what it got.
+            driver.get(srv.base + "/")
+            wait_for("the 404 of /stats reported", lambda: status(driver)[0] == "error"
+                     and "404" in status(driver)[1])
+            shot = os.path.join(outdir, "dashboard.png")
+            driver.save_screenshot(shot)
+            print("screenshot:", shot)
+            console(driver, allowed_network=("/stats",))
+            print("this service has no GET /stats: only the page itself was checked")
+            return
+
+        # An empty service: the page loads without an error and says there is nothing yet.
         driver.get(srv.base + "/")
         wait_for("the first poll", lambda: status(driver)[0] == "ok")
         if not driver.find_element(By.ID, "auth").get_attribute("hidden"):
@@ -174,7 +212,7 @@ def run(outdir, start, calls):
         console(driver)
 
         # Requests served: the table and the charts show them.
-        expect = calls(srv, None)
+        expect = calls(srv)
         def table_shows():
             rows = {(r[0], r[1]): r for r in table_rows(driver, "procedures") if len(r) == 9}
             return (status(driver)[0] == "ok" and
@@ -225,11 +263,19 @@ def run(outdir, start, calls):
         console(driver, allowed_network=("/stats",))
 
         # A service that needs a token: the page asks, refuses a wrong one, uses a right one.
-        srv = start("right-token")
+        srv = start("token")
         servers.append(srv)
         driver.get(srv.base + "/")
         wait_for("the token request", lambda: status(driver)[0] == "auth"
                  and not driver.find_element(By.ID, "auth").get_attribute("hidden"))
+        if not srv.token:
+            field = driver.find_element(By.ID, "token")
+            field.send_keys("wrong-token")
+            field.submit()
+            wait_for("the token refused", lambda: "refused" in status(driver)[1])
+            console(driver, allowed_network=("/stats",))
+            print("no token could be made: only a refused token was checked")
+            return
         for token, state in (("wrong-token", "auth"), (srv.token, "ok")):
             field = driver.find_element(By.ID, "token")
             field.send_keys(token)
@@ -254,19 +300,64 @@ def run(outdir, start, calls):
 
 def stub_mode(outdir, stub, assets):
     def start(token):
-        argv = [sys.executable, stub, assets] + (["--token", token] if token else [])
+        argv = [sys.executable, stub, assets] + (["--token", "right-token"] if token else [])
         srv = Server(argv)
-        srv.token = token
+        srv.token = "right-token" if token else None
         srv.breakable = True
         return srv
 
-    def calls(srv, token):
+    def calls(srv):
         expect = {("users", "Create"): 3, ("users", "Delete"): 1, ("users", "FailSet"): 2}
         for (ns, proc), n in expect.items():
             for _ in range(n):
-                srv.post("/call/%s/%s" % (ns, proc), token=token)
+                srv.post("/call/%s/%s" % (ns, proc))
         return expect
-    run(outdir, start, calls)
+    run(outdir, assets, start, calls)
+
+
+NAMESPACE = """<namespace name="T" providerSource="test">
+  <procedure name="Echo" type="read" access="public"/>
+  <procedure name="Fail" type="read" access="public"/>
+</namespace>
+"""
+
+
+def serve_mode(outdir, provost, source):
+    """A real provost serve on a database of its own, with the test provider's namespace."""
+    tmp = tempfile.mkdtemp(prefix="provost-dashboard-")
+    env = dict(os.environ, PROVOST_DB=os.path.join(tmp, "db"))
+
+    def provost_run(*args):
+        return subprocess.run([provost] + list(args), env=env, capture_output=True, text=True)
+    try:
+        with open(os.path.join(tmp, "ns.xml"), "w") as f:
+            f.write(NAMESPACE)
+        for args in (("register", os.path.join(tmp, "ns.xml")), ("user", "add", "operator")):
+            r = provost_run(*args)
+            if r.returncode != 0:
+                fail("provost %s: %s" % (" ".join(args), r.stderr))
+
+        def start(token):
+            right = None
+            if token:
+                r = provost_run("token", "create", "--user", "operator")
+                right = r.stdout.strip().split()[-1] if r.returncode == 0 and r.stdout.strip() else None
+            argv = [provost, "serve", "--listen", "127.0.0.1:0"] + ([] if token else ["--allow-anonymous", "operator"])
+            srv = Server(argv, env=env)
+            srv.token = right
+            return srv
+
+        def calls(srv):
+            expect = {("T", "Echo"): 3, ("T", "Fail"): 2}
+            for (ns, proc), n in expect.items():
+                for _ in range(n):
+                    got = srv.post("/call/%s/%s" % (ns, proc), b"<data/>")
+                    if got != (200 if proc == "Echo" else 422):
+                        fail("POST /call/%s/%s answered %d" % (ns, proc, got))
+            return expect
+        run(outdir, os.path.join(source, "service", "dashboard"), start, calls)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main():
@@ -276,6 +367,8 @@ def main():
     outdir, mode = sys.argv[1], sys.argv[2]
     if mode == "stub":
         stub_mode(outdir, sys.argv[3], sys.argv[4])
+    elif mode == "serve":
+        serve_mode(outdir, sys.argv[3], sys.argv[4])
     else:
         fail("unknown mode %s" % mode)
     print("dashboard: ok")
