@@ -1,18 +1,18 @@
 #!/bin/sh
 # Runs one libFuzzer target for a bounded time.
-# Usage: run.sh compile|bundle|request FUZZER PROVOST SRCDIR WORKDIR SECONDS [LIBFUZZER-OPTIONS...]
-#   FUZZER   the fuzz_compile or fuzz_bundle executable
+# Usage: run.sh compile|bundle|request|http FUZZER PROVOST SRCDIR WORKDIR SECONDS [LIBFUZZER-OPTIONS...]
+#   FUZZER   the fuzz_KIND executable
 #   PROVOST  the provost command (compiles the bundle seeds)
-#   SRCDIR   the source tree (seeds: examples/, tests/roundtrip/, tests/compile_errors/,
+#   SRCDIR   the source tree (seeds: examples/, tests/roundtrip/, tests/compile_errors/, tests/fuzz/corpus/http/,
 #            tests/fuzz/corpus/compile/)
 #   WORKDIR  scratch space: seeds-KIND/ (rebuilt each run), corpus-KIND/ (kept: what the
 #            fuzzer found), artifacts-KIND/ (crashing inputs)
 # Exit status: the fuzzer's (0 when nothing was found).
 set -eu
-[ $# -ge 6 ] || { echo "usage: $0 compile|bundle|request FUZZER PROVOST SRCDIR WORKDIR SECONDS [OPTIONS...]" >&2; exit 2; }
+[ $# -ge 6 ] || { echo "usage: $0 compile|bundle|request|http FUZZER PROVOST SRCDIR WORKDIR SECONDS [OPTIONS...]" >&2; exit 2; }
 kind=$1 fuzzer=$2 provost=$3 src=$4 work=$5 secs=$6
 shift 6
-case $kind in compile|bundle|request) ;; *) echo "$0: unknown target '$kind'" >&2; exit 2 ;; esac
+case $kind in compile|bundle|request|http) ;; *) echo "$0: unknown target '$kind'" >&2; exit 2 ;; esac
 
 xml_seeds="$work/seeds-compile"
 rm -rf "$xml_seeds"
@@ -36,6 +36,9 @@ if [ "$kind" = request ]; then
     cp "$f" "$seeds/$(basename "$(dirname "$f")")-$(basename "$f")"
   done
 fi
+if [ "$kind" = http ]; then
+  seeds="$src/tests/fuzz/corpus/http" # raw requests as a client sends them
+fi
 if [ "$kind" = bundle ]; then
   seeds="$work/seeds-bundle"
   rm -rf "$seeds"
@@ -51,6 +54,7 @@ artifacts="$work/artifacts-$kind"
 mkdir -p "$corpus" "$artifacts"
 dict=""
 [ "$kind" = compile ] && dict="-dict=$src/tests/fuzz/compile.dict"
+[ "$kind" = http ] && dict="-dict=$src/tests/fuzz/http.dict"
 
 echo "fuzz_$kind: ${secs}s, seeds $(ls "$seeds" | wc -l) in $seeds, corpus $corpus" >&2
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
