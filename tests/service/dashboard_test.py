@@ -222,10 +222,14 @@ def run(outdir, asset_dir, start, calls):
         def chart_shows():
             c = driver.find_element(By.ID, "chart-rate")
             series = (c.get_attribute("data-series") or "").split(" ")
-            return (all(k in series for k in keys) and int(c.get_attribute("data-points") or 0) > 0
+            # two polls of each procedure at least: lines, not only points
+            return (all(k in series for k in keys) and int(c.get_attribute("data-points") or 0) >= 2 * len(keys)
                     and driver.execute_script(COLOURED_PIXELS, "chart-rate") > 0
                     and driver.execute_script(COLOURED_PIXELS, "chart-p99") > 0)
         wait_for("the charts to draw the procedures", chart_shows)
+        failed = sum(n for (ns, proc), n in expect.items() if proc.startswith("Fail"))
+        wait_for("the failures by code to count the failed calls", lambda: sum(
+            int(r[1].replace(",", "")) for r in table_rows(driver, "failures") if len(r) == 2) == failed)
         legend = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#legend li")]
         if sorted(legend) != keys:
             fail("legend %r, expected %r" % (legend, keys))
