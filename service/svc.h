@@ -1,10 +1,11 @@
 /*
  * svc.h -- what the files of the HTTP service share: the server's state, the request a
  * handler sees, the response it fills, and the route table (route.c) that maps a method
- * and a path to a handler.  A handler runs on one of the server's pool threads, after the
- * request was received whole and its principal authenticated; it fills the response and
- * returns.  Adding an endpoint is one line in route.c's table and a handler anywhere in
- * service/.
+ * and a path to a handler.  A handler runs once the request was received whole and its
+ * principal authenticated: on a connection thread, or -- for routes flagged SVC_ENGINE --
+ * on one of work.c's threads while its connection waits suspended.  It fills the response
+ * and returns.  Adding an endpoint is one line in route.c's table and a handler anywhere
+ * in service/ (declared below).
  */
 #ifndef SVC_H
 #define SVC_H
