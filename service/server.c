@@ -20,6 +20,8 @@
 
 #include <microhttpd.h>
 
+#include "provost/sdnotify.h"
+
 #include "util/json.h"
 #include "svc.h"
 
@@ -574,8 +576,11 @@ static int serve_loop(svc_server *s, const sigset_t *set)
         struct timespec tick = {1, 0};
         int sig = sigtimedwait(set, NULL, &tick);
         if (sig == SIGHUP) {
+            provost_notify("RELOADING=1");
             svc_auth_reload(s, true);
+            provost_notify("READY=1");
         } else if (sig == SIGTERM || sig == SIGINT) {
+            provost_notify("STOPPING=1");
             svc_log(s, "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
             return drain(s);
         } else {
@@ -610,6 +615,8 @@ int provost_serve(const provost_serve_options *opts, provost_error *err)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, &old);
+    if (provost_notify_init() < 0)
+        svc_log(s, "NOTIFY_SOCKET names no usable socket: the service manager is not told when the service is ready");
     int rc = -1;
     if (provost_open(&s->o.engine, &s->engine, err) != 0)
         goto out;
@@ -624,6 +631,7 @@ int provost_serve(const provost_serve_options *opts, provost_error *err)
     if (start_daemon(s, cert, key, err) != 0)
         goto out;
     atomic_store(&s->ready, true);
+    provost_notify("READY=1"); /* a service manager's Type=notify start completes here */
     svc_log(s, "listening on %s://%.*s:%u", s->tls ? "https" : "http",
             (int)(strrchr(s->o.listen, ':') - s->o.listen), s->o.listen, s->port);
     rc = serve_loop(s, &set);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The readiness protocol of `provost worker` as systemd's Type=notify sees it: a datagram
+"""The readiness protocol of `provost worker` and `provost serve` as systemd's Type=notify sees it: a datagram
 socket named by NOTIFY_SOCKET receives READY=1 once the worker runs jobs, and STOPPING=1
 when SIGTERM asks it to stop, after which it exits with 128+15.  Both address forms are
 tried: a socket file, and an abstract name ("@...").  Without NOTIFY_SOCKET, and with one
@@ -36,20 +36,26 @@ def receive(sock, proc, want):
     return data
 
 
-def run(tmp, db, address, bind_to):
+def run(tmp, db, address, bind_to, command=("worker", "--quiet"), status=128 + 15):
+    """COMMAND under a manager listening at ADDRESS: READY=1, (for serve, a SIGHUP's
+    RELOADING=1 and READY=1 again), STOPPING=1 on SIGTERM, and exit STATUS."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(bind_to)
     sock.settimeout(GUARD)
     env = dict(os.environ, NOTIFY_SOCKET=address)
-    proc = subprocess.Popen([provost, "--db", db, "worker", "--quiet"], env=env,
+    proc = subprocess.Popen([provost, "--db", db, *command], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         if receive(sock, proc, "READY=1") is not None:
+            if command[0] == "serve":
+                proc.send_signal(signal.SIGHUP)
+                receive(sock, proc, "RELOADING=1")
+                receive(sock, proc, "READY=1")
             proc.send_signal(signal.SIGTERM)
             receive(sock, proc, "STOPPING=1")
         out, err = proc.communicate(timeout=GUARD)
-        if proc.returncode != 128 + 15:
-            fail(f"{address}: worker exit status {proc.returncode}, expected 143; stderr: {err}")
+        if proc.returncode != status:
+            fail(f"{address}: {command[0]} exit status {proc.returncode}, expected {status}; stderr: {err}")
         if "NOTIFY_SOCKET" in err or "service manager" in err:
             fail(f"{address}: the worker complained: {err}")
     finally:
@@ -67,6 +73,7 @@ def main():
         run(tmp, db, path, path)
         name = f"provost-notify-test-{os.getpid()}"
         run(tmp, db, "@" + name, "\0" + name)
+        run(tmp, db, path + ".serve", path + ".serve", ("serve", "--listen", "127.0.0.1:0"), 0)
 
         # No manager: nothing is sent, nothing fails.
         env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
@@ -93,7 +100,7 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
     if failures:
         sys.exit(1)
-    print("ok: READY=1 and STOPPING=1 over a socket file and an abstract socket")
+    print("ok: READY=1 and STOPPING=1 over a socket file and an abstract socket, and from provost serve")
 
 
 main()
