@@ -491,8 +491,10 @@ static void defaults(provost_serve_options *o)
     }
     if (!o->max_body)
         o->max_body = PROVOST_SERVE_MAX_BODY;
+    /* a few requests may wait for an engine thread: clients with more connections than
+     * the service has threads (a portal's pool) queue briefly instead of being refused */
     if (!o->max_inflight)
-        o->max_inflight = o->threads;
+        o->max_inflight = 4 * o->threads;
     if (!o->idle_timeout)
         o->idle_timeout = PROVOST_SERVE_IDLE_TIMEOUT;
     if (!o->request_timeout)

@@ -28,7 +28,8 @@ typedef struct provost_serve_options {
     const char *tls_key;
     unsigned threads;            /* the connection thread pool (0: the number of cores) */
     size_t max_body;             /* largest request body (0: PROVOST_SERVE_MAX_BODY) */
-    unsigned max_inflight;       /* requests running in the engine at once (0: threads) */
+    unsigned max_inflight;       /* requests in the engine at once, running or waiting for an
+                                    engine thread (0: 4 x threads) */
     unsigned idle_timeout;       /* seconds (0: the default) */
     unsigned request_timeout;    /* seconds (0: the default) */
     unsigned drain_timeout;      /* seconds (0: the default) */
