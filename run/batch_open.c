@@ -128,7 +128,9 @@ static int open_engine(batch_run *b, char *err, size_t errlen)
 {
     const provost_batch_options *o = b->o;
     const char *db = o->engine.db_path;
-    if (o->open_engine) {
+    if (o->use_engine) {
+        b->e = o->use_engine;
+    } else if (o->open_engine) {
         if (!(b->e = o->open_engine(o->ctx, &o->engine)))
             return err[0] = 0, -1;
     } else {
@@ -266,7 +268,7 @@ static void sum_up(batch_run *b, batch_ran *ran, provost_batch_summary *s)
 static void release(batch_run *b)
 {
     batch_source_close(&b->first);
-    if (b->e)
+    if (b->e && b->e != b->o->use_engine)
         provost_close(b->e);
     if (b->out && b->out_is_file)
         fclose(b->out);

@@ -206,6 +206,27 @@ static char *response_description(const char *xml)
     return out;
 }
 
+/* Submits one item for the principal of the options (the engine takes a request for
+ * another principal as text). */
+static int submit_as(batch_run *b, const char *key, batch_item *it, provost_response *resp, provost_error *perr)
+{
+    provost_request_opts ro = {.principal = b->o->principal, .key = key, .format = PROVOST_COMPACT};
+    if (it->kind != BATCH_REQUEST)
+        return provost_call_as(b->e, &ro, b->ns, b->proc, it->text, it->len, resp, perr);
+    xmlChar *xml = NULL;
+    int len = 0;
+    xmlDocDumpMemory(it->doc, &xml, &len);
+    if (!xml) {
+        memset(resp, 0, sizeof *resp);
+        *perr = (provost_error){.code = PROVOST_E_OUTOFMEMORY};
+        snprintf(perr->message, sizeof perr->message, "out of memory");
+        return -1;
+    }
+    int rc = provost_submit_as(b->e, &ro, (const char *)xml, (size_t)len, resp, perr);
+    xmlFree(xml);
+    return rc;
+}
+
 /* Submits one item; r gets what became of it (its strings live in resp, *desc, txid). */
 static void submit(batch_run *b, batch_item *it, batch_result *r, provost_response *resp, char **desc,
                    char txid[64])
@@ -214,7 +235,8 @@ static void submit(batch_run *b, batch_item *it, batch_result *r, provost_respon
     provost_error perr = {0};
     snprintf(key, sizeof key, "batch:%s:%" PRIu64, b->id, it->pos);
     uint64_t t0 = batch_now_ns();
-    int rc = it->kind == BATCH_REQUEST
+    int rc = b->o->principal ? submit_as(b, key, it, resp, &perr)
+             : it->kind == BATCH_REQUEST
                  ? provost_submit_doc_keyed(b->e, key, it->doc, PROVOST_COMPACT, resp, &perr)
                  : provost_call_keyed(b->e, key, b->ns, b->proc, it->text, it->len, PROVOST_COMPACT, resp, &perr);
     uint64_t t1 = batch_now_ns();

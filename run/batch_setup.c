@@ -83,3 +83,18 @@ int batch_check_call(provost_engine *e, const char *ns, const char *proc, char *
                     ns);
     return 0;
 }
+
+int provost_batch_check(provost_engine *e, const char *input, int format, const char *ns, const char *proc, char *err,
+                        size_t errlen)
+{
+    if (format == BATCH_CSV || format == BATCH_JSONL) {
+        char why[1200];
+        batch_rows *r = batch_rows_open(input, 0, format, true, why, sizeof why);
+        if (!r)
+            return FAIL("rows:%s%s", why[0] >= '0' && why[0] <= '9' ? "" : " ", why);
+        batch_rows_close(r);
+    }
+    if (ns && batch_check_call(e, ns, proc, err, errlen) != 0)
+        return -2;
+    return 0;
+}

@@ -72,6 +72,11 @@ typedef struct provost_batch_options {
      * reporting why -- else provost_open; and closes it. */
     provost_options engine;
     provost_engine *(*open_engine)(void *ctx, const provost_options *o);
+    /* Or an engine already open (a service's): the batch runs on it and leaves it open.
+     * engine.db_path must still name its database (the batch's state records it). */
+    provost_engine *use_engine;
+    /* Each request runs for this principal (provost_submit_as), NULL: the engine's. */
+    const char *principal;
     /* Progress: every progress_every seconds (0: never; the total is then not counted). */
     double progress_every;
     void (*progress)(void *ctx, const provost_batch_progress *p);
@@ -111,6 +116,13 @@ typedef struct provost_batch_summary {
  * open_engine already reported it.  Else 0 with the summary filled (free it). */
 int provost_batch_run(const provost_batch_options *o, provost_batch_summary *s, char *err, size_t errlen);
 void provost_batch_summary_free(provost_batch_summary *s);
+
+/* Whether a batch of INPUT could start, before anything is stored or run (a service
+ * answering a batch posted to it): rows (FORMAT PROVOST_BATCH_CSV or _JSONL) have a usable
+ * header, and NS/PROC (when NS is given) is a public procedure of E.  0, or -1 with err;
+ * -2 when the procedure is the problem. */
+int provost_batch_check(provost_engine *e, const char *input, int format, const char *ns, const char *proc, char *err,
+                        size_t errlen);
 
 /* Writes data to a temporary file beside path, then renames it: the file is complete or
  * not there at all (the batch's state; the command's own outputs too).  Only a regular
