@@ -116,7 +116,7 @@ int provost_queue_submit(provost_engine *e, const char *xml, size_t len, const p
     id[0] = 0;
     /* the worker runs the job as a trusted request, with its own identity: queueing one
      * needs what submitting it directly would */
-    if (pvm_rights_need(e, PROVOST_RIGHT_TRUSTED, "queue submit", err) != 0)
+    if (pvm_rights_need_as(e, o->principal, PROVOST_RIGHT_TRUSTED, "queue submit", err) != 0)
         return -1;
     xmlDocPtr req = read_request(xml, len, err);
     if (!req)
@@ -137,7 +137,7 @@ int provost_queue_submit(provost_engine *e, const char *xml, size_t len, const p
     if (o->due_ms > now)
         pvm_job_set_int(&j, "due", o->due_ms);
     xmlSetProp(j.root, BAD_CAST "kind", BAD_CAST "request");
-    xmlSetProp(j.root, BAD_CAST "principal", BAD_CAST provost_principal_name(e));
+    xmlSetProp(j.root, BAD_CAST "principal", BAD_CAST(o->principal ? o->principal : provost_principal_name(e)));
     char *parents[256];
     size_t np = context_parents(qc, parents, 256);
     xmlAddChild(j.root, xmlDocCopyNode(xmlDocGetRootElement(req), j.doc, 1));

@@ -363,17 +363,38 @@ int pvm_rights_admin(provost_engine *e, const char *what, provost_error *err)
                         e->caller, what);
 }
 
-int pvm_rights_need(provost_engine *e, int right, const char *what, provost_error *err)
+/* The global RIGHT for P: ALLOWED, NOT_GRANTED or DENIED. */
+static int global_right(provost_engine *e, const char *p, int right)
 {
     pvm_rights *s = pvm_rights_get(e);
     int v = ALLOWED;
     if (s && s->enforced)
-        v = decide(s, e->caller, is_admin(e->rights, s, e->caller), right, NULL, NULL);
+        v = right == PROVOST_RIGHT_ADMIN ? (is_admin(e->rights, s, p) ? ALLOWED : NOT_GRANTED)
+                                         : decide(s, p, is_admin(e->rights, s, p), right, NULL, NULL);
     pvm_rights_put(s);
+    return v;
+}
+
+int pvm_rights_need_as(provost_engine *e, const char *principal, int right, const char *what, provost_error *err)
+{
+    const char *p = principal ? principal : e->caller;
+    int v = global_right(e, p, right);
     if (v == ALLOWED)
         return 0;
-    return pvm_api_fail(err, PROVOST_E_ACCESSDENIED, "access denied: principal '%s' %s the right %s (%s)", e->caller,
+    return pvm_api_fail(err, PROVOST_E_ACCESSDENIED, "access denied: principal '%s' %s the right %s (%s)", p,
                         v == DENIED ? "is denied" : "lacks", right_names[right], what);
+}
+
+int pvm_rights_need(provost_engine *e, int right, const char *what, provost_error *err)
+{
+    return pvm_rights_need_as(e, NULL, right, what, err);
+}
+
+int provost_principal_has(provost_engine *e, const char *principal, int right)
+{
+    if (right < 0 || right >= PROVOST_RIGHT__COUNT)
+        return 0;
+    return global_right(e, principal ? principal : e->caller, right) == ALLOWED;
 }
 
 int provost_act_as(provost_engine *e, const char *name, provost_error *err)

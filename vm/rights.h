@@ -47,6 +47,8 @@ int pvm_rights_admin(provost_engine *e, const char *what, provost_error *err);
 /* 0 when the engine's principal holds the global RIGHT (always while nothing is enforced),
  * else -1 with PROVOST_E_ACCESSDENIED naming the principal, the right and WHAT. */
 int pvm_rights_need(provost_engine *e, int right, const char *what, provost_error *err);
+/* The same for PRINCIPAL (NULL: the engine's), as a front end serving many checks. */
+int pvm_rights_need_as(provost_engine *e, const char *principal, int right, const char *what, provost_error *err);
 /* Serialises changes (principals.c): lock, change the database, reload, unlock. */
 void pvm_rights_lock(provost_engine *e);
 void pvm_rights_unlock(provost_engine *e);

@@ -74,6 +74,8 @@ typedef struct provost_queue_options {
     int sync;                  /* provost_sync: PROVOST_SYNC_NONE skips the fsync */
     const char *id;            /* the job's id chosen beforehand (a spooled submit), or NULL;
                                   when a job with it is stored already, nothing changes */
+    const char *principal;     /* submitted for this principal (its trusted right is checked,
+                                  the job records it), NULL: the engine's */
 } provost_queue_options;
 
 /* Stores the trusted request xml (one <data> at most) as a job, and writes its id to id.

@@ -98,6 +98,10 @@ const char *provost_principal_name(provost_engine *e);
 /* 1 when the engine's principal is an administrator: the Unix owner of the database
  * directory, a holder of admin, or anyone while nothing is enforced. */
 int provost_is_admin(provost_engine *e);
+/* 1 when PRINCIPAL (NULL: the engine's) holds the global RIGHT (trusted,
+ * callerCredentials, admin; an administrator holds them all), else 0: how a front end
+ * serving many principals on one engine (the HTTP service) decides for one of them. */
+int provost_principal_has(provost_engine *e, const char *principal, int right);
 /* An administrator acts as user NAME from now on (PROVOST_E_ACCESSDENIED for anyone
  * else, PROVOST_E_NOTFOUND for an unknown user).  Call it before any request runs. */
 int provost_act_as(provost_engine *e, const char *name, provost_error *err);
