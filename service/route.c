@@ -21,7 +21,16 @@ static const svc_route routes[] = {
     {"GET", "/namespaces/*", svc_namespace, 0},
     {"GET", "/metrics", svc_metrics, SVC_METRICS},
     {"GET", "/stats", svc_stats, 0},
-    /* GET / (the dashboard) comes with its handler (dashboard.c); until then it is 404 */
+    {"POST", "/batch", svc_batch_post, 0},
+    {"GET", "/batch/*", svc_batch_get, 0},
+    {"GET", "/batch/*/results", svc_batch_results, 0},
+    {"POST", "/queue", svc_queue_submit, SVC_ENGINE},
+    {"GET", "/queue", svc_queue_list, 0},
+    {"GET", "/queue/*", svc_queue_job, 0},
+    {"DELETE", "/queue/*", svc_queue_delete, SVC_ENGINE},
+    {"GET", "/queue/*/results", svc_queue_results, 0},
+    {"POST", "/queue/*/activate", svc_queue_activate, SVC_ENGINE},
+    {"POST", "/queue/*/retry", svc_queue_retry, SVC_ENGINE},
 };
 
 /* Does PATTERN match the segments? */

@@ -105,6 +105,8 @@ void svc_resp_header(svc_resp *p, const char *name, const char *value)
 void svc_resp_clear(svc_resp *p)
 {
     free(p->body);
+    if (p->stream_ctx && p->stream_free)
+        p->stream_free(p->stream_ctx);
     for (size_t i = 0; i < p->nheaders; i++)
         free(p->hvalue[i]);
     memset(p, 0, sizeof *p);
@@ -145,7 +147,11 @@ static enum MHD_Result answer(svc_server *s, struct MHD_Connection *c, svc_resp 
     if (!p->status)
         svc_resp_error(p, 500, "the request was not answered");
     struct MHD_Response *r;
-    if (p->body && p->len) {
+    if (p->stream) {
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, p->stream, p->stream_ctx, p->stream_free);
+        if (r)
+            p->stream_ctx = NULL; /* MHD frees it */
+    } else if (p->body && p->len) {
         r = MHD_create_response_from_buffer_with_free_callback(p->len, p->body, free);
         if (r)
             p->body = NULL; /* MHD frees it */
@@ -546,6 +552,8 @@ static int drain(svc_server *s)
 {
     atomic_store(&s->draining, true);
     atomic_store(&s->ready, false);
+    svc_batches_stop(s);
+    svc_worker_stop(s);
     MHD_socket l = MHD_quiesce_daemon(s->mhd);
     if (l != MHD_INVALID_SOCKET)
         close(l);
@@ -630,6 +638,8 @@ int provost_serve(const provost_serve_options *opts, provost_error *err)
         fail(err, PROVOST_E_OUTOFMEMORY, "cannot start the service's threads");
         goto out;
     }
+    if (svc_batches_open(s, err) != 0 || svc_worker_start(s, err) != 0)
+        goto out;
     if (start_daemon(s, cert, key, err) != 0)
         goto out;
     atomic_store(&s->ready, true);
@@ -645,7 +655,11 @@ int provost_serve(const provost_serve_options *opts, provost_error *err)
 out:
     if (s->mhd)
         MHD_stop_daemon(s->mhd);
+    svc_batches_stop(s);
+    svc_worker_stop(s);
     svc_work_stop(s->work); /* nothing waits in it: the drain saw no request in flight */
+    svc_batches_close(s);
+    svc_worker_close(s);
     svc_auth_close(s->auth);
     svc_idem_close(s->idem);
     if (s->engine)

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "provost/provost.h"
 #include "provost/service.h"
@@ -26,6 +27,8 @@ struct MHD_Daemon;
 typedef struct svc_auth svc_auth;
 typedef struct svc_idem svc_idem;
 typedef struct svc_work svc_work;
+typedef struct svc_batches svc_batches;
+typedef struct svc_worker svc_worker;
 
 /* The server: options as given (defaults filled in), the engine, the limits' counters. */
 typedef struct svc_server {
@@ -42,6 +45,8 @@ typedef struct svc_server {
     svc_auth *auth;          /* auth.c */
     svc_idem *idem;          /* idem.c */
     svc_work *work;          /* work.c: the threads running requests in the engine */
+    svc_batches *batches;    /* batch.c */
+    svc_worker *worker;      /* queue.c, with --worker */
     uint64_t started_ms;
 } svc_server;
 
@@ -73,6 +78,11 @@ typedef struct svc_resp {
     const char *type;
     char *body;
     size_t len;
+    /* Or a body read piece by piece as it is sent (libmicrohttpd's content reader: bytes
+     * written to buf, or -1 at the end), its context freed by stream_free. */
+    ssize_t (*stream)(void *ctx, uint64_t pos, char *buf, size_t max);
+    void *stream_ctx;
+    void (*stream_free)(void *ctx);
     const char *hname[SVC_MAX_HEADERS]; /* extra headers: static names, malloc'd values */
     char *hvalue[SVC_MAX_HEADERS];
     size_t nheaders;
@@ -157,6 +167,29 @@ void svc_namespaces(svc_req *r, svc_resp *p);
 void svc_namespace(svc_req *r, svc_resp *p);
 void svc_metrics(svc_req *r, svc_resp *p); /* metrics.c */
 void svc_stats(svc_req *r, svc_resp *p);   /* stats.c */
+
+/* batch.c: POST /batch, GET /batch/{id}, GET /batch/{id}/results; batches run in the
+ * background on the service's engine.  open resumes what an earlier run left unfinished;
+ * stop (SIGTERM) lets the running requests finish and keeps the batch resumable; close
+ * waits for that. */
+int svc_batches_open(svc_server *s, provost_error *err);
+void svc_batches_stop(svc_server *s);
+void svc_batches_close(svc_server *s);
+void svc_batch_post(svc_req *r, svc_resp *p);
+void svc_batch_get(svc_req *r, svc_resp *p);
+void svc_batch_results(svc_req *r, svc_resp *p);
+
+/* queue.c: /queue and its jobs; with --worker, the queue worker in the service's process. */
+int svc_worker_start(svc_server *s, provost_error *err);
+void svc_worker_stop(svc_server *s);
+void svc_worker_close(svc_server *s);
+void svc_queue_submit(svc_req *r, svc_resp *p);
+void svc_queue_list(svc_req *r, svc_resp *p);
+void svc_queue_job(svc_req *r, svc_resp *p);
+void svc_queue_results(svc_req *r, svc_resp *p);
+void svc_queue_activate(svc_req *r, svc_resp *p);
+void svc_queue_retry(svc_req *r, svc_resp *p);
+void svc_queue_delete(svc_req *r, svc_resp *p);
 
 /* Logging through the options' log function */
 void svc_log(svc_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -74,6 +74,12 @@ int cmd_serve(int argc, char **argv)
             o.allow_anonymous = argv[++i];
         } else if (strcmp(a, "--public-metrics") == 0) {
             o.public_metrics = 1;
+        } else if ((strcmp(a, "--batch-jobs") == 0 || strcmp(a, "--worker-threads") == 0) && v) {
+            if ((n = number(argv[++i], 256)) < 0)
+                return die("serve: %s takes a number from 1 to 256, not '%s'", a, v);
+            *(a[2] == 'b' ? &o.batch_jobs : &o.worker_threads) = (unsigned)n;
+        } else if (strcmp(a, "--worker") == 0) {
+            o.worker = 1;
         } else if (strcmp(a, "--sync") == 0 && v) {
             if ((sync = parse_sync(argv[++i])) < 0)
                 return die("serve: --sync takes always, group or none (not '%s')", v);

@@ -382,6 +382,9 @@ static const command commands[] = {
      "  --drain-timeout S       how long running requests get on SIGTERM (default 30)\n"
      "  --allow-anonymous P     a request without a token runs as principal P\n"
      "  --public-metrics        /metrics and /healthz answer without a token\n"
+     "  --batch-jobs N          threads running a batch posted to /batch (default 1)\n"
+     "  --worker                run the queue's jobs in the service (provost worker cannot\n"
+     "                          run beside it); --worker-threads N of them at once\n"
      "\n"
      "Exit status: 0 stopped cleanly, 1 requests still ran at the drain deadline (the\n"
      "next open of the database finishes them), 2 bad usage or the service could not start.\n"},

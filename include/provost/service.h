@@ -35,6 +35,10 @@ typedef struct provost_serve_options {
     unsigned drain_timeout;      /* seconds (0: the default) */
     const char *allow_anonymous; /* a request without a token runs as this principal */
     int public_metrics;          /* /metrics and /healthz answer without a token */
+    unsigned batch_jobs;         /* threads running one posted batch (0: 1); one batch runs
+                                    at a time, the others wait */
+    int worker;                  /* run the queue worker in the service (else jobs wait for one) */
+    unsigned worker_threads;     /* its threads (0: 1) */
     /* Where the service says what it does: one line each, without a newline (the first is
      * "listening on http://ADDR:PORT" once it serves).  NULL: silent. */
     void (*log)(void *ud, const char *line);
