@@ -55,8 +55,9 @@ contains "attempts" "$T/out" "2 of 2"
 contains "the error" "$T/out" "0x80004005 Test failure"
 "$P" queue retry "$F"; check "retry" 0 $?
 "$P" queue list --state 10 >"$T/out"; contains "queued for retry" "$T/out" "$F  10  QUEUED_FOR_RETRY"
-"$P" worker --drain >"$T/out" 2>&1
+PROVOST_TEST_TRACE="$T/retry.trace" "$P" worker --drain >"$T/out" 2>&1
 contains "runs again with its retries anew" "$T/out" "$F attempt 2: FAILED_AWAITING_OPERATOR"
+check "the operator's retry ran the request again, twice" 2 "$(grep -c "^process	Q/Fail" "$T/retry.trace" 2>/dev/null)"
 "$P" queue delete "$F"; check "delete" 0 $?
 "$P" queue status "$F" >"$T/out" 2>&1; check "deleted" 2 $?
 "$P" queue status "$C" >"$T/out"; contains "the dependent stops waiting" "$T/out" "12 WITH_COMPLETE_PREREQ"
