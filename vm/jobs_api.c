@@ -397,6 +397,7 @@ static int retry(provost_engine *e, pvm_job *j, provost_error *err)
         return wrong_state(err, j, "only a job awaiting the operator (15) can be retried");
     pvm_job_set_int(j, "state", PROVOST_JOB_QUEUED_FOR_RETRY);
     pvm_job_set_int(j, "attempts", 0);
+    pvm_job_set_int(j, "round", pvm_job_int(j, "round", 0) + 1); /* new keys for the new attempts */
     pvm_job_set_int(j, "due", provost_now_ms());
     return pvm_job_save(e, j, false, PROVOST_SYNC_GROUP, err);
 }

@@ -124,9 +124,15 @@ const char *provost_queue_worker_name(const provost_queue_worker *w)
     return w->name;
 }
 
-static void attempt_key(char *out, size_t n, const char *id, unsigned attempt)
+/* The key of an attempt: its number, and after each operator's retry (which counts the
+ * attempts anew) the number of those retries, so a new attempt never meets the recorded
+ * outcome of an earlier one. */
+static void attempt_key(char *out, size_t n, const char *id, unsigned round, unsigned attempt)
 {
-    snprintf(out, n, "queue:%s:%u", id, attempt);
+    if (round)
+        snprintf(out, n, "queue:%s:r%u:%u", id, round, attempt);
+    else
+        snprintf(out, n, "queue:%s:%u", id, attempt);
 }
 
 /* ---- recovery ------------------------------------------------------------------------- */
@@ -157,10 +163,11 @@ static int collect(void *ud, const char *key, size_t klen, const char *val, size
 }
 
 /* The attempt of a job whose worker died, from its recorded outcome. */
-static void outcome_of(provost_engine *e, const char *id, unsigned attempt, pvm_attempt *a, char *desc, size_t n)
+static void outcome_of(provost_engine *e, const char *id, unsigned round, unsigned attempt, pvm_attempt *a,
+                       char *desc, size_t n)
 {
     char key[128], *o = NULL;
-    attempt_key(key, sizeof key, id, attempt);
+    attempt_key(key, sizeof key, id, round, attempt);
     memset(a, 0, sizeof *a);
     a->code = PROVOST_E_ABORTED;
     snprintf(desc, n, "the worker running attempt %u stopped before it finished", attempt);
@@ -203,12 +210,13 @@ int provost_queue_recover(provost_queue_worker *w, int64_t now_ms, size_t *n, pr
             continue;
         char *owner = (char *)xmlGetNoNsProp(j.root, BAD_CAST "owner");
         unsigned attempt = (unsigned)pvm_job_int(&j, "attempts", 0);
+        unsigned round = (unsigned)pvm_job_int(&j, "round", 0);
         bool dead = j.state0 == PROVOST_JOB_STARTED && (!owner || !pvm_jobs_owner_alive(owner));
         pvm_job_release(&j);
         if (dead) {
             pvm_attempt a;
             char desc[600];
-            outcome_of(w->e, s.ids[i], attempt, &a, desc, sizeof desc);
+            outcome_of(w->e, s.ids[i], round, attempt, &a, desc, sizeof desc);
             int state;
             rc = pvm_jobs_settle(w->e, s.ids[i], owner ? owner : "", attempt, now_ms, w->sync, &a, &state, err);
             (*n)++;
@@ -283,10 +291,11 @@ int provost_queue_run_next(provost_queue_worker *w, int64_t now_ms, provost_queu
     memset(ran, 0, sizeof *ran);
     snprintf(ran->id, sizeof ran->id, "%s", j.id);
     ran->attempt = (unsigned)pvm_job_int(&j, "attempts", 1);
+    unsigned round = (unsigned)pvm_job_int(&j, "round", 0);
     xmlDocPtr req = job_request(&j);
     pvm_job_release(&j);
     char key[128];
-    attempt_key(key, sizeof key, ran->id, ran->attempt);
+    attempt_key(key, sizeof key, ran->id, round, ran->attempt);
     provost_response resp = {0};
     provost_error e2 = {0};
     int sub = req ? provost_submit_doc_keyed(w->e, key, req, 0, &resp, &e2) : -1;
