@@ -316,6 +316,12 @@ queue)
     req "retry" 200 -H "$OPS" -X POST "$U/queue/$F/retry"
     curl -s -g -o "$T/st" -H "$OPS" "$U/queue/$F"
     [ "$(field due_ms "$T/st")" -gt "$due" ]; check "retried: due again, now" 0 $?
+    i=0
+    while [ "$(grep -c "^process	T/Fail" "$T/trace")" -lt 2 ] && [ $i -lt 600 ]; do
+        sleep 0.05
+        i=$((i + 1))
+    done
+    check "retried: it ran again" 2 "$(grep -c "^process	T/Fail" "$T/trace")"
     req "retry of a job that is not awaiting its operator" 409 -H "$OPS" -X POST "$U/queue/$A/retry"
     # delete
     req "submit later" 201 -H "$OPS" -X POST --data-binary "$OK" "$U/queue?delay=3600"
