@@ -161,14 +161,15 @@ static bool plain_text(const xmlNode *t)
     return t->type == XML_TEXT_NODE && t->name == xmlStringText;
 }
 
-/* The length of N written, or (size_t)-1 when N is not plain. */
-static size_t plain_len(const xmlNode *n, int depth)
+/* The length of N written (named AS when AS is not NULL), or (size_t)-1 when N is not
+ * plain. */
+static size_t plain_len(const xmlNode *n, const char *as, int depth)
 {
     if (plain_text(n))
         return escaped_len(n->content, false);
     if (n->type != XML_ELEMENT_NODE || n->ns || n->nsDef || depth > PLAIN_DEPTH)
         return (size_t)-1;
-    size_t name = strlen((const char *)n->name);
+    size_t name = strlen(as ? as : (const char *)n->name);
     size_t len = 1 + name + (n->children ? 4 + name : 2); /* <a>..</a> or <a/> */
     for (const xmlAttr *a = n->properties; a; a = a->next) {
         if (a->ns)
@@ -182,7 +183,7 @@ static size_t plain_len(const xmlNode *n, int depth)
         }
     }
     for (const xmlNode *c = n->children; c; c = c->next) {
-        size_t l = plain_len(c, depth + 1);
+        size_t l = plain_len(c, NULL, depth + 1);
         if (l == (size_t)-1)
             return l;
         len += l;
@@ -190,13 +191,15 @@ static size_t plain_len(const xmlNode *n, int depth)
     return len;
 }
 
-static char *plain_write(const xmlNode *n, char *o)
+static char *plain_write(const xmlNode *n, const char *as, char *o)
 {
     if (plain_text(n))
         return put_escaped(o, n->content, false);
-    size_t name = strlen((const char *)n->name);
+    if (!as)
+        as = (const char *)n->name;
+    size_t name = strlen(as);
     *o++ = '<';
-    o = put(o, (const char *)n->name, name);
+    o = put(o, as, name);
     for (const xmlAttr *a = n->properties; a; a = a->next) {
         *o++ = ' ';
         o = put(o, (const char *)a->name, strlen((const char *)a->name));
@@ -209,9 +212,9 @@ static char *plain_write(const xmlNode *n, char *o)
         return put(o, "/>", 2);
     *o++ = '>';
     for (const xmlNode *c = n->children; c; c = c->next)
-        o = plain_write(c, o);
+        o = plain_write(c, NULL, o);
     o = put(o, "</", 2);
-    o = put(o, (const char *)n->name, name);
+    o = put(o, as, name);
     *o++ = '>';
     return o;
 }
@@ -224,14 +227,41 @@ static char *plain_string(xmlNodePtr n, unsigned flags, size_t *len, bool *fallb
     if ((flags & (PU_XML_FORMAT | PU_XML_DECL)) || n->type != XML_ELEMENT_NODE ||
         (n->doc && n->doc->type != XML_DOCUMENT_NODE))
         return NULL;
-    size_t l = plain_len(n, 0);
+    size_t l = plain_len(n, NULL, 0);
     if (l == (size_t)-1)
         return NULL;
     *fallback = false;
     char *text = malloc(l + 1);
     if (!text)
         return NULL;
-    char *end = plain_write(n, text);
+    char *end = plain_write(n, NULL, text);
+    *end = 0;
+    if (len)
+        *len = (size_t)(end - text);
+    return text;
+}
+
+char *pu_xml_plain_wrapped(const char *outer, xmlNodePtr n, const char *as, size_t *len, bool *plain)
+{
+    *plain = false;
+    if (!n || n->type != XML_ELEMENT_NODE || (n->doc && n->doc->type != XML_DOCUMENT_NODE))
+        return NULL;
+    size_t l = plain_len(n, as, 0);
+    if (l == (size_t)-1)
+        return NULL;
+    *plain = true;
+    size_t o = strlen(outer);
+    char *text = malloc(l + 2 * o + 6);
+    if (!text)
+        return NULL;
+    char *end = text;
+    *end++ = '<';
+    end = put(end, outer, o);
+    *end++ = '>';
+    end = plain_write(n, as, end);
+    end = put(end, "</", 2);
+    end = put(end, outer, o);
+    *end++ = '>';
     *end = 0;
     if (len)
         *len = (size_t)(end - text);

@@ -74,11 +74,37 @@ typedef struct target {
     const pvm_target *links; /* a request's procedure: linked by the cache */
 } target;
 
+/* Where the parts' responses go: each a <response> under <responses> in a document made
+ * when first needed; or, for a request of one part answered compactly, its response
+ * written straight to text when it is plain (util/xmlout.h), with no tree built for it --
+ * most responses are, and building, copying and freeing that tree cost more than the
+ * rest of a small request's own work. */
+typedef struct answer {
+    bool direct;       /* one part, compact */
+    bool written;      /* text holds the response */
+    char *text;
+    size_t len;
+    xmlDocPtr doc;     /* or NULL */
+    xmlNodePtr holder; /* <responses>, its root */
+} answer;
+
+static xmlNodePtr answer_holder(answer *a)
+{
+    if (a->holder)
+        return a->holder;
+    if (!a->doc && !(a->doc = xmlNewDoc(BAD_CAST "1.0")))
+        return NULL;
+    a->holder = xmlNewDocNode(a->doc, NULL, BAD_CAST "responses", NULL);
+    if (a->holder)
+        xmlDocSetRootElement(a->doc, a->holder);
+    return a->holder;
+}
+
 /* Runs one transaction on the request document doc (root <request>, owned by the
- * caller), appending its <response> under out.  Errors met while it runs become its
- * errorContext; libxml2's own report of them (XPath type errors and the like) would only
- * be noise on the engine's stderr. */
-static int run_part(provost_engine *e, pvm_catalog *cat, const target *t, xmlDocPtr doc, xmlNodePtr out,
+ * caller), answering it in ans.  Errors met while it runs become its errorContext;
+ * libxml2's own report of them (XPath type errors and the like) would only be noise on
+ * the engine's stderr. */
+static int run_part(provost_engine *e, pvm_catalog *cat, const target *t, xmlDocPtr doc, answer *ans,
                     const char *key, const char *as, uint32_t *failed_code)
 {
     xmlSetStructuredErrorFunc(NULL, pu_xmlerr_drop); /* per thread */
@@ -90,8 +116,7 @@ static int run_part(provost_engine *e, pvm_catalog *cat, const target *t, xmlDoc
     r.context = child(root, "context");
     if (!r.context)
         r.context = xmlNewChild(root, NULL, BAD_CAST "context", NULL);
-    xmlNodePtr response = xmlNewChild(out, NULL, BAD_CAST "response", NULL);
-    if (!r.data || !r.context || !response)
+    if (!r.data || !r.context)
         return -1;
     /* the engine owns these parts of the context */
     for (xmlNodePtr c = r.context->children, next; c; c = next) {
@@ -170,20 +195,30 @@ static int run_part(provost_engine *e, pvm_catalog *cat, const target *t, xmlDoc
     pvm_queue_forget(&r); /* jobs of a stuck transaction wait for it to be resolved */
     pvm_counters_end(e->counters, id, rc == 0 ? PVM_OUTCOME_OK : PVM_OUTCOME_FAILED, pvm_now_ns() - t0);
 
-    if (rc == 0) {
-        xmlNodePtr d = result ? xmlDocCopyNode(result, out->doc, 1) : NULL;
-        if (!d)
-            d = xmlNewDocNode(out->doc, NULL, BAD_CAST "data", NULL);
-        xmlNodeSetName(d, BAD_CAST "data");
-        xmlAddChild(response, d);
-    } else {
-        if (!r.err.code)
-            pvm_fail(&r, PROVOST_E_FAIL, "the request failed");
-        pvm_counters_failed(e->counters, r.err.code, pvm_req_principal(&r), t->simple ? t->ns->name : "",
-                            pvm_bundle_str(t->ns->bundle, proc->name), r.err.description);
-        pvm_error_node(&r.err, response);
-        if (failed_code && !*failed_code)
-            *failed_code = r.err.code;
+    int answered = 0;
+    if (rc == 0 && result && ans->direct)
+        ans->text = pu_xml_plain_wrapped("response", result, "data", &ans->len, &ans->written);
+    if (!ans->written) {
+        xmlNodePtr holder = answer_holder(ans);
+        xmlNodePtr response = holder ? xmlNewChild(holder, NULL, BAD_CAST "response", NULL) : NULL;
+        if (!response)
+            answered = -1;
+        if (rc == 0 && response) {
+            xmlNodePtr d = result ? xmlDocCopyNode(result, response->doc, 1) : NULL;
+            if (!d)
+                d = xmlNewDocNode(response->doc, NULL, BAD_CAST "data", NULL);
+            xmlNodeSetName(d, BAD_CAST "data");
+            xmlAddChild(response, d);
+        } else if (rc != 0) {
+            if (!r.err.code)
+                pvm_fail(&r, PROVOST_E_FAIL, "the request failed");
+            pvm_counters_failed(e->counters, r.err.code, pvm_req_principal(&r), t->simple ? t->ns->name : "",
+                                pvm_bundle_str(t->ns->bundle, proc->name), r.err.description);
+            if (response)
+                pvm_error_node(&r.err, response);
+            if (failed_code && !*failed_code)
+                *failed_code = r.err.code;
+        }
     }
     pvm_error_clear(&r.err);
     pvm_rights_end(&r);
@@ -198,7 +233,7 @@ static int run_part(provost_engine *e, pvm_catalog *cat, const target *t, xmlDoc
     xmlFree(user);
     xmlFree(client);
     xmlSetStructuredErrorFunc(NULL, NULL);
-    return rc == 0 ? 0 : 1;
+    return answered ? answered : rc == 0 ? 0 : 1;
 }
 
 /* ---- requests ------------------------------------------------------------------------ */
@@ -262,12 +297,10 @@ static int run_request(provost_engine *e, pvm_catalog *cat, xmlDocPtr doc, const
         else if (is_request_elem(c, "context"))
             context = c;
     }
-    xmlDocPtr outdoc = xmlNewDoc(BAD_CAST "1.0");
-    xmlNodePtr holder = outdoc ? xmlNewDocNode(outdoc, NULL, BAD_CAST "responses", NULL) : NULL;
+    answer ans = {.direct = ndata <= 1 && !format};
     int failed = 0;
     uint32_t code = 0;
-    if (holder) {
-        xmlDocSetRootElement(outdoc, holder);
+    {
         xmlNodePtr d = root->children;
         for (size_t part = 0; part < (ndata ? ndata : 1); part++) {
             while (d && !is_request_elem(d, "data"))
@@ -330,7 +363,7 @@ static int run_request(provost_engine *e, pvm_catalog *cat, xmlDocPtr doc, const
             char partkey[1100];
             if (key && ndata > 1)
                 snprintf(partkey, sizeof partkey, "%s#%zu", key, part + 1);
-            failed |= run_part(e, cat, t, pd, holder, key ? (ndata > 1 ? partkey : key) : NULL, as, &code);
+            failed |= run_part(e, cat, t, pd, &ans, key ? (ndata > 1 ? partkey : key) : NULL, as, &code);
             if (pd != doc)
                 xmlFreeDoc(pd);
             if (d)
@@ -338,17 +371,20 @@ static int run_request(provost_engine *e, pvm_catalog *cat, xmlDocPtr doc, const
         }
     }
     xmlFreeDoc(doc);
-    if (!holder) {
-        xmlFreeDoc(outdoc);
-        resp->failed = 1;
-        resp->code = PROVOST_E_OUTOFMEMORY;
-        return -1;
+    if (ans.written) {
+        resp->xml = ans.text;
+        resp->len = ans.len;
+    } else if (ans.holder) {
+        xmlNodePtr shown = ndata > 1 ? ans.holder : ans.holder->children;
+        resp->xml = shown ? pu_xml_string(shown, format ? PU_XML_FORMAT : 0, &resp->len) : NULL;
     }
-    xmlNodePtr shown = ndata > 1 ? holder : holder->children;
-    resp->xml = shown ? pu_xml_string(shown, format ? PU_XML_FORMAT : 0, &resp->len) : NULL;
+    xmlFreeDoc(ans.doc);
     resp->failed = failed;
     resp->code = code;
-    xmlFreeDoc(outdoc);
+    if (!resp->xml) {
+        resp->failed = 1;
+        resp->code = PROVOST_E_OUTOFMEMORY;
+    }
     return resp->xml ? 0 : -1;
 }
 

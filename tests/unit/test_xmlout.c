@@ -2,7 +2,7 @@
  * test_xmlout.c -- the one serialiser (util/xmlout.c): a node without a declaration, a
  * document with one exactly as libxml2's own dump writes it, indented output ending in a
  * newline, non-ASCII text kept as UTF-8, plain trees (written without libxml2) byte for
- * byte as libxml2 writes them, a context reused call after call (and by kind)
+ * byte as libxml2 writes them, also wrapped in an element and renamed, a context reused call after call (and by kind)
  * giving each call only its own text, a large text node, and threads each with their own.
  */
 #include <stdarg.h>
@@ -132,6 +132,63 @@ static void test_plain_as_libxml2(void **state)
     xmlFreeDoc(d);
 }
 
+/* A plain node written inside an element it is not in, under another name: byte for byte
+ * what libxml2 writes of the tree that would otherwise be built (a copy of the node,
+ * renamed, under a new element); a node that is not plain is left to the caller. */
+static void test_plain_wrapped(void **state)
+{
+    (void)state;
+    static const char *const plain[] = {
+        "<a/>",
+        "<a x='1' y='&quot;&#10;'><b>t &amp; &lt;</b><c/>tail</a>",
+        "<data><x a='1'>v</x><x a='2'/></data>",
+    };
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+        xmlDocPtr d = parse(plain[i]);
+        xmlNodePtr n = xmlDocGetRootElement(d);
+        for (int renamed = 0; renamed < 2; renamed++) {
+            xmlDocPtr out = xmlNewDoc(BAD_CAST "1.0");
+            xmlNodePtr resp = xmlNewDocNode(out, NULL, BAD_CAST "response", NULL);
+            xmlDocSetRootElement(out, resp);
+            xmlNodePtr copy = xmlDocCopyNode(n, out, 1);
+            if (renamed)
+                xmlNodeSetName(copy, BAD_CAST "data");
+            xmlAddChild(resp, copy);
+            char *want = libxml2_text(resp);
+            bool is_plain = false;
+            size_t len = 0;
+            char *got = pu_xml_plain_wrapped("response", n, renamed ? "data" : NULL, &len, &is_plain);
+            assert_true(is_plain);
+            assert_non_null(got);
+            assert_string_equal(got, want);
+            assert_int_equal(len, strlen(want));
+            free(got);
+            free(want);
+            xmlFreeDoc(out);
+        }
+        xmlFreeDoc(d);
+    }
+    static const char *const not_plain[] = {
+        "<a xmlns='urn:x'><b/></a>",
+        "<a><!-- c --></a>",
+        "<a x='caf\xc3\xa9'/>",
+        "<a>\xe2\x82\xac</a>",
+    };
+    for (size_t i = 0; i < sizeof not_plain / sizeof not_plain[0]; i++) {
+        xmlDocPtr d = parse(not_plain[i]);
+        bool is_plain = true;
+        assert_null(pu_xml_plain_wrapped("response", xmlDocGetRootElement(d), "data", NULL, &is_plain));
+        assert_false(is_plain);
+        xmlFreeDoc(d);
+    }
+    /* a text node is not an element to rename */
+    xmlNodePtr t = xmlNewText(BAD_CAST "t");
+    bool is_plain = true;
+    assert_null(pu_xml_plain_wrapped("response", t, "data", NULL, &is_plain));
+    assert_false(is_plain);
+    xmlFreeNode(t);
+}
+
 static void test_format(void **state)
 {
     (void)state;
@@ -209,6 +266,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_node_and_document),
         cmocka_unit_test(test_plain_as_libxml2),
+        cmocka_unit_test(test_plain_wrapped),
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_large_text),
         cmocka_unit_test(test_threads),

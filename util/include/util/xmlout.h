@@ -7,6 +7,7 @@
 #ifndef PU_XMLOUT_H
 #define PU_XMLOUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <libxml/tree.h>
@@ -20,5 +21,12 @@ enum {
 /* n and everything under it as UTF-8 text, malloc'd and NUL-terminated; *len (when len
  * is not NULL) its length.  NULL when out of memory or libxml2 cannot write it. */
 char *pu_xml_string(xmlNodePtr n, unsigned flags, size_t *len);
+
+/* What pu_xml_string(o, 0, len) writes of an element o named OUTER holding only a copy of
+ * N renamed AS (N's own name when AS is NULL), written straight from N: no copy, no tree
+ * for o.  Only for a plain N (elements without namespaces, their attributes and ASCII
+ * text); else NULL with *plain false, for the caller to build the tree.  NULL with *plain
+ * true when out of memory. */
+char *pu_xml_plain_wrapped(const char *outer, xmlNodePtr n, const char *as, size_t *len, bool *plain);
 
 #endif
