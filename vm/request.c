@@ -118,27 +118,30 @@ static int run_part(provost_engine *e, pvm_catalog *cat, const target *t, xmlDoc
         r.context = xmlNewChild(root, NULL, BAD_CAST "context", NULL);
     if (!r.data || !r.context)
         return -1;
-    /* the engine owns these parts of the context */
-    for (xmlNodePtr c = r.context->children, next; c; c = next) {
-        next = c->next;
-        if (c->type == XML_ELEMENT_NODE &&
-            (xmlStrEqual(c->name, BAD_CAST "transactionContext") || xmlStrEqual(c->name, BAD_CAST "executeContext") ||
-             xmlStrEqual(c->name, BAD_CAST "errorContext"))) {
-            xmlUnlinkNode(c);
-            xmlFreeNode(c);
-        }
-    }
     pvm_uuid(r.txid);
     memcpy(r.jt.txid, r.txid, sizeof r.jt.txid);
     r.jt.outcome_key = key;
-    xmlNodePtr tc = xmlNewDocNode(doc, NULL, BAD_CAST "transactionContext", NULL);
-    if (!tc)
-        return -1;
-    xmlNewProp(tc, BAD_CAST "transactionId", BAD_CAST r.txid);
-    if (r.context->children)
-        xmlAddPrevSibling(r.context->children, tc);
-    else
-        xmlAddChild(r.context, tc);
+    /* a thread's request skeleton (reqdoc.c) has its transactionContext, and only that */
+    if (!pvm_reqdoc_set_txid(doc, r.txid)) {
+        /* the engine owns these parts of the context */
+        for (xmlNodePtr c = r.context->children, next; c; c = next) {
+            next = c->next;
+            if (c->type == XML_ELEMENT_NODE &&
+                (xmlStrEqual(c->name, BAD_CAST "transactionContext") ||
+                 xmlStrEqual(c->name, BAD_CAST "executeContext") || xmlStrEqual(c->name, BAD_CAST "errorContext"))) {
+                xmlUnlinkNode(c);
+                xmlFreeNode(c);
+            }
+        }
+        xmlNodePtr tc = xmlNewDocNode(doc, NULL, BAD_CAST "transactionContext", NULL);
+        if (!tc)
+            return -1;
+        xmlNewProp(tc, BAD_CAST "transactionId", BAD_CAST r.txid);
+        if (r.context->children)
+            xmlAddPrevSibling(r.context->children, tc);
+        else
+            xmlAddChild(r.context, tc);
+    }
     xmlNodePtr sc = child(r.context, "securityContext");
     r.root_impersonate = flag(sc, "impersonate", 0);
     r.root_trusted = flag(sc, "trusted", 1);
@@ -307,7 +310,14 @@ static int run_request(provost_engine *e, pvm_catalog *cat, xmlDocPtr doc, const
                 d = d->next;
             xmlDocPtr pd;
             xmlNodePtr pr, data;
-            if (ndata <= 1 && !global) {
+            if (ndata <= 1 && !global && pvm_reqdoc_is(doc)) {
+                /* a thread's request skeleton: its data and context already */
+                pd = doc;
+                pr = root;
+                data = d;
+                context = NULL;
+                d = NULL;
+            } else if (ndata <= 1 && !global) {
                 /* one part: the request's document (ours, freed below) becomes the part's,
                  * holding only its data and then its context, as a copy would: nothing is
                  * copied */
@@ -370,7 +380,7 @@ static int run_request(provost_engine *e, pvm_catalog *cat, xmlDocPtr doc, const
                 d = d->next;
         }
     }
-    xmlFreeDoc(doc);
+    pvm_reqdoc_free(doc);
     if (ans.written) {
         resp->xml = ans.text;
         resp->len = ans.len;
@@ -562,14 +572,14 @@ static int call_as(provost_engine *e, const char *key, const char *as, const cha
         doc = parse(data, len, resp, err);
         if (!doc)
             return -1;
-    } else {
+    } else if (!(doc = pvm_reqdoc_take())) { /* the thread's is in use */
         doc = xmlNewDoc(BAD_CAST "1.0");
         if (doc)
             xmlDocSetRootElement(doc, xmlNewDocNode(doc, NULL, BAD_CAST "data", NULL));
     }
     xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
     if (!root) {
-        xmlFreeDoc(doc);
+        pvm_reqdoc_free(doc);
         return bad_input(resp, err, PROVOST_E_OUTOFMEMORY, "out of memory");
     }
     provost_strip_mpf(root);
@@ -577,7 +587,7 @@ static int call_as(provost_engine *e, const char *key, const char *as, const cha
         /* wrap it: <request><data/></request> */
         xmlNodePtr req = xmlNewDocNode(doc, NULL, BAD_CAST "request", NULL);
         if (!req) {
-            xmlFreeDoc(doc);
+            pvm_reqdoc_free(doc);
             return bad_input(resp, err, PROVOST_E_OUTOFMEMORY, "out of memory");
         }
         xmlUnlinkNode(root);
@@ -587,21 +597,21 @@ static int call_as(provost_engine *e, const char *key, const char *as, const cha
     } else if (!is_request_elem(root, "request")) {
         char name[128];
         snprintf(name, sizeof name, "%s", (const char *)root->name);
-        xmlFreeDoc(doc);
+        pvm_reqdoc_free(doc);
         return bad_input(resp, err, PROVOST_E_INVALIDARG, "the data document is <%s>: expected <data> or <request>",
                          name);
     }
     size_t ndata = 0;
     for (xmlNodePtr c = root->children; c; c = c->next) {
         if (is_request_elem(c, "procedure")) {
-            xmlFreeDoc(doc);
+            pvm_reqdoc_free(doc);
             return bad_input(resp, err, PROVOST_E_INVALIDARG,
                              "a simple request cannot carry a <procedure>: submit it as a trusted request (provost run)");
         }
         ndata += is_request_elem(c, "data");
     }
     if (ndata > 1) {
-        xmlFreeDoc(doc);
+        pvm_reqdoc_free(doc);
         return bad_input(resp, err, PROVOST_E_INVALIDARG, "a simple request has at most one <data>");
     }
     pvm_catalog *cat = pvm_catalog_get(e);
@@ -610,14 +620,14 @@ static int call_as(provost_engine *e, const char *key, const char *as, const cha
     int rc = 0;
     if (p == PROVOST_NONE) {
         pvm_catalog_put(cat);
-        xmlFreeDoc(doc);
+        pvm_reqdoc_free(doc);
         bad_input(resp, err, PROVOST_E_NOTFOUND, ns ? "namespace '%s' has no procedure '%s'" : "no namespace '%s' is registered%.0s",
                   nsname, procname);
         return 0; /* the request ran, and failed */
     }
     if (ns->bundle->procs_v[p].access != PROVOST_ACCESS_PUBLIC) {
         pvm_catalog_put(cat);
-        xmlFreeDoc(doc);
+        pvm_reqdoc_free(doc);
         bad_input(resp, err, PROVOST_E_ACCESSDENIED,
                   "procedure '%s' of namespace '%s' is private: a simple request can only call public procedures",
                   procname, nsname);

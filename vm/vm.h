@@ -305,6 +305,14 @@ xmlNodePtr pvm_execute_data(xmlDocPtr doc); /* the executeData child of the exec
 /* execxml.c: executeXml{executeData (a copy of DATA, or empty)}, *exec its executeData */
 xmlDocPtr pvm_execute_xml(xmlNodePtr data, xmlNodePtr *exec);
 void pvm_execute_xml_free(xmlDocPtr doc);
+/* reqdoc.c: the thread's request skeleton of a call without data,
+ * <request><data/><context><transactionContext transactionId/></context></request>, or
+ * NULL when it is in use; pvm_reqdoc_set_txid writes its transactionId (false when DOC is
+ * not the skeleton); pvm_reqdoc_free gives it back, or frees any other request document */
+xmlDocPtr pvm_reqdoc_take(void);
+bool pvm_reqdoc_is(xmlDocPtr doc);
+bool pvm_reqdoc_set_txid(xmlDocPtr doc, const char *txid);
+void pvm_reqdoc_free(xmlDocPtr doc);
 
 /* pctx.c: the context of a provider call, put first under DOC's root for the call */
 typedef struct pvm_ctx_args {
