@@ -5,6 +5,9 @@
  * a step does: the next step finds it as it was made -- the document and its root exactly
  * as recorded when they were made, fields, name and all -- with the old contents freed.  A
  * document that anything changed (a provider may, its root is its own) is freed instead.
+ * An empty executeData made here is kept the same way, its contents freed, for the next
+ * step that asks for an empty one (most steps without a literal executeData or a before);
+ * one that was changed in any way but its contents is freed with the rest.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -17,6 +20,8 @@ typedef struct spare {
     bool in_use;
     xmlDoc doc_was;   /* as made, its root linked */
     xmlNode root_was; /* as made, without children */
+    xmlNodePtr ed;    /* an empty executeData made here, under the root, or NULL */
+    xmlNode ed_was;   /* as made, without children */
 } spare;
 
 static __thread spare *mine;
@@ -63,15 +68,27 @@ static xmlDocPtr make(void)
     return doc;
 }
 
+/* N as recorded in WAS, but for its children, and still named NAME. */
+static bool same_node(xmlNodePtr n, const xmlNode *was, const char *name)
+{
+    xmlNode now;
+    memcpy(&now, n, sizeof now);
+    now.children = now.last = NULL;
+    return memcmp(&now, was, sizeof now) == 0 && strcmp((const char *)n->name, name) == 0;
+}
+
 /* The thread's document unchanged since it was made, but for its root's children. */
 static bool as_made(const spare *s)
 {
     xmlNodePtr root = s->doc->children;
-    if (!root || memcmp(s->doc, &s->doc_was, sizeof(xmlDoc)) != 0 || strcmp((const char *)root->name, "executeXml"))
-        return false;
-    xmlNode now = *root;
-    now.children = now.last = NULL;
-    return memcmp(&now, &s->root_was, sizeof now) == 0;
+    return root && memcmp(s->doc, &s->doc_was, sizeof(xmlDoc)) == 0 && same_node(root, &s->root_was, "executeXml");
+}
+
+/* The kept executeData still the root's one child, unchanged but for its contents. */
+static bool ed_as_made(const spare *s)
+{
+    xmlNodePtr root = s->doc->children;
+    return s->ed && root->children == s->ed && root->last == s->ed && same_node(s->ed, &s->ed_was, "executeData");
 }
 
 /* The one place an executeXml document is made: the root, and under it executeData -- a
@@ -91,18 +108,32 @@ xmlDocPtr pvm_execute_xml(xmlNodePtr data, xmlNodePtr *exec)
         if (doc && s && !s->doc) { /* the thread's from now on */
             s->doc = doc;
             s->in_use = true;
-            s->doc_was = *doc;
-            s->root_was = *doc->children;
+            memcpy(&s->doc_was, doc, sizeof(xmlDoc));
+            memcpy(&s->root_was, doc->children, sizeof(xmlNode));
         }
     }
     if (!doc)
         return NULL;
     xmlNodePtr root = doc->children;
+    bool keep = s && doc == s->doc;
+    if (keep && s->ed) {
+        if (!data) {
+            *exec = s->ed;
+            return doc;
+        }
+        xmlUnlinkNode(s->ed);
+        xmlFreeNode(s->ed);
+        s->ed = NULL;
+    }
     xmlNodePtr ed = data ? xmlDocCopyNode(data, doc, 1) : xmlNewDocNode(doc, NULL, BAD_CAST "executeData", NULL);
     if (!ed || !xmlAddChild(root, ed)) {
         xmlFreeNode(ed);
         pvm_execute_xml_free(doc);
         return NULL;
+    }
+    if (keep && !data) {
+        s->ed = ed;
+        memcpy(&s->ed_was, ed, sizeof(xmlNode));
     }
     *exec = ed;
     return doc;
@@ -120,10 +151,17 @@ void pvm_execute_xml_free(xmlDocPtr doc)
     s->in_use = false;
     if (!as_made(s)) {
         s->doc = NULL;
+        s->ed = NULL;
         xmlFreeDoc(doc);
         return;
     }
     xmlNodePtr root = doc->children;
+    if (ed_as_made(s)) {
+        xmlFreeNodeList(s->ed->children);
+        s->ed->children = s->ed->last = NULL;
+        return;
+    }
+    s->ed = NULL; /* freed below if still here; else no longer the document's */
     xmlFreeNodeList(root->children);
     root->children = root->last = NULL;
 }

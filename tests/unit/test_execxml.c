@@ -1,8 +1,9 @@
 /*
  * test_execxml.c -- vm/execxml.c: the executeXml document a thread keeps for its next step.
- * Whatever was done to the one given back -- its root renamed (even in the same memory),
- * given an attribute or a namespace, a node put beside it, its contents changed -- the next
- * one is exactly executeXml{executeData}, with the data asked for and nothing else.
+ * Whatever was done to the one given back -- its root or its executeData renamed (even in
+ * the same memory), given an attribute or a namespace, a node put beside it, its contents
+ * changed, its executeData replaced or taken out -- the next one is exactly
+ * executeXml{executeData}, with the data asked for and nothing else.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -46,19 +47,45 @@ static void change(xmlDocPtr doc, int how)
     case 5: xmlAddPrevSibling(root, xmlNewDocComment(doc, BAD_CAST "c")); break;
     case 6: xmlNewChild(root, NULL, BAD_CAST "extra", NULL); break;
     case 7: xmlNodeSetContent(pvm_execute_data(doc), BAD_CAST "text"); break;
+    /* the empty executeData, which is kept too */
+    case 8: xmlNewProp(pvm_execute_data(doc), BAD_CAST "x", BAD_CAST "1"); break;
+    case 9: xmlNodeSetName(pvm_execute_data(doc), BAD_CAST "other"); break;
+    case 10: ((char *)pvm_execute_data(doc)->name)[0] = 'E'; break;
+    case 11: {
+        xmlNodePtr ed = pvm_execute_data(doc);
+        xmlUnlinkNode(ed);
+        xmlFreeNode(ed);
+        break;
+    }
+    case 12: {
+        xmlNodePtr ed = pvm_execute_data(doc);
+        xmlNodePtr other = xmlNewDocNode(doc, NULL, BAD_CAST "executeData", NULL);
+        xmlReplaceNode(ed, other);
+        xmlFreeNode(ed);
+        break;
+    }
+    case 13: xmlNewNs(pvm_execute_data(doc), BAD_CAST "urn:x", BAD_CAST "x"); break;
+    case 14: xmlAddNextSibling(pvm_execute_data(doc), xmlNewDocNode(doc, NULL, BAD_CAST "after", NULL)); break;
     }
 }
+
+#define CHANGES 15
 
 static void test_next_is_fresh(void **state)
 {
     (void)state;
     xmlDocPtr lit = xmlReadMemory("<executeData><a>1</a></executeData>", 35, "lit", NULL, 0);
     assert_non_null(lit);
-    for (int how = 0; how < 8; how++) {
+    for (int how = 0; how < CHANGES; how++) {
         xmlNodePtr exec;
         xmlDocPtr doc = pvm_execute_xml(NULL, &exec);
         assert_fresh(doc, exec, "<executeXml><executeData/></executeXml>");
         xmlNewChild(exec, NULL, BAD_CAST "out", BAD_CAST "v");
+        change(doc, how);
+        pvm_execute_xml_free(doc);
+        /* an empty one again, then one of data */
+        doc = pvm_execute_xml(NULL, &exec);
+        assert_fresh(doc, exec, "<executeXml><executeData/></executeXml>");
         change(doc, how);
         pvm_execute_xml_free(doc);
         doc = pvm_execute_xml(xmlDocGetRootElement(lit), &exec);
