@@ -4,8 +4,9 @@
  * engine for the request's principal.  The answer is the response document, its status
  * saying how it went: 200 succeeded, 422 failed, 403 refused, 404 no such namespace or
  * procedure, 400 not a request at all.  An Idempotency-Key makes the submission
- * exactly-once, per principal; a repeat answers from the outcome recorded for the key
- * (idem.c adds 409 while it runs, 422 when its payload differs).
+ * exactly-once, per principal; a repeat answers what the first was answered (idem.c keeps
+ * it; 409 while it runs, 422 when its payload differs), or, when that was never stored,
+ * from the outcome the engine recorded for the key.
  */
 #define _GNU_SOURCE /* asprintf */
 #include <stdio.h>
@@ -89,7 +90,9 @@ static void run(svc_req *r, svc_resp *p, bool simple)
     unsigned char hash[32];
     if (o.key) {
         svc_idem_hash(r, hash);
-        int busy = svc_idem_begin(r->srv->idem, key, hash);
+        int busy = svc_idem_begin(r->srv->idem, key, hash, p);
+        if (busy == 1)
+            return; /* the answer stored for the key */
         if (busy) {
             svc_resp_error(p, busy,
                            busy == 409   ? "a request with this Idempotency-Key is still running"
@@ -104,10 +107,8 @@ static void run(svc_req *r, svc_resp *p, bool simple)
     provost_error err;
     int rc = simple ? provost_call_as(r->srv->engine, &o, r->seg[1], r->seg[2], r->body, r->body_len, &resp, &err)
                     : provost_submit_as(r->srv->engine, &o, r->body, r->body_len, &resp, &err);
-    if (o.key)
-        svc_idem_end(r->srv->idem, key);
     if (rc == 1) {
-        replay(r, p, &resp, simple);
+        replay(r, p, &resp, simple); /* ran before the answers were stored, or not stored */
     } else if (rc != 0) {
         int status = err.code == PROVOST_E_OUTOFMEMORY ? 500 : 400;
         if (resp.xml)
@@ -119,6 +120,10 @@ static void run(svc_req *r, svc_resp *p, bool simple)
         svc_resp_set(p, resp.failed ? failed_status(r, resp.code, simple) : 200, SVC_XML, resp.xml, resp.len);
         resp.xml = NULL;
     }
+    /* only an answer of a request that ran is kept: a repeat of one refused before it
+     * ran is refused again, and one answered from the outcome has nothing more to keep */
+    if (o.key)
+        svc_idem_end(r->srv->idem, key, hash, rc == 0 ? p : NULL);
     provost_response_free(&resp);
 }
 

@@ -634,7 +634,7 @@ int provost_serve(const provost_serve_options *opts, provost_error *err)
         svc_log(s, "%s", provost_warning(s->engine));
     if (!(s->auth = svc_auth_open(s, err)))
         goto out;
-    if (!(s->idem = svc_idem_open()) || !(s->work = svc_work_start(s->o.threads, s->o.max_inflight, run_job))) {
+    if (!(s->idem = svc_idem_open(s)) || !(s->work = svc_work_start(s->o.threads, s->o.max_inflight, run_job))) {
         fail(err, PROVOST_E_OUTOFMEMORY, "cannot start the service's threads");
         goto out;
     }

@@ -149,14 +149,15 @@ svc_work *svc_work_start(unsigned threads, size_t cap, svc_work_fn fn);
 int svc_work_push(svc_work *w, void *job);
 void svc_work_stop(svc_work *w);
 
-/* idem.c: the Idempotency-Keys running, and the payloads of those that ran.
- * svc_idem_begin: 0 (now running), 409 (running), 422 (used with another payload), 503
- * (too many keys running); svc_idem_end when the request is over. */
-svc_idem *svc_idem_open(void);
+/* idem.c: the Idempotency-Keys running, and the answers of those that ran (stored in
+ * DB/service-keys/).  svc_idem_begin: 0 (now running), 1 (p holds the stored answer),
+ * 409 (running), 422 (used with another payload), 503 (too many keys running);
+ * svc_idem_end when the request is over, with the answer to store (NULL: none). */
+svc_idem *svc_idem_open(svc_server *s);
 void svc_idem_close(svc_idem *m);
 void svc_idem_hash(const svc_req *r, unsigned char hash[32]);
-int svc_idem_begin(svc_idem *m, const char *key, const unsigned char hash[32]);
-void svc_idem_end(svc_idem *m, const char *key);
+int svc_idem_begin(svc_idem *m, const char *key, const unsigned char hash[32], svc_resp *p);
+void svc_idem_end(svc_idem *m, const char *key, const unsigned char hash[32], const svc_resp *p);
 
 /* The handlers (call.c, ns.c, server.c) */
 void svc_health(svc_req *r, svc_resp *p);

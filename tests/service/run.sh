@@ -8,6 +8,8 @@
 #              a stalled client cut off while others are answered
 #   tls        HTTPS with a self-signed certificate made here by openssl
 #   signals    SIGTERM with a request in flight (it completes, exit 0), SIGHUP
+#   idempotency  Idempotency-Key: the first answer replayed byte for byte, across a
+#              restart; 422 for another payload, 409 while it runs, two users' keys apart
 # usage: run.sh GROUP PROVOST
 set -u
 GROUP=$1
@@ -130,7 +132,7 @@ endpoints)
     req "keyed call" 200 -X POST -H 'Idempotency-Key: k-1' --data-binary '<data><z/></data>' "$U/call/T/Echo"
     contains "keyed call ran" "$T/body" "<response><data><z/></data></response>"
     req "keyed repeat" 200 -X POST -H 'Idempotency-Key: k-1' --data-binary '<data><z/></data>' "$U/call/T/Echo"
-    contains "replayed" "$T/body" '<response replayed="1"/>'
+    contains "replayed" "$T/body" "<response><data><z/></data></response>"
     contains "replayed header" "$T/head" "Idempotent-Replayed: true"
     req "keyed failure" 422 -X POST -H 'Idempotency-Key: k-2' "$U/call/T/Fail"
     req "keyed failure repeated" 422 -X POST -H 'Idempotency-Key: k-2' "$U/call/T/Fail"
@@ -150,7 +152,7 @@ endpoints)
     cat "$T/k3.1" "$T/k3.2" >"$T/body"
     contains "409 says why" "$T/body" "a request with this Idempotency-Key is still running"
     req "then its outcome answers" 200 -X POST -H 'Idempotency-Key: k-3' --data-binary '<data><ms>1500</ms></data>' "$U/call/T/Sleep"
-    contains "replayed after" "$T/body" '<response replayed="1"/>'
+    contains "replayed after" "$T/body" "<response><data><ms>1500</ms></data></response>"
     req "bad key" 400 -X POST -H 'Idempotency-Key: a b' "$U/call/T/Echo"
     # a request line that is not HTTP is answered 400, and the server goes on
     python3 - "$U" >"$T/garbage" 2>&1 <<'EOF'
@@ -356,6 +358,66 @@ signals)
     contains "says so" "$T/out" "--listen takes ADDR:PORT"
     "$P" serve --threads 0 >"$T/out" 2>&1; check "bad --threads" 2 $?
     "$P" serve --frob >"$T/out" 2>&1; check "unknown option" 2 $?
+    ;;
+idempotency)
+    "$P" user add alice >/dev/null 2>&1 && "$P" user add bob >/dev/null 2>&1
+    "$P" grant alice execute --namespace T >/dev/null 2>&1 && "$P" grant bob execute --namespace T >/dev/null 2>&1
+    check "users and rights" 0 $?
+    "$P" token create --user alice >"$T/alice.tok" 2>/dev/null && "$P" token create --user bob >"$T/bob.tok" 2>/dev/null
+    check "tokens" 0 $?
+    ALICE="Authorization: Bearer $(cat "$T/alice.tok")"
+    BOB="Authorization: Bearer $(cat "$T/bob.tok")"
+    start idem --threads 4
+    req "keyed call" 200 -X POST -H "$ALICE" -H 'Idempotency-Key: k-1' --data-binary '<data><z n="1"/></data>' "$U/call/T/Echo"
+    cp "$T/body" "$T/first"
+    grep -q "Idempotent-Replayed" "$T/head"; check "the first is not a replay" 1 $?
+    req "repeat" 200 -X POST -H "$ALICE" -H 'Idempotency-Key: k-1' --data-binary '<data><z n="1"/></data>' "$U/call/T/Echo"
+    cmp -s "$T/first" "$T/body"; check "the repeat is the first answer, byte for byte" 0 $?
+    contains "marked replayed" "$T/head" "Idempotent-Replayed: true"
+    req "keyed failure" 422 -X POST -H "$ALICE" -H 'Idempotency-Key: k-2' --data-binary '<data><description>no luck</description></data>' "$U/call/T/Fail"
+    cp "$T/body" "$T/failed"
+    req "failure repeated" 422 -X POST -H "$ALICE" -H 'Idempotency-Key: k-2' --data-binary '<data><description>no luck</description></data>' "$U/call/T/Fail"
+    cmp -s "$T/failed" "$T/body"; check "the failure's document, byte for byte" 0 $?
+    contains "with its description" "$T/body" 'description="no luck"'
+    # two users, one key text: two keys
+    req "bob's key of the same text runs" 200 -X POST -H "$BOB" -H 'Idempotency-Key: k-1' --data-binary '<data><b/></data>' "$U/call/T/Echo"
+    contains "bob's own answer" "$T/body" "<response><data><b/></data></response>"
+    grep -q "Idempotent-Replayed" "$T/head"; check "not alice's answer" 1 $?
+    req "bob's repeat is his" 200 -X POST -H "$BOB" -H 'Idempotency-Key: k-1' --data-binary '<data><b/></data>' "$U/call/T/Echo"
+    contains "his answer replayed" "$T/body" "<response><data><b/></data></response>"
+    # while it runs: 409 to the other
+    for n in 1 2; do
+        curl -s -o "$T/k3.$n" -w '%{http_code}\n' -X POST -H "$ALICE" -H 'Idempotency-Key: k-3' --data-binary '<data><ms>1500</ms></data>' "$U/call/T/Sleep" >"$T/k3.code.$n" &
+        eval "C$n=\$!"
+    done
+    wait "$C1" "$C2"
+    cat "$T/k3.code.1" "$T/k3.code.2" | sort >"$T/k3.codes"
+    printf '200\n409\n' | cmp -s - "$T/k3.codes"; check "one ran, one was refused with 409" 0 $?
+    cat "$T/k3.1" "$T/k3.2" >"$T/body"
+    contains "409 says why" "$T/body" "a request with this Idempotency-Key is still running"
+    # the answers are the owner's only
+    ls "$PROVOST_DB/service-keys" >"$T/files"
+    check "one file per key" 4 "$(wc -l <"$T/files")"
+    check "owner-only" "600" "$(stat -c %a "$PROVOST_DB/service-keys/$(head -1 "$T/files")")"
+    check "directory owner-only" "700" "$(stat -c %a "$PROVOST_DB/service-keys")"
+    stop; check "stopped" 0 $?
+    # a new process answers the same
+    start again --threads 2
+    req "repeat after a restart" 200 -X POST -H "$ALICE" -H 'Idempotency-Key: k-1' --data-binary '<data><z n="1"/></data>' "$U/call/T/Echo"
+    cmp -s "$T/first" "$T/body"; check "byte for byte after a restart" 0 $?
+    contains "marked replayed after a restart" "$T/head" "Idempotent-Replayed: true"
+    req "another body after a restart" 422 -X POST -H "$ALICE" -H 'Idempotency-Key: k-1' --data-binary '<data><z n="2"/></data>' "$U/call/T/Echo"
+    contains "says so" "$T/body" "this Idempotency-Key was used with another request"
+    req "another procedure after a restart" 422 -X POST -H "$ALICE" -H 'Idempotency-Key: k-1' --data-binary '<data><z n="1"/></data>' "$U/call/T/Whoami"
+    req "the slow one after a restart" 200 -X POST -H "$ALICE" -H 'Idempotency-Key: k-3' --data-binary '<data><ms>1500</ms></data>' "$U/call/T/Sleep"
+    contains "its answer" "$T/body" "<response><data><ms>1500</ms></data></response>"
+    # an answer never stored (the process died after the engine recorded the outcome):
+    # the outcome answers
+    rm -f "$PROVOST_DB"/service-keys/*
+    req "no stored answer: the outcome answers" 200 -X POST -H "$ALICE" -H 'Idempotency-Key: k-1' --data-binary '<data><z n="1"/></data>' "$U/call/T/Echo"
+    contains "synthesised" "$T/body" '<response replayed="1"/>'
+    contains "still marked replayed" "$T/head" "Idempotent-Replayed: true"
+    stop; check "stopped again" 0 $?
     ;;
 *)
     echo "unknown group $GROUP"
