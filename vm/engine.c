@@ -213,12 +213,12 @@ static int install(provost_engine *e, pvm_ns *ns, bool force, provost_ns_info *i
     return 0;
 }
 
-int provost_register(provost_engine *e, const char *filename, const void *buf, size_t len, provost_ns_info *info,
-                     provost_error *err)
+int provost_register_as(provost_engine *e, const char *principal, const char *expect, const char *filename,
+                        const void *buf, size_t len, provost_ns_info *info, provost_error *err)
 {
     if (info)
         memset(info, 0, sizeof *info);
-    if (pvm_rights_admin(e, "register", err) != 0)
+    if (pvm_rights_admin_as(e, principal, "register", err) != 0)
         return -1;
     pvm_bundle *b;
     if (compile_or_load(e, filename ? filename : "namespace", buf, len, &b, err) != 0)
@@ -227,6 +227,15 @@ int provost_register(provost_engine *e, const char *filename, const void *buf, s
         pvm_bundle_close(b);
         return pvm_api_fail(err, PROVOST_E_INVALIDARG, "%s holds a request, not a namespace: run it with provost run",
                     filename ? filename : "the input");
+    }
+    const char *name = pvm_bundle_str(b, b->ns->name);
+    if (expect && (!name || !pu_strieq(name, expect))) {
+        if (info)
+            info->name = name ? strdup(name) : NULL;
+        pvm_api_fail(err, PROVOST_E_INVALIDARG, "%s holds namespace '%s', not '%s'", filename ? filename : "the input",
+                     name ? name : "", expect);
+        pvm_bundle_close(b);
+        return -1;
     }
     char why[512];
     pvm_ns *ns = pvm_ns_prepare(e, b, why, sizeof why);
@@ -237,9 +246,15 @@ int provost_register(provost_engine *e, const char *filename, const void *buf, s
     return rc;
 }
 
-int provost_unregister(provost_engine *e, const char *name, provost_error *err)
+int provost_register(provost_engine *e, const char *filename, const void *buf, size_t len, provost_ns_info *info,
+                     provost_error *err)
 {
-    if (pvm_rights_admin(e, "unregister", err) != 0)
+    return provost_register_as(e, NULL, NULL, filename, buf, len, info, err);
+}
+
+int provost_unregister_as(provost_engine *e, const char *principal, const char *name, provost_error *err)
+{
+    if (pvm_rights_admin_as(e, principal, "unregister", err) != 0)
         return -1;
     pthread_mutex_lock(&e->lock);
     pvm_catalog *cat = e->catalog;
@@ -270,6 +285,11 @@ int provost_unregister(provost_engine *e, const char *name, provost_error *err)
     }
     pthread_mutex_unlock(&e->lock);
     return rc;
+}
+
+int provost_unregister(provost_engine *e, const char *name, provost_error *err)
+{
+    return provost_unregister_as(e, NULL, name, err);
 }
 
 int provost_list(provost_engine *e, provost_ns_info **out, size_t *n, provost_error *err)

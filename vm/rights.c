@@ -363,6 +363,22 @@ int pvm_rights_admin(provost_engine *e, const char *what, provost_error *err)
                         e->caller, what);
 }
 
+int pvm_rights_admin_as(provost_engine *e, const char *principal, const char *what, provost_error *err)
+{
+    if (!principal)
+        return pvm_rights_admin(e, what, err);
+    pvm_rights *s = pvm_rights_get(e);
+    bool known = known_user(s, principal), admin = known && is_admin(e->rights, s, principal);
+    pvm_rights_put(s);
+    if (!known)
+        return pvm_api_fail(err, PROVOST_E_ACCESSDENIED, "access denied: '%s' is not a user of this database",
+                            principal);
+    if (admin)
+        return 0;
+    return pvm_api_fail(err, PROVOST_E_ACCESSDENIED, "access denied: principal '%s' lacks the right admin (%s)",
+                        principal, what);
+}
+
 /* The global RIGHT for P: ALLOWED, NOT_GRANTED or DENIED. */
 static int global_right(provost_engine *e, const char *p, int right)
 {

@@ -44,6 +44,8 @@ void pvm_rights_put(pvm_rights *s);
 /* 0 when the engine's principal may administer (WHAT names the action in the refusal),
  * else -1 with PROVOST_E_ACCESSDENIED in err. */
 int pvm_rights_admin(provost_engine *e, const char *what, provost_error *err);
+/* The same for PRINCIPAL (NULL: the engine's), who must be a user of the database. */
+int pvm_rights_admin_as(provost_engine *e, const char *principal, const char *what, provost_error *err);
 /* 0 when the engine's principal holds the global RIGHT (always while nothing is enforced),
  * else -1 with PROVOST_E_ACCESSDENIED naming the principal, the right and WHAT. */
 int pvm_rights_need(provost_engine *e, int right, const char *what, provost_error *err);

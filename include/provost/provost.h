@@ -94,6 +94,13 @@ typedef struct provost_proc_info {
 int provost_register(provost_engine *e, const char *filename, const void *buf, size_t len,
                      provost_ns_info *info, provost_error *err);
 int provost_unregister(provost_engine *e, const char *name, provost_error *err);
+/* The same for PRINCIPAL (NULL: the engine's principal), who must be a user of the
+ * database holding admin, as a front end serving many principals needs.  EXPECT (NULL:
+ * any) is the name the namespace must have (without case): another is refused with
+ * PROVOST_E_INVALIDARG and info->name set to the name it has. */
+int provost_register_as(provost_engine *e, const char *principal, const char *expect, const char *filename,
+                        const void *buf, size_t len, provost_ns_info *info, provost_error *err);
+int provost_unregister_as(provost_engine *e, const char *principal, const char *name, provost_error *err);
 int provost_list(provost_engine *e, provost_ns_info **out, size_t *n, provost_error *err);
 int provost_list_procedures(provost_engine *e, const char *ns, provost_proc_info **out, size_t *n,
                             provost_error *err);
