@@ -19,6 +19,8 @@ static const svc_route routes[] = {
     {"POST", "/call/*/*", svc_call, SVC_ENGINE},
     {"GET", "/namespaces", svc_namespaces, 0},
     {"GET", "/namespaces/*", svc_namespace, 0},
+    {"PUT", "/namespaces/*", svc_ns_put, 0}, /* the engine asks for admin */
+    {"DELETE", "/namespaces/*", svc_ns_delete, 0},
     {"GET", "/metrics", svc_metrics, SVC_METRICS},
     {"GET", "/stats", svc_stats, 0},
     {"POST", "/batch", svc_batch_post, 0},

@@ -166,6 +166,7 @@ void svc_call(svc_req *r, svc_resp *p);
 void svc_request(svc_req *r, svc_resp *p);
 void svc_namespaces(svc_req *r, svc_resp *p);
 void svc_namespace(svc_req *r, svc_resp *p);
+void svc_ns_put(svc_req *r, svc_resp *p), svc_ns_delete(svc_req *r, svc_resp *p); /* deploy, remove */
 void svc_metrics(svc_req *r, svc_resp *p); /* metrics.c */
 void svc_stats(svc_req *r, svc_resp *p);   /* stats.c */
 

@@ -10,6 +10,8 @@
 #   signals    SIGTERM with a request in flight (it completes, exit 0), SIGHUP
 #   idempotency  Idempotency-Key: the first answer replayed byte for byte, across a
 #              restart; 422 for another payload, 409 while it runs, two users' keys apart
+#   deploy     PUT and DELETE /namespaces/{name} while serving: admin only, the compiler's
+#              line for bad XML, the new namespace and revision used by the next call
 # usage: run.sh GROUP PROVOST
 set -u
 GROUP=$1
@@ -418,6 +420,47 @@ idempotency)
     contains "synthesised" "$T/body" '<response replayed="1"/>'
     contains "still marked replayed" "$T/head" "Idempotent-Replayed: true"
     stop; check "stopped again" 0 $?
+    ;;
+deploy)
+    "$P" user add ops >/dev/null 2>&1 && "$P" user add bob >/dev/null 2>&1
+    "$P" grant ops admin >/dev/null 2>&1; check "grant ops admin" 0 $?
+    "$P" grant bob execute --namespace T >/dev/null 2>&1; check "grant bob" 0 $?
+    "$P" token create --user ops >"$T/ops.tok" 2>/dev/null && "$P" token create --user bob >"$T/bob.tok" 2>/dev/null
+    check "tokens" 0 $?
+    OPS="Authorization: Bearer $(cat "$T/ops.tok")"
+    BOB="Authorization: Bearer $(cat "$T/bob.tok")"
+    printf '<namespace name="U" providerSource="test">\n  <procedure name="Echo" type="read" access="public"/>\n</namespace>\n' >"$T/u1.xml"
+    printf '<namespace name="U" providerSource="test">\n  <procedure name="Whoami" type="read" access="public"/>\n  <procedure name="Sleep" type="read" access="public"/>\n</namespace>\n' >"$T/u2.xml"
+    start deploy
+    req "not yet deployed" 404 -X POST -H "$OPS" "$U/call/U/Echo"
+    req "a user without admin" 403 -X PUT -H "$BOB" --data-binary @"$T/u1.xml" "$U/namespaces/U"
+    contains "says which right" "$T/body" "principal 'bob' lacks the right admin"
+    req "deployed" 201 -X PUT -H "$OPS" --data-binary @"$T/u1.xml" "$U/namespaces/U"
+    contains "its name, revision and procedures" "$T/body" '{"name": "U", "revision": 1, "procedures": 1}'
+    req "called at once" 200 -X POST -H "$OPS" --data-binary '<data><u/></data>' "$U/call/U/Echo"
+    contains "its answer" "$T/body" "<response><data><u/></data></response>"
+    req "listed" 200 -H "$OPS" "$U/namespaces"
+    contains "U listed" "$T/body" '"name": "U"'
+    req "replaced" 200 -X PUT -H "$OPS" --data-binary @"$T/u2.xml" "$U/namespaces/U"
+    contains "revision 2" "$T/body" '{"name": "U", "revision": 2, "procedures": 2}'
+    req "the next call runs the new revision" 200 -X POST -H "$OPS" "$U/call/U/Whoami"
+    req "the old procedure is gone" 404 -X POST -H "$OPS" "$U/call/U/Echo"
+    printf '<namespace name="U" providerSource="test">\n  <procedure name="Echo" type="read" access="public">\n</namespace>\n' >"$T/bad.xml"
+    req "bad XML" 400 -X PUT -H "$OPS" --data-binary @"$T/bad.xml" "$U/namespaces/U"
+    contains "the compiler's line" "$T/body" "body:3:"
+    req "still revision 2" 200 -X POST -H "$OPS" "$U/call/U/Whoami"
+    req "another name than the path" 409 -X PUT -H "$OPS" --data-binary @"$T/u1.xml" "$U/namespaces/V"
+    contains "names both" "$T/body" "holds namespace 'U', not 'V'"
+    req "V was not made" 404 -H "$OPS" "$U/namespaces/V"
+    req "an empty body" 400 -X PUT -H "$OPS" "$U/namespaces/U"
+    req "a user without admin cannot remove" 403 -X DELETE -H "$BOB" "$U/namespaces/U"
+    req "removed" 204 -X DELETE -H "$OPS" "$U/namespaces/U"
+    req "its calls are gone" 404 -X POST -H "$OPS" "$U/call/U/Whoami"
+    req "removed again" 404 -X DELETE -H "$OPS" "$U/namespaces/U"
+    req "redeployed" 201 -X PUT -H "$OPS" --data-binary @"$T/u1.xml" "$U/namespaces/U"
+    stop; check "stopped" 0 $?
+    "$P" list >"$T/list" 2>&1; check "the database opens after" 0 $?
+    contains "the deployed namespace was stored" "$T/list" "U"
     ;;
 *)
     echo "unknown group $GROUP"
