@@ -457,7 +457,10 @@ deploy)
     req "removed" 204 -X DELETE -H "$OPS" "$U/namespaces/U"
     req "its calls are gone" 404 -X POST -H "$OPS" "$U/call/U/Whoami"
     req "removed again" 404 -X DELETE -H "$OPS" "$U/namespaces/U"
-    req "redeployed" 201 -X PUT -H "$OPS" --data-binary @"$T/u1.xml" "$U/namespaces/U"
+    "$P" compile "$T/u2.xml" -o "$T/u2.pvb" >/dev/null 2>&1; check "compiled" 0 $?
+    req "a bundle deployed" 201 -X PUT -H "$OPS" -H 'Content-Type: application/octet-stream' --data-binary @"$T/u2.pvb" "$U/namespaces/U"
+    contains "the bundle's procedures" "$T/body" '{"name": "U", "revision": 1, "procedures": 2}'
+    req "and called" 200 -X POST -H "$OPS" "$U/call/U/Whoami"
     stop; check "stopped" 0 $?
     "$P" list >"$T/list" 2>&1; check "the database opens after" 0 $?
     contains "the deployed namespace was stored" "$T/list" "U"
