@@ -125,6 +125,7 @@ static int load(svc_idem *m, const char *key, unsigned char stored[32], svc_resp
              fscanf(f, "%64s %d %zu %63s", hhex, &status, &len, type) == 4 && fgetc(f) == '\n' && len < (1u << 30) &&
              (body = malloc(len + 1)) && fread(body, 1, len, f) == len && fgetc(f) == EOF;
     fclose(f);
+    ok = ok && strlen(hhex) == 64;
     for (int i = 0; ok && i < 32; i++) {
         unsigned v;
         ok = sscanf(hhex + 2 * i, "%2x", &v) == 1;
@@ -210,7 +211,7 @@ static int store(svc_idem *m, const char *key, const unsigned char hash[32], con
 void svc_idem_end(svc_idem *m, const char *key, const unsigned char hash[32], const svc_resp *p)
 {
     if (p && store(m, key, hash, p) != 0)
-        svc_log(m->srv, "cannot store the answer of an Idempotency-Key in %s: %s; its repeats are answered from its outcome",
-                m->dir, strerror(errno));
+        svc_log(m->srv, "cannot store the answer of an Idempotency-Key in %s; its repeats are answered from its outcome",
+                m->dir);
     drop_running(m, key);
 }

@@ -415,10 +415,16 @@ idempotency)
     contains "its answer" "$T/body" "<response><data><ms>1500</ms></data></response>"
     # an answer never stored (the process died after the engine recorded the outcome):
     # the outcome answers
-    rm -f "$PROVOST_DB"/service-keys/*
-    req "no stored answer: the outcome answers" 200 -X POST -H "$ALICE" -H 'Idempotency-Key: k-1' --data-binary '<data><z n="1"/></data>' "$U/call/T/Echo"
+    f="$PROVOST_DB/service-keys/$(printf 'http/alice/k-1' | sha256sum | cut -c1-64)"
+    [ -f "$f" ]; check "the file is named by the key and its principal" 0 $?
+    printf 'provost-idem 1\nnot an answer' >"$f"
+    req "a damaged answer: the outcome answers" 200 -X POST -H "$ALICE" -H 'Idempotency-Key: k-1' --data-binary '<data><z n="1"/></data>' "$U/call/T/Echo"
     contains "synthesised" "$T/body" '<response replayed="1"/>'
     contains "still marked replayed" "$T/head" "Idempotent-Replayed: true"
+    contains "the damage is said" "$T/again.log" "is not a stored answer: ignored"
+    rm -f "$PROVOST_DB"/service-keys/*
+    req "no stored answer of a failure" 422 -X POST -H "$ALICE" -H 'Idempotency-Key: k-2' --data-binary '<data><description>no luck</description></data>' "$U/call/T/Fail"
+    contains "synthesised from the outcome" "$T/body" '<response replayed="1"><errorContext code="0x80004005"'
     stop; check "stopped again" 0 $?
     ;;
 deploy)
