@@ -9,7 +9,6 @@
  * --worker the service runs the queue worker itself, on its engine, and stops it with the
  * service (the jobs it is running finish first).  Without it, jobs wait for a worker.
  */
-#define _GNU_SOURCE /* timegm, strptime */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -116,36 +115,13 @@ static int trusted(svc_req *r, svc_resp *p)
     return -1;
 }
 
-/* due: @SECONDS since the epoch, or YYYY-MM-DDTHH:MM[:SS][Z] (UTC). */
-static int parse_due(const char *v, int64_t *ms)
-{
-    char *end;
-    if (v[0] == '@') {
-        long long s = strtoll(v + 1, &end, 10);
-        if (!v[1] || *end || s < 0)
-            return -1;
-        *ms = s * 1000;
-        return 0;
-    }
-    struct tm tm = {0};
-    end = strptime(v, "%Y-%m-%dT%H:%M", &tm);
-    if (end && *end == ':')
-        end = strptime(end, ":%S", &tm);
-    if (end && *end == 'Z')
-        end++;
-    if (!end || *end)
-        return -1;
-    *ms = (int64_t)timegm(&tm) * 1000;
-    return 0;
-}
-
 /* ?due=, ?delay=SECONDS, ?priority=, ?after=ID,ID..., ?suspended=1: 0, or -1 with 400. */
 static int queue_options(svc_req *r, provost_queue_options *o, char *after, size_t afterlen, const char **ids,
                          svc_resp *p)
 {
     const char *v;
     char *end;
-    if ((v = svc_query(r, "due")) && parse_due(v, &o->due_ms) != 0) {
+    if ((v = svc_query(r, "due")) && provost_parse_due(v, &o->due_ms) != 0) {
         svc_resp_error(p, 400, "due takes @SECONDS or YYYY-MM-DDTHH:MM[:SS]Z, not '%s'", v);
         return -1;
     }

@@ -2,7 +2,7 @@
  * cmd_queue.c -- `provost queue`: submit a request as a job, look at jobs, and the
  * operator's activate, delete and retry (provost/queue.h does the work).
  */
-#define _GNU_SOURCE /* timegm */
+#define _GNU_SOURCE /* gmtime_r */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,29 +12,6 @@
 #include "provost/provost.h"
 #include "provost/queue.h"
 #include "tools.h"
-
-/* --at: 2026-12-05T08:30:00Z (UTC; seconds and Z optional), or @SECONDS since the epoch. */
-static int parse_at(const char *v, int64_t *ms)
-{
-    char *end;
-    if (v[0] == '@') {
-        long long s = strtoll(v + 1, &end, 10);
-        if (!v[1] || *end || s < 0)
-            return -1;
-        *ms = s * 1000;
-        return 0;
-    }
-    struct tm tm = {0};
-    end = strptime(v, "%Y-%m-%dT%H:%M", &tm);
-    if (end && *end == ':')
-        end = strptime(end, ":%S", &tm);
-    if (end && *end == 'Z')
-        end++;
-    if (!end || *end)
-        return -1;
-    *ms = (int64_t)timegm(&tm) * 1000;
-    return 0;
-}
 
 /* --delay: a number with an optional unit ms, s (default), m or h. */
 static int parse_delay(const char *v, int64_t *ms)
@@ -88,7 +65,7 @@ static int parse_submit(int argc, char **argv, submit_args *sa)
             !v)
             return die("queue submit: %s needs a value", a);
         if (strcmp(a, "--at") == 0) {
-            if (parse_at(v, &o.due_ms) != 0)
+            if (provost_parse_due(v, &o.due_ms) != 0)
                 return die("queue submit: --at takes YYYY-MM-DDTHH:MM[:SS][Z] (UTC) or @SECONDS, not '%s'", v);
             i++;
         } else if (strcmp(a, "--delay") == 0) {

@@ -11,6 +11,7 @@
  * check of the state, two threads never claim the same job, and only one process can
  * open the database (RocksDB's LOCK), so no other process changes it meanwhile.
  */
+#define _GNU_SOURCE /* strptime, timegm */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -53,6 +54,28 @@ int64_t provost_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int provost_parse_due(const char *v, int64_t *ms)
+{
+    char *end;
+    if (v[0] == '@') {
+        long long s = strtoll(v + 1, &end, 10);
+        if (!v[1] || *end || s < 0)
+            return -1;
+        *ms = s * 1000;
+        return 0;
+    }
+    struct tm tm = {0};
+    end = strptime(v, "%Y-%m-%dT%H:%M", &tm);
+    if (end && *end == ':')
+        end = strptime(end, ":%S", &tm);
+    if (end && *end == 'Z')
+        end++;
+    if (!end || *end)
+        return -1;
+    *ms = (int64_t)timegm(&tm) * 1000;
+    return 0;
 }
 
 uint64_t provost_queue_generation(void)

@@ -164,6 +164,9 @@ uint64_t provost_queue_keys_read(void);
 
 /* Milliseconds since the epoch. */
 int64_t provost_now_ms(void);
+/* A time a job is due, as the command and the service take it: @SECONDS since the epoch,
+ * or YYYY-MM-DDTHH:MM[:SS][Z] in UTC.  0 with *ms, or -1 when V is neither. */
+int provost_parse_due(const char *v, int64_t *ms);
 
 /* ---- the worker (run/worker.c) -------------------------------------------------------- */
 
