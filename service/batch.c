@@ -142,7 +142,8 @@ static int write_meta(const char *dir, const sb_batch *b)
 static sb_batch *read_meta(const char *dir, const char *id)
 {
     char path[4500], line[1024];
-    snprintf(path, sizeof path, "%s/meta", dir);
+    if (snprintf(path, sizeof path, "%s/meta", dir) >= (int)sizeof path)
+        return NULL; /* no batch directory is that long: it is none of ours */
     FILE *f = fopen(path, "r");
     if (!f)
         return NULL;
