@@ -391,6 +391,13 @@ void svc_batches_stop(svc_server *s)
     pthread_mutex_unlock(&bs->m);
 }
 
+void svc_batches_abandon(svc_server *s)
+{
+    svc_batches *bs = s->batches;
+    if (bs && bs->started)
+        pthread_detach(bs->runner);
+}
+
 void svc_batches_close(svc_server *s)
 {
     svc_batches *bs = s->batches;

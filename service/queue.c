@@ -78,6 +78,12 @@ void svc_worker_stop(svc_server *s)
     provost_queue_wake();
 }
 
+void svc_worker_abandon(svc_server *s)
+{
+    if (s->worker)
+        pthread_detach(s->worker->thread);
+}
+
 void svc_worker_close(svc_server *s)
 {
     svc_worker *w = s->worker;

@@ -649,6 +649,8 @@ int provost_serve(const provost_serve_options *opts, provost_error *err)
     rc = serve_loop(s, &set);
     if (rc == 1) {
         /* the engine stays open under the running requests; the caller exits at once */
+        svc_batches_abandon(s);
+        svc_worker_abandon(s);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         return 1;
     }

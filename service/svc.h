@@ -177,6 +177,9 @@ void svc_stats(svc_req *r, svc_resp *p);   /* stats.c */
 int svc_batches_open(svc_server *s, provost_error *err);
 void svc_batches_stop(svc_server *s);
 void svc_batches_close(svc_server *s);
+/* The process is about to _exit with requests still running (the drain's deadline
+ * passed): the runner is left to end with it, detached, never joined. */
+void svc_batches_abandon(svc_server *s);
 void svc_batch_post(svc_req *r, svc_resp *p);
 void svc_batch_get(svc_req *r, svc_resp *p);
 void svc_batch_results(svc_req *r, svc_resp *p);
@@ -185,6 +188,7 @@ void svc_batch_results(svc_req *r, svc_resp *p);
 int svc_worker_start(svc_server *s, provost_error *err);
 void svc_worker_stop(svc_server *s);
 void svc_worker_close(svc_server *s);
+void svc_worker_abandon(svc_server *s); /* as svc_batches_abandon */
 void svc_queue_submit(svc_req *r, svc_resp *p);
 void svc_queue_list(svc_req *r, svc_resp *p);
 void svc_queue_job(svc_req *r, svc_resp *p);
