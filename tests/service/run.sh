@@ -16,16 +16,7 @@
 set -u
 GROUP=$1
 P=$2
-T=$(mktemp -d)
-PIDS=""
-cleanup() {
-    for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-    rm -rf "$T"
-}
-trap cleanup EXIT
-. "$(dirname "$0")/../cli/lib.sh"
-export PROVOST_DB="$T/db"
-command -v curl >/dev/null 2>&1 || { echo "curl is not installed"; exit 77; }
+. "$(dirname "$0")/lib.sh"
 
 cat >"$T/ns.xml" <<'EOF'
 <namespace name="T" providerSource="test">
@@ -38,23 +29,6 @@ cat >"$T/ns.xml" <<'EOF'
 EOF
 "$P" register "$T/ns.xml" >/dev/null 2>&1; check "register" 0 $?
 "$P" user add anon >/dev/null 2>&1; check "user add" 0 $?
-
-# start NAME ARGS...: a server in the background; sets U (its URL) and SP (its pid)
-start() {
-    name=$1
-    shift
-    : >"$T/$name.log"
-    "$P" serve --listen 127.0.0.1:0 "$@" 2>"$T/$name.log" &
-    SP=$!
-    PIDS="$PIDS $SP"
-    i=0
-    while ! grep -q "listening on" "$T/$name.log" && kill -0 $SP 2>/dev/null && [ $i -lt 600 ]; do
-        sleep 0.05
-        i=$((i + 1))
-    done
-    U=$(sed -n 's/.*listening on \(https*:\/\/[0-9.]*:[0-9]*\).*/\1/p' "$T/$name.log")
-    [ -n "$U" ] || { echo "FAIL: $name did not start:"; cat "$T/$name.log"; exit 1; }
-}
 
 # sleeper MS NAME: (in the background) a request sleeping MS ms in the engine, sent again
 # while it is refused with 503 (a probe of busy may hold the one slot for a moment);
