@@ -180,9 +180,10 @@ pvm_db *pvm_db_open_ex(const char *path, bool salvage, bool *created, char *err,
     rocksdb_options_set_info_log_level(d->opts, 4 /* fatal only: no LOG chatter */);
     rocksdb_options_set_keep_log_file_num(d->opts, 2);
     rocksdb_options_set_paranoid_checks(d->opts, 1);
-    /* 1: absolute consistency, any damaged WAL record fails the open; 3: skip the damaged
-     * records and keep every other (the operator's salvage) */
-    rocksdb_options_set_wal_recovery_mode(d->opts, salvage ? 3 : 1);
+    /* 0: a log's tail cut short by a killed write is dropped, any other damaged record
+     * fails the open (walcheck.c has already refused every tail that is not a torn write);
+     * 3: skip the damaged records and keep every other (the operator's salvage) */
+    rocksdb_options_set_wal_recovery_mode(d->opts, salvage ? 3 : 0);
     /* Small memtables (the default is 64 MiB per column family): journal records live for one
      * transaction and outcomes are small, so big ones only hold memory, and a long batch
      * would fill several.  4 MiB keeps an engine's memory flat whatever it has run. */

@@ -10,6 +10,19 @@
  * type) and its payload, never crossing a block; fewer than 7 bytes left in a block are
  * zero padding.  The engine writes only the four plain types (full, first, middle, last):
  * it recycles no logs and compresses none.
+ *
+ * A log's last record may be cut short without any damage: the process was killed while
+ * it wrote the record, so the write never returned and nothing acted on it.  RocksDB is
+ * told to drop such a tail (it replays with kTolerateCorruptedTailRecords), and this check
+ * decides which tails are torn writes, because a damaged length can look the same:
+ *  - the log ends after whole records, the last of them the first or a middle fragment of
+ *    a larger one: only a shorter file does that (a flipped type fails its checksum);
+ *  - the log ends just after a whole header: RocksDB appends a header and its payload
+ *    separately, and flushes its write buffer between them when the buffer is full;
+ *  - the log ends inside a record at a multiple of the page size: the kernel stops a
+ *    write at a page boundary when the writer is killed.
+ * Any other short record is damage.  A flipped bit that lengthens the last record passes
+ * only in the 1 in 4096 logs whose size is a page multiple.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,6 +38,7 @@
 
 #define BLOCK 32768
 #define HEADER 7
+#define PAGE 4096 /* the smallest unit a killed write() stops at */
 
 /* CRC32C (Castagnoli, reflected polynomial 0x82F63B78), bit by bit from a table. */
 static uint32_t crc32c(uint32_t crc, const unsigned char *p, size_t n)
@@ -52,8 +66,11 @@ static uint32_t unmask(uint32_t masked)
     return (rot >> 17) | (rot << 15);
 }
 
+static const char cut_short[] = "a record cut short";
+
 /* Why the block d[0..n) of a log is damaged (offset in *at), or NULL when every record in
- * it is whole.  Records never cross a block; n < BLOCK only for the log's last block. */
+ * it is whole.  Records never cross a block; n < BLOCK only for the log's last block, so
+ * only there is a record cut short (at *at, by the end of the file). */
 static const char *check_block(const unsigned char *d, size_t n, size_t *at)
 {
     size_t pos = 0;
@@ -66,7 +83,7 @@ static const char *check_block(const unsigned char *d, size_t n, size_t *at)
             return NULL;
         }
         if (n - pos < HEADER)
-            return "a record cut short";
+            return cut_short;
         uint32_t crc = (uint32_t)d[pos] | (uint32_t)d[pos + 1] << 8 | (uint32_t)d[pos + 2] << 16 |
                        (uint32_t)d[pos + 3] << 24;
         size_t len = (size_t)d[pos + 4] | (size_t)d[pos + 5] << 8;
@@ -78,7 +95,7 @@ static const char *check_block(const unsigned char *d, size_t n, size_t *at)
         if (HEADER + len > BLOCK - pos)
             return "a record longer than its block";
         if (n - pos - HEADER < len)
-            return "a record cut short";
+            return cut_short;
         if (crc32c(0, d + pos + 6, len + 1) != unmask(crc))
             return "a record that fails its checksum";
         pos += HEADER + len;
@@ -102,6 +119,8 @@ static const char *check_log(int fd, unsigned char *block, size_t *at)
         if (n == 0)
             return NULL;
         const char *why = check_block(block, n, at);
+        if (why == cut_short && (n == *at + HEADER || (base + (off_t)n) % PAGE == 0))
+            return NULL; /* a torn write (above) */
         if (why) {
             *at += (size_t)base;
             return why;

@@ -145,8 +145,9 @@ static char *file_holding(const char *dir, const char *suffix, const char *needl
     return found;
 }
 
-/* Flips one bit of the byte `at` bytes into the first occurrence of needle in path. */
-static void flip(const char *path, const char *needle, size_t at)
+/* Flips one bit of the byte `at` bytes into the first occurrence of needle in path.
+ * (inline: not every includer flips bits) */
+static inline void flip(const char *path, const char *needle, size_t at)
 {
     size_t len;
     char *data = read_file(path, &len);

@@ -93,14 +93,14 @@ static provost_engine *open_db(const char *path)
 }
 
 /* The worker, its line per job run going to out. */
-static pid_t start_worker(const char *db, const char *out)
+static pid_t start_worker(const char *db, const char *out, const char *errs)
 {
     char *argv[] = {(char *)PROVOST_CLI, "--db", (char *)db, "--sync", "none", "worker", "--drain",
                     "--threads", "4", NULL};
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, errs, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     pid_t pid;
     if (posix_spawn(&pid, PROVOST_CLI, &fa, NULL, argv, environ) != 0) {
         perror("posix_spawn");
@@ -181,10 +181,11 @@ int main(int argc, char **argv)
     /* kill -9 at random moments, then let one run drain what is left */
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
     int kills = 0, runs = 0, drained = 0;
-    char out[320];
+    char out[320], errs[320];
     snprintf(out, sizeof out, "%s/worker.out", root);
+    snprintf(errs, sizeof errs, "%s/worker.err", root);
     for (; runs < 40 && !drained; runs++) {
-        pid_t pid = start_worker(db, out);
+        pid_t pid = start_worker(db, out, errs);
         int status;
         /* killed after 1 to 100 runs: mid-stream, with up to four jobs running */
         if (kills < 8 && wait_for_runs(pid, out, 1 + rand() % 100)) {
@@ -198,8 +199,15 @@ int main(int argc, char **argv)
         }
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
             drained = 1;
-        else if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
-            return fprintf(stderr, "the worker ended with status %d\n", status), 1;
+        else if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) {
+            fprintf(stderr, "the worker ended with status %d; it said:\n", status);
+            FILE *f = fopen(errs, "r");
+            for (int c; f && (c = getc(f)) != EOF;)
+                putc(c, stderr);
+            if (f)
+                fclose(f);
+            return 1;
+        }
     }
     CHECK(drained, "the queue was not drained after %d runs", runs);
 
