@@ -47,10 +47,20 @@ XML
     echo '</requests>'
 } >requests.xml
 printf '\\set v random(1, 1000000)\nINSERT INTO items(v) VALUES (:v);\n' >insert.sql
+# the same two-phase commit driven directly: what PostgreSQL itself allows (a statement a
+# round trip, -M simple, since PREPARE TRANSACTION takes its name as a literal)
+cat >twophase.sql <<'SQL'
+\set v random(1, 1000000)
+\set g random(1, 2000000000)
+BEGIN;
+INSERT INTO items(v) VALUES (:v);
+PREPARE TRANSACTION 'b:client_id.:g';
+COMMIT PREPARED 'b:client_id.:g';
+SQL
 fresh() { psql_ -c "DROP TABLE IF EXISTS items; CREATE TABLE items(id bigserial PRIMARY KEY, v text); CHECKPOINT"; }
 now() { date +%s.%N; }
 
-printf '%-6s %14s %14s %8s\n' jobs "provost/s" "libpq/s" ratio
+printf '%-6s %14s %14s %8s %14s %8s\n' jobs "provost/s" "libpq/s" ratio "libpq 2pc/s" "ratio"
 for jobs in 1 4 16; do
     fresh
     rm -rf db
@@ -67,7 +77,14 @@ for jobs in 1 4 16; do
         >pgbench.log 2>&1 || { cat pgbench.log >&2; exit 1; }
     t3=$(now)
     done_pg=$((per * jobs))
-    awk -v n="$N" -v m="$done_pg" -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" -v j="$jobs" 'BEGIN {
-        p = n / (b - a); l = m / (d - c);
-        printf "%-6d %14.0f %14.0f %8.2f\n", j, p, l, p / l }'
+    fresh
+    t4=$(now)
+    pgbench -n -M simple -h "$PGDIR" -U provost -c "$jobs" -j "$jobs" -t "$per" -f twophase.sql postgres \
+        >pgbench2.log 2>&1 || { cat pgbench2.log >&2; exit 1; }
+    t5=$(now)
+    [ "$(psql_ -c 'SELECT count(*) FROM items')" = "$done_pg" ] || { echo "pgbench: not $done_pg rows" >&2; exit 1; }
+    [ "$(psql_ -c 'SELECT count(*) FROM pg_prepared_xacts')" = 0 ] || { echo "pgbench: prepared left" >&2; exit 1; }
+    awk -v n="$N" -v m="$done_pg" -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" -v e="$t4" -v f="$t5" -v j="$jobs" 'BEGIN {
+        p = n / (b - a); l = m / (d - c); t = m / (f - e);
+        printf "%-6d %14.0f %14.0f %8.2f %14.0f %8.2f\n", j, p, l, p / l, t, p / t }'
 done
