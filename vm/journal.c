@@ -6,8 +6,9 @@
  * written before it (docs/transactions.md):
  * INTENT before its provider call, COMMIT before the first commit, ROLLBACK and STUCK
  * before what they license, QUEUED (its job is durable already), and the END before the
- * response.  BEGIN, DONE, FAILED, PREPARED, COMMITTED and ROLLED-BACK ride on the next
- * sync.  The engine's sync mode says how a sync is made:
+ * response, unless a durable COMMIT has decided the transaction already.  BEGIN, DONE,
+ * FAILED, PREPARED, COMMITTED and ROLLED-BACK ride on the next sync.  The engine's sync
+ * mode says how a sync is made:
  *
  *   always  each on its own (writers take turns);
  *   group   concurrent transactions share each fsync: the record is written unsynced and
@@ -340,7 +341,10 @@ int pvm_journal_mark(pvm_journal *j, pvm_jtxn *t, int type, uint32_t intent, cha
      * losing a FAILED (to a power loss) means an extra rollback of something absent, a
      * PREPARED nothing (recovery rolls back what was not decided), a COMMITTED or
      * ROLLED-BACK that commit or rollback made again, as after a crash right after it. */
-    return append(j, t, t->next++, &b, type == PVM_J_COMMIT || type == PVM_J_ROLLBACK, err, errlen);
+    int rc = append(j, t, t->next++, &b, type == PVM_J_COMMIT || type == PVM_J_ROLLBACK, err, errlen);
+    if (rc == 0 && type == PVM_J_COMMIT)
+        t->decided = true;
+    return rc;
 }
 
 int pvm_journal_queued(pvm_journal *j, pvm_jtxn *t, const char *job, char *err, size_t errlen)
@@ -373,8 +377,11 @@ static int end_write(pvm_journal *j, const char *txid, const char *okey, const c
         key_of(txid, 0, from);
         key_of(txid, 0xFFFFFFFFu, to); /* sequence numbers never reach it */
     }
+    /* After a durable COMMIT the response is true whether the END survives or not: an END
+     * lost to a power loss leaves the COMMIT, and recovery finishes the commits (each
+     * participant's is idempotent), then ends the transaction with the same outcome. */
     jwrite w = {.from = txid ? from : NULL, .to = to, .okey = okey, .oval = oval, .extra = t->extra,
-                .nextra = t->nextra, .sync = true};
+                .nextra = t->nextra, .sync = !t->decided};
     return guarded(j, &w, err, errlen);
 }
 

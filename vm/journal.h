@@ -39,6 +39,7 @@ typedef struct pvm_jtxn {
     bool sensitive_key;  /* key holds a per-transaction key */
     unsigned char key[32];
     bool broken;         /* a write failed: compensations wait until the journal takes one again */
+    bool decided;        /* COMMIT is durable: the END need not be (recovery finishes the commit) */
     const char *client;  /* clientTransactionId, or NULL */
     const char *outcome_key; /* journaled in BEGIN, recorded with the end or with STUCK
                               * (exactly-once submission), or NULL */
