@@ -20,15 +20,17 @@ typedef struct pvm_gsync {
     pvm_gsync_fn sync;
     void *ctx;
     pthread_mutex_t mu;
-    pthread_cond_t cv;
+    /* the followers of sync number n wait on done[n % 2]: its end wakes only them */
+    pthread_cond_t done[2];
     atomic_uint_fast64_t appended; /* tickets handed out: writes that have reached the log */
     uint64_t durable;             /* every ticket up to this one is synced */
     uint64_t failed;              /* the last sync that failed covered tickets up to this one */
+    uint64_t started;             /* syncs led so far, the running or gathering one included */
+    uint64_t covering;            /* the running sync covers tickets up to this one */
     bool running;                 /* a leader is syncing (or gathering writers first) */
-    pthread_cond_t back;          /* a writer arrived while the leader gathers */
+    pthread_cond_t back;          /* the writers the leader gathers are back */
     bool gathering;
-    unsigned waiting;             /* writers waiting (the leader too) */
-    unsigned expect;              /* writers waiting when the last sync ended: back soon */
+    uint64_t expect;              /* writers that needed the last sync or the next one */
     uint64_t last_ns;             /* how long the last sync took */
     char why[256];                /* why that sync failed */
     atomic_ulong syncs;           /* syncs made */

@@ -14,6 +14,8 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,6 +259,66 @@ static void test_failed_sync(void **state)
     pvm_gsync_destroy(&g);
 }
 
+/* ---- many writers, many rounds: no write is told it is durable before a sync that began
+ * after it returned has ended ------------------------------------------------------------ */
+
+typedef struct witness {
+    pvm_gsync *g;
+    atomic_uint_fast64_t synced; /* the tickets handed out when the last ended sync began */
+    atomic_int early;            /* waits that returned before their ticket was synced */
+    atomic_ulong waits;
+} witness;
+
+/* A sync covers what was appended before it began: remember that, and publish it only
+ * once the sync is over, as a disk would. */
+static int witness_sync(void *ctx, char *err, size_t errlen)
+{
+    (void)err, (void)errlen;
+    witness *w = ctx;
+    uint64_t covers = atomic_load(&w->g->appended);
+    sched_yield(); /* let writers append while it runs: they belong to the next sync */
+    uint64_t was = atomic_load(&w->synced);
+    while (covers > was && !atomic_compare_exchange_weak(&w->synced, &was, covers))
+        ;
+    return 0;
+}
+
+#define ROUNDS 300
+
+static void *witness_writer(void *arg)
+{
+    witness *w = arg;
+    char err[256];
+    for (int i = 0; i < ROUNDS; i++) {
+        uint64_t ticket = pvm_gsync_appended(w->g);
+        if (pvm_gsync_wait(w->g, ticket, err, sizeof err) != 0 || atomic_load(&w->synced) < ticket)
+            atomic_fetch_add(&w->early, 1);
+        atomic_fetch_add(&w->waits, 1);
+        if (i % 7 == 0)
+            sched_yield(); /* writers come back at different moments */
+    }
+    return NULL;
+}
+
+static void test_never_early(void **state)
+{
+    (void)state;
+    pvm_gsync g;
+    witness w = {.g = &g};
+    pvm_gsync_init(&g, witness_sync, &w);
+    pthread_t th[THREADS];
+    for (int i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, witness_writer, &w), 0);
+    for (int i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    assert_int_equal(atomic_load(&w.early), 0);
+    assert_int_equal(atomic_load(&w.waits), THREADS * ROUNDS);
+    /* every writer was served, and syncs were shared (never more than one per wait) */
+    assert_true(atomic_load(&g.syncs) >= 1 && atomic_load(&g.syncs) <= THREADS * ROUNDS);
+    assert_int_equal(atomic_load(&w.synced), THREADS * ROUNDS);
+    pvm_gsync_destroy(&g);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -281,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_leader_followers),
         cmocka_unit_test(test_failed_sync),
+        cmocka_unit_test(test_never_early),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
