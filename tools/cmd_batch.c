@@ -201,6 +201,10 @@ int cmd_batch(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "forget") == 0)
         return cmd_batch_forget(argc - 1, argv + 1);
+    if (argc > 2 && strcmp(argv[1], "--cluster") == 0)
+        return cmd_cluster_batch(argv[2], argc - 2, argv + 2);
+    if (tool_cluster_given())
+        return cmd_cluster_batch(tool_cluster_given(), argc, argv);
     const char **inputs = calloc((size_t)argc, sizeof *inputs);
     args a;
     if (!inputs)

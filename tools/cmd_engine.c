@@ -18,7 +18,18 @@ static struct {
     int sync; /* -1: not given */
     const char *as; /* --as NAME: an administrator acts as another principal */
     int audit_level; /* provost_audit_level; 0: the database's */
-} global = {NULL, 0, -1, NULL, 0};
+    const char *cluster; /* --cluster CONNINFO */
+} global = {NULL, 0, -1, NULL, 0, NULL};
+
+const char *tool_cluster_given(void)
+{
+    return global.cluster;
+}
+
+const char *tool_db_given(void)
+{
+    return global.db ? global.db : getenv("PROVOST_DB");
+}
 
 int parse_sync(const char *v)
 {
@@ -46,6 +57,9 @@ int tool_global_options(int *argc, char ***argv)
             if (global.as)
                 return die("--as is given twice ('%s' and '%s')", global.as, a[2]);
             global.as = a[2];
+            used = 2;
+        } else if (n > 2 && strcmp(a[1], "--cluster") == 0) {
+            global.cluster = a[2];
             used = 2;
         } else if (n > 1 && strcmp(a[1], "--validate") == 0) {
             global.validate = 1;
@@ -235,6 +249,8 @@ int cmd_call(int argc, char **argv)
 
 int cmd_register(int argc, char **argv)
 {
+    if (tool_cluster_given())
+        return cmd_cluster_register(argc, argv);
     int nfiles = 0;
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '-' && argv[i][1])

@@ -55,6 +55,11 @@ static void print_reject(void *ud, const char *file, const char *why)
 
 int cmd_worker(int argc, char **argv)
 {
+    const char *cluster = tool_cluster_given();
+    if (argc > 2 && strcmp(argv[1], "--cluster") == 0)
+        return cmd_cluster_worker(argv[2], argc - 2, argv + 2);
+    if (cluster)
+        return cmd_cluster_worker(cluster, argc, argv);
     int quiet = 0;
     provost_worker_options o = {.threads = 1, .mode = PROVOST_WORKER_FOREVER, .on_job = print_job, .ud = &quiet};
     int sync = -1;

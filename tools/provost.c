@@ -415,6 +415,27 @@ static const command commands[] = {
      "\n"
      "Exit status: 0 printed (also when nothing has run yet), 2 the counters file is damaged\n"
      "or is not one this version reads, or a bad option.\n"},
+    {"cluster", cmd_cluster, "a cluster of workers on PostgreSQL: create its schema, show its state",
+     "usage: provost [--cluster CONNINFO] cluster init|status\n"
+     "       provost --cluster CONNINFO register NS.xml|NS.pvb ...\n"
+     "       provost worker --cluster CONNINFO [--threads N] [--lease MS] [--name NAME] [--drain] [--quiet]\n"
+     "       provost batch --cluster CONNINFO [--detach] [--quiet] (INPUT... | --call NS PROC --rows FILE)\n"
+     "       provost batch --cluster CONNINFO status|results|wait ID\n"
+     "\n"
+     "A cluster is a PostgreSQL database (CONNINFO: a libpq connection string or URI; the\n"
+     "cluster command also reads $PROVOST_CLUSTER).  init creates its schema \"provost\"\n"
+     "(again: nothing changes); status shows the workers and their leases, jobs by state,\n"
+     "the last minute's throughput and the batches.  register stores namespaces for every\n"
+     "worker, which loads a new revision without restarting.  A worker claims due jobs\n"
+     "under a lease it renews (default 10000 ms, renewed every third of it); one whose\n"
+     "lease ran out is fenced and its jobs re-driven by the others, per their retry policy.\n"
+     "It runs the jobs through a local engine: --db DIR, else a directory of its own under\n"
+     "$XDG_RUNTIME_DIR (or /tmp).  batch enqueues a batch and waits for it, or prints its\n"
+     "id at once (--detach); results prints its result lines by position.  See docs/cluster.md.\n"
+     "\n"
+     "Exit status: 0 done (batch: every request succeeded), 1 some requests did not\n"
+     "succeed, 2 an error (a bad option, no server, no cluster, an unknown batch), 3 batch\n"
+     "status of a batch still running; a worker that was fenced exits 2.\n"},
     {"version", cmd_version, "print the version and the bundle format",
      "usage: provost version\n"},
     {"help", cmd_help, "describe a command", "usage: provost help [COMMAND]\n"},

@@ -30,6 +30,8 @@ struct provost_options tool_engine_options(int sync);
 struct provost_engine *tool_open_engine(int sync, int *status);
 struct provost_engine *tool_open_with(const struct provost_options *o, int *status);
 int parse_sync(const char *v); /* -1 if not a mode */
+const char *tool_cluster_given(void); /* --cluster CONNINFO before the command, or NULL */
+const char *tool_db_given(void);      /* --db, else $PROVOST_DB, else NULL */
 
 /* batch_print.c: what `provost batch` prints (out: --out as given, for "--resume --out"). */
 struct provost_batch_summary;
@@ -63,5 +65,10 @@ int cmd_batch_forget(int argc, char **argv); /* provost batch forget */
 int cmd_config(int argc, char **argv);
 int cmd_serve(int argc, char **argv); /* cmd_serve.c: the HTTP service */
 int cmd_token(int argc, char **argv);
+/* cmd_cluster.c: provost cluster, and register, worker and batch on a cluster */
+int cmd_cluster(int argc, char **argv);
+int cmd_cluster_register(int argc, char **argv);
+int cmd_cluster_worker(const char *conninfo, int argc, char **argv);
+int cmd_cluster_batch(const char *conninfo, int argc, char **argv);
 
 #endif

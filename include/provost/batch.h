@@ -124,6 +124,24 @@ void provost_batch_summary_free(provost_batch_summary *s);
 int provost_batch_check(provost_engine *e, const char *input, int format, const char *ns, const char *proc, char *err,
                         size_t errlen);
 
+/* One request of a batch's inputs, as provost_batch_each hands it over. */
+typedef struct provost_batch_request {
+    uint64_t pos;         /* from 1, in input order */
+    const char *input;    /* the input file, as given */
+    unsigned long line;   /* where the request (or row) starts */
+    int kind;             /* 'r' a request document, 'c' the data of a call of NS, 'i' invalid */
+    const char *text;     /* the request or data as XML text; for 'i' why it is not one */
+    size_t len;
+    const char *client;   /* clientTransactionId, or NULL */
+} provost_batch_request;
+
+/* Reads the inputs (or the ROWS file, FORMAT as in the options) as a batch reads them and
+ * calls each with every request, in order, without running anything; NS non-NULL: each
+ * input is the data of a call (--call).  each returns 0 to go on.  0, or -1 with err (an
+ * input that cannot be used at all, or each stopped). */
+int provost_batch_each(const char *const *inputs, int ninputs, const char *rows, int format, const char *ns,
+                       int (*each)(void *ud, const provost_batch_request *r), void *ud, char *err, size_t errlen);
+
 /* Writes data to a temporary file beside path, then renames it: the file is complete or
  * not there at all (the batch's state; the command's own outputs too).  Only a regular
  * file (or nothing) is replaced.  0, or -1 with err. */

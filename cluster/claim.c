@@ -1,0 +1,175 @@
+/*
+ * claim.c -- the two statements a worker runs per batch of jobs: claim (one short UPDATE
+ * ... RETURNING over due rows picked FOR UPDATE SKIP LOCKED, so workers never wait for one
+ * another and no transaction outlives a statement) and complete (one statement for many
+ * jobs that checks the worker's epoch and lease, moves finished jobs to results and puts
+ * failed ones with retries left back in the queue).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pcl.h"
+
+void pcl_job_free(pcl_job *j)
+{
+    if (!j)
+        return;
+    free(j->ns);
+    free(j->proc);
+    free(j->request);
+    free(j->description);
+    free(j->response);
+    free(j->txid);
+    free(j);
+}
+
+static char *dup_value(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : strdup(PQgetvalue(r, row, col));
+}
+
+int pcl_claim(PGconn *pg, int64_t id, int64_t epoch, unsigned max, pcl_job ***out, size_t *n, provost_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    char a[24], b[24], m[24];
+    snprintf(a, sizeof a, "%" PRId64, id);
+    snprintf(b, sizeof b, "%" PRId64, epoch);
+    snprintf(m, sizeof m, "%u", max);
+    const char *p[3] = {a, b, m};
+    PGresult *r = pcl_query(pg, "claim",
+                            "WITH me AS (SELECT id FROM provost.workers WHERE id = $1 AND epoch = $2"
+                            "  AND ended IS NULL AND lease_until > now() FOR SHARE),"
+                            " c AS (SELECT j.id FROM provost.jobs j WHERE j.worker IS NULL AND j.due <= now()"
+                            "  AND EXISTS (SELECT 1 FROM me) ORDER BY j.due, j.id LIMIT $3 FOR UPDATE SKIP LOCKED)"
+                            " UPDATE provost.jobs j SET worker = $1, epoch = $2, attempt = j.attempt + 1,"
+                            " claimed = now() FROM c WHERE j.id = c.id"
+                            " RETURNING j.id, j.batch, j.position, j.attempt, j.kind, j.ns, j.proc, j.request",
+                            3, p, err);
+    if (!r)
+        return -1;
+    int rows = PQntuples(r);
+    pcl_job **v = rows ? calloc((size_t)rows, sizeof *v) : NULL;
+    if (rows && !v) {
+        PQclear(r);
+        return pcl_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+    }
+    for (int i = 0; i < rows; i++) {
+        pcl_job *j = calloc(1, sizeof *j);
+        if (!j)
+            break;
+        j->id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+        j->batch = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+        j->pos = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+        j->attempt = atoi(PQgetvalue(r, i, 3));
+        j->kind = PQgetvalue(r, i, 4)[0];
+        j->ns = dup_value(r, i, 5);
+        j->proc = dup_value(r, i, 6);
+        j->request = dup_value(r, i, 7);
+        v[(*n)++] = j;
+    }
+    PQclear(r);
+    *out = v;
+    /* a job that could not be held in memory stays claimed: takeover re-drives it */
+    return 0;
+}
+
+typedef struct arr {
+    char *buf;
+    size_t len, cap;
+} arr;
+
+static int arr_close(arr *a)
+{
+    if (pcl_array_add(&a->buf, &a->len, &a->cap, "") != 0)
+        return -1;
+    /* the empty element only made room: drop it (and its comma) and close */
+    a->len -= a->len > 3 ? 3 : 2;
+    a->buf[a->len++] = '}';
+    a->buf[a->len] = 0;
+    return 0;
+}
+
+int pcl_complete(PGconn *pg, int64_t id, int64_t epoch, pcl_job **jobs, size_t n, size_t *retried,
+                 provost_error *err)
+{
+    *retried = 0;
+    arr col[6] = {{0}};
+    int rc = -1;
+    for (int k = 0; k < 6; k++) {
+        col[k].buf = malloc(256);
+        if (!col[k].buf)
+            goto out;
+        col[k].cap = 256;
+        strcpy(col[k].buf, "{");
+        col[k].len = 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char idv[24], code[24];
+        snprintf(idv, sizeof idv, "%" PRId64, jobs[i]->id);
+        snprintf(code, sizeof code, "%" PRIu32, jobs[i]->code);
+        if (pcl_array_add(&col[0].buf, &col[0].len, &col[0].cap, idv) ||
+            pcl_array_add(&col[1].buf, &col[1].len, &col[1].cap, jobs[i]->status) ||
+            pcl_array_add(&col[2].buf, &col[2].len, &col[2].cap, code) ||
+            pcl_array_add(&col[3].buf, &col[3].len, &col[3].cap, jobs[i]->description) ||
+            pcl_array_add(&col[4].buf, &col[4].len, &col[4].cap, jobs[i]->response) ||
+            pcl_array_add(&col[5].buf, &col[5].len, &col[5].cap, jobs[i]->txid))
+            goto oom;
+    }
+    for (int k = 0; k < 6; k++)
+        if (arr_close(&col[k]) != 0)
+            goto oom;
+    char a[24], b[24];
+    snprintf(a, sizeof a, "%" PRId64, id);
+    snprintf(b, sizeof b, "%" PRId64, epoch);
+    const char *p[8] = {a, b, col[0].buf, col[1].buf, col[2].buf, col[3].buf, col[4].buf, col[5].buf};
+    PGresult *r = pcl_query(
+        pg, "complete",
+        "WITH me AS (SELECT id FROM provost.workers WHERE id = $1 AND epoch = $2 AND ended IS NULL"
+        "  AND lease_until > now() FOR UPDATE),"
+        " d AS (SELECT * FROM unnest($3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[])"
+        "  AS d(id, status, code, description, response, txid)),"
+        " j AS (SELECT jb.*, d.status AS st, d.code AS c, d.description AS ds, d.response AS rs, d.txid AS tx,"
+        "  (d.status = 'failed' AND jb.attempt <= jb.retry_count AND (jb.stop_code = 0 OR jb.stop_code <> d.code))"
+        "  AS again FROM provost.jobs jb JOIN d ON d.id = jb.id"
+        "  WHERE jb.worker = $1 AND jb.epoch = $2 AND EXISTS (SELECT 1 FROM me) FOR UPDATE OF jb),"
+        " fin AS (DELETE FROM provost.jobs jb USING j WHERE jb.id = j.id AND NOT j.again RETURNING 1),"
+        " res AS (INSERT INTO provost.results (batch, position, input, line, client, txid, status, state,"
+        "  code, description, response, attempts, worker, epoch)"
+        "  SELECT batch, position, input, line, client, tx, st, CASE WHEN st = 'succeeded' THEN 0"
+        "  WHEN st = 'invalid' THEN 1 WHEN to_operator THEN 15 WHEN st = 'stuck' THEN 3 ELSE 2 END,"
+        "  c, ds, rs, attempt, $1, $2 FROM j WHERE NOT again RETURNING status),"
+        " re AS (UPDATE provost.jobs jb SET worker = NULL, epoch = NULL, claimed = NULL, last_code = j.c,"
+        "  last_description = j.ds, due = " PCL_RETRY_DUE " FROM j WHERE jb.id = j.id AND j.again RETURNING 1),"
+        " cnt AS (UPDATE provost.workers w SET"
+        "  done = done + (SELECT count(*) FROM j WHERE NOT again AND st = 'succeeded'),"
+        "  failed = failed + (SELECT count(*) FROM j WHERE NOT again AND st <> 'succeeded'),"
+        "  retried = retried + (SELECT count(*) FROM j WHERE again) FROM me WHERE w.id = me.id RETURNING 1)"
+        " SELECT (SELECT count(*) FROM me), (SELECT count(*) FROM re), (SELECT count(*) FROM fin),"
+        "  (SELECT count(*) FROM res), (SELECT count(*) FROM cnt)",
+        8, p, err);
+    if (!r)
+        goto out;
+    rc = atoi(PQgetvalue(r, 0, 0)) == 1 ? 1 : 0;
+    *retried = (size_t)atol(PQgetvalue(r, 0, 1));
+    PQclear(r);
+    goto out;
+oom:
+    pcl_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+out:
+    for (int k = 0; k < 6; k++)
+        free(col[k].buf);
+    return rc;
+}
+
+int pcl_busy(PGconn *pg, provost_error *err)
+{
+    PGresult *r = pcl_query(pg, "drain", "SELECT EXISTS (SELECT 1 FROM provost.jobs)", 0, NULL, err);
+    if (!r)
+        return -1;
+    int busy = PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    return busy;
+}

@@ -1,0 +1,173 @@
+/*
+ * conn.c -- connecting to a cluster's database, and the statement helpers every file of
+ * the library uses: one-line errors whatever PostgreSQL said.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pcl.h"
+
+static _Thread_local char last_state[6];
+
+int pcl_fail(provost_error *err, uint32_t code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    err->code = code;
+    return -1;
+}
+
+/* PostgreSQL's message up to its first line break. */
+static void first_line(char *to, size_t n, const char *msg)
+{
+    if (!msg || !*msg)
+        msg = "unknown error";
+    size_t len = strcspn(msg, "\n");
+    if (len >= n)
+        len = n - 1;
+    memcpy(to, msg, len);
+    to[len] = 0;
+}
+
+PGresult *pcl_query(PGconn *pg, const char *what, const char *sql, int n, const char *const *params,
+                    provost_error *err)
+{
+    /* without parameters, one string may hold several statements */
+    PGresult *r = n ? PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0) : PQexec(pg, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        last_state[0] = 0;
+        return r;
+    }
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(last_state, sizeof last_state, "%s", state ? state : "");
+    char line[600];
+    first_line(line, sizeof line, r && PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r) : PQerrorMessage(pg));
+    pcl_fail(err, PROVOST_E_FAIL, "%s: %s", what, line);
+    PQclear(r);
+    return NULL;
+}
+
+int pcl_exec(PGconn *pg, const char *what, const char *sql, int n, const char *const *params, provost_error *err)
+{
+    PGresult *r = pcl_query(pg, what, sql, n, params, err);
+    PQclear(r);
+    return r ? 0 : -1;
+}
+
+const char *pcl_sqlstate(void)
+{
+    return last_state;
+}
+
+PGconn *pcl_connect(const char *conninfo, bool need_schema, provost_error *err)
+{
+    if (!conninfo || !*conninfo) {
+        pcl_fail(err, PROVOST_E_INVALIDARG, "which cluster? (--cluster CONNINFO, or $PROVOST_CLUSTER)");
+        return NULL;
+    }
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &perr);
+    if (!opts) {
+        char line[600];
+        first_line(line, sizeof line, perr ? perr : "cannot be parsed");
+        pcl_fail(err, PROVOST_E_INVALIDARG, "cluster '%s': %s", conninfo, line);
+        PQfreemem(perr);
+        return NULL;
+    }
+    PQconninfoFree(opts);
+    PGconn *pg = PQconnectdb(conninfo);
+    if (PQstatus(pg) != CONNECTION_OK) {
+        char line[600];
+        first_line(line, sizeof line, PQerrorMessage(pg));
+        pcl_fail(err, PROVOST_E_FAIL, "cluster '%s': cannot connect: %s", conninfo, line);
+        PQfinish(pg);
+        return NULL;
+    }
+    PQclear(PQexec(pg, "SET client_min_messages = warning"));
+    if (!need_schema)
+        return pg;
+    provost_error qerr;
+    PGresult *r = pcl_query(pg, "schema", "SELECT value FROM provost.meta WHERE key = 'schema_version'", 0, NULL, &qerr);
+    if (!r) {
+        if (strcmp(pcl_sqlstate(), "42P01") == 0 || strcmp(pcl_sqlstate(), "3F000") == 0)
+            pcl_fail(err, PROVOST_E_NOTFOUND, "cluster '%s' is not initialised (provost cluster init)", conninfo);
+        else
+            pcl_fail(err, qerr.code, "cluster '%s': %s", conninfo, qerr.message);
+        PQfinish(pg);
+        return NULL;
+    }
+    long v = PQntuples(r) == 1 ? strtol(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    PQclear(r);
+    if (v != PROVOST_CLUSTER_SCHEMA) {
+        if (v > PROVOST_CLUSTER_SCHEMA)
+            pcl_fail(err, PROVOST_E_FAIL, "cluster '%s' has schema version %ld, newer than this provost's %d: upgrade provost",
+                     conninfo, v, PROVOST_CLUSTER_SCHEMA);
+        else
+            pcl_fail(err, PROVOST_E_FAIL, "cluster '%s' has no schema version this provost knows (%ld)", conninfo, v);
+        PQfinish(pg);
+        return NULL;
+    }
+    return pg;
+}
+
+int provost_cluster_open(const char *conninfo, int need_schema, provost_cluster **out, provost_error *err)
+{
+    *out = NULL;
+    PGconn *pg = pcl_connect(conninfo, need_schema != 0, err);
+    if (!pg)
+        return -1;
+    provost_cluster *c = calloc(1, sizeof *c);
+    if (!c) {
+        PQfinish(pg);
+        return pcl_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+    }
+    c->pg = pg;
+    *out = c;
+    return 0;
+}
+
+void provost_cluster_close(provost_cluster *c)
+{
+    if (!c)
+        return;
+    PQfinish(c->pg);
+    free(c);
+}
+
+int pcl_array_add(char **buf, size_t *len, size_t *cap, const char *s)
+{
+    size_t need = *len + 2 * strlen(s ? s : "") + 8;
+    if (need > *cap) {
+        size_t nc = *cap ? *cap : 256;
+        while (nc < need)
+            nc *= 2;
+        char *nb = realloc(*buf, nc);
+        if (!nb)
+            return -1;
+        *buf = nb;
+        *cap = nc;
+    }
+    char *p = *buf + *len;
+    if (*len > 1)
+        *p++ = ',';
+    if (!s) {
+        memcpy(p, "NULL", 4);
+        p += 4;
+    } else {
+        *p++ = '"';
+        for (; *s; s++) {
+            if (*s == '"' || *s == '\\')
+                *p++ = '\\';
+            *p++ = *s;
+        }
+        *p++ = '"';
+    }
+    *p = 0;
+    *len = (size_t)(p - *buf);
+    return 0;
+}

@@ -1,0 +1,284 @@
+/*
+ * enqueue.c -- a batch into the cluster: one transaction that makes its batches row and
+ * streams its jobs with COPY (the fastest way in), each with the retry policy of its
+ * context/queueContext as the local queue reads it; requests that could not be read
+ * become results at once.  The commit notifies provost_jobs, which wakes idle workers.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/tree.h>
+
+#include "pcl.h"
+#include "provost/compiler.h"
+
+typedef struct invalid {
+    uint64_t pos;
+    unsigned long line;
+    char *input, *why;
+} invalid;
+
+struct provost_cluster_batch {
+    provost_cluster *c;
+    char id[32];
+    uint64_t n;
+    char *buf; /* one COPY line */
+    size_t len, cap;
+    invalid *bad;
+    size_t nbad, capbad;
+    bool copying;
+};
+
+typedef struct policy {
+    unsigned long count, interval, stop;
+    bool expo, op;
+} policy;
+
+static xmlNodePtr find(xmlNodePtr n, const char *name)
+{
+    for (; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        if (xmlStrEqual(n->name, BAD_CAST name))
+            return n;
+        xmlNodePtr in = find(n->children, name);
+        if (in)
+            return in;
+    }
+    return NULL;
+}
+
+static unsigned long num(xmlNodePtr qc, const char *attr, unsigned long dflt, int base)
+{
+    xmlChar *v = xmlGetNoNsProp(qc, BAD_CAST attr);
+    if (!v)
+        return dflt;
+    char *end;
+    unsigned long x = strtoul((const char *)v, &end, base);
+    if (!*v || *v == '-' || *end)
+        x = dflt;
+    xmlFree(v);
+    return x;
+}
+
+static bool word(xmlNodePtr qc, const char *attr, const char *value)
+{
+    xmlChar *v = xmlGetNoNsProp(qc, BAD_CAST attr);
+    bool yes = v && strcmp((const char *)v, value) == 0;
+    xmlFree(v);
+    return yes;
+}
+
+/* The queueContext's policy, with the local queue's defaults (retryInterval 1000 ms). */
+static policy read_policy(const char *text, size_t len)
+{
+    policy p = {.interval = 1000};
+    if (!strstr(text, "queueContext"))
+        return p;
+    xmlDocPtr d = provost_xml_read(text, len, NULL, NULL, 0, NULL);
+    xmlNodePtr qc = d ? find(xmlDocGetRootElement(d), "queueContext") : NULL;
+    if (qc) {
+        p.count = num(qc, "retryCount", 0, 10);
+        p.count = p.count > 65535 ? 65535 : p.count;
+        p.interval = num(qc, "retryInterval", 1000, 10);
+        p.stop = num(qc, "retryStopOnFailure", 0, 16);
+        p.expo = word(qc, "retryType", "exponential");
+        p.op = word(qc, "onFailure", "queueToOperator");
+    }
+    xmlFreeDoc(d);
+    return p;
+}
+
+static int grow(provost_cluster_batch *b, size_t more)
+{
+    if (b->len + more + 1 <= b->cap)
+        return 0;
+    size_t nc = b->cap ? b->cap : 4096;
+    while (nc < b->len + more + 1)
+        nc *= 2;
+    char *nb = realloc(b->buf, nc);
+    if (!nb)
+        return -1;
+    b->buf = nb;
+    b->cap = nc;
+    return 0;
+}
+
+/* A field of COPY's text format: NULL as \N, the separators escaped. */
+static int field(provost_cluster_batch *b, const char *s, size_t n, bool last)
+{
+    if (grow(b, s ? 2 * n + 3 : 4) != 0)
+        return -1;
+    char *p = b->buf + b->len;
+    if (!s) {
+        memcpy(p, "\\N", 2);
+        p += 2;
+    }
+    for (size_t i = 0; s && i < n; i++) {
+        char ch = s[i];
+        if (ch == '\\' || ch == '\t' || ch == '\n' || ch == '\r') {
+            *p++ = '\\';
+            ch = ch == '\t' ? 't' : ch == '\n' ? 'n' : ch == '\r' ? 'r' : '\\';
+        }
+        *p++ = ch;
+    }
+    *p++ = last ? '\n' : '\t';
+    b->len = (size_t)(p - b->buf);
+    return 0;
+}
+
+static int fieldz(provost_cluster_batch *b, const char *s)
+{
+    return field(b, s, s ? strlen(s) : 0, false);
+}
+
+provost_cluster_batch *provost_cluster_batch_begin(provost_cluster *c, const char *ns, const char *proc,
+                                                   const char *inputs, provost_error *err)
+{
+    provost_cluster_batch *b = calloc(1, sizeof *b);
+    if (!b) {
+        pcl_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+        return NULL;
+    }
+    b->c = c;
+    const char *p[3] = {ns, proc, inputs};
+    PGresult *r = NULL;
+    if (pcl_exec(c->pg, "enqueue", "BEGIN", 0, NULL, err) != 0 ||
+        !(r = pcl_query(c->pg, "enqueue", "INSERT INTO provost.batches (ns, proc, inputs) VALUES ($1, $2, $3) RETURNING id",
+                        3, p, err))) {
+        PQclear(PQexec(c->pg, "ROLLBACK"));
+        free(b);
+        return NULL;
+    }
+    snprintf(b->id, sizeof b->id, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    r = PQexec(c->pg, "COPY provost.jobs (batch, position, input, line, client, kind, ns, proc, request, retry_count,"
+                      " retry_interval_ms, exponential, to_operator, stop_code) FROM STDIN");
+    if (PQresultStatus(r) != PGRES_COPY_IN) {
+        pcl_fail(err, PROVOST_E_FAIL, "enqueue: %.*s", (int)strcspn(PQerrorMessage(c->pg), "\n"), PQerrorMessage(c->pg));
+        PQclear(r);
+        PQclear(PQexec(c->pg, "ROLLBACK"));
+        free(b);
+        return NULL;
+    }
+    PQclear(r);
+    b->copying = true;
+    return b;
+}
+
+static int add_invalid(provost_cluster_batch *b, uint64_t pos, const char *input, unsigned long line, const char *why)
+{
+    if (b->nbad == b->capbad) {
+        size_t nc = b->capbad ? 2 * b->capbad : 16;
+        invalid *nv = realloc(b->bad, nc * sizeof *nv);
+        if (!nv)
+            return -1;
+        b->bad = nv;
+        b->capbad = nc;
+    }
+    invalid *v = &b->bad[b->nbad++];
+    v->pos = pos;
+    v->line = line;
+    v->input = strdup(input ? input : "");
+    v->why = strdup(why ? why : "");
+    return v->input && v->why ? 0 : -1;
+}
+
+int provost_cluster_batch_add(provost_cluster_batch *b, uint64_t pos, const char *input, unsigned long line,
+                              const char *client, int kind, const char *text, size_t len, provost_error *err)
+{
+    b->n++;
+    if (kind == 'i')
+        return add_invalid(b, pos, input, line, text) == 0 ? 0 : pcl_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+    policy p = read_policy(text, len);
+    char num[5][32], k[2] = {(char)kind, 0};
+    snprintf(num[0], sizeof num[0], "%" PRIu64, pos);
+    snprintf(num[1], sizeof num[1], "%lu", line);
+    snprintf(num[2], sizeof num[2], "%lu", p.count);
+    snprintf(num[3], sizeof num[3], "%lu", p.interval);
+    snprintf(num[4], sizeof num[4], "%lu", p.stop);
+    b->len = 0;
+    if (fieldz(b, b->id) || fieldz(b, num[0]) || fieldz(b, input ? input : "") || fieldz(b, num[1]) ||
+        fieldz(b, client) || fieldz(b, k) || fieldz(b, NULL) || fieldz(b, NULL) || field(b, text, len, false) ||
+        fieldz(b, num[2]) || fieldz(b, num[3]) || fieldz(b, p.expo ? "t" : "f") || fieldz(b, p.op ? "t" : "f") ||
+        field(b, num[4], strlen(num[4]), true))
+        return pcl_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+    if (PQputCopyData(b->c->pg, b->buf, (int)b->len) != 1)
+        return pcl_fail(err, PROVOST_E_FAIL, "enqueue: %.*s", (int)strcspn(PQerrorMessage(b->c->pg), "\n"),
+                        PQerrorMessage(b->c->pg));
+    return 0;
+}
+
+static void free_batch(provost_cluster_batch *b)
+{
+    for (size_t i = 0; i < b->nbad; i++) {
+        free(b->bad[i].input);
+        free(b->bad[i].why);
+    }
+    free(b->bad);
+    free(b->buf);
+    free(b);
+}
+
+void provost_cluster_batch_abort(provost_cluster_batch *b)
+{
+    if (!b)
+        return;
+    if (b->copying) {
+        PQputCopyEnd(b->c->pg, "aborted");
+        PQclear(PQgetResult(b->c->pg));
+    }
+    PQclear(PQexec(b->c->pg, "ROLLBACK"));
+    free_batch(b);
+}
+
+static int end_copy(provost_cluster_batch *b, provost_error *err)
+{
+    b->copying = false;
+    if (PQputCopyEnd(b->c->pg, NULL) != 1)
+        return pcl_fail(err, PROVOST_E_FAIL, "enqueue: %.*s", (int)strcspn(PQerrorMessage(b->c->pg), "\n"),
+                        PQerrorMessage(b->c->pg));
+    int rc = 0;
+    PGresult *r;
+    while ((r = PQgetResult(b->c->pg))) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == 0) {
+            const char *m = PQresultErrorMessage(r);
+            rc = pcl_fail(err, PROVOST_E_FAIL, "enqueue: %.*s", (int)strcspn(m, "\n"), m);
+        }
+        PQclear(r);
+    }
+    return rc;
+}
+
+int provost_cluster_batch_commit(provost_cluster_batch *b, int64_t *id, provost_error *err)
+{
+    if (end_copy(b, err) != 0)
+        goto fail;
+    for (size_t i = 0; i < b->nbad; i++) {
+        char pos[32], line[32];
+        snprintf(pos, sizeof pos, "%" PRIu64, b->bad[i].pos);
+        snprintf(line, sizeof line, "%lu", b->bad[i].line);
+        const char *p[5] = {b->id, pos, b->bad[i].input, line, b->bad[i].why};
+        if (pcl_exec(b->c->pg, "enqueue",
+                     "INSERT INTO provost.results (batch, position, input, line, status, state, code, description,"
+                     " attempts) VALUES ($1, $2, $3, $4, 'invalid', 1, x'80070057'::bigint, $5, 0)",
+                     5, p, err) != 0)
+            goto fail;
+    }
+    char total[32];
+    snprintf(total, sizeof total, "%" PRIu64, b->n);
+    const char *p[2] = {b->id, total};
+    if (pcl_exec(b->c->pg, "enqueue", "UPDATE provost.batches SET total = $2 WHERE id = $1", 2, p, err) != 0 ||
+        pcl_exec(b->c->pg, "enqueue", "NOTIFY provost_jobs", 0, NULL, err) != 0 ||
+        pcl_exec(b->c->pg, "enqueue", "COMMIT", 0, NULL, err) != 0)
+        goto fail;
+    *id = strtoll(b->id, NULL, 10);
+    free_batch(b);
+    return 0;
+fail:
+    PQclear(PQexec(b->c->pg, "ROLLBACK"));
+    free_batch(b);
+    return -1;
+}

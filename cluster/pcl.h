@@ -1,0 +1,76 @@
+/*
+ * pcl.h -- what the files of the cluster library share: the connection, and one way to
+ * run a statement and turn PostgreSQL's complaint into one line.
+ */
+#ifndef PCL_H
+#define PCL_H
+
+#include <stdbool.h>
+#include <libpq-fe.h>
+
+#include "provost/cluster.h"
+
+struct provost_cluster {
+    PGconn *pg;
+};
+
+/* Sets err (code, message) and returns -1. */
+int pcl_fail(provost_error *err, uint32_t code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Runs SQL with text parameters; the result when its status is OK (PGRES_COMMAND_OK or
+ * PGRES_TUPLES_OK), else NULL with err set to "WHAT: PostgreSQL's first line". */
+PGresult *pcl_query(PGconn *pg, const char *what, const char *sql, int n, const char *const *params,
+                    provost_error *err);
+/* The same for a statement whose rows are not wanted: 0 or -1. */
+int pcl_exec(PGconn *pg, const char *what, const char *sql, int n, const char *const *params, provost_error *err);
+/* The SQLSTATE of the last failed pcl_query, "" when none. */
+const char *pcl_sqlstate(void);
+/* Connects and checks the schema version when asked (conn.c). */
+PGconn *pcl_connect(const char *conninfo, bool need_schema, provost_error *err);
+/* Appends S as one element of a PostgreSQL array literal ("..." quoted), or NULL. */
+int pcl_array_add(char **buf, size_t *len, size_t *cap, const char *s);
+
+
+/* ---- workers.c: registration, lease, heartbeat, epoch, takeover ---------------------- */
+
+/* The delay before the next attempt of a job (j), from now, as SQL: the local queue's
+ * retryInterval, doubled per attempt when exponential, at most a day. */
+#define PCL_RETRY_DUE                                                                                      \
+    "now() + least(j.retry_interval_ms * CASE WHEN j.exponential THEN power(2, least(j.attempt - 1, 30))" \
+    " ELSE 1 END, 86400000) * interval '1 ms'"
+
+int pcl_worker_register(PGconn *pg, const char *name, unsigned threads, unsigned lease_ms, int64_t *id,
+                        int64_t *epoch, provost_error *err);
+/* 1 renewed, 0 fenced (its epoch is no longer current or its lease ran out), -1 error. */
+int pcl_worker_renew(PGconn *pg, int64_t id, int64_t epoch, provost_error *err);
+/* Fences every worker whose lease expired (a new epoch), then re-drives every job claimed
+ * under an epoch that is no longer live, per its retry policy.  *workers, *jobs: how many. */
+int pcl_worker_takeover(PGconn *pg, int64_t self, size_t *workers, size_t *jobs, provost_error *err);
+/* Marks a worker that stops as ended (when its epoch is still current). */
+int pcl_worker_end(PGconn *pg, int64_t id, int64_t epoch, provost_error *err);
+
+/* ---- claim.c: claim and complete --------------------------------------------------- */
+
+typedef struct pcl_job {
+    int64_t id, batch, pos;
+    int attempt;
+    char kind; /* 'r' a request, 'c' the data of a call */
+    char *ns, *proc, *request;
+    /* the outcome, filled by the thread that ran it */
+    const char *status; /* provost_batch_status_names */
+    uint32_t code;
+    char *description, *response, *txid;
+} pcl_job;
+
+void pcl_job_free(pcl_job *j);
+/* Claims at most max due jobs for the worker (id, epoch): one UPDATE ... RETURNING over
+ * rows chosen FOR UPDATE SKIP LOCKED.  0 with *out (malloc'd, *n of them), or -1. */
+int pcl_claim(PGconn *pg, int64_t id, int64_t epoch, unsigned max, pcl_job ***out, size_t *n, provost_error *err);
+/* Completes jobs in one statement that checks the worker's epoch and lease: finished ones
+ * move to results, failed ones with retries left go back to the queue, due per policy.
+ * 1 done (*retried: how many went back), 0 fenced (nothing written), -1 error. */
+int pcl_complete(PGconn *pg, int64_t id, int64_t epoch, pcl_job **jobs, size_t n, size_t *retried,
+                 provost_error *err);
+/* Jobs queued or running anywhere in the cluster: 1 some, 0 none, -1 error. */
+int pcl_busy(PGconn *pg, provost_error *err);
+
+#endif

@@ -1,0 +1,332 @@
+/*
+ * worker.c -- `provost worker --cluster`: one dispatcher thread claims due jobs in batches,
+ * hands them to job threads that run them through a local engine, and completes what they
+ * finished in batches; a heartbeat thread renews the lease.  The dispatcher also loads new
+ * namespace revisions between claims (LISTEN provost_bundles), sleeps on LISTEN
+ * provost_jobs when idle (and polls, for jobs scheduled later), and fences expired workers.
+ * Once fenced -- its own lease taken over -- the worker writes nothing more and stops.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <time.h>
+
+#include "pcl.h"
+#include "wrun.h"
+
+static atomic_int stop_asked;
+
+void provost_cluster_worker_stop(void)
+{
+    atomic_store(&stop_asked, 1);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Jobs claimed and not yet run (todo), and run and not yet completed (done). */
+typedef struct jlist {
+    pcl_job **v;
+    size_t n, cap;
+} jlist;
+
+static int jl_push(jlist *l, pcl_job *j)
+{
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? 2 * l->cap : 64;
+        pcl_job **nv = realloc(l->v, nc * sizeof *nv);
+        if (!nv)
+            return -1;
+        l->v = nv;
+        l->cap = nc;
+    }
+    l->v[l->n++] = j;
+    return 0;
+}
+
+typedef struct cw {
+    const provost_cluster_worker_options *o;
+    provost_cluster_worker_summary *s;
+    PGconn *pg, *hb;
+    int64_t id, epoch;
+    pthread_mutex_t m;
+    pthread_cond_t work, finished;
+    jlist todo, done;
+    size_t running;
+    atomic_int fenced, quit, hb_failed;
+    provost_error hb_err;
+    wrun_bundles known;
+} cw;
+
+static void *job_thread(void *arg)
+{
+    cw *w = arg;
+    pthread_mutex_lock(&w->m);
+    for (;;) {
+        while (!w->todo.n && !atomic_load(&w->quit))
+            pthread_cond_wait(&w->work, &w->m);
+        if (!w->todo.n || atomic_load(&w->fenced))
+            break;
+        pcl_job *j = w->todo.v[0];
+        memmove(w->todo.v, w->todo.v + 1, --w->todo.n * sizeof *w->todo.v);
+        w->running++;
+        pthread_mutex_unlock(&w->m);
+        wrun_job(w->o->engine, j);
+        pthread_mutex_lock(&w->m);
+        w->running--;
+        if (jl_push(&w->done, j) != 0)
+            pcl_job_free(j); /* left claimed: takeover re-drives it */
+        pthread_cond_signal(&w->finished);
+    }
+    pthread_mutex_unlock(&w->m);
+    return NULL;
+}
+
+static void *heartbeat(void *arg)
+{
+    cw *w = arg;
+    unsigned every = w->o->lease_ms / 3;
+    int64_t next = now_ms() + every;
+    while (!atomic_load(&w->quit) && !atomic_load(&w->fenced)) {
+        struct timespec nap = {0, 20 * 1000000};
+        nanosleep(&nap, NULL);
+        if (now_ms() < next)
+            continue;
+        next = now_ms() + every;
+        int rc = pcl_worker_renew(w->hb, w->id, w->epoch, &w->hb_err);
+        if (rc == 0) {
+            atomic_store(&w->fenced, 1);
+        } else if (rc < 0 && PQstatus(w->hb) != CONNECTION_OK) {
+            PQreset(w->hb); /* the lease decides: renewed in time, or fenced */
+        }
+    }
+    pthread_mutex_lock(&w->m);
+    pthread_cond_broadcast(&w->finished);
+    pthread_mutex_unlock(&w->m);
+    return NULL;
+}
+
+/* Completes what the job threads finished.  0, or -1 (fenced or an error: err). */
+static int complete(cw *w, provost_error *err)
+{
+    pthread_mutex_lock(&w->m);
+    jlist d = w->done;
+    w->done = (jlist){0};
+    pthread_mutex_unlock(&w->m);
+    if (!d.n) {
+        free(d.v);
+        return 0;
+    }
+    size_t retried = 0;
+    int rc = pcl_complete(w->pg, w->id, w->epoch, d.v, d.n, &retried, err);
+    if (rc == 0) {
+        atomic_store(&w->fenced, 1);
+    } else if (rc > 0) {
+        size_t ok = 0;
+        for (size_t i = 0; i < d.n; i++) {
+            pcl_job *j = d.v[i];
+            ok += strcmp(j->status, "succeeded") == 0;
+            if (w->o->on_job)
+                w->o->on_job(w->o->ud, j->batch, j->pos, j->attempt, j->status, j->code);
+        }
+        /* which failed ones went back to the queue was the database's decision */
+        w->s->ran += d.n;
+        w->s->succeeded += ok;
+        w->s->retried += retried;
+        w->s->failed += d.n - ok - retried;
+    }
+    for (size_t i = 0; i < d.n; i++)
+        pcl_job_free(d.v[i]);
+    free(d.v);
+    return rc > 0 ? 0 : -1;
+}
+
+/* Notifications read with the last statement: a new bundle revision is loaded now. */
+static int notifications(cw *w, provost_error *err)
+{
+    bool bundles = false;
+    PGnotify *n;
+    while ((n = PQnotifies(w->pg))) {
+        bundles |= strcmp(n->relname, "provost_bundles") == 0;
+        PQfreemem(n);
+    }
+    return bundles ? wrun_load_bundles(w->pg, w->o, &w->known, &w->s->bundles, err) : 0;
+}
+
+/* Sleeps until a notification, a finished job, or the poll interval (jobs due later). */
+static void idle_wait(cw *w, size_t inflight)
+{
+    if (inflight) {
+        pthread_mutex_lock(&w->m);
+        if (!w->done.n && !atomic_load(&w->fenced)) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 20 * 1000000;
+            if (until.tv_nsec >= 1000000000) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&w->finished, &w->m, &until);
+        }
+        pthread_mutex_unlock(&w->m);
+        return;
+    }
+    int fd = PQsocket(w->pg);
+    fd_set rd;
+    FD_ZERO(&rd);
+    if (fd >= 0)
+        FD_SET(fd, &rd);
+    struct timeval tv = {0, 250 * 1000};
+    select(fd >= 0 ? fd + 1 : 0, &rd, NULL, NULL, &tv);
+    PQconsumeInput(w->pg);
+}
+
+static int dispatch(cw *w, provost_error *err)
+{
+    unsigned threads = w->o->threads ? w->o->threads : 1;
+    int64_t next_sweep = 0;
+    while (!atomic_load(&stop_asked) && !atomic_load(&w->fenced)) {
+        if (now_ms() >= next_sweep) {
+            size_t nw = 0, nj = 0;
+            if (pcl_worker_takeover(w->pg, w->id, &nw, &nj, err) != 0)
+                return -1;
+            w->s->taken_over += nw;
+            if ((nw || nj) && w->o->on_takeover)
+                w->o->on_takeover(w->o->ud, nw, nj);
+            next_sweep = now_ms() + w->o->lease_ms / 3;
+        }
+        if (notifications(w, err) != 0 || complete(w, err) != 0)
+            return atomic_load(&w->fenced) ? 0 : -1;
+        pthread_mutex_lock(&w->m);
+        size_t inflight = w->todo.n + w->running + w->done.n;
+        pthread_mutex_unlock(&w->m);
+        size_t want = 2 * (size_t)threads > inflight ? 2 * (size_t)threads - inflight : 0;
+        pcl_job **got = NULL;
+        size_t n = 0;
+        if (want && pcl_claim(w->pg, w->id, w->epoch, (unsigned)(want < 256 ? want : 256), &got, &n, err) != 0)
+            return -1;
+        /* a revision registered before these jobs were enqueued is known by now: the
+           server sends a notification before the result of the next statement */
+        if (n && notifications(w, err) != 0) {
+            for (size_t i = 0; i < n; i++)
+                pcl_job_free(got[i]);
+            free(got);
+            return -1;
+        }
+        pthread_mutex_lock(&w->m);
+        for (size_t i = 0; i < n; i++)
+            if (jl_push(&w->todo, got[i]) != 0)
+                pcl_job_free(got[i]);
+        if (n)
+            pthread_cond_broadcast(&w->work);
+        pthread_mutex_unlock(&w->m);
+        free(got);
+        if (n)
+            continue;
+        if (w->o->drain && !inflight) {
+            int busy = pcl_busy(w->pg, err);
+            if (busy <= 0)
+                return busy;
+        }
+        idle_wait(w, inflight);
+    }
+    return 0;
+}
+
+/* After the loop: let the job threads finish what they run, complete it (unless fenced). */
+static int finish(cw *w, pthread_t *t, unsigned started, pthread_t hb, bool hb_started, provost_error *err)
+{
+    pthread_mutex_lock(&w->m);
+    atomic_store(&w->quit, 1);
+    pthread_cond_broadcast(&w->work);
+    pthread_mutex_unlock(&w->m);
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(t[i], NULL);
+    int rc = 0;
+    if (!atomic_load(&w->fenced))
+        rc = complete(w, err);
+    if (hb_started)
+        pthread_join(hb, NULL);
+    if (!atomic_load(&w->fenced) && rc == 0)
+        rc = pcl_worker_end(w->pg, w->id, w->epoch, err);
+    for (size_t i = 0; i < w->todo.n; i++)
+        pcl_job_free(w->todo.v[i]); /* claimed, never run: takeover re-drives them */
+    for (size_t i = 0; i < w->done.n; i++)
+        pcl_job_free(w->done.v[i]);
+    free(w->todo.v);
+    free(w->done.v);
+    return rc;
+}
+
+static int start(cw *w, provost_error *err)
+{
+    if (!(w->pg = pcl_connect(w->o->conninfo, true, err)) || !(w->hb = pcl_connect(w->o->conninfo, true, err)))
+        return -1;
+    if (pcl_exec(w->pg, "listen", "LISTEN provost_jobs; LISTEN provost_bundles", 0, NULL, err) != 0 ||
+        wrun_load_bundles(w->pg, w->o, &w->known, &w->s->bundles, err) != 0 ||
+        pcl_worker_register(w->pg, w->o->name, w->o->threads, w->o->lease_ms, &w->id, &w->epoch, err) != 0)
+        return -1;
+    if (w->o->on_ready)
+        w->o->on_ready(w->o->ud, w->id, w->epoch);
+    return 0;
+}
+
+int provost_cluster_worker_run(const provost_cluster_worker_options *o, provost_cluster_worker_summary *s,
+                               provost_error *err)
+{
+    memset(s, 0, sizeof *s);
+    unsigned n = o->threads ? o->threads : 1;
+    if (n > 256)
+        return pcl_fail(err, PROVOST_E_INVALIDARG, "a worker runs 256 threads at most (not %u)", n);
+    provost_cluster_worker_options opts = *o;
+    opts.threads = n;
+    opts.lease_ms = o->lease_ms ? o->lease_ms : 10000;
+    atomic_store(&stop_asked, 0);
+    cw w = {.o = &opts, .s = s};
+    pthread_mutex_init(&w.m, NULL);
+    pthread_cond_init(&w.work, NULL);
+    pthread_cond_init(&w.finished, NULL);
+    int rc = start(&w, err);
+    pthread_t *t = rc == 0 ? calloc(n, sizeof *t) : NULL, hb;
+    unsigned started = 0;
+    bool hb_started = false;
+    if (rc == 0 && !t)
+        rc = pcl_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+    if (rc == 0)
+        hb_started = pthread_create(&hb, NULL, heartbeat, &w) == 0;
+    for (; rc == 0 && started < n; started++)
+        if (pthread_create(&t[started], NULL, job_thread, &w) != 0)
+            break;
+    if (rc == 0 && (!started || !hb_started))
+        rc = pcl_fail(err, PROVOST_E_FAIL, "cannot start the worker's threads");
+    if (rc == 0)
+        rc = dispatch(&w, err);
+    provost_error ferr;
+    if (w.pg && w.id && finish(&w, t, started, hb, hb_started, &ferr) != 0 && rc == 0) {
+        *err = ferr;
+        rc = -1;
+    }
+    free(t);
+    wrun_bundles_free(&w.known);
+    PQfinish(w.pg);
+    PQfinish(w.hb);
+    pthread_cond_destroy(&w.work);
+    pthread_cond_destroy(&w.finished);
+    pthread_mutex_destroy(&w.m);
+    if (atomic_load(&w.fenced)) {
+        s->fenced = 1;
+        return pcl_fail(err, PROVOST_E_ABORTED,
+                        "fenced: worker %" PRId64 "'s lease (epoch %" PRId64 ") was taken over; it wrote nothing after"
+                        " and stopped",
+                        w.id, w.epoch);
+    }
+    return rc;
+}
