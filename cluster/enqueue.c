@@ -23,6 +23,7 @@ typedef struct invalid {
 struct provost_cluster_batch {
     provost_cluster *c;
     char id[32];
+    char *ns, *proc; /* of every call of the batch, or NULL */
     uint64_t n;
     char *buf; /* one COPY line */
     size_t len, cap;
@@ -77,7 +78,8 @@ static policy read_policy(const char *text, size_t len)
     policy p = {.interval = 1000};
     if (!strstr(text, "queueContext"))
         return p;
-    xmlDocPtr d = provost_xml_read(text, len, NULL, NULL, 0, NULL);
+    provost_xml_error xerr;
+    xmlDocPtr d = provost_xml_read(text, len, "request", NULL, 0, &xerr);
     xmlNodePtr qc = d ? find(xmlDocGetRootElement(d), "queueContext") : NULL;
     if (qc) {
         p.count = num(qc, "retryCount", 0, 10);
@@ -134,6 +136,19 @@ static int fieldz(provost_cluster_batch *b, const char *s)
     return field(b, s, s ? strlen(s) : 0, false);
 }
 
+static void free_batch(provost_cluster_batch *b)
+{
+    for (size_t i = 0; i < b->nbad; i++) {
+        free(b->bad[i].input);
+        free(b->bad[i].why);
+    }
+    free(b->bad);
+    free(b->buf);
+    free(b->ns);
+    free(b->proc);
+    free(b);
+}
+
 provost_cluster_batch *provost_cluster_batch_begin(provost_cluster *c, const char *ns, const char *proc,
                                                    const char *inputs, provost_error *err)
 {
@@ -143,13 +158,15 @@ provost_cluster_batch *provost_cluster_batch_begin(provost_cluster *c, const cha
         return NULL;
     }
     b->c = c;
+    b->ns = ns ? strdup(ns) : NULL;
+    b->proc = proc ? strdup(proc) : NULL;
     const char *p[3] = {ns, proc, inputs};
     PGresult *r = NULL;
     if (pcl_exec(c->pg, "enqueue", "BEGIN", 0, NULL, err) != 0 ||
         !(r = pcl_query(c->pg, "enqueue", "INSERT INTO provost.batches (ns, proc, inputs) VALUES ($1, $2, $3) RETURNING id",
                         3, p, err))) {
         PQclear(PQexec(c->pg, "ROLLBACK"));
-        free(b);
+        free_batch(b);
         return NULL;
     }
     snprintf(b->id, sizeof b->id, "%s", PQgetvalue(r, 0, 0));
@@ -160,7 +177,7 @@ provost_cluster_batch *provost_cluster_batch_begin(provost_cluster *c, const cha
         pcl_fail(err, PROVOST_E_FAIL, "enqueue: %.*s", (int)strcspn(PQerrorMessage(c->pg), "\n"), PQerrorMessage(c->pg));
         PQclear(r);
         PQclear(PQexec(c->pg, "ROLLBACK"));
-        free(b);
+        free_batch(b);
         return NULL;
     }
     PQclear(r);
@@ -201,7 +218,7 @@ int provost_cluster_batch_add(provost_cluster_batch *b, uint64_t pos, const char
     snprintf(num[4], sizeof num[4], "%lu", p.stop);
     b->len = 0;
     if (fieldz(b, b->id) || fieldz(b, num[0]) || fieldz(b, input ? input : "") || fieldz(b, num[1]) ||
-        fieldz(b, client) || fieldz(b, k) || fieldz(b, NULL) || fieldz(b, NULL) || field(b, text, len, false) ||
+        fieldz(b, client) || fieldz(b, k) || fieldz(b, kind == 'c' ? b->ns : NULL) || fieldz(b, kind == 'c' ? b->proc : NULL) || field(b, text, len, false) ||
         fieldz(b, num[2]) || fieldz(b, num[3]) || fieldz(b, p.expo ? "t" : "f") || fieldz(b, p.op ? "t" : "f") ||
         field(b, num[4], strlen(num[4]), true))
         return pcl_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
@@ -209,17 +226,6 @@ int provost_cluster_batch_add(provost_cluster_batch *b, uint64_t pos, const char
         return pcl_fail(err, PROVOST_E_FAIL, "enqueue: %.*s", (int)strcspn(PQerrorMessage(b->c->pg), "\n"),
                         PQerrorMessage(b->c->pg));
     return 0;
-}
-
-static void free_batch(provost_cluster_batch *b)
-{
-    for (size_t i = 0; i < b->nbad; i++) {
-        free(b->bad[i].input);
-        free(b->bad[i].why);
-    }
-    free(b->bad);
-    free(b->buf);
-    free(b);
 }
 
 void provost_cluster_batch_abort(provost_cluster_batch *b)

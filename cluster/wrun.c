@@ -92,7 +92,8 @@ static char *description(const char *xml, size_t len)
 {
     if (!xml || !strstr(xml, "errorContext"))
         return NULL;
-    xmlDocPtr d = provost_xml_read(xml, len, NULL, NULL, 0, NULL);
+    provost_xml_error xerr;
+    xmlDocPtr d = provost_xml_read(xml, len, "response", NULL, 0, &xerr);
     char *out = NULL;
     for (xmlNodePtr n = d ? xmlDocGetRootElement(d) : NULL; n && !out;) {
         if (n->type == XML_ELEMENT_NODE && xmlStrEqual(n->name, BAD_CAST "errorContext")) {
@@ -121,6 +122,12 @@ void wrun_job(provost_engine *e, pcl_job *j)
     provost_response resp = {0};
     provost_error perr = {0};
     const char *text = j->request ? j->request : "";
+    if (j->kind == 'c' && (!j->ns || !j->proc)) {
+        j->status = "invalid";
+        j->code = PROVOST_E_INVALIDARG;
+        j->description = strdup("a call without its namespace or procedure");
+        return;
+    }
     int rc = j->kind == 'c' ? provost_call_keyed(e, key, j->ns, j->proc, text, strlen(text), PROVOST_COMPACT, &resp, &perr)
                             : provost_submit_keyed(e, key, text, strlen(text), PROVOST_COMPACT, &resp, &perr);
     if (rc < 0) {

@@ -130,7 +130,7 @@ static int by_id(provost_cluster *c, const char *what, int argc, char **argv)
 static int enqueue(provost_cluster *c, int argc, char **argv, const char **inputs)
 {
     const char *ns = NULL, *proc = NULL, *rows = NULL;
-    int ninputs = 0, format = 0;
+    int ninputs = 0, format = -1; /* -1: from the name or content */
     bool detach = false, quiet = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];

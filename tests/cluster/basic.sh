@@ -1,0 +1,103 @@
+#!/bin/sh
+# A cluster on a private PostgreSQL: init (idempotent, a newer schema refused), register
+# and a running worker loading a new revision without a restart, batches enqueued from
+# request files and from rows and their results, status and exit statuses, a retry
+# policy, and bad input (bad conninfo, server down, no schema, unknown batch): one line
+# and a non-zero exit each.
+# Usage: basic.sh PROVOST
+set -u
+P=$1
+. "$(dirname "$0")/lib.sh"
+export PROVOST_SYNC=none
+
+"$P" --cluster "$C" cluster init > "$T/out" 2>&1; check "init" 0 $?
+contains "init says so" "$T/out" "cluster initialised"
+PROVOST_CLUSTER="$C" "$P" cluster init > "$T/out" 2>&1; check "init again" 0 $?
+contains "init again changes nothing" "$T/out" "already initialised"
+check "one version row" 1 "$(q "SELECT count(*) FROM provost.meta WHERE key = 'schema_version'")"
+
+cat > "$T/t1.xml" <<'XML'
+<namespace name="T" providerSource="test">
+  <procedure name="Echo" type="write" access="public"/>
+  <procedure name="Fail" type="write" access="public"/>
+</namespace>
+XML
+sed 's#</namespace>#  <procedure name="Second" type="write" access="public"/></namespace>#' "$T/t1.xml" > "$T/t2.xml"
+"$P" --cluster "$C" register "$T/t1.xml" > "$T/out" 2>&1; check "register" 0 $?
+contains "revision 1" "$T/out" "registered T in the cluster (revision 1)"
+
+# a worker that runs the whole test: it must load revision 2 while it runs
+"$P" --db "$T/w1" worker --cluster "$C" --threads 2 --lease 2000 > "$T/w1.out" 2> "$T/w1.err" &
+W1=$!
+PIDS="$W1"
+
+req() { # NS PROC N [QUEUECONTEXT]
+    printf '<request><data><n>%s</n></data><context>%s</context><procedure><execute namespace="%s" procedure="%s">' \
+        "$3" "${4:-}" "$1" "$2"
+    printf '<before source="data" destination="executeData" mode="merge"/></execute></procedure></request>\n'
+}
+mkdir "$T/in"
+for i in 1 2 3 4 5 6; do req T Echo "$i" > "$T/in/$i.xml"; done
+"$P" batch --cluster "$C" "$T/in" > "$T/out" 2> "$T/err"; check "batch waits and succeeds" 0 $?
+contains "summary as a local batch's" "$T/err" "provost batch: 6 requests: 6 succeeded, 0 failed"
+id=$("$P" batch --cluster "$C" --detach "$T/in"); check "detach prints an id" 0 $?
+"$P" batch --cluster "$C" wait "$id" -q 2> "$T/err"; check "wait" 0 $?
+"$P" batch --cluster "$C" results "$id" > "$T/res"; check "results" 0 $?
+check "one result line per request" 6 "$(grep -c '"status":"succeeded"' "$T/res")"
+contains "results by position" "$T/res" '{"position":1,"input":"'
+
+# a new revision reaches the running worker
+"$P" --cluster "$C" register "$T/t2.xml" > "$T/out" 2>&1; check "register again" 0 $?
+contains "revision 2" "$T/out" "registered T in the cluster (revision 2)"
+req T Second 7 > "$T/second.xml"
+"$P" batch --cluster "$C" -q "$T/second.xml" 2> "$T/err"; check "the new procedure runs without a restart" 0 $?
+contains "the worker loaded it" "$T/w1.err" "namespace T revision 2 loaded"
+check "the worker was never restarted" 1 "$(grep -c 'provost worker: worker ' "$T/w1.err")"
+
+# rows, and failures: exit 1 with the codes, as a local batch
+printf 'n\n1\n2\n3\n' > "$T/rows.csv"
+"$P" batch --cluster "$C" --call T Fail --rows "$T/rows.csv" > "$T/out" 2> "$T/err"; check "failed rows: exit 1" 1 $?
+contains "failures counted" "$T/err" "3 requests: 0 succeeded, 3 failed"
+"$P" batch --cluster "$C" --call T Echo --rows "$T/rows.csv" -q 2> "$T/err"; check "rows succeed" 0 $?
+
+# a retry policy: two retries, so three attempts, then failed
+req T Fail 9 '<queueContext retryCount="2" retryInterval="10"/>' > "$T/retry.xml"
+id=$("$P" batch --cluster "$C" --detach "$T/retry.xml")
+"$P" batch --cluster "$C" wait "$id" -q 2> /dev/null; check "retried, then failed" 1 $?
+"$P" batch --cluster "$C" results "$id" > "$T/res"
+contains "three attempts" "$T/res" '"attempts":3}'
+"$P" batch --cluster "$C" status "$id" > "$T/out"; check "status of a failed batch" 1 $?
+contains "status line" "$T/out" "1/1 done: 0 succeeded, 1 failed"
+
+"$P" --cluster "$C" cluster status > "$T/out" 2>&1; check "cluster status" 0 $?
+contains "the worker is alive" "$T/out" "alive, epoch"
+contains "jobs by state" "$T/out" "0 running"
+contains "throughput" "$T/out" "jobs in the last minute"
+
+# SIGTERM: the worker stops after its jobs, and ends its row
+kill -TERM "$W1"; wait "$W1"; check "SIGTERM stops the worker" 0 $?
+check "the worker ended" "stopped" "$(q "SELECT ended FROM provost.workers WHERE id = 1")"
+
+# bad input: one line, non-zero
+lines() { check "$1: one line" 1 "$(wc -l < "$T/err")"; }
+"$P" --cluster "host=$PGDIR user=provost dbname=postgres nonsense" cluster status > /dev/null 2> "$T/err"
+check "bad conninfo" 2 $?; lines "bad conninfo"; contains "bad conninfo says so" "$T/err" "nonsense"
+"$P" --cluster "$C" batch status 999 > /dev/null 2> "$T/err"
+check "unknown batch" 2 $?; lines "unknown batch"; contains "unknown batch says so" "$T/err" "no such batch"
+"$P" batch --cluster "$C" wait x12 > /dev/null 2> "$T/err"; check "a bad batch id" 2 $?; lines "bad id"
+psql_ -c "CREATE DATABASE empty" > /dev/null
+"$P" --cluster "host=$PGDIR user=provost dbname=empty" worker > /dev/null 2> "$T/err"
+check "not initialised" 2 $?; lines "not initialised"; contains "not initialised says so" "$T/err" "provost cluster init"
+psql_ -c "UPDATE provost.meta SET value = '99' WHERE key = 'schema_version'"
+"$P" --cluster "$C" cluster init > /dev/null 2> "$T/err"; check "a newer schema is refused" 2 $?; lines "newer"
+contains "newer says so" "$T/err" "newer than this provost's"
+"$P" --cluster "$C" cluster status > /dev/null 2> "$T/err"; check "a newer schema, status" 2 $?
+psql_ -c "UPDATE provost.meta SET value = '1' WHERE key = 'schema_version'"
+"$P" cluster status > /dev/null 2> "$T/err"; check "no cluster given" 2 $?; lines "no cluster"
+pg_stop
+"$P" --cluster "$C" cluster status > /dev/null 2> "$T/err"
+check "server down" 2 $?; lines "server down"; contains "server down says so" "$T/err" "cannot connect"
+"$P" batch --cluster "$C" "$T/in" > /dev/null 2> "$T/err"; check "enqueue, server down" 2 $?; lines "enqueue down"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
