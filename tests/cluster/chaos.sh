@@ -1,0 +1,101 @@
+#!/bin/sh
+# Three workers run a few thousand jobs of a write step on the test provider, under
+# random kill -9 (the killed worker's slot recovered and restarted) and one SIGSTOP past
+# the lease followed by SIGCONT.  At the end: every job has exactly one result, and it
+# succeeded; the attempt that succeeded called the write step exactly once (the trace of
+# the worker process that recorded it) and never rolled it back; no job is left queued,
+# running or held by a dead worker; and the stopped worker's late completions were
+# refused: it exits 2 saying it was fenced, and no result of it appeared after its stop.
+# Usage: chaos.sh PROVOST
+set -u
+P=$1
+. "$(dirname "$0")/lib.sh"
+export PROVOST_SYNC=none
+N=${CHAOS_JOBS:-3000}
+
+"$P" --cluster "$C" cluster init > /dev/null || { echo "FAIL: init"; exit 1; }
+cat > "$T/ns.xml" <<'XML'
+<namespace name="Chaos" providerSource="test"><procedure name="Sleep" type="write" access="public"/></namespace>
+XML
+"$P" --cluster "$C" register "$T/ns.xml" > /dev/null || { echo "FAIL: register"; exit 1; }
+{
+    printf '<request>\n'
+    i=1
+    while [ $i -le "$N" ]; do printf '<data><n>%d</n><ms>40</ms></data>\n' $i; i=$((i + 1)); done
+    printf '<context><queueContext retryCount="100" retryInterval="0"/></context>\n'
+    printf '<procedure><execute namespace="Chaos" procedure="Sleep">'
+    printf '<before source="data" destination="executeData" mode="merge"/></execute></procedure></request>\n'
+} > "$T/jobs.xml"
+id=$("$P" batch --cluster "$C" --detach "$T/jobs.xml") || { echo "FAIL: enqueue"; exit 1; }
+
+# slot K: its own database; each process its own trace, named by its pid
+start() {
+    PROVOST_TEST_TRACE="$T/recover.trace" "$P" --db "$T/db$1" recover > /dev/null 2>&1
+    sh -c 'PROVOST_TEST_TRACE="$1/trace.$$" exec "$2" --db "$1/db$3" worker --cluster "$4" --threads 4 \
+        --lease 1000 --quiet' sh "$T" "$P" "$1" "$C" 2> "$T/err$1.$(date +%s%N)" &
+    eval "W$1=$!"
+    PIDS="$PIDS $!"
+}
+start 0; start 1; start 2
+done_now() { q "SELECT count(*) FROM provost.results WHERE batch = $id"; }
+rand() { echo $(( $(od -An -N2 -tu2 /dev/urandom) % $1 )); }
+
+# wait for the first results, then the chaos
+while [ "$(done_now)" -lt 30 ]; do sleep 0.1; done
+kills=0
+stopped=""
+round=0
+while [ "$(done_now)" -lt "$N" ] && [ $round -lt 600 ]; do
+    round=$((round + 1))
+    sleep 0.3
+    if [ $round -eq 4 ]; then # SIGSTOP slot 0 past its lease, then SIGCONT
+        stopped=$W0
+        kill -STOP "$stopped"
+        sleep 0.5 # a statement it sent before the stop may still be committing
+        wid=$(q "SELECT id FROM provost.workers WHERE pid = $stopped")
+        before=$(q "SELECT count(*) FROM provost.results WHERE worker = $wid")
+        sleep 2.5
+        kill -CONT "$stopped"
+        wait "$stopped"
+        check "the stopped worker exits 2" 2 $?
+        cat "$T"/err0.* > "$T/stopped.err"
+        contains "it says it was fenced" "$T/stopped.err" "fenced"
+        check "no result of the fenced worker after its stop" "$before" \
+            "$(q "SELECT count(*) FROM provost.results WHERE worker = $wid")"
+        rm -f "$T"/err0.*
+        start 0
+    elif [ $kills -lt 4 ]; then # kill -9 slot 1 or 2, restart it
+        k=$(( $(rand 2) + 1 ))
+        eval "pid=\$W$k"
+        kill -KILL "$pid"
+        wait "$pid" 2> /dev/null
+        kills=$((kills + 1))
+        start $k
+    fi
+done
+check "the stop happened" 1 "$([ -n "$stopped" ] && echo 1 || echo 0)"
+check "workers were killed" 1 "$([ $kills -ge 2 ] && echo 1 || echo 0)"
+check "every job has one result" "$N" "$(done_now)"
+check "every job succeeded" "$N" "$(q "SELECT count(*) FROM provost.results WHERE batch = $id AND status = 'succeeded'")"
+check "no job left queued or running" 0 "$(q "SELECT count(*) FROM provost.jobs")"
+sleep 1.5 # a lease: the live workers fence the last killed one
+for k in 0 1 2; do eval "kill -TERM \$W$k"; eval "wait \$W$k"; done
+check "no worker left alive or holding a lease" 0 "$(q "SELECT count(*) FROM provost.workers WHERE ended IS NULL")"
+check "killed workers were taken over" 1 \
+    "$(q "SELECT count(*) >= 2 FROM provost.workers WHERE ended LIKE 'taken over%'" | sed 's/t/1/;s/f/0/')"
+
+# the attempt that succeeded: one call of the write step in its process's trace, no rollback
+q "SELECT r.position, w.pid FROM provost.results r JOIN provost.workers w ON w.id = r.worker
+   WHERE r.batch = $id" > "$T/succeeded"
+for f in "$T"/trace.*; do
+    pid=${f##*.}
+    sed -n "s#^\\([a-z]*\\)\\tChaos/Sleep\\t.*<n>\\([0-9]*\\)</n>.*#$pid \\1 \\2#p" "$f"
+done > "$T/calls"
+bad=$(awk 'NR == FNR { c[$1 " " $2 " " $3]++; next }
+           { split($0, a, "|"); k = a[2] " process " a[1]; r = a[2] " rollback " a[1];
+             if (c[k] != 1 || c[r] != 0) { n++; if (n < 5) print "job " a[1] " worker pid " a[2] ": " c[k]+0 " calls, " c[r]+0 " rollbacks" > "/dev/stderr" } }
+           END { print n + 0 }' "$T/calls" "$T/succeeded")
+check "each succeeded attempt called the write step once, never rolled back" 0 "$bad"
+
+echo "$pass passed, $fail failed ($kills kills, $(wc -l < "$T/calls") calls traced)"
+[ "$fail" -eq 0 ]
