@@ -92,7 +92,8 @@ PGconn *pcl_connect(const char *conninfo, bool need_schema, provost_error *err)
     if (!need_schema)
         return pg;
     provost_error qerr;
-    PGresult *r = pcl_query(pg, "schema", "SELECT value FROM provost.meta WHERE key = 'schema_version'", 0, NULL, &qerr);
+    PGresult *r =
+        pcl_query(pg, "schema", "SELECT value FROM provost.meta WHERE key = 'schema_version'", 0, NULL, &qerr);
     if (!r) {
         if (strcmp(pcl_sqlstate(), "42P01") == 0 || strcmp(pcl_sqlstate(), "3F000") == 0)
             pcl_fail(err, PROVOST_E_NOTFOUND, "cluster '%s' is not initialised (provost cluster init)", conninfo);
@@ -105,8 +106,9 @@ PGconn *pcl_connect(const char *conninfo, bool need_schema, provost_error *err)
     PQclear(r);
     if (v != PROVOST_CLUSTER_SCHEMA) {
         if (v > PROVOST_CLUSTER_SCHEMA)
-            pcl_fail(err, PROVOST_E_FAIL, "cluster '%s' has schema version %ld, newer than this provost's %d: upgrade provost",
-                     conninfo, v, PROVOST_CLUSTER_SCHEMA);
+            pcl_fail(err, PROVOST_E_FAIL,
+                     "cluster '%s' has schema version %ld, newer than this provost's %d: upgrade provost", conninfo,
+                     v, PROVOST_CLUSTER_SCHEMA);
         else
             pcl_fail(err, PROVOST_E_FAIL, "cluster '%s' has no schema version this provost knows (%ld)", conninfo, v);
         PQfinish(pg);

@@ -163,8 +163,9 @@ provost_cluster_batch *provost_cluster_batch_begin(provost_cluster *c, const cha
     const char *p[3] = {ns, proc, inputs};
     PGresult *r = NULL;
     if (pcl_exec(c->pg, "enqueue", "BEGIN", 0, NULL, err) != 0 ||
-        !(r = pcl_query(c->pg, "enqueue", "INSERT INTO provost.batches (ns, proc, inputs) VALUES ($1, $2, $3) RETURNING id",
-                        3, p, err))) {
+        !(r = pcl_query(c->pg, "enqueue",
+                        "INSERT INTO provost.batches (ns, proc, inputs) VALUES ($1, $2, $3) RETURNING id", 3, p,
+                        err))) {
         PQclear(PQexec(c->pg, "ROLLBACK"));
         free_batch(b);
         return NULL;
@@ -174,7 +175,8 @@ provost_cluster_batch *provost_cluster_batch_begin(provost_cluster *c, const cha
     r = PQexec(c->pg, "COPY provost.jobs (batch, position, input, line, client, kind, ns, proc, request, retry_count,"
                       " retry_interval_ms, exponential, to_operator, stop_code) FROM STDIN");
     if (PQresultStatus(r) != PGRES_COPY_IN) {
-        pcl_fail(err, PROVOST_E_FAIL, "enqueue: %.*s", (int)strcspn(PQerrorMessage(c->pg), "\n"), PQerrorMessage(c->pg));
+        const char *m = PQerrorMessage(c->pg);
+        pcl_fail(err, PROVOST_E_FAIL, "enqueue: %.*s", (int)strcspn(m, "\n"), m);
         PQclear(r);
         PQclear(PQexec(c->pg, "ROLLBACK"));
         free_batch(b);
@@ -218,7 +220,8 @@ int provost_cluster_batch_add(provost_cluster_batch *b, uint64_t pos, const char
     snprintf(num[4], sizeof num[4], "%lu", p.stop);
     b->len = 0;
     if (fieldz(b, b->id) || fieldz(b, num[0]) || fieldz(b, input ? input : "") || fieldz(b, num[1]) ||
-        fieldz(b, client) || fieldz(b, k) || fieldz(b, kind == 'c' ? b->ns : NULL) || fieldz(b, kind == 'c' ? b->proc : NULL) || field(b, text, len, false) ||
+        fieldz(b, client) || fieldz(b, k) || fieldz(b, kind == 'c' ? b->ns : NULL) ||
+        fieldz(b, kind == 'c' ? b->proc : NULL) || field(b, text, len, false) ||
         fieldz(b, num[2]) || fieldz(b, num[3]) || fieldz(b, p.expo ? "t" : "f") || fieldz(b, p.op ? "t" : "f") ||
         field(b, num[4], strlen(num[4]), true))
         return pcl_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");

@@ -68,8 +68,9 @@ int provost_cluster_init(provost_cluster *c, int *created, provost_error *err)
         long v = PQntuples(r) == 1 ? strtol(PQgetvalue(r, 0, 0), NULL, 10) : 0;
         PQclear(r);
         if (v > PROVOST_CLUSTER_SCHEMA) {
-            pcl_fail(err, PROVOST_E_FAIL, "the cluster has schema version %ld, newer than this provost's %d: upgrade provost",
-                     v, PROVOST_CLUSTER_SCHEMA);
+            pcl_fail(err, PROVOST_E_FAIL,
+                     "the cluster has schema version %ld, newer than this provost's %d: upgrade provost", v,
+                     PROVOST_CLUSTER_SCHEMA);
             goto fail;
         }
         fresh = v == 0;

@@ -61,11 +61,15 @@ int provost_cluster_batch_results(provost_cluster *c, int64_t id, FILE *to, prov
     const char *p[1] = {ids};
     /* written out key by key: the order and the spacing of a local batch's result lines */
     PGresult *r = pcl_query(c->pg, "results",
-                            "SELECT '{\"position\":' || position || ',\"input\":' || coalesce(to_json(input)::text, 'null')"
-                            " || ',\"line\":' || coalesce(line, 0) || ',\"clientTransactionId\":' || coalesce(to_json(client)::text, 'null')"
-                            " || ',\"transactionId\":' || coalesce(to_json(txid)::text, 'null') || ',\"status\":' || coalesce(to_json(status)::text, 'null')"
-                            " || ',\"code\":\"0x' || lpad(upper(to_hex(code)), 8, '0') || '\",\"description\":'"
-                            " || coalesce(to_json(description)::text, 'null') || ',\"attempts\":' || attempts || '}'"
+                            "SELECT '{\"position\":' || position"
+                            " || ',\"input\":' || coalesce(to_json(input)::text, 'null')"
+                            " || ',\"line\":' || coalesce(line, 0)"
+                            " || ',\"clientTransactionId\":' || coalesce(to_json(client)::text, 'null')"
+                            " || ',\"transactionId\":' || coalesce(to_json(txid)::text, 'null')"
+                            " || ',\"status\":' || coalesce(to_json(status)::text, 'null')"
+                            " || ',\"code\":\"0x' || lpad(upper(to_hex(code)), 8, '0') || '\"'"
+                            " || ',\"description\":' || coalesce(to_json(description)::text, 'null')"
+                            " || ',\"attempts\":' || attempts || '}'"
                             " FROM provost.results WHERE batch = $1 ORDER BY position",
                             1, p, err);
     if (!r)

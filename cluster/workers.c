@@ -25,7 +25,8 @@ int pcl_worker_register(PGconn *pg, const char *name, unsigned threads, unsigned
     const char *p[5] = {name && *name ? name : dflt, host, pid, th, lease};
     PGresult *r = pcl_query(pg, "register the worker",
                             "INSERT INTO provost.workers (name, host, pid, threads, lease_ms, lease_until)"
-                            " VALUES ($1, $2, $3::integer, $4::integer, $5::integer, now() + $5::integer * interval '1 ms') RETURNING id, epoch",
+                            " VALUES ($1, $2, $3::integer, $4::integer, $5::integer,"
+                            " now() + $5::integer * interval '1 ms') RETURNING id, epoch",
                             5, p, err);
     if (!r)
         return -1;

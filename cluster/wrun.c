@@ -128,8 +128,9 @@ void wrun_job(provost_engine *e, pcl_job *j)
         j->description = strdup("a call without its namespace or procedure");
         return;
     }
-    int rc = j->kind == 'c' ? provost_call_keyed(e, key, j->ns, j->proc, text, strlen(text), PROVOST_COMPACT, &resp, &perr)
-                            : provost_submit_keyed(e, key, text, strlen(text), PROVOST_COMPACT, &resp, &perr);
+    size_t len = strlen(text);
+    int rc = j->kind == 'c' ? provost_call_keyed(e, key, j->ns, j->proc, text, len, PROVOST_COMPACT, &resp, &perr)
+                            : provost_submit_keyed(e, key, text, len, PROVOST_COMPACT, &resp, &perr);
     if (rc < 0) {
         j->status = "invalid";
         j->code = perr.code ? perr.code : PROVOST_E_INVALIDARG;

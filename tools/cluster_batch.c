@@ -161,7 +161,8 @@ static int enqueue(provost_cluster *c, int argc, char **argv, const char **input
     if (rows && ninputs)
         return die("batch: give --rows FILE or INPUT files, not both");
     if (!rows && !ninputs)
-        return die("batch: which requests? (usage: provost batch --cluster C [--detach] INPUT... or --call NS PROC --rows FILE)");
+        return die("batch: which requests? (usage: provost batch --cluster C [--detach] INPUT... or --call NS PROC "
+                   "--rows FILE)");
     provost_error err;
     char shown[1024] = "";
     for (int i = 0; i < (rows ? 1 : ninputs); i++)

@@ -226,6 +226,7 @@ static const command commands[] = {
      "       provost [--db DIR] batch [OPTIONS] --call NAMESPACE PROCEDURE --rows FILE\n"
      "       provost [--db DIR] batch --resume --out FILE|DIR [OPTIONS] [INPUT...]\n"
      "       provost [--db DIR] batch forget BATCH\n"
+     "       provost batch --cluster CONNINFO ... (a batch in a cluster: provost help cluster)\n"
      "\n"
      "Runs many requests through one engine from worker threads, each request its own\n"
      "transaction, and writes one result line per request (JSON Lines), then a summary.\n"
@@ -335,6 +336,7 @@ static const command commands[] = {
      "that allows it).\n"},
     {"worker", cmd_worker, "run queued jobs as they fall due",
      "usage: provost [--db DIR] worker [--threads N] [--once | --drain] [--sync MODE] [--quiet]\n"
+     "       provost [--db DIR] worker --cluster CONNINFO ... (a cluster's worker: provost help cluster)\n"
      "\n"
      "Runs queued jobs, the due ones first by priority class and then by due time, each\n"
      "as its own transaction, and retries failed ones by their queueContext.  Prints a\n"
