@@ -164,6 +164,38 @@ out:
     return rc;
 }
 
+int pcl_release(PGconn *pg, int64_t id, int64_t epoch, pcl_job **jobs, size_t n, provost_error *err)
+{
+    if (!n)
+        return 0;
+    size_t len = 1, cap = 256;
+    char *ids = malloc(cap);
+    if (!ids)
+        return pcl_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+    strcpy(ids, "{");
+    for (size_t i = 0; i < n; i++) {
+        char idv[24];
+        snprintf(idv, sizeof idv, "%" PRId64, jobs[i]->id);
+        if (pcl_array_add(&ids, &len, &cap, idv) != 0) {
+            free(ids);
+            return pcl_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+        }
+    }
+    ids[len++] = '}'; /* pcl_array_add left room */
+    ids[len] = 0;
+    char a[24], b[24];
+    snprintf(a, sizeof a, "%" PRId64, id);
+    snprintf(b, sizeof b, "%" PRId64, epoch);
+    const char *p[3] = {a, b, ids};
+    /* never started: the attempt the claim counted did not happen */
+    int rc = pcl_exec(pg, "release unstarted jobs",
+                      "UPDATE provost.jobs SET worker = NULL, epoch = NULL, claimed = NULL,"
+                      " attempt = attempt - 1 WHERE id = ANY($3::bigint[]) AND worker = $1 AND epoch = $2",
+                      3, p, err);
+    free(ids);
+    return rc;
+}
+
 int pcl_busy(PGconn *pg, provost_error *err)
 {
     PGresult *r = pcl_query(pg, "drain", "SELECT EXISTS (SELECT 1 FROM provost.jobs)", 0, NULL, err);

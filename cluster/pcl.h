@@ -70,6 +70,9 @@ int pcl_claim(PGconn *pg, int64_t id, int64_t epoch, unsigned max, pcl_job ***ou
  * 1 done (*retried: how many went back), 0 fenced (nothing written), -1 error. */
 int pcl_complete(PGconn *pg, int64_t id, int64_t epoch, pcl_job **jobs, size_t n, size_t *retried,
                  provost_error *err);
+/* Gives back claimed jobs that never started (a worker that stops, or could not hold
+ * them): unclaimed, the claim's attempt undone, due as they were.  0 or -1. */
+int pcl_release(PGconn *pg, int64_t id, int64_t epoch, pcl_job **jobs, size_t n, provost_error *err);
 /* Jobs queued or running anywhere in the cluster: 1 some, 0 none, -1 error. */
 int pcl_busy(PGconn *pg, provost_error *err);
 

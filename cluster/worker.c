@@ -61,7 +61,7 @@ typedef struct cw {
     pthread_cond_t work, finished;
     jlist todo, done;
     size_t running;
-    atomic_int fenced, quit, hb_failed;
+    atomic_int fenced, quit, hb_stop, hb_failed;
     provost_error hb_err;
     wrun_bundles known;
 } cw;
@@ -73,7 +73,8 @@ static void *job_thread(void *arg)
     for (;;) {
         while (!w->todo.n && !atomic_load(&w->quit))
             pthread_cond_wait(&w->work, &w->m);
-        if (!w->todo.n || atomic_load(&w->fenced))
+        /* once stopping, no new job starts: finish() gives the rest back to the queue */
+        if (!w->todo.n || atomic_load(&w->quit) || atomic_load(&w->fenced))
             break;
         pcl_job *j = w->todo.v[0];
         memmove(w->todo.v, w->todo.v + 1, --w->todo.n * sizeof *w->todo.v);
@@ -95,7 +96,8 @@ static void *heartbeat(void *arg)
     cw *w = arg;
     unsigned every = w->o->lease_ms / 3;
     int64_t next = now_ms() + every;
-    while (!atomic_load(&w->quit) && !atomic_load(&w->fenced)) {
+    /* its own stop: the lease must hold until the last complete() of a stopping worker */
+    while (!atomic_load(&w->hb_stop) && !atomic_load(&w->fenced)) {
         struct timespec nap = {0, 20 * 1000000};
         nanosleep(&nap, NULL);
         if (now_ms() < next)
@@ -253,12 +255,18 @@ static int finish(cw *w, pthread_t *t, unsigned started, pthread_t hb, bool hb_s
     int rc = 0;
     if (!atomic_load(&w->fenced))
         rc = complete(w, err);
+    /* claimed, never started: back to the queue now rather than after a takeover */
+    if (!atomic_load(&w->fenced) && rc == 0)
+        rc = pcl_release(w->pg, w->id, w->epoch, w->todo.v, w->todo.n, err);
+    /* the heartbeat stops only now, so the lease held through the final writes; ending
+       the worker after it stopped keeps a late renewal from reading the end as a fence */
+    atomic_store(&w->hb_stop, 1);
     if (hb_started)
         pthread_join(hb, NULL);
     if (!atomic_load(&w->fenced) && rc == 0)
         rc = pcl_worker_end(w->pg, w->id, w->epoch, err);
     for (size_t i = 0; i < w->todo.n; i++)
-        pcl_job_free(w->todo.v[i]); /* claimed, never run: takeover re-drives them */
+        pcl_job_free(w->todo.v[i]);
     for (size_t i = 0; i < w->done.n; i++)
         pcl_job_free(w->done.v[i]);
     free(w->todo.v);
