@@ -98,6 +98,16 @@ pg_stop
 "$P" --cluster "$C" cluster status > /dev/null 2> "$T/err"
 check "server down" 2 $?; lines "server down"; contains "server down says so" "$T/err" "cannot connect"
 "$P" batch --cluster "$C" "$T/in" > /dev/null 2> "$T/err"; check "enqueue, server down" 2 $?; lines "enqueue down"
+# a password never reaches a message, however the conninfo gives it
+hidden() {
+    check "$1: fails" 2 "$2"; contains "$1: says why" "$T/err" "cannot connect"
+    if grep -q s3cretpw "$T/err"; then fail=$((fail + 1)); echo "FAIL: $1: the password is shown:"; cat "$T/err"
+    else pass=$((pass + 1)); fi
+}
+"$P" --cluster "$C password=s3cretpw" cluster status > /dev/null 2> "$T/err"; hidden "key=value password" $?
+contains "the rest of the conninfo is shown" "$T/err" "dbname=postgres"
+"$P" --cluster "postgresql://provost:s3cretpw@/postgres?host=$PGDIR" cluster status > /dev/null 2> "$T/err"
+hidden "URI password" $?
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
