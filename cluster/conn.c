@@ -64,6 +64,22 @@ const char *pcl_sqlstate(void)
     return last_state;
 }
 
+/* The conninfo to show in a message: what it sets, secrets (libpq's "*" options, such as
+ * password) left out, whether it was given as key=value or as a URI. */
+static void shown_conninfo(char *to, size_t n, const PQconninfoOption *opts)
+{
+    size_t len = 0;
+    to[0] = 0;
+    for (const PQconninfoOption *o = opts; o->keyword && len < n; o++) {
+        if (!o->val || (o->dispchar && o->dispchar[0] == '*'))
+            continue;
+        int k = snprintf(to + len, n - len, "%s%s=%s", len ? " " : "", o->keyword, o->val);
+        if (k < 0)
+            break;
+        len += (size_t)k;
+    }
+}
+
 PGconn *pcl_connect(const char *conninfo, bool need_schema, provost_error *err)
 {
     if (!conninfo || !*conninfo) {
@@ -75,16 +91,19 @@ PGconn *pcl_connect(const char *conninfo, bool need_schema, provost_error *err)
     if (!opts) {
         char line[600];
         first_line(line, sizeof line, perr ? perr : "cannot be parsed");
-        pcl_fail(err, PROVOST_E_INVALIDARG, "cluster '%s': %s", conninfo, line);
+        /* not parsed, so where a password is in it is unknown: not shown */
+        pcl_fail(err, PROVOST_E_INVALIDARG, "cluster conninfo: %s", line);
         PQfreemem(perr);
         return NULL;
     }
+    char shown[400];
+    shown_conninfo(shown, sizeof shown, opts);
     PQconninfoFree(opts);
     PGconn *pg = PQconnectdb(conninfo);
     if (PQstatus(pg) != CONNECTION_OK) {
         char line[600];
         first_line(line, sizeof line, PQerrorMessage(pg));
-        pcl_fail(err, PROVOST_E_FAIL, "cluster '%s': cannot connect: %s", conninfo, line);
+        pcl_fail(err, PROVOST_E_FAIL, "cluster '%s': cannot connect: %s", shown, line);
         PQfinish(pg);
         return NULL;
     }
@@ -96,9 +115,9 @@ PGconn *pcl_connect(const char *conninfo, bool need_schema, provost_error *err)
         pcl_query(pg, "schema", "SELECT value FROM provost.meta WHERE key = 'schema_version'", 0, NULL, &qerr);
     if (!r) {
         if (strcmp(pcl_sqlstate(), "42P01") == 0 || strcmp(pcl_sqlstate(), "3F000") == 0)
-            pcl_fail(err, PROVOST_E_NOTFOUND, "cluster '%s' is not initialised (provost cluster init)", conninfo);
+            pcl_fail(err, PROVOST_E_NOTFOUND, "cluster '%s' is not initialised (provost cluster init)", shown);
         else
-            pcl_fail(err, qerr.code, "cluster '%s': %s", conninfo, qerr.message);
+            pcl_fail(err, qerr.code, "cluster '%s': %s", shown, qerr.message);
         PQfinish(pg);
         return NULL;
     }
@@ -107,10 +126,10 @@ PGconn *pcl_connect(const char *conninfo, bool need_schema, provost_error *err)
     if (v != PROVOST_CLUSTER_SCHEMA) {
         if (v > PROVOST_CLUSTER_SCHEMA)
             pcl_fail(err, PROVOST_E_FAIL,
-                     "cluster '%s' has schema version %ld, newer than this provost's %d: upgrade provost", conninfo,
+                     "cluster '%s' has schema version %ld, newer than this provost's %d: upgrade provost", shown,
                      v, PROVOST_CLUSTER_SCHEMA);
         else
-            pcl_fail(err, PROVOST_E_FAIL, "cluster '%s' has no schema version this provost knows (%ld)", conninfo, v);
+            pcl_fail(err, PROVOST_E_FAIL, "cluster '%s' has no schema version this provost knows (%ld)", shown, v);
         PQfinish(pg);
         return NULL;
     }
