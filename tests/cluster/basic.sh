@@ -66,6 +66,18 @@ id=$("$P" batch --cluster "$C" --detach "$T/retry.xml")
 "$P" batch --cluster "$C" wait "$id" -q 2> /dev/null; check "retried, then failed" 1 $?
 "$P" batch --cluster "$C" results "$id" > "$T/res"
 contains "three attempts" "$T/res" '"attempts":3}'
+# as in the local queue, any attempt that did not succeed is retried (invalid too), and
+# queueToOperator decides the state before invalid or stuck does
+bad() { printf '<request><context>%s</context><procedure><bogus/></procedure></request>\n' "$1"; }
+bad '<queueContext retryCount="1" retryInterval="10"/>' > "$T/inv.xml"
+inv=$("$P" batch --cluster "$C" --detach "$T/inv.xml")
+"$P" batch --cluster "$C" wait "$inv" -q 2> /dev/null
+check "an invalid attempt is retried" "invalid 2" \
+    "$(q "SELECT status || ' ' || attempts FROM provost.results WHERE batch = $inv")"
+bad '<queueContext onFailure="queueToOperator"/>' > "$T/op.xml"
+op=$("$P" batch --cluster "$C" --detach "$T/op.xml")
+"$P" batch --cluster "$C" wait "$op" -q 2> /dev/null
+check "queueToOperator before invalid" 15 "$(q "SELECT state FROM provost.results WHERE batch = $op")"
 "$P" batch --cluster "$C" status "$id" > "$T/out"; check "status of a failed batch" 1 $?
 contains "status line" "$T/out" "1/1 done: 0 succeeded, 1 failed"
 
