@@ -3,7 +3,8 @@
  * ... RETURNING over due rows picked FOR UPDATE SKIP LOCKED, so workers never wait for one
  * another and no transaction outlives a statement) and complete (one statement for many
  * jobs that checks the worker's epoch and lease, moves finished jobs to results and puts
- * failed ones with retries left back in the queue).
+ * the others with retries left back in the queue).  What comes next after an attempt is
+ * the local queue's decision (vm/jobs.c, next_state), whatever the attempt's status.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -132,14 +133,14 @@ int pcl_complete(PGconn *pg, int64_t id, int64_t epoch, pcl_job **jobs, size_t n
         " d AS (SELECT * FROM unnest($3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[])"
         "  AS d(id, status, code, description, response, txid)),"
         " j AS (SELECT jb.*, d.status AS st, d.code AS c, d.description AS ds, d.response AS rs, d.txid AS tx,"
-        "  (d.status = 'failed' AND jb.attempt <= jb.retry_count AND (jb.stop_code = 0 OR jb.stop_code <> d.code))"
+        "  (d.status <> 'succeeded' AND jb.attempt <= jb.retry_count AND (jb.stop_code = 0 OR jb.stop_code <> d.code))"
         "  AS again FROM provost.jobs jb JOIN d ON d.id = jb.id"
         "  WHERE jb.worker = $1 AND jb.epoch = $2 AND EXISTS (SELECT 1 FROM me) FOR UPDATE OF jb),"
         " fin AS (DELETE FROM provost.jobs jb USING j WHERE jb.id = j.id AND NOT j.again RETURNING 1),"
         " res AS (INSERT INTO provost.results (batch, position, input, line, client, txid, status, state,"
         "  code, description, response, attempts, worker, epoch)"
         "  SELECT batch, position, input, line, client, tx, st, CASE WHEN st = 'succeeded' THEN 0"
-        "  WHEN st = 'invalid' THEN 1 WHEN to_operator THEN 15 WHEN st = 'stuck' THEN 3 ELSE 2 END,"
+        "  WHEN to_operator THEN 15 WHEN st = 'invalid' THEN 1 WHEN st = 'stuck' THEN 3 ELSE 2 END,"
         "  c, ds, rs, attempt, $1, $2 FROM j WHERE NOT again RETURNING status),"
         " re AS (UPDATE provost.jobs jb SET worker = NULL, epoch = NULL, claimed = NULL, last_code = j.c,"
         "  last_description = j.ds, due = " PCL_RETRY_DUE " FROM j WHERE jb.id = j.id AND j.again RETURNING 1),"
