@@ -26,6 +26,8 @@ static void on_signal(int sig)
 static int enqueue_one(void *ud, const provost_batch_request *r)
 {
     provost_error err;
+    if (interrupted)
+        return 1; /* the caller rolls the batch back */
     return provost_cluster_batch_add(ud, r->pos, r->input, r->line, r->client, r->kind, r->text, r->len, &err) == 0
                ? 0
                : (fprintf(stderr, "provost: batch: %s\n", err.message), 1);
@@ -171,7 +173,13 @@ static int enqueue(provost_cluster *c, int argc, char **argv, const char **input
     if (!b)
         return die("batch: %s", err.message);
     char why[1400] = "";
-    if (provost_batch_each(inputs, ninputs, rows, format, ns, enqueue_one, b, why, sizeof why) != 0) {
+    int each = provost_batch_each(inputs, ninputs, rows, format, ns, enqueue_one, b, why, sizeof why);
+    if (interrupted) { /* as a local batch's interrupted read: nothing of it is kept */
+        provost_cluster_batch_abort(b);
+        fprintf(stderr, "provost: batch: interrupted while enqueueing: nothing enqueued\n");
+        return 128 + interrupted;
+    }
+    if (each != 0) {
         provost_cluster_batch_abort(b);
         return strcmp(why, "stopped") == 0 ? 2 : die("batch: %s", why);
     }
