@@ -99,7 +99,12 @@ PGconn *pcl_connect(const char *conninfo, bool need_schema, provost_error *err)
     char shown[400];
     shown_conninfo(shown, sizeof shown, opts);
     PQconninfoFree(opts);
-    PGconn *pg = PQconnectdb(conninfo);
+    /* defaults the conninfo may override (its options come after them): a dead server or
+       a lost peer found in seconds, not after the kernel's hours */
+    static const char *const keys[] = {"connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
+                                       "keepalives_count", "dbname", NULL};
+    const char *vals[] = {"10", "1", "30", "10", "3", conninfo, NULL};
+    PGconn *pg = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(pg) != CONNECTION_OK) {
         char line[600];
         first_line(line, sizeof line, PQerrorMessage(pg));

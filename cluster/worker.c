@@ -198,8 +198,14 @@ static int dispatch(cw *w, provost_error *err)
     while (!atomic_load(&stop_asked) && !atomic_load(&w->fenced)) {
         if (now_ms() >= next_sweep) {
             size_t nw = 0, nj = 0;
-            if (pcl_worker_takeover(w->pg, w->id, &nw, &nj, err) != 0)
-                return -1;
+            if (pcl_worker_takeover(w->pg, w->id, &nw, &nj, err) != 0) {
+                /* a deadlock or serialization failure with another sweep: the next one
+                   redoes it; anything else is a real error */
+                const char *st = pcl_sqlstate();
+                if (strcmp(st, "40P01") != 0 && strcmp(st, "40001") != 0)
+                    return -1;
+                nw = nj = 0;
+            }
             w->s->taken_over += nw;
             if ((nw || nj) && w->o->on_takeover)
                 w->o->on_takeover(w->o->ud, nw, nj);
