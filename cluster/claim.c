@@ -31,6 +31,9 @@ static char *dup_value(PGresult *r, int row, int col)
     return PQgetisnull(r, row, col) ? NULL : strdup(PQgetvalue(r, row, col));
 }
 
+static int release(PGconn *pg, int64_t id, int64_t epoch, const char *const *idstr, pcl_job **jobs, size_t n,
+                   provost_error *err);
+
 int pcl_claim(PGconn *pg, int64_t id, int64_t epoch, unsigned max, pcl_job ***out, size_t *n, provost_error *err)
 {
     *out = NULL;
@@ -57,7 +60,8 @@ int pcl_claim(PGconn *pg, int64_t id, int64_t epoch, unsigned max, pcl_job ***ou
         PQclear(r);
         return pcl_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
     }
-    for (int i = 0; i < rows; i++) {
+    int i = 0;
+    for (; i < rows; i++) {
         pcl_job *j = calloc(1, sizeof *j);
         if (!j)
             break;
@@ -71,9 +75,17 @@ int pcl_claim(PGconn *pg, int64_t id, int64_t epoch, unsigned max, pcl_job ***ou
         j->request = dup_value(r, i, 7);
         v[(*n)++] = j;
     }
+    if (i < rows) { /* the jobs that could not be held in memory go back at once */
+        const char **ids = malloc((size_t)(rows - i) * sizeof *ids);
+        provost_error ignored;
+        for (int k = i; ids && k < rows; k++)
+            ids[k - i] = PQgetvalue(r, k, 0);
+        if (ids) /* if even this fails, they stay claimed until this worker's lease ends */
+            release(pg, id, epoch, ids, NULL, (size_t)(rows - i), &ignored);
+        free(ids);
+    }
     PQclear(r);
     *out = v;
-    /* a job that could not be held in memory stays claimed: takeover re-drives it */
     return 0;
 }
 
@@ -165,7 +177,9 @@ out:
     return rc;
 }
 
-int pcl_release(PGconn *pg, int64_t id, int64_t epoch, pcl_job **jobs, size_t n, provost_error *err)
+/* Releases the jobs of ids (strings) or of jobs, n of them. */
+static int release(PGconn *pg, int64_t id, int64_t epoch, const char *const *idstr, pcl_job **jobs, size_t n,
+                   provost_error *err)
 {
     if (!n)
         return 0;
@@ -176,8 +190,8 @@ int pcl_release(PGconn *pg, int64_t id, int64_t epoch, pcl_job **jobs, size_t n,
     strcpy(ids, "{");
     for (size_t i = 0; i < n; i++) {
         char idv[24];
-        snprintf(idv, sizeof idv, "%" PRId64, jobs[i]->id);
-        if (pcl_array_add(&ids, &len, &cap, idv) != 0) {
+        snprintf(idv, sizeof idv, "%" PRId64, jobs ? jobs[i]->id : 0);
+        if (pcl_array_add(&ids, &len, &cap, jobs ? idv : idstr[i]) != 0) {
             free(ids);
             return pcl_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
         }
@@ -195,6 +209,11 @@ int pcl_release(PGconn *pg, int64_t id, int64_t epoch, pcl_job **jobs, size_t n,
                       3, p, err);
     free(ids);
     return rc;
+}
+
+int pcl_release(PGconn *pg, int64_t id, int64_t epoch, pcl_job **jobs, size_t n, provost_error *err)
+{
+    return release(pg, id, epoch, NULL, jobs, n, err);
 }
 
 int pcl_busy(PGconn *pg, provost_error *err)

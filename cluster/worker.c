@@ -229,14 +229,20 @@ static int dispatch(cw *w, provost_error *err)
             free(got);
             return -1;
         }
+        size_t unheld = 0; /* got[0..unheld): no room in todo, given back below */
         pthread_mutex_lock(&w->m);
         for (size_t i = 0; i < n; i++)
             if (jl_push(&w->todo, got[i]) != 0)
-                pcl_job_free(got[i]);
+                got[unheld++] = got[i];
         if (n)
             pthread_cond_broadcast(&w->work);
         pthread_mutex_unlock(&w->m);
+        int rel = pcl_release(w->pg, w->id, w->epoch, got, unheld, err);
+        for (size_t i = 0; i < unheld; i++)
+            pcl_job_free(got[i]);
         free(got);
+        if (rel != 0)
+            return -1;
         if (n)
             continue;
         if (w->o->drain && !inflight) {
