@@ -2,6 +2,7 @@
 # A worker stopped by SIGTERM while it runs jobs longer than its lease: it keeps its lease
 # until their outcomes are written, exits 0, records each as run once, and gives the jobs
 # it claimed but never started back to the queue, where the next worker runs them once.
+# A cluster made again over the same database is not mistaken for the old one.
 # Usage: stop.sh PROVOST
 set -u
 P=$1
@@ -43,6 +44,22 @@ check "each position once" 4 "$(q "SELECT count(DISTINCT position) FROM provost.
 check "all succeeded at their first attempt" 4 \
     "$(q "SELECT count(*) FROM provost.results WHERE batch = $id AND status = 'succeeded' AND attempts = 1")"
 check "nothing retried" 0 "$(q "SELECT coalesce(sum(retried), 0) FROM provost.workers")"
+
+# the cluster dropped and made again: batch ids start over, and the same worker database
+# still holds the outcomes of the first cluster's batch 1, which must not be taken for
+# the second's
+psql_ -c "DROP SCHEMA provost CASCADE" > /dev/null
+"$P" --cluster "$C" cluster init > /dev/null || { echo "FAIL: init again"; exit 1; }
+cat > "$T/f.xml" <<'XML'
+<namespace name="F" providerSource="test"><procedure name="Fail" type="write" access="public"/></namespace>
+XML
+"$P" --cluster "$C" register "$T/f.xml" > /dev/null || { echo "FAIL: register F"; exit 1; }
+printf '<request><procedure><execute namespace="F" procedure="Fail"/></procedure></request>\n' > "$T/f1.xml"
+id2=$("$P" batch --cluster "$C" --detach "$T/f1.xml")
+check "batch ids start over" "$id" "$id2"
+"$P" --db "$T/w1" worker --cluster "$C" --drain > /dev/null 2>&1; check "the first worker again" 0 $?
+check "the new batch ran, not the old outcome" failed \
+    "$(q "SELECT status FROM provost.results WHERE batch = $id2 AND position = 1")"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
