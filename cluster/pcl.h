@@ -26,6 +26,9 @@ int pcl_exec(PGconn *pg, const char *what, const char *sql, int n, const char *c
 const char *pcl_sqlstate(void);
 /* Connects and checks the schema version when asked (conn.c). */
 PGconn *pcl_connect(const char *conninfo, bool need_schema, provost_error *err);
+/* The cluster's random id (meta 'cluster_id'), made when it has none; into id when not
+ * NULL.  0 or -1 (schema.c). */
+int pcl_cluster_id(PGconn *pg, char *id, size_t n, provost_error *err);
 /* Appends S as one element of a PostgreSQL array literal ("..." quoted), or NULL. */
 int pcl_array_add(char **buf, size_t *len, size_t *cap, const char *s);
 

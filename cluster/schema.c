@@ -79,6 +79,7 @@ int provost_cluster_init(provost_cluster *c, int *created, provost_error *err)
         pcl_exec(c->pg, "init",
                  "INSERT INTO provost.meta VALUES ('schema_version', '1') ON CONFLICT (key) DO NOTHING", 0, NULL,
                  err) != 0 ||
+        pcl_cluster_id(c->pg, NULL, 0, err) != 0 ||
         pcl_exec(c->pg, "init", "COMMIT", 0, NULL, err) != 0)
         goto fail;
     *created = fresh;
@@ -86,4 +87,21 @@ int provost_cluster_init(provost_cluster *c, int *created, provost_error *err)
 fail:
     PQclear(PQexec(c->pg, "ROLLBACK"));
     return -1;
+}
+
+int pcl_cluster_id(PGconn *pg, char *id, size_t n, provost_error *err)
+{
+    /* random, so a cluster made again (or another on the same server) is another cluster;
+       made here too for a cluster initialised before it had one */
+    PGresult *r = pcl_query(pg, "cluster id",
+                            "INSERT INTO provost.meta VALUES ('cluster_id', gen_random_uuid()::text)"
+                            " ON CONFLICT (key) DO NOTHING;"
+                            " SELECT value FROM provost.meta WHERE key = 'cluster_id'",
+                            0, NULL, err);
+    if (!r)
+        return -1;
+    if (id)
+        snprintf(id, n, "%s", PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "");
+    PQclear(r);
+    return 0;
 }

@@ -64,6 +64,7 @@ typedef struct cw {
     atomic_int fenced, quit, hb_stop, hb_failed;
     provost_error hb_err;
     wrun_bundles known;
+    char cluster[64]; /* the cluster's id: outcome keys of another cluster never match */
 } cw;
 
 static void *job_thread(void *arg)
@@ -80,7 +81,7 @@ static void *job_thread(void *arg)
         memmove(w->todo.v, w->todo.v + 1, --w->todo.n * sizeof *w->todo.v);
         w->running++;
         pthread_mutex_unlock(&w->m);
-        wrun_job(w->o->engine, j);
+        wrun_job(w->o->engine, w->cluster, j);
         pthread_mutex_lock(&w->m);
         w->running--;
         if (jl_push(&w->done, j) != 0)
@@ -291,6 +292,7 @@ static int start(cw *w, provost_error *err)
     if (!(w->pg = pcl_connect(w->o->conninfo, true, err)) || !(w->hb = pcl_connect(w->o->conninfo, true, err)))
         return -1;
     if (pcl_exec(w->pg, "listen", "LISTEN provost_jobs; LISTEN provost_bundles", 0, NULL, err) != 0 ||
+        pcl_cluster_id(w->pg, w->cluster, sizeof w->cluster, err) != 0 ||
         wrun_load_bundles(w->pg, w->o, &w->known, &w->s->bundles, err) != 0 ||
         pcl_worker_register(w->pg, w->o->name, w->o->threads, w->o->lease_ms, &w->id, &w->epoch, err) != 0)
         return -1;

@@ -115,10 +115,10 @@ static char *description(const char *xml, size_t len)
     return out;
 }
 
-void wrun_job(provost_engine *e, pcl_job *j)
+void wrun_job(provost_engine *e, const char *cluster, pcl_job *j)
 {
-    char key[96];
-    snprintf(key, sizeof key, "cluster:%" PRId64 ":%" PRId64 ":%d", j->batch, j->pos, j->attempt);
+    char key[192];
+    snprintf(key, sizeof key, "cluster:%s:%" PRId64 ":%" PRId64 ":%d", cluster, j->batch, j->pos, j->attempt);
     provost_response resp = {0};
     provost_error perr = {0};
     const char *text = j->request ? j->request : "";

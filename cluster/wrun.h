@@ -19,7 +19,7 @@ int wrun_load_bundles(PGconn *pg, const provost_cluster_worker_options *o, wrun_
                       provost_error *err);
 void wrun_bundles_free(wrun_bundles *b);
 /* Runs the job through the engine and fills its outcome (status, code, description,
- * response, txid). */
-void wrun_job(provost_engine *e, pcl_job *j);
+ * response, txid); cluster: the cluster's id, part of the job's outcome key. */
+void wrun_job(provost_engine *e, const char *cluster, pcl_job *j);
 
 #endif
