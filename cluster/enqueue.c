@@ -1,9 +1,11 @@
 /*
- * enqueue.c -- a batch into the cluster: one transaction that makes its batches row and
- * streams its jobs with COPY (the fastest way in), each with the retry policy of its
+ * enqueue.c -- a batch into the cluster: its jobs spooled to an unlinked temporary file
+ * while the input is read, then one short transaction that makes its batches row and
+ * streams them with COPY (the fastest way in), each with the retry policy of its
  * context/queueContext as the local queue reads it; requests that could not be read
  * become results at once.  The commit notifies provost_jobs, which wakes idle workers.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +31,8 @@ struct provost_cluster_batch {
     size_t len, cap;
     invalid *bad;
     size_t nbad, capbad;
+    char *inputs;
+    FILE *spool; /* the COPY lines, unlinked: no transaction stays open while input is read */
     bool copying;
 };
 
@@ -146,6 +150,9 @@ static void free_batch(provost_cluster_batch *b)
     free(b->buf);
     free(b->ns);
     free(b->proc);
+    free(b->inputs);
+    if (b->spool)
+        fclose(b->spool);
     free(b);
 }
 
@@ -160,30 +167,27 @@ provost_cluster_batch *provost_cluster_batch_begin(provost_cluster *c, const cha
     b->c = c;
     b->ns = ns ? strdup(ns) : NULL;
     b->proc = proc ? strdup(proc) : NULL;
-    const char *p[3] = {ns, proc, inputs};
-    PGresult *r = NULL;
-    if (pcl_exec(c->pg, "enqueue", "BEGIN", 0, NULL, err) != 0 ||
-        !(r = pcl_query(c->pg, "enqueue",
-                        "INSERT INTO provost.batches (ns, proc, inputs) VALUES ($1, $2, $3) RETURNING id", 3, p,
-                        err))) {
-        PQclear(PQexec(c->pg, "ROLLBACK"));
+    b->inputs = strdup(inputs ? inputs : "");
+    if ((ns && !b->ns) || (proc && !b->proc) || !b->inputs) {
+        pcl_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+        free_batch(b);
+        return NULL;
+    }
+    if (!(b->spool = tmpfile())) {
+        pcl_fail(err, PROVOST_E_FAIL, "enqueue: cannot make a temporary file: %s", strerror(errno));
+        free_batch(b);
+        return NULL;
+    }
+    /* the id now (the COPY lines carry it), the batch's row at commit: an id left unused
+       by a batch never committed is only a gap */
+    PGresult *r = pcl_query(c->pg, "enqueue", "SELECT nextval(pg_get_serial_sequence('provost.batches', 'id'))", 0,
+                            NULL, err);
+    if (!r) {
         free_batch(b);
         return NULL;
     }
     snprintf(b->id, sizeof b->id, "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
-    r = PQexec(c->pg, "COPY provost.jobs (batch, position, input, line, client, kind, ns, proc, request, retry_count,"
-                      " retry_interval_ms, exponential, to_operator, stop_code) FROM STDIN");
-    if (PQresultStatus(r) != PGRES_COPY_IN) {
-        const char *m = PQerrorMessage(c->pg);
-        pcl_fail(err, PROVOST_E_FAIL, "enqueue: %.*s", (int)strcspn(m, "\n"), m);
-        PQclear(r);
-        PQclear(PQexec(c->pg, "ROLLBACK"));
-        free_batch(b);
-        return NULL;
-    }
-    PQclear(r);
-    b->copying = true;
     return b;
 }
 
@@ -225,9 +229,8 @@ int provost_cluster_batch_add(provost_cluster_batch *b, uint64_t pos, const char
         fieldz(b, num[2]) || fieldz(b, num[3]) || fieldz(b, p.expo ? "t" : "f") || fieldz(b, p.op ? "t" : "f") ||
         field(b, num[4], strlen(num[4]), true))
         return pcl_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
-    if (PQputCopyData(b->c->pg, b->buf, (int)b->len) != 1)
-        return pcl_fail(err, PROVOST_E_FAIL, "enqueue: %.*s", (int)strcspn(PQerrorMessage(b->c->pg), "\n"),
-                        PQerrorMessage(b->c->pg));
+    if (fwrite(b->buf, 1, b->len, b->spool) != b->len)
+        return pcl_fail(err, PROVOST_E_FAIL, "enqueue: cannot write a temporary file: %s", strerror(errno));
     return 0;
 }
 
@@ -235,12 +238,38 @@ void provost_cluster_batch_abort(provost_cluster_batch *b)
 {
     if (!b)
         return;
-    if (b->copying) {
-        PQputCopyEnd(b->c->pg, "aborted");
-        PQclear(PQgetResult(b->c->pg));
+    free_batch(b); /* nothing was sent */
+}
+
+/* In one transaction: the batch's row, then its jobs from the spool with COPY. */
+static int send_spool(provost_cluster_batch *b, provost_error *err)
+{
+    if (fflush(b->spool) != 0 || fseek(b->spool, 0, SEEK_SET) != 0)
+        return pcl_fail(err, PROVOST_E_FAIL, "enqueue: cannot read back a temporary file: %s", strerror(errno));
+    const char *p[4] = {b->id, b->ns, b->proc, b->inputs};
+    if (pcl_exec(b->c->pg, "enqueue", "BEGIN", 0, NULL, err) != 0 ||
+        pcl_exec(b->c->pg, "enqueue", "INSERT INTO provost.batches (id, ns, proc, inputs) VALUES ($1, $2, $3, $4)",
+                 4, p, err) != 0)
+        return -1;
+    PGresult *r = PQexec(b->c->pg, "COPY provost.jobs (batch, position, input, line, client, kind, ns, proc, request,"
+                                   " retry_count, retry_interval_ms, exponential, to_operator, stop_code) FROM STDIN");
+    if (PQresultStatus(r) != PGRES_COPY_IN) {
+        const char *m = PQerrorMessage(b->c->pg);
+        pcl_fail(err, PROVOST_E_FAIL, "enqueue: %.*s", (int)strcspn(m, "\n"), m);
+        PQclear(r);
+        return -1;
     }
-    PQclear(PQexec(b->c->pg, "ROLLBACK"));
-    free_batch(b);
+    PQclear(r);
+    b->copying = true;
+    char chunk[65536];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, b->spool)) > 0)
+        if (PQputCopyData(b->c->pg, chunk, (int)got) != 1)
+            return pcl_fail(err, PROVOST_E_FAIL, "enqueue: %.*s", (int)strcspn(PQerrorMessage(b->c->pg), "\n"),
+                            PQerrorMessage(b->c->pg));
+    if (ferror(b->spool))
+        return pcl_fail(err, PROVOST_E_FAIL, "enqueue: cannot read back a temporary file: %s", strerror(errno));
+    return 0;
 }
 
 static int end_copy(provost_cluster_batch *b, provost_error *err)
@@ -263,7 +292,7 @@ static int end_copy(provost_cluster_batch *b, provost_error *err)
 
 int provost_cluster_batch_commit(provost_cluster_batch *b, int64_t *id, provost_error *err)
 {
-    if (end_copy(b, err) != 0)
+    if (send_spool(b, err) != 0 || end_copy(b, err) != 0)
         goto fail;
     for (size_t i = 0; i < b->nbad; i++) {
         char pos[32], line[32];
@@ -287,6 +316,10 @@ int provost_cluster_batch_commit(provost_cluster_batch *b, int64_t *id, provost_
     free_batch(b);
     return 0;
 fail:
+    if (b->copying) {
+        PQputCopyEnd(b->c->pg, "aborted");
+        PQclear(PQgetResult(b->c->pg));
+    }
     PQclear(PQexec(b->c->pg, "ROLLBACK"));
     free_batch(b);
     return -1;
