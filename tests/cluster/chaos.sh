@@ -32,7 +32,7 @@ id=$("$P" batch --cluster "$C" --detach "$T/jobs.xml") || { echo "FAIL: enqueue"
 start() {
     PROVOST_TEST_TRACE="$T/recover.trace" "$P" --db "$T/db$1" recover > /dev/null 2>&1
     sh -c 'PROVOST_TEST_TRACE="$1/trace.$$" exec "$2" --db "$1/db$3" worker --cluster "$4" --threads 4 \
-        --lease 1000 --quiet' sh "$T" "$P" "$1" "$C" 2> "$T/err$1.$(date +%s%N)" &
+        --lease 2000 --quiet' sh "$T" "$P" "$1" "$C" 2> "$T/err$1.$(date +%s%N)" &
     eval "W$1=$!"
     PIDS="$PIDS $!"
 }
@@ -54,7 +54,7 @@ while [ "$(done_now)" -lt "$N" ] && [ $round -lt 600 ]; do
         sleep 0.5 # a statement it sent before the stop may still be committing
         wid=$(q "SELECT id FROM provost.workers WHERE pid = $stopped")
         before=$(q "SELECT count(*) FROM provost.results WHERE worker = $wid")
-        sleep 2.5
+        sleep 3.5
         kill -CONT "$stopped"
         wait "$stopped"
         check "the stopped worker exits 2" 2 $?
@@ -78,7 +78,7 @@ check "workers were killed" 1 "$([ $kills -ge 2 ] && echo 1 || echo 0)"
 check "every job has one result" "$N" "$(done_now)"
 check "every job succeeded" "$N" "$(q "SELECT count(*) FROM provost.results WHERE batch = $id AND status = 'succeeded'")"
 check "no job left queued or running" 0 "$(q "SELECT count(*) FROM provost.jobs")"
-sleep 1.5 # a lease: the live workers fence the last killed one
+sleep 3 # a lease and a sweep (a third of it): the live workers fence the last killed one
 for k in 0 1 2; do eval "kill -TERM \$W$k"; eval "wait \$W$k"; done
 check "no worker left alive or holding a lease" 0 "$(q "SELECT count(*) FROM provost.workers WHERE ended IS NULL")"
 check "killed workers were taken over" 1 \

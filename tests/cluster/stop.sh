@@ -16,18 +16,23 @@ XML
 "$P" --cluster "$C" register "$T/ns.xml" > /dev/null || { echo "FAIL: register"; exit 1; }
 {
     printf '<request>\n'
-    for i in 1 2 3 4; do printf '<data><n>%d</n><ms>2500</ms></data>\n' $i; done
+    for i in 1 2 3 4; do printf '<data><n>%d</n><ms>4000</ms></data>\n' $i; done
     printf '<procedure><execute namespace="S" procedure="Sleep">'
     printf '<before source="data" destination="executeData" mode="merge"/></execute></procedure></request>\n'
 } > "$T/jobs.xml"
 id=$("$P" batch --cluster "$C" --detach "$T/jobs.xml") || { echo "FAIL: enqueue"; exit 1; }
 
 # two threads claim all four jobs (twice their number) and start two of them
-"$P" --db "$T/w1" worker --cluster "$C" --threads 2 --lease 1500 > "$T/w1.out" 2> "$T/w1.err" &
+PROVOST_TEST_TRACE="$T/w1.trace" "$P" --db "$T/w1" worker --cluster "$C" --threads 2 --lease 3000 \
+    > "$T/w1.out" 2> "$T/w1.err" &
 W1=$!
 PIDS="$W1"
 while [ "$(q "SELECT count(*) FROM provost.jobs WHERE worker IS NOT NULL")" -lt 4 ]; do sleep 0.05; done
-sleep 0.3 # the job threads take their first jobs at once; the rest wait in memory
+# the job threads start their first jobs (traced before they sleep); the rest wait in memory
+n=0
+while [ "$(grep -c '^process' "$T/w1.trace" 2> /dev/null || true)" != 2 ] && [ $n -lt 600 ]; do
+    sleep 0.05; n=$((n + 1))
+done
 kill -TERM "$W1"; wait "$W1"; check "SIGTERM: exit 0 (not fenced)" 0 $?
 grep -q fenced "$T/w1.err" && { echo "FAIL: the worker says it was fenced:"; cat "$T/w1.err"; fail=$((fail + 1)); }
 check "the running jobs' outcomes recorded" 2 "$(q "SELECT count(*) FROM provost.results WHERE batch = $id")"
@@ -37,7 +42,7 @@ check "the unstarted jobs are back in the queue" 2 \
     "$(q "SELECT count(*) FROM provost.jobs WHERE worker IS NULL AND epoch IS NULL AND attempt = 0")"
 check "the worker ended cleanly" "stopped" "$(q "SELECT ended FROM provost.workers WHERE id = 1")"
 
-"$P" --db "$T/w2" worker --cluster "$C" --threads 2 --lease 1500 --drain > "$T/w2.out" 2> "$T/w2.err"
+"$P" --db "$T/w2" worker --cluster "$C" --threads 2 --lease 3000 --drain > "$T/w2.out" 2> "$T/w2.err"
 check "the next worker drains the queue" 0 $?
 check "every job has one result" 4 "$(q "SELECT count(*) FROM provost.results WHERE batch = $id")"
 check "each position once" 4 "$(q "SELECT count(DISTINCT position) FROM provost.results WHERE batch = $id")"
