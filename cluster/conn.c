@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pcl.h"
+#include "util/vec.h"
 
 static _Thread_local char last_state[6];
 
@@ -167,17 +168,8 @@ void provost_cluster_close(provost_cluster *c)
 
 int pcl_array_add(char **buf, size_t *len, size_t *cap, const char *s)
 {
-    size_t need = *len + 2 * strlen(s ? s : "") + 8;
-    if (need > *cap) {
-        size_t nc = *cap ? *cap : 256;
-        while (nc < need)
-            nc *= 2;
-        char *nb = realloc(*buf, nc);
-        if (!nb)
-            return -1;
-        *buf = nb;
-        *cap = nc;
-    }
+    if (PU_GROW(*buf, *cap, *len + 2 * strlen(s ? s : "") + 8) != 0)
+        return -1;
     char *p = *buf + *len;
     if (*len > 1)
         *p++ = ',';

@@ -14,6 +14,7 @@
 #include <libxml/tree.h>
 
 #include "pcl.h"
+#include "util/vec.h"
 #include "provost/compiler.h"
 
 typedef struct invalid {
@@ -99,17 +100,7 @@ static policy read_policy(const char *text, size_t len)
 
 static int grow(provost_cluster_batch *b, size_t more)
 {
-    if (b->len + more + 1 <= b->cap)
-        return 0;
-    size_t nc = b->cap ? b->cap : 4096;
-    while (nc < b->len + more + 1)
-        nc *= 2;
-    char *nb = realloc(b->buf, nc);
-    if (!nb)
-        return -1;
-    b->buf = nb;
-    b->cap = nc;
-    return 0;
+    return PU_GROW(b->buf, b->cap, b->len + more + 1);
 }
 
 /* A field of COPY's text format: NULL as \N, the separators escaped. */
@@ -193,14 +184,8 @@ provost_cluster_batch *provost_cluster_batch_begin(provost_cluster *c, const cha
 
 static int add_invalid(provost_cluster_batch *b, uint64_t pos, const char *input, unsigned long line, const char *why)
 {
-    if (b->nbad == b->capbad) {
-        size_t nc = b->capbad ? 2 * b->capbad : 16;
-        invalid *nv = realloc(b->bad, nc * sizeof *nv);
-        if (!nv)
-            return -1;
-        b->bad = nv;
-        b->capbad = nc;
-    }
+    if (PU_GROW(b->bad, b->capbad, b->nbad + 1) != 0)
+        return -1;
     invalid *v = &b->bad[b->nbad++];
     v->pos = pos;
     v->line = line;

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "pcl.h"
+#include "util/vec.h"
 #include "wrun.h"
 
 static atomic_int stop_asked;
@@ -40,14 +41,8 @@ typedef struct jlist {
 
 static int jl_push(jlist *l, pcl_job *j)
 {
-    if (l->n == l->cap) {
-        size_t nc = l->cap ? 2 * l->cap : 64;
-        pcl_job **nv = realloc(l->v, nc * sizeof *nv);
-        if (!nv)
-            return -1;
-        l->v = nv;
-        l->cap = nc;
-    }
+    if (PU_GROW(l->v, l->cap, l->n + 1) != 0)
+        return -1;
     l->v[l->n++] = j;
     return 0;
 }
