@@ -16,6 +16,7 @@
 
 #include "provost/compiler.h"
 #include "provost/rights.h"
+#include "provost/jstore.h"
 #include "provost/outcomes.h"
 #include "util/str.h"
 #include "util/vec.h"
@@ -429,6 +430,29 @@ static int park_all(provost_engine *e, char *why, size_t whylen)
     }
     pvm_journal_views_free(v, n);
     return rc;
+}
+
+int provost_journal_attach(provost_engine *e, const provost_jstore *s, provost_error *err)
+{
+    if (!e->journal)
+        return pvm_api_fail(err, PROVOST_E_INVALIDARG, "a read-only engine has no journal");
+    if (!s) {
+        pvm_journal_attach(e->journal, NULL);
+        return 0;
+    }
+    pvm_jview *v;
+    size_t n;
+    char why[300];
+    if (pvm_journal_scan(e->journal, &v, &n, why, sizeof why) != 0)
+        return pvm_api_fail(err, PROVOST_E_JOURNAL, "%s", why);
+    pvm_journal_views_free(v, n);
+    /* what the old journal holds would be finished by nobody */
+    if (n)
+        return pvm_api_fail(err, PROVOST_E_JOURNAL,
+                            "the journal of %s holds %zu unfinished transaction%s: run provost recover there first",
+                            pvm_db_path(e->db), n, n == 1 ? "" : "s");
+    pvm_journal_attach(e->journal, s);
+    return 0;
 }
 
 /* Loads the registered namespaces; on failure closes e. */

@@ -17,6 +17,10 @@
  *           instead, for comparison: bench/README.md);
  *   none    never (safe against a process crash, not against power loss).
  *
+ * An attached store (provost/jstore.h: a cluster worker's, in PostgreSQL) takes the
+ * records instead of the database: each write is handed to it with whether it must be
+ * durable, and the store makes it so its own way; the sync mode does not apply.
+ *
  * Journaled executeData and rollback values of a sensitive call are sealed (vm/seal.c)
  * under a per-transaction key; that key is stored in BEGIN sealed under the database's
  * master key (a 0600 file beside the database).  The master key is made only while the
@@ -147,6 +151,21 @@ static void publish(pvm_journal *j)
     pvm_counters_engine_set(j->pub, atomic_load_explicit(&j->pub_writes, memory_order_relaxed), pvm_journal_writes(j));
 }
 
+/* A write to an attached store.  The audit records of an end go to the engine's own
+ * database after the end (they are the engine's, not the store's). */
+static int external(pvm_journal *j, const jwrite *w, bool durable, char *err, size_t errlen)
+{
+    if (w->key)
+        return j->store.append(j->store.ctx, w->key, w->klen, w->val, w->vlen, w->okey, w->oval, durable, err,
+                               errlen);
+    int rc = j->store.end(j->store.ctx, w->from, w->okey, w->oval, durable, err, errlen);
+    if (rc == 0 && w->nextra &&
+        pvm_db_end(j->db, PVM_CF_JOURNAL, NULL, 0, NULL, 0, PVM_CF_OUTCOMES, NULL, 0, NULL, 0, w->extra, w->nextra,
+                   0, err, errlen) != 0)
+        return 0; /* the end stands: only its audit records are lost */
+    return rc;
+}
+
 /* The test hooks around the write (the point after it is after its sync, or where a
  * record that needs none, or a mode that makes none, skips it), the injected fault, and
  * how a record that must be durable is synced. */
@@ -161,12 +180,15 @@ static int guarded(pvm_journal *j, const jwrite *w, char *err, size_t errlen)
     } else {
         bool sync_fails = j->sync_fail_at && k == j->sync_fail_at && w->sync;
         bool durable = w->sync && j->sync != PROVOST_SYNC_NONE && !sync_fails;
-        bool serial = durable && j->sync == PROVOST_SYNC_ALWAYS;
-        bool shared = durable && j->sync == PROVOST_SYNC_GROUP && !j->rocksdb_groups;
+        bool serial = durable && j->sync == PROVOST_SYNC_ALWAYS && !j->external;
+        /* a store makes its own durability (sync=none still means a process crash loses nothing) */
+        bool shared = durable && j->sync == PROVOST_SYNC_GROUP && !j->rocksdb_groups && !j->external;
         int sync = durable && !shared; /* synced by the write itself */
         if (serial)
             pthread_mutex_lock(&j->serial);
-        if (w->key && w->okey)
+        if (j->external)
+            rc = external(j, w, w->sync && !sync_fails, err, errlen);
+        else if (w->key && w->okey)
             rc = pvm_db_append_with(j->db, PVM_CF_JOURNAL, w->key, w->klen, w->val, w->vlen, PVM_CF_OUTCOMES, w->okey,
                                     strlen(w->okey), w->oval, strlen(w->oval), sync, err, errlen);
         else if (w->key)
@@ -177,7 +199,7 @@ static int guarded(pvm_journal *j, const jwrite *w, char *err, size_t errlen)
                             sync, err, errlen);
         if (serial)
             pthread_mutex_unlock(&j->serial);
-        if (rc == 0 && sync)
+        if (rc == 0 && sync && !j->external)
             atomic_fetch_add(&j->synced, 1);
         if (rc == 0 && shared)
             rc = pvm_gsync_wait(&j->gs, pvm_gsync_appended(&j->gs), err, errlen);
@@ -380,8 +402,11 @@ static int end_write(pvm_journal *j, const char *txid, const char *okey, const c
     /* After a durable COMMIT the response is true whether the END survives or not: an END
      * lost to a power loss leaves the COMMIT, and recovery finishes the commits (each
      * participant's is idempotent), then ends the transaction with the same outcome. */
+    /* With a store, the outcome of a transaction that journaled nothing rides on the next
+     * statement too: nothing needs recovery, and the worker sends what waits before it
+     * reports the job (cluster/worker.c). */
     jwrite w = {.from = txid ? from : NULL, .to = to, .okey = okey, .oval = oval, .extra = t->extra,
-                .nextra = t->nextra, .sync = !t->decided};
+                .nextra = t->nextra, .sync = !t->decided && (txid || !j->external)};
     return guarded(j, &w, err, errlen);
 }
 
@@ -463,7 +488,26 @@ const pvm_masterkey *pvm_journal_masterkey(const pvm_journal *j)
 
 unsigned long pvm_journal_syncs(pvm_journal *j)
 {
-    return atomic_load(&j->synced) + atomic_load(&j->gs.syncs);
+    unsigned long s = atomic_load(&j->synced) + atomic_load(&j->gs.syncs);
+    return j->external && j->store.syncs ? s + j->store.syncs(j->store.ctx) : s;
+}
+
+void pvm_journal_attach(pvm_journal *j, const provost_jstore *s)
+{
+    j->external = s != NULL;
+    if (s)
+        j->store = *s;
+}
+
+int pvm_journal_outcome(pvm_journal *j, const char *key, char **val)
+{
+    char why[300];
+    return j->store.outcome(j->store.ctx, key, val, why, sizeof why);
+}
+
+bool pvm_journal_external(const pvm_journal *j)
+{
+    return j && j->external;
 }
 
 unsigned long pvm_journal_writes(pvm_journal *j)

@@ -98,6 +98,13 @@ void pvm_journal_publish(pvm_journal *j, struct pvm_counters *c);
  * text lives until the next call. */
 const char *pvm_journal_warning(pvm_journal *j);
 
+/* From now on records and outcomes go to s (provost/jstore.h), while nothing runs. */
+struct provost_jstore;
+void pvm_journal_attach(pvm_journal *j, const struct provost_jstore *s);
+bool pvm_journal_external(const pvm_journal *j);
+/* With a store attached: the outcome under key, as provost_outcome. */
+int pvm_journal_outcome(pvm_journal *j, const char *key, char **val);
+
 /* Appends (0, or -1 with err): each follows the sync mode except where said. */
 int pvm_journal_intent(pvm_journal *j, pvm_jtxn *t, bool sensitive, uint32_t exec_id, int type, const char *ns,
                        const char *proc, const char *provider, const char *data, uint32_t *seq, char *err,

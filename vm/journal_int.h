@@ -13,6 +13,7 @@
 #include "db.h"
 #include "gsync.h"
 #include "journal.h"
+#include "provost/jstore.h"
 #include "seal.h"
 
 struct pvm_counters;
@@ -34,6 +35,8 @@ struct pvm_journal {
                                * the counters file, which an engine that writes nothing
                                * leaves as the last one that did) */
     atomic_int pub_syncs, pub_writes;
+    bool external;          /* records and outcomes go to store, not to db */
+    provost_jstore store;
 };
 
 /* pvm_db_each: stops (1) at the first BEGIN that carries a sealed transaction key, setting

@@ -280,7 +280,8 @@ static int record(void *ud, const char *key, size_t klen, const char *val, size_
 int pvm_journal_scan(pvm_journal *j, pvm_jview **out, size_t *n, char *err, size_t errlen)
 {
     scan s = {.j = j};
-    int rc = pvm_db_each(j->db, PVM_CF_JOURNAL, record, &s, err, errlen);
+    int rc = j->external ? j->store.each(j->store.ctx, record, &s, err, errlen)
+                         : pvm_db_each(j->db, PVM_CF_JOURNAL, record, &s, err, errlen);
     if (rc == 1) {
         snprintf(err, errlen, "%s", s.err);
         rc = -1;

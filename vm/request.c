@@ -86,6 +86,7 @@ typedef struct answer {
     size_t len;
     xmlDocPtr doc;     /* or NULL */
     xmlNodePtr holder; /* <responses>, its root */
+    char txid[40];     /* the last part's transaction */
 } answer;
 
 static xmlNodePtr answer_holder(answer *a)
@@ -120,6 +121,7 @@ static int run_part(provost_engine *e, pvm_catalog *cat, const target *t, xmlDoc
         return -1;
     pvm_uuid(r.txid);
     memcpy(r.jt.txid, r.txid, sizeof r.jt.txid);
+    memcpy(ans->txid, r.txid, sizeof ans->txid);
     r.jt.outcome_key = key;
     /* a thread's request skeleton (reqdoc.c) has its transactionContext, and only that */
     if (!pvm_reqdoc_set_txid(doc, r.txid)) {
@@ -391,6 +393,7 @@ static int run_request(provost_engine *e, pvm_catalog *cat, xmlDocPtr doc, const
     xmlFreeDoc(ans.doc);
     resp->failed = failed;
     resp->code = code;
+    memcpy(resp->txid, ans.txid, sizeof resp->txid);
     if (!resp->xml) {
         resp->failed = 1;
         resp->code = PROVOST_E_OUTOFMEMORY;
@@ -488,12 +491,12 @@ static int already_done(provost_engine *e, const char *key, provost_response *re
     return 1;
 }
 
-static int submit_text(provost_engine *e, const char *key, const char *as, const char *xml, size_t len, int format,
+static int submit_text(provost_engine *e, const char *key, bool lookup, const char *as, const char *xml, size_t len, int format,
                        provost_response *resp, provost_error *err)
 {
     memset(resp, 0, sizeof *resp);
     memset(err, 0, sizeof *err);
-    int done = key ? already_done(e, key, resp, err) : 0;
+    int done = key && lookup ? already_done(e, key, resp, err) : 0;
     if (done)
         return done;
     xmlDocPtr doc = parse(xml, len, resp, err);
@@ -505,19 +508,19 @@ static int submit_text(provost_engine *e, const char *key, const char *as, const
 int provost_submit(provost_engine *e, const char *xml, size_t len, int format, provost_response *resp,
                    provost_error *err)
 {
-    return submit_text(e, NULL, NULL, xml, len, format, resp, err);
+    return submit_text(e, NULL, false, NULL, xml, len, format, resp, err);
 }
 
 int provost_submit_keyed(provost_engine *e, const char *key, const char *xml, size_t len, int format,
                          provost_response *resp, provost_error *err)
 {
-    return submit_text(e, key, NULL, xml, len, format, resp, err);
+    return submit_text(e, key, true, NULL, xml, len, format, resp, err);
 }
 
 int provost_submit_as(provost_engine *e, const provost_request_opts *o, const char *xml, size_t len,
                       provost_response *resp, provost_error *err)
 {
-    return submit_text(e, o->key, o->principal, xml, len, o->format, resp, err);
+    return submit_text(e, o->key, !o->fresh, o->principal, xml, len, o->format, resp, err);
 }
 
 int provost_outcome(provost_engine *e, const char *key, char **outcome)
@@ -525,6 +528,8 @@ int provost_outcome(provost_engine *e, const char *key, char **outcome)
     size_t len = 0;
     char why[256] = "";
     *outcome = NULL;
+    if (pvm_journal_external(e->journal))
+        return pvm_journal_outcome(e->journal, key, outcome);
     char *v = pvm_db_get(e->db, PVM_CF_OUTCOMES, key, strlen(key), &len, why, sizeof why);
     if (!v)
         return len == 0 && !why[0] ? 0 : -1;
@@ -544,27 +549,27 @@ int provost_call(provost_engine *e, const char *nsname, const char *procname, co
     return provost_call_keyed(e, NULL, nsname, procname, data, len, format, resp, err);
 }
 
-static int call_as(provost_engine *e, const char *key, const char *as, const char *nsname, const char *procname,
+static int call_as(provost_engine *e, const char *key, bool lookup, const char *as, const char *nsname, const char *procname,
                    const char *data, size_t len, int format, provost_response *resp, provost_error *err);
 
 int provost_call_keyed(provost_engine *e, const char *key, const char *nsname, const char *procname,
                        const char *data, size_t len, int format, provost_response *resp, provost_error *err)
 {
-    return call_as(e, key, NULL, nsname, procname, data, len, format, resp, err);
+    return call_as(e, key, true, NULL, nsname, procname, data, len, format, resp, err);
 }
 
 int provost_call_as(provost_engine *e, const provost_request_opts *o, const char *nsname, const char *procname,
                     const char *data, size_t len, provost_response *resp, provost_error *err)
 {
-    return call_as(e, o->key, o->principal, nsname, procname, data, len, o->format, resp, err);
+    return call_as(e, o->key, !o->fresh, o->principal, nsname, procname, data, len, o->format, resp, err);
 }
 
-static int call_as(provost_engine *e, const char *key, const char *as, const char *nsname, const char *procname,
+static int call_as(provost_engine *e, const char *key, bool lookup, const char *as, const char *nsname, const char *procname,
                    const char *data, size_t len, int format, provost_response *resp, provost_error *err)
 {
     memset(resp, 0, sizeof *resp);
     memset(err, 0, sizeof *err);
-    int done = key ? already_done(e, key, resp, err) : 0;
+    int done = key && lookup ? already_done(e, key, resp, err) : 0;
     if (done)
         return done;
     xmlDocPtr doc;

@@ -116,6 +116,7 @@ typedef struct provost_response {
     size_t len;
     int failed;    /* the request (or one part of a batch) failed */
     uint32_t code; /* the first failure's code, 0 on success */
+    char txid[40]; /* the (last part's) transaction id, "" when none began */
 } provost_response;
 
 enum provost_format { PROVOST_COMPACT = 0, PROVOST_PRETTY = 1 };
@@ -161,6 +162,7 @@ typedef struct provost_request_opts {
     const char *principal; /* NULL: the engine's principal, as provost_submit */
     const char *key;
     int format;
+    int fresh; /* the key was never used before: run without looking for its outcome */
 } provost_request_opts;
 int provost_submit_as(provost_engine *e, const provost_request_opts *o, const char *xml, size_t len,
                       provost_response *resp, provost_error *err);
