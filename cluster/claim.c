@@ -23,6 +23,7 @@ void pcl_job_free(pcl_job *j)
     free(j->description);
     free(j->response);
     free(j->txid);
+    free(j->left);
     free(j);
 }
 
@@ -148,6 +149,10 @@ int pcl_complete(PGconn *pg, int64_t id, int64_t epoch, pcl_job **jobs, size_t n
         "  (d.status <> 'succeeded' AND jb.attempt <= jb.retry_count AND (jb.stop_code = 0 OR jb.stop_code <> d.code))"
         "  AS again FROM provost.jobs jb JOIN d ON d.id = jb.id"
         "  WHERE jb.worker = $1 AND jb.epoch = $2 AND EXISTS (SELECT 1 FROM me) FOR UPDATE OF jb),"
+        /* the outcome the journal's end recorded is carried by this completion */
+        " gone AS (DELETE FROM provost.outcomes oc USING j WHERE oc.key = 'cluster:'"
+        "  || (SELECT value FROM provost.meta WHERE key = 'cluster_id') || ':' || j.batch || ':' || j.position"
+        "  || ':' || j.attempt),"
         " fin AS (DELETE FROM provost.jobs jb USING j WHERE jb.id = j.id AND NOT j.again RETURNING 1),"
         " res AS (INSERT INTO provost.results (batch, position, input, line, client, txid, status, state,"
         "  code, description, response, attempts, worker, epoch)"

@@ -135,7 +135,11 @@ PGconn *pcl_connect(const char *conninfo, bool need_schema, provost_error *err)
                      "cluster '%s' has schema version %ld, newer than this provost's %d: upgrade provost", shown,
                      v, PROVOST_CLUSTER_SCHEMA);
         else
-            pcl_fail(err, PROVOST_E_FAIL, "cluster '%s' has no schema version this provost knows (%ld)", shown, v);
+            pcl_fail(err, PROVOST_E_FAIL,
+                     v > 0 ? "cluster '%s' has schema version %ld, older than this provost's: run provost cluster init"
+                             " to upgrade it"
+                           : "cluster '%s' has no schema version this provost knows (%ld)",
+                     shown, v);
         PQfinish(pg);
         return NULL;
     }

@@ -45,11 +45,36 @@ int pcl_worker_register(PGconn *pg, const char *name, unsigned threads, unsigned
                         int64_t *epoch, provost_error *err);
 /* 1 renewed, 0 fenced (its epoch is no longer current or its lease ran out), -1 error. */
 int pcl_worker_renew(PGconn *pg, int64_t id, int64_t epoch, provost_error *err);
-/* Fences every worker whose lease expired (a new epoch), then re-drives every job claimed
- * under an epoch that is no longer live, per its retry policy.  *workers, *jobs: how many. */
-int pcl_worker_takeover(PGconn *pg, int64_t self, size_t *workers, size_t *jobs, provost_error *err);
+/* A takeover, in four statements (docs/cluster.md, "Fencing and takeover"):
+ * fence: every worker whose lease expired gets a new epoch and is taken over by self, as is
+ *   every one whose taker has ended without settling it (*workers: how many);
+ * adopt: the journal records of the workers self took over become self's; *txids (malloc'd,
+ *   *n of them) the transactions, for the engine's recovery;
+ * settle: once they are recovered, those workers are settled;
+ * redrive: every job held by a settled worker that is gone goes back to the queue or to
+ *   results per its attempt's outcome and its retry policy (*jobs: how many). */
+int pcl_worker_fence(PGconn *pg, int64_t self, int64_t epoch, size_t *workers, provost_error *err);
+int pcl_worker_adopt(PGconn *pg, int64_t self, int64_t epoch, char ***txids, size_t *n, provost_error *err);
+int pcl_worker_settle(PGconn *pg, int64_t self, int64_t epoch, provost_error *err);
+int pcl_worker_redrive(PGconn *pg, int64_t self, size_t *jobs, provost_error *err);
 /* Marks a worker that stops as ended (when its epoch is still current). */
 int pcl_worker_end(PGconn *pg, int64_t id, int64_t epoch, provost_error *err);
+
+/* ---- jstore.c: the journal of a worker's transactions, in the cluster --------------- */
+
+typedef struct pcl_jstore pcl_jstore;
+pcl_jstore *pcl_jstore_new(const char *conninfo);
+const struct provost_jstore *pcl_jstore_api(pcl_jstore *s);
+/* Whose records it writes (each write checks this epoch and its lease); before it, every
+ * write is refused. */
+void pcl_jstore_bind(pcl_jstore *s, int64_t worker, int64_t epoch);
+/* Sends what waits in memory (ends that need not be durable): before a completion. */
+int pcl_jstore_flush(pcl_jstore *s, char *err, size_t errlen);
+/* A flush found the worker fenced: every later write is refused. */
+bool pcl_jstore_fenced(pcl_jstore *s);
+/* Statements sent, and writes carried, so far. */
+void pcl_jstore_counts(pcl_jstore *s, unsigned long *flushes, unsigned long *ops);
+void pcl_jstore_free(pcl_jstore *s);
 
 /* ---- claim.c: claim and complete --------------------------------------------------- */
 
@@ -62,6 +87,7 @@ typedef struct pcl_job {
     const char *status; /* provost_batch_status_names */
     uint32_t code;
     char *description, *response, *txid;
+    char *left; /* its transaction was left unfinished: that id ("" unknown), or NULL */
 } pcl_job;
 
 void pcl_job_free(pcl_job *j);

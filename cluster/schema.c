@@ -10,6 +10,9 @@
 
 #include "pcl.h"
 
+#define PCL_STR_(x) #x
+#define PCL_STR(x) PCL_STR_(x)
+
 static const char schema_sql[] =
     "CREATE SCHEMA IF NOT EXISTS provost;"
     "CREATE TABLE IF NOT EXISTS provost.meta (key text PRIMARY KEY, value text NOT NULL);"
@@ -46,7 +49,17 @@ static const char schema_sql[] =
     "CREATE INDEX IF NOT EXISTS results_finished ON provost.results (finished);"
     "CREATE TABLE IF NOT EXISTS provost.bundles ("
     " namespace text PRIMARY KEY, revision bigint NOT NULL, bytes bytea NOT NULL,"
-    " registered timestamptz NOT NULL DEFAULT now());";
+    " registered timestamptz NOT NULL DEFAULT now());"
+    /* version 2: the journal of the workers' transactions, and the outcomes their ends
+       record, until the job's completion (or a takeover) carries them to results */
+    "CREATE TABLE IF NOT EXISTS provost.journal ("
+    " worker bigint NOT NULL, txid text COLLATE \"C\" NOT NULL, seq integer NOT NULL, rec bytea NOT NULL,"
+    " PRIMARY KEY (txid, seq));"
+    "CREATE INDEX IF NOT EXISTS journal_worker ON provost.journal (worker);"
+    "CREATE TABLE IF NOT EXISTS provost.outcomes (key text PRIMARY KEY, value text NOT NULL);"
+    /* a worker taken over is settled once its journal is finished by the one who took it */
+    "ALTER TABLE provost.workers ADD COLUMN IF NOT EXISTS taken_by bigint;"
+    "ALTER TABLE provost.workers ADD COLUMN IF NOT EXISTS settled boolean NOT NULL DEFAULT true;";
 
 int provost_cluster_init(provost_cluster *c, int *created, provost_error *err)
 {
@@ -77,7 +90,8 @@ int provost_cluster_init(provost_cluster *c, int *created, provost_error *err)
     }
     if (pcl_exec(c->pg, "init", schema_sql, 0, NULL, err) != 0 ||
         pcl_exec(c->pg, "init",
-                 "INSERT INTO provost.meta VALUES ('schema_version', '1') ON CONFLICT (key) DO NOTHING", 0, NULL,
+                 "INSERT INTO provost.meta VALUES ('schema_version', '" PCL_STR(PROVOST_CLUSTER_SCHEMA) "')"
+                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value", 0, NULL,
                  err) != 0 ||
         pcl_cluster_id(c->pg, NULL, 0, err) != 0 ||
         pcl_exec(c->pg, "init", "COMMIT", 0, NULL, err) != 0)

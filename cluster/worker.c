@@ -15,6 +15,7 @@
 #include <sys/select.h>
 #include <time.h>
 
+#include "provost/jstore.h"
 #include "pcl.h"
 #include "util/vec.h"
 #include "wrun.h"
@@ -55,12 +56,33 @@ typedef struct cw {
     pthread_mutex_t m;
     pthread_cond_t work, finished;
     jlist todo, done;
+    pcl_jstore *js; /* the journal of its transactions, in the cluster */
     size_t running;
+    size_t left; /* jobs whose transaction stays unfinished: the worker must be taken over */
     atomic_int fenced, quit, hb_stop, hb_failed;
     provost_error hb_err;
     wrun_bundles known;
     char cluster[64]; /* the cluster's id: outcome keys of another cluster never match */
+    bool attached;    /* the engine journals in js */
 } cw;
+
+/* A job whose transaction the journal could not finish (the cluster unreachable for a
+ * moment) is finished by recovery before it completes: otherwise its next attempt could
+ * run beside the rollback of this one.  Tried until it works, or the worker is fenced or
+ * stops; then the job stays claimed and the worker's lease is left to run out, so that a
+ * takeover recovers the transaction first. */
+static void settle(cw *w, pcl_job *j)
+{
+    unsigned nap = 100;
+    while (j->left && !atomic_load(&w->fenced) && !pcl_jstore_fenced(w->js)) {
+        provost_error perr;
+        if (wrun_settle(w->o->engine, w->cluster, j, &perr) == 0 || atomic_load(&stop_asked))
+            return;
+        struct timespec ts = {nap / 1000, (long)(nap % 1000) * 1000000};
+        nanosleep(&ts, NULL);
+        nap = nap < 2000 ? nap * 2 : 2000;
+    }
+}
 
 static void *job_thread(void *arg)
 {
@@ -77,9 +99,15 @@ static void *job_thread(void *arg)
         w->running++;
         pthread_mutex_unlock(&w->m);
         wrun_job(w->o->engine, w->cluster, j);
+        settle(w, j);
+        if (pcl_jstore_fenced(w->js))
+            atomic_store(&w->fenced, 1); /* its journal refused: nothing more is written */
         pthread_mutex_lock(&w->m);
         w->running--;
-        if (jl_push(&w->done, j) != 0)
+        if (j->left) {
+            w->left++; /* stays claimed: the takeover of this worker recovers and re-drives it */
+            pcl_job_free(j);
+        } else if (jl_push(&w->done, j) != 0)
             pcl_job_free(j); /* left claimed: takeover re-drives it */
         pthread_cond_signal(&w->finished);
     }
@@ -124,7 +152,11 @@ static int complete(cw *w, provost_error *err)
         return 0;
     }
     size_t retried = 0;
-    int rc = pcl_complete(w->pg, w->id, w->epoch, d.v, d.n, &retried, err);
+    char why[300];
+    /* the ends that wait in memory go first: a result never precedes its journal's end */
+    int rc = pcl_jstore_flush(w->js, why, sizeof why) == 0 ? pcl_complete(w->pg, w->id, w->epoch, d.v, d.n, &retried, err)
+             : pcl_jstore_fenced(w->js)                  ? 0
+                                                         : pcl_fail(err, PROVOST_E_JOURNAL, "%s", why);
     if (rc == 0) {
         atomic_store(&w->fenced, 1);
     } else if (rc > 0) {
@@ -187,24 +219,63 @@ static void idle_wait(cw *w, size_t inflight)
     PQconsumeInput(w->pg);
 }
 
+/* Finishes, through this worker's engine, the transactions of the workers it took over,
+ * as local recovery does: in-doubt steps rolled back newest first, decided commits
+ * finished.  One that stays stuck stays in the cluster's journal for an operator. */
+static void recover_adopted(cw *w, char **txids, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        provost_error perr;
+        if (provost_txn_resolve(w->o->engine, txids[i], PROVOST_RESOLVE_RETRY, &perr) == 0)
+            w->s->recovered++;
+        else if (w->o->on_stuck)
+            w->o->on_stuck(w->o->ud, txids[i], perr.message);
+        free(txids[i]);
+    }
+    free(txids);
+}
+
+/* The takeover sweep (docs/cluster.md): fence the expired, adopt their journal, recover
+ * it, then re-drive their jobs -- never before their transactions are settled, so a job's
+ * next attempt never runs beside a rollback of its last one.  0, or -1 with err. */
+static int sweep(cw *w, provost_error *err)
+{
+    size_t nw = 0, nj = 0, nt = 0;
+    char **txids = NULL;
+    int rc = pcl_worker_fence(w->pg, w->id, w->epoch, &nw, err);
+    if (rc == 0)
+        rc = pcl_worker_adopt(w->pg, w->id, w->epoch, &txids, &nt, err);
+    if (rc == 0) {
+        recover_adopted(w, txids, nt);
+        if (pcl_jstore_fenced(w->js)) {
+            atomic_store(&w->fenced, 1);
+            return -1;
+        }
+        rc = pcl_worker_settle(w->pg, w->id, w->epoch, err);
+    }
+    if (rc == 0)
+        rc = pcl_worker_redrive(w->pg, w->id, &nj, err);
+    if (rc != 0) {
+        /* a deadlock or serialization failure with another sweep: the next one redoes
+           it; anything else is a real error */
+        const char *st = pcl_sqlstate();
+        if (strcmp(st, "40P01") != 0 && strcmp(st, "40001") != 0)
+            return -1;
+    }
+    w->s->taken_over += nw;
+    if ((nw || nj || nt) && w->o->on_takeover)
+        w->o->on_takeover(w->o->ud, nw, nt, nj);
+    return 0;
+}
+
 static int dispatch(cw *w, provost_error *err)
 {
     unsigned threads = w->o->threads ? w->o->threads : 1;
     int64_t next_sweep = 0;
     while (!atomic_load(&stop_asked) && !atomic_load(&w->fenced)) {
         if (now_ms() >= next_sweep) {
-            size_t nw = 0, nj = 0;
-            if (pcl_worker_takeover(w->pg, w->id, &nw, &nj, err) != 0) {
-                /* a deadlock or serialization failure with another sweep: the next one
-                   redoes it; anything else is a real error */
-                const char *st = pcl_sqlstate();
-                if (strcmp(st, "40P01") != 0 && strcmp(st, "40001") != 0)
-                    return -1;
-                nw = nj = 0;
-            }
-            w->s->taken_over += nw;
-            if ((nw || nj) && w->o->on_takeover)
-                w->o->on_takeover(w->o->ud, nw, nj);
+            if (sweep(w, err) != 0)
+                return atomic_load(&w->fenced) ? 0 : -1;
             next_sweep = now_ms() + w->o->lease_ms / 3;
         }
         if (notifications(w, err) != 0 || complete(w, err) != 0)
@@ -271,7 +342,12 @@ static int finish(cw *w, pthread_t *t, unsigned started, pthread_t hb, bool hb_s
     atomic_store(&w->hb_stop, 1);
     if (hb_started)
         pthread_join(hb, NULL);
-    if (!atomic_load(&w->fenced) && rc == 0)
+    if (!atomic_load(&w->fenced) && rc == 0 && w->left)
+        rc = pcl_fail(err, PROVOST_E_JOURNAL,
+                      "%zu transaction%s could not be finished (the cluster's journal failed): the worker leaves "
+                      "its lease to run out, and the worker that takes it over finishes %s",
+                      w->left, w->left == 1 ? "" : "s", w->left == 1 ? "it" : "them");
+    else if (!atomic_load(&w->fenced) && rc == 0)
         rc = pcl_worker_end(w->pg, w->id, w->epoch, err);
     for (size_t i = 0; i < w->todo.n; i++)
         pcl_job_free(w->todo.v[i]);
@@ -291,6 +367,16 @@ static int start(cw *w, provost_error *err)
         wrun_load_bundles(w->pg, w->o, &w->known, &w->s->bundles, err) != 0 ||
         pcl_worker_register(w->pg, w->o->name, w->o->threads, w->o->lease_ms, &w->id, &w->epoch, err) != 0)
         return -1;
+    if (!(w->js = pcl_jstore_new(w->o->conninfo)))
+        return pcl_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+    pcl_jstore_bind(w->js, w->id, w->epoch);
+    if (provost_journal_attach(w->o->engine, pcl_jstore_api(w->js), err) != 0) {
+        provost_error ignored;
+        pcl_worker_end(w->pg, w->id, w->epoch, &ignored);
+        w->id = 0; /* nothing to finish */
+        return -1;
+    }
+    w->attached = true;
     if (w->o->on_ready)
         w->o->on_ready(w->o->ud, w->id, w->epoch);
     return 0;
@@ -332,6 +418,9 @@ int provost_cluster_worker_run(const provost_cluster_worker_options *o, provost_
         rc = -1;
     }
     free(t);
+    if (w.attached) /* the engine outlives the store */
+        provost_journal_attach(o->engine, NULL, &ferr);
+    pcl_jstore_free(w.js);
     wrun_bundles_free(&w.known);
     PQfinish(w.pg);
     PQfinish(w.hb);

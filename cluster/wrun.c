@@ -115,10 +115,38 @@ static char *description(const char *xml, size_t len)
     return out;
 }
 
+static void job_key(const char *cluster, const pcl_job *j, char *key, size_t n)
+{
+    snprintf(key, n, "cluster:%s:%" PRId64 ":%" PRId64 ":%d", cluster, j->batch, j->pos, j->attempt);
+}
+
+int wrun_settle(provost_engine *e, const char *cluster, pcl_job *j, provost_error *err)
+{
+    if (j->left[0] && provost_txn_resolve(e, j->left, PROVOST_RESOLVE_RETRY, err) != 0 && err->code != PROVOST_E_NOTFOUND)
+        return -1;
+    char key[192], *outcome = NULL, status[16] = "", txid[64] = "";
+    job_key(cluster, j, key, sizeof key);
+    if (provost_outcome(e, key, &outcome) != 1) {
+        snprintf(err->message, sizeof err->message, "transaction %s has no outcome yet", j->left);
+        return -1;
+    }
+    unsigned code = 0;
+    sscanf(outcome, "%15s 0x%x %63s", status, &code, txid);
+    free(outcome);
+    free(j->txid);
+    j->txid = txid[0] ? strdup(txid) : NULL;
+    /* the outcome is the truth: a decided commit is committed whatever the response said */
+    j->status = strcmp(status, "committed") == 0 ? "succeeded" : strcmp(status, "stuck") == 0 ? "stuck" : "failed";
+    j->code = strcmp(status, "committed") == 0 ? 0 : code;
+    free(j->left);
+    j->left = NULL;
+    return 0;
+}
+
 void wrun_job(provost_engine *e, const char *cluster, pcl_job *j)
 {
     char key[192];
-    snprintf(key, sizeof key, "cluster:%s:%" PRId64 ":%" PRId64 ":%d", cluster, j->batch, j->pos, j->attempt);
+    job_key(cluster, j, key, sizeof key);
     provost_response resp = {0};
     provost_error perr = {0};
     const char *text = j->request ? j->request : "";
@@ -129,8 +157,10 @@ void wrun_job(provost_engine *e, const char *cluster, pcl_job *j)
         return;
     }
     size_t len = strlen(text);
-    int rc = j->kind == 'c' ? provost_call_keyed(e, key, j->ns, j->proc, text, len, PROVOST_COMPACT, &resp, &perr)
-                            : provost_submit_keyed(e, key, text, len, PROVOST_COMPACT, &resp, &perr);
+    /* the attempt is in the key, and each attempt is claimed once: nothing to look up */
+    provost_request_opts ro = {.key = key, .format = PROVOST_COMPACT, .fresh = 1};
+    int rc = j->kind == 'c' ? provost_call_as(e, &ro, j->ns, j->proc, text, len, &resp, &perr)
+                            : provost_submit_as(e, &ro, text, len, &resp, &perr);
     if (rc < 0) {
         j->status = "invalid";
         j->code = perr.code ? perr.code : PROVOST_E_INVALIDARG;
@@ -141,6 +171,8 @@ void wrun_job(provost_engine *e, const char *cluster, pcl_job *j)
     char *outcome = NULL, status[16] = "", txid[64] = "";
     if (provost_outcome(e, key, &outcome) == 1)
         sscanf(outcome, "%15s %*s %63s", status, txid);
+    else if (resp.txid[0] && !(j->left = strdup(resp.txid)))
+        j->left = strdup(""); /* not even that: recovery is left to a takeover */
     free(outcome);
     j->txid = txid[0] ? strdup(txid) : NULL;
     j->code = resp.failed ? resp.code : 0;

@@ -21,5 +21,9 @@ void wrun_bundles_free(wrun_bundles *b);
 /* Runs the job through the engine and fills its outcome (status, code, description,
  * response, txid); cluster: the cluster's id, part of the job's outcome key. */
 void wrun_job(provost_engine *e, const char *cluster, pcl_job *j);
+/* A job whose transaction was left unfinished (j->left: its journal write failed): the
+ * engine's recovery finishes it now, and the job's outcome is the one recovery recorded.
+ * 0, or -1 (the journal still fails: try again later, or leave it to a takeover). */
+int wrun_settle(provost_engine *e, const char *cluster, pcl_job *j, provost_error *err);
 
 #endif

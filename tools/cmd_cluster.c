@@ -192,11 +192,18 @@ static void on_bundle(void *ud, const char *ns, uint64_t rev)
     fprintf(stderr, "provost worker: namespace %s revision %" PRIu64 " loaded\n", ns, rev);
 }
 
-static void on_takeover(void *ud, size_t workers, size_t jobs)
+static void on_takeover(void *ud, size_t workers, size_t txns, size_t jobs)
 {
     (void)ud;
-    fprintf(stderr, "provost worker: took over %zu expired worker%s, %zu job%s re-driven\n", workers,
-            workers == 1 ? "" : "s", jobs, jobs == 1 ? "" : "s");
+    fprintf(stderr,
+            "provost worker: took over %zu expired worker%s, %zu transaction%s finished, %zu job%s re-driven\n",
+            workers, workers == 1 ? "" : "s", txns, txns == 1 ? "" : "s", jobs, jobs == 1 ? "" : "s");
+}
+
+static void on_stuck(void *ud, const char *txid, const char *why)
+{
+    (void)ud;
+    fprintf(stderr, "provost worker: transaction %s taken over stays stuck: %s\n", txid, why);
 }
 
 static int number(const char *what, const char *v, long lo, long hi, long *out)
@@ -215,6 +222,7 @@ int cmd_cluster_worker(const char *conninfo, int argc, char **argv)
     int quiet = 0;
     provost_cluster_worker_options o = {.conninfo = conninfo, .threads = 1, .lease_ms = 10000, .on_job = print_job,
                                         .on_ready = on_ready, .on_bundle = on_bundle, .on_takeover = on_takeover,
+                                        .on_stuck = on_stuck,
                                         .ud = &quiet};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];

@@ -18,7 +18,7 @@ extern "C" {
 #endif
 
 /* The version of the schema this build creates and uses. */
-#define PROVOST_CLUSTER_SCHEMA 1
+#define PROVOST_CLUSTER_SCHEMA 2
 
 typedef struct provost_cluster provost_cluster;
 
@@ -88,14 +88,18 @@ typedef struct provost_cluster_worker_options {
     void (*on_ready)(void *ud, int64_t id, int64_t epoch);
     /* a namespace revision loaded from the cluster (at the start, or a new one later) */
     void (*on_bundle)(void *ud, const char *ns, uint64_t revision);
-    /* expired workers fenced and the jobs they held re-driven, by this worker */
-    void (*on_takeover)(void *ud, size_t workers, size_t jobs);
+    /* expired workers fenced, their transactions finished (the engine's recovery) and the
+     * jobs they held re-driven, by this worker */
+    void (*on_takeover)(void *ud, size_t workers, size_t txns, size_t jobs);
+    /* a taken-over transaction that stays stuck (in the cluster's journal, for an operator) */
+    void (*on_stuck)(void *ud, const char *txid, const char *why);
     void *ud;
 } provost_cluster_worker_options;
 
 typedef struct provost_cluster_worker_summary {
     size_t ran, succeeded, retried, failed;
     size_t taken_over;  /* expired workers this one took over */
+    size_t recovered;   /* their transactions it finished */
     size_t bundles;     /* namespace revisions loaded */
     int fenced;         /* its lease was taken over: it wrote nothing after */
 } provost_cluster_worker_summary;
