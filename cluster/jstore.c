@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "provost/jstore.h"
 #include "util/vec.h"
@@ -57,6 +58,7 @@ struct pcl_jstore {
     jop *head, **tail;
     bool busy; /* a leader is flushing */
     bool fenced;
+    bool broken; /* a flush may or may not have committed: nothing more is written */
     memo *memo[MEMO_BUCKETS];
     atomic_ulong flushes, ops;
 };
@@ -177,7 +179,53 @@ static int connected(pcl_jstore *s, char *err, size_t errlen)
     return 0;
 }
 
-/* Sends the ops of list in one statement: 0, 1 fenced, or -1 with err. */
+/* One question whose answer tells whether a statement that carried list committed (it
+ * is all or nothing): a record it appended is there, or the end it made took its
+ * transaction's records away.  1 yes, 0 no, -1 unknown. */
+static int ask(PGconn *pg, const jop *list)
+{
+    for (const jop *o = list; o; o = o->next) {
+        if (o->kind != 'a' && !(o->kind == 'e' && o->txid[0]))
+            continue;
+        if (o->kind == 'a' && ends_in(list, o->txid))
+            continue; /* not sent */
+        char seq[16];
+        snprintf(seq, sizeof seq, "%" PRIu32, o->seq);
+        const char *p[2] = {o->txid, seq};
+        PGresult *r = PQexecParams(pg,
+                                   o->kind == 'a'
+                                       ? "SELECT EXISTS (SELECT 1 FROM provost.journal WHERE txid = $1 AND seq = $2::integer)"
+                                       : "SELECT NOT EXISTS (SELECT 1 FROM provost.journal WHERE txid = $1)",
+                                   o->kind == 'a' ? 2 : 1, NULL, p, NULL, NULL, 0);
+        int v = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? PQgetvalue(r, 0, 0)[0] == 't' : -1;
+        PQclear(r);
+        return v;
+    }
+    /* only outcomes (and flush markers): put again, the same values, whatever happened */
+    return 0;
+}
+
+/* Under conn, after the connection was lost during a flush: reconnects (for up to about
+ * ten seconds) and asks.  1 it committed, 0 it did not, -1 unknown. */
+static int probe(pcl_jstore *s, const jop *list)
+{
+    unsigned nap = 100;
+    for (int i = 0; i < 16; i++) {
+        PQreset(s->pg);
+        if (PQstatus(s->pg) == CONNECTION_OK) {
+            int v = ask(s->pg, list);
+            if (v >= 0)
+                return v;
+        }
+        struct timespec ts = {nap / 1000, (long)(nap % 1000) * 1000000};
+        nanosleep(&ts, NULL);
+        nap = nap < 1000 ? nap * 2 : 1000;
+    }
+    return -1;
+}
+
+/* Sends the ops of list in one statement: 0, 1 fenced, 2 unknown (the store is broken),
+ * or -1 with err. */
 static int send(pcl_jstore *s, const jop *list, char *err, size_t errlen)
 {
     col c[8] = {{0}};
@@ -218,8 +266,22 @@ static int send(pcl_jstore *s, const jop *list, char *err, size_t errlen)
         "  AS u(k, v) ON CONFLICT (key) DO UPDATE SET value = excluded.value)"
         " SELECT count(*) FROM me",
         8, p, &perr);
+    /* the connection lost with the statement: it may have committed or not */
+    int known = r || PQstatus(s->pg) == CONNECTION_OK ? 0 : probe(s, list);
     pthread_mutex_unlock(&s->conn);
     atomic_fetch_add(&s->flushes, 1);
+    if (known == 1) {
+        rc = 0;
+        goto out;
+    }
+    if (known < 0) {
+        rc = 2;
+        snprintf(err, errlen,
+                 "%s; whether the cluster wrote it is unknown, so the journal writes nothing more (the worker's "
+                 "takeover settles its transactions)",
+                 perr.message);
+        goto out;
+    }
     if (!r) {
         snprintf(err, errlen, "%s", perr.message);
         goto out;
@@ -244,10 +306,11 @@ out:
 static int submit(pcl_jstore *s, jop *o, char *err, size_t errlen)
 {
     pthread_mutex_lock(&s->mu);
-    if (s->fenced || !s->worker) {
+    if (s->fenced || s->broken || !s->worker) {
         pthread_mutex_unlock(&s->mu);
-        snprintf(err, errlen, s->fenced ? "fenced: this worker's lease was taken over; nothing more is written"
-                                        : "the cluster's journal has no worker yet");
+        snprintf(err, errlen, s->fenced   ? "fenced: this worker's lease was taken over; nothing more is written"
+                              : s->broken ? "the cluster's journal lost track of a write: nothing more is written"
+                                          : "the cluster's journal has no worker yet");
         free_op(o);
         return -1;
     }
@@ -278,6 +341,8 @@ static int submit(pcl_jstore *s, jop *o, char *err, size_t errlen)
         pthread_mutex_lock(&s->mu);
         if (rc == 1)
             s->fenced = true;
+        if (rc == 2)
+            s->broken = true;
         for (jop *x = list, *next; x; x = next) {
             next = x->next;
             if (rc == 0 && x->okey && x->waited)
@@ -480,6 +545,14 @@ bool pcl_jstore_fenced(pcl_jstore *s)
     bool f = s->fenced;
     pthread_mutex_unlock(&s->mu);
     return f;
+}
+
+bool pcl_jstore_broken(pcl_jstore *s)
+{
+    pthread_mutex_lock(&s->mu);
+    bool b = s->broken;
+    pthread_mutex_unlock(&s->mu);
+    return b;
 }
 
 void pcl_jstore_counts(pcl_jstore *s, unsigned long *flushes, unsigned long *ops)

@@ -72,6 +72,9 @@ void pcl_jstore_bind(pcl_jstore *s, int64_t worker, int64_t epoch);
 int pcl_jstore_flush(pcl_jstore *s, char *err, size_t errlen);
 /* A flush found the worker fenced: every later write is refused. */
 bool pcl_jstore_fenced(pcl_jstore *s);
+/* A flush was cut off and whether it committed could not be learnt: every later write is
+ * refused, and the worker leaves its transactions to its takeover. */
+bool pcl_jstore_broken(pcl_jstore *s);
 /* Statements sent, and writes carried, so far. */
 void pcl_jstore_counts(pcl_jstore *s, unsigned long *flushes, unsigned long *ops);
 void pcl_jstore_free(pcl_jstore *s);

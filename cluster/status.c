@@ -134,7 +134,8 @@ static int print_jobs(provost_cluster *c, FILE *to, provost_error *err)
                             " (SELECT count(*) FROM provost.jobs WHERE worker IS NULL AND due > now()),"
                             " (SELECT count(*) FROM provost.jobs WHERE worker IS NOT NULL),"
                             " (SELECT count(*) FROM provost.results),"
-                            " (SELECT count(*) FROM provost.results WHERE finished > now() - interval '1 minute')",
+                            " (SELECT count(*) FROM provost.results WHERE finished > now() - interval '1 minute'),"
+                            " (SELECT count(DISTINCT txid) FROM provost.journal)",
                             0, NULL, err);
     if (!r)
         return -1;
@@ -142,6 +143,8 @@ static int print_jobs(provost_cluster *c, FILE *to, provost_error *err)
             PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 3));
     fprintf(to, "throughput: %s jobs in the last minute (%.1f/s)\n", PQgetvalue(r, 0, 4),
             strtod(PQgetvalue(r, 0, 4), NULL) / 60.0);
+    /* running, or stuck for an operator, or of a worker not taken over yet */
+    fprintf(to, "journal: %s unfinished transactions\n", PQgetvalue(r, 0, 5));
     PQclear(r);
     return 0;
 }

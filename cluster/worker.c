@@ -74,7 +74,7 @@ typedef struct cw {
 static void settle(cw *w, pcl_job *j)
 {
     unsigned nap = 100;
-    while (j->left && !atomic_load(&w->fenced) && !pcl_jstore_fenced(w->js)) {
+    while (j->left && !atomic_load(&w->fenced) && !pcl_jstore_fenced(w->js) && !pcl_jstore_broken(w->js)) {
         provost_error perr;
         if (wrun_settle(w->o->engine, w->cluster, j, &perr) == 0 || atomic_load(&stop_asked))
             return;
@@ -102,6 +102,8 @@ static void *job_thread(void *arg)
         settle(w, j);
         if (pcl_jstore_fenced(w->js))
             atomic_store(&w->fenced, 1); /* its journal refused: nothing more is written */
+        if (pcl_jstore_broken(w->js))
+            atomic_store(&stop_asked, 1); /* leave, for a takeover to settle what it ran */
         pthread_mutex_lock(&w->m);
         w->running--;
         if (j->left) {

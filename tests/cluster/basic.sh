@@ -85,6 +85,7 @@ contains "status line" "$T/out" "1/1 done: 0 succeeded, 1 failed"
 contains "the worker is alive" "$T/out" "alive, epoch"
 contains "jobs by state" "$T/out" "0 running"
 contains "throughput" "$T/out" "jobs in the last minute"
+contains "the journal" "$T/out" "journal: 0 unfinished transactions"
 
 # SIGTERM: the worker stops after its jobs, and ends its row
 kill -TERM "$W1"; wait "$W1"; check "SIGTERM stops the worker" 0 $?
