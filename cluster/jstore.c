@@ -277,13 +277,13 @@ static int send(pcl_jstore *s, const jop *list, char *err, size_t errlen)
     if (known < 0) {
         rc = 2;
         snprintf(err, errlen,
-                 "%s; whether the cluster wrote it is unknown, so the journal writes nothing more (the worker's "
+                 "%.120s; whether the cluster wrote it is unknown, so the journal writes nothing more (the worker's "
                  "takeover settles its transactions)",
                  perr.message);
         goto out;
     }
     if (!r) {
-        snprintf(err, errlen, "%s", perr.message);
+        snprintf(err, errlen, "%.280s", perr.message);
         goto out;
     }
     rc = atoi(PQgetvalue(r, 0, 0)) == 1 ? 0 : 1;
