@@ -1,8 +1,8 @@
 /*
  * cluster_batch.c -- `provost batch --cluster C`: enqueue a batch's requests in the
  * cluster (read as a local batch reads them) and print its id (--detach), or wait for it
- * with the local batch's progress, summary and exit status; and status, results and wait
- * of a batch by id.
+ * with the local batch's progress, summary and exit status; and status, results, wait
+ * and delete of a batch by id.
  */
 #include <inttypes.h>
 #include <signal.h>
@@ -115,6 +115,13 @@ static int by_id(provost_cluster *c, const char *what, int argc, char **argv)
     if (parse_id(argv[2], &id))
         return 2;
     provost_error err;
+    if (strcmp(what, "delete") == 0) {
+        uint64_t n = 0;
+        if (provost_cluster_batch_delete(c, id, 0, &n, &err) != 0) /* still running: 1, as a status */
+            return err.code == PROVOST_E_EXISTS ? (die("batch: %s", err.message), 1) : die("batch: %s", err.message);
+        printf("deleted batch %" PRId64 ": %" PRIu64 " result%s\n", id, n, n == 1 ? "" : "s");
+        return 0;
+    }
     if (strcmp(what, "results") == 0)
         return provost_cluster_batch_results(c, id, stdout, &err) == 0 ? 0 : die("batch: %s", err.message);
     if (strcmp(what, "wait") == 0)
@@ -206,7 +213,7 @@ int cmd_cluster_batch(const char *conninfo, int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     int status;
     if (argc > 1 && (strcmp(argv[1], "status") == 0 || strcmp(argv[1], "results") == 0 ||
-                     strcmp(argv[1], "wait") == 0)) {
+                     strcmp(argv[1], "wait") == 0 || strcmp(argv[1], "delete") == 0)) {
         status = by_id(c, argv[1], argc, argv);
     } else {
         const char **inputs = calloc((size_t)argc, sizeof *inputs);

@@ -1,9 +1,11 @@
 /*
- * cmd_cluster.c -- `provost cluster init|status`, and the cluster's side of
+ * cmd_cluster.c -- `provost cluster init|status|prune`, and the cluster's side of
  * `provost --cluster C register` and `provost worker --cluster C` (docs/cluster.md).
  */
 #define _XOPEN_SOURCE 700
+#include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <ftw.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -44,11 +46,79 @@ static provost_cluster *open_cluster(const char *conninfo, int need_schema, int 
     return c;
 }
 
+/* A duration such as 7d, 12h, 30m or 45s, in seconds: 0, or die()'s status. */
+static int duration(const char *v, uint64_t *secs)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    const char *units = "smhd";
+    static const uint64_t scale[] = {1, 60, 3600, 86400};
+    const char *u = *end && !end[1] ? strchr(units, *end) : NULL;
+    /* at most a hundred years: a bigger one is a typo, and now() minus it must not overflow */
+    if (!isdigit((unsigned char)*v) || errno || !u || n > 36500ull * 86400 / scale[u - units])
+        return die("cluster prune: --older-than takes a duration such as 7d, 12h, 30m or 45s (at most 36500d),"
+                   " not '%s'", v);
+    *secs = n * scale[u - units];
+    return 0;
+}
+
+static void on_pruned(void *ud, int64_t id, uint64_t n)
+{
+    (void)ud;
+    printf("deleted batch %" PRId64 ": %" PRIu64 " result%s\n", id, n, n == 1 ? "" : "s");
+    fflush(stdout);
+}
+
+/* `cluster prune --older-than D [--chunk ROWS]`, read before any connection: 0, or
+ * die()'s status. */
+static int prune_args(int argc, char **argv, uint64_t *secs, unsigned *chunk)
+{
+    bool have = false;
+    *chunk = 0;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--older-than") == 0 && i + 1 < argc) {
+            if (duration(argv[++i], secs))
+                return 2;
+            have = true;
+        } else if (strcmp(argv[i], "--chunk") == 0 && i + 1 < argc) {
+            char *end;
+            errno = 0;
+            unsigned long n = strtoul(argv[++i], &end, 10);
+            if (!isdigit((unsigned char)argv[i][0]) || *end || errno || n < 1 || n > 1000000)
+                return die("cluster prune: --chunk takes a number of rows from 1 to 1000000, not '%s'", argv[i]);
+            *chunk = (unsigned)n;
+        } else {
+            return die("cluster prune: usage: provost cluster prune --older-than DURATION [--chunk ROWS]");
+        }
+    }
+    return have ? 0 : die("cluster prune: how old? (--older-than DURATION, such as 7d, 12h or 30m)");
+}
+
+static int prune(const char *conninfo, int argc, char **argv)
+{
+    uint64_t secs = 0;
+    unsigned chunk = 0;
+    int status = prune_args(argc, argv, &secs, &chunk);
+    provost_cluster *c = status ? NULL : open_cluster(conninfo, 1, &status);
+    if (!c)
+        return status;
+    uint64_t batches = 0, results = 0;
+    provost_error err;
+    int rc = provost_cluster_prune(c, secs, chunk, on_pruned, NULL, &batches, &results, &err);
+    provost_cluster_close(c);
+    printf("pruned %" PRIu64 " batch%s, %" PRIu64 " result%s\n", batches, batches == 1 ? "" : "es", results,
+           results == 1 ? "" : "s");
+    return rc == 0 ? 0 : die("cluster prune: %s", err.message);
+}
+
 int cmd_cluster(int argc, char **argv)
 {
     const char *conninfo = conninfo_of(&argc, &argv);
+    if (argc >= 2 && strcmp(argv[1], "prune") == 0)
+        return prune(conninfo, argc, argv);
     if (argc != 2 || (strcmp(argv[1], "init") != 0 && strcmp(argv[1], "status") != 0))
-        return die("cluster: usage: provost cluster [--cluster CONNINFO] init|status");
+        return die("cluster: usage: provost cluster [--cluster CONNINFO] init|status|prune --older-than DURATION");
     bool init = strcmp(argv[1], "init") == 0;
     int status = 0;
     provost_cluster *c = open_cluster(conninfo, !init, &status);

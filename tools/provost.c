@@ -419,10 +419,11 @@ static const command commands[] = {
      "or is not one this version reads, or a bad option.\n"},
     {"cluster", cmd_cluster, "a cluster of workers on PostgreSQL: create its schema, show its state",
      "usage: provost [--cluster CONNINFO] cluster init|status\n"
+     "       provost [--cluster CONNINFO] cluster prune --older-than DURATION [--chunk ROWS]\n"
      "       provost --cluster CONNINFO register NS.xml|NS.pvb ...\n"
      "       provost worker --cluster CONNINFO [--threads N] [--lease MS] [--name NAME] [--drain] [--quiet]\n"
      "       provost batch --cluster CONNINFO [--detach] [--quiet] (INPUT... | --call NS PROC --rows FILE)\n"
-     "       provost batch --cluster CONNINFO status|results|wait ID\n"
+     "       provost batch --cluster CONNINFO status|results|wait|delete ID\n"
      "\n"
      "A cluster is a PostgreSQL database (CONNINFO: a libpq connection string or URI; the\n"
      "cluster command also reads $PROVOST_CLUSTER).  init creates its schema \"provost\"\n"
@@ -433,10 +434,14 @@ static const command commands[] = {
      "lease ran out is fenced and its jobs re-driven by the others, per their retry policy.\n"
      "It runs the jobs through a local engine: --db DIR, else a directory of its own under\n"
      "$XDG_RUNTIME_DIR (or /tmp).  batch enqueues a batch and waits for it, or prints its\n"
-     "id at once (--detach); results prints its result lines by position.  See docs/cluster.md.\n"
+     "id at once (--detach); results prints its result lines by position; delete drops a\n"
+     "finished batch's results.  prune deletes every finished batch whose last result is\n"
+     "older than DURATION (7d, 12h, 30m, 45s), ROWS (default 10000) per statement.  See\n"
+     "docs/cluster.md.\n"
      "\n"
      "Exit status: 0 done (batch: every request succeeded), 1 some requests did not\n"
-     "succeed, 2 an error (a bad option, no server, no cluster, an unknown batch), 3 batch\n"
+     "succeed (delete: the batch still has jobs queued or running), 2 an error (a bad\n"
+     "option, no server, no cluster, an unknown batch), 3 batch\n"
      "status of a batch still running; a worker that was fenced exits 2.\n"},
     {"version", cmd_version, "print the version and the bundle format",
      "usage: provost version\n"},

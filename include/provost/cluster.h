@@ -68,6 +68,23 @@ int provost_cluster_batch_codes(provost_cluster *c, int64_t id, uint32_t *codes,
 /* Writes its results as JSON Lines, by position (as a local batch's results file). */
 int provost_cluster_batch_results(provost_cluster *c, int64_t id, FILE *to, provost_error *err);
 
+/* ---- retention ------------------------------------------------------------------------ */
+
+/* Results deleted per statement (each its own transaction) unless a chunk is given. */
+#define PROVOST_CLUSTER_CHUNK 10000
+
+/* Deletes a finished batch: its results, chunk rows per statement (0: PROVOST_CLUSTER_CHUNK),
+ * then its row.  *results: how many.  0, or -1 (PROVOST_E_NOTFOUND: no such batch;
+ * PROVOST_E_EXISTS: it still has jobs queued or running, and nothing is deleted). */
+int provost_cluster_batch_delete(provost_cluster *c, int64_t id, unsigned chunk, uint64_t *results,
+                                 provost_error *err);
+/* Deletes, as provost_cluster_batch_delete, every batch with no job queued or running whose
+ * last result (its creation, when it has none) is more than SECONDS old; on_batch (may be
+ * NULL) after each.  *batches, *results: how many were deleted, also on error. */
+int provost_cluster_prune(provost_cluster *c, uint64_t seconds, unsigned chunk,
+                          void (*on_batch)(void *ud, int64_t id, uint64_t results), void *ud, uint64_t *batches,
+                          uint64_t *results, provost_error *err);
+
 /* ---- status --------------------------------------------------------------------------- */
 
 /* Prints workers, jobs by state, the last minute's throughput and the batches. */
