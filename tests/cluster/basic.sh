@@ -78,6 +78,36 @@ bad '<queueContext onFailure="queueToOperator"/>' > "$T/op.xml"
 op=$("$P" batch --cluster "$C" --detach "$T/op.xml")
 "$P" batch --cluster "$C" wait "$op" -q 2> /dev/null
 check "queueToOperator before invalid" 15 "$(q "SELECT state FROM provost.results WHERE batch = $op")"
+# a policy the local queue refuses is refused here with the queue's words (an invalid
+# result at once, never run), and one it takes at its bounds is taken
+policy() { # NAME QUEUECONTEXT-ATTRIBUTES EXPECTED-STATUS EXPECTED-DESCRIPTION
+    req T Echo 1 "<queueContext $2/>" > "$T/policy.xml"
+    "$P" --db "$T/local" queue submit "$T/policy.xml" > /dev/null 2> "$T/local.err"
+    pid=$("$P" batch --cluster "$C" --detach "$T/policy.xml")
+    "$P" batch --cluster "$C" wait "$pid" -q 2> /dev/null
+    check "$1" "$3 $4" "$(q "SELECT status || ' ' || attempts || ' ' || coalesce(description, '')
+        FROM provost.results WHERE batch = $pid")"
+    [ -z "$4" ] || contains "$1: the local queue's words" "$T/local.err" "$4"
+}
+policy "retryCount negative" 'retryCount="-1"' "invalid 0" "queueContext/@retryCount is not a number from 0 to 65535"
+policy "retryCount huge" 'retryCount="65536"' "invalid 0" "queueContext/@retryCount is not a number from 0 to 65535"
+policy "retryCount not a number" 'retryCount="3x"' "invalid 0" "queueContext/@retryCount is not a number from 0 to 65535"
+policy "retryInterval negative" 'retryInterval="-10"' "invalid 0" \
+    "queueContext/@retryInterval is not a number from 0 to 4294967295"
+policy "retryInterval huge" 'retryInterval="4294967296"' "invalid 0" \
+    "queueContext/@retryInterval is not a number from 0 to 4294967295"
+policy "retryStopOnFailure not a code" 'retryStopOnFailure="oops"' "invalid 0" \
+    "queueContext/@retryStopOnFailure is not a number from 0 to 4294967295 (an HRESULT such as 0x80070057)"
+policy "retryType unknown" 'retryType="sometimes"' "invalid 0" \
+    "queueContext/@retryType is 'sometimes': it takes fixed or exponential"
+policy "onFailure unknown" 'onFailure="retry"' "invalid 0" \
+    "queueContext/@onFailure is 'retry': it takes continue or queueToOperator"
+policy "bounds taken" 'retryCount="65535" retryInterval="4294967295" retryStopOnFailure="0xFFFFFFFF"' \
+    "succeeded 1" ""
+# the policy is context/queueContext's, as in the local queue: not an element of the data
+printf '<request><data><queueContext retryCount="oops"/></data><procedure><execute namespace="T" procedure="Echo"/>
+</procedure></request>\n' > "$T/dataqc.xml"
+"$P" batch --cluster "$C" -q "$T/dataqc.xml" 2> /dev/null; check "a queueContext in the data is data" 0 $?
 "$P" batch --cluster "$C" status "$id" > "$T/out"; check "status of a failed batch" 1 $?
 contains "status line" "$T/out" "1/1 done: 0 succeeded, 1 failed"
 
