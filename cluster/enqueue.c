@@ -2,8 +2,9 @@
  * enqueue.c -- a batch into the cluster: its jobs spooled to an unlinked temporary file
  * while the input is read, then one short transaction that makes its batches row and
  * streams them with COPY (the fastest way in), each with the retry policy of its
- * context/queueContext as the local queue reads it; requests that could not be read
- * become results at once.  The commit notifies provost_jobs, which wakes idle workers.
+ * context/queueContext as the local queue reads it; requests that could not be read, or
+ * whose policy the local queue would refuse, become results at once.  The commit
+ * notifies provost_jobs, which wakes idle workers.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -42,60 +43,95 @@ typedef struct policy {
     bool expo, op;
 } policy;
 
-static xmlNodePtr find(xmlNodePtr n, const char *name)
+static xmlNodePtr child(xmlNodePtr n, const char *name)
 {
-    for (; n; n = n->next) {
-        if (n->type != XML_ELEMENT_NODE)
-            continue;
-        if (xmlStrEqual(n->name, BAD_CAST name))
-            return n;
-        xmlNodePtr in = find(n->children, name);
-        if (in)
-            return in;
-    }
+    for (xmlNodePtr c = n ? n->children : NULL; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && xmlStrEqual(c->name, BAD_CAST name))
+            return c;
     return NULL;
 }
 
-static unsigned long num(xmlNodePtr qc, const char *attr, unsigned long dflt, int base)
+/* One unsigned attribute, as the local queue reads it: 0 absent, 1 read, -1 malformed
+ * or past max. */
+static int num(xmlNodePtr qc, const char *attr, unsigned long max, int base, unsigned long *out)
 {
     xmlChar *v = xmlGetNoNsProp(qc, BAD_CAST attr);
     if (!v)
-        return dflt;
+        return 0;
     char *end;
+    errno = 0;
     unsigned long x = strtoul((const char *)v, &end, base);
-    if (!*v || *v == '-' || *end)
-        x = dflt;
+    int rc = *v && *v != '-' && !*end && !errno && x <= max ? 1 : -1;
     xmlFree(v);
-    return x;
+    *out = x;
+    return rc;
 }
 
-static bool word(xmlNodePtr qc, const char *attr, const char *value)
+/* A word attribute that takes A (the default) or B: 0 absent or A, 1 B, -1 anything else
+ * (why says so). */
+static int word(xmlNodePtr qc, const char *attr, const char *a, const char *b, char *why, size_t n)
 {
     xmlChar *v = xmlGetNoNsProp(qc, BAD_CAST attr);
-    bool yes = v && strcmp((const char *)v, value) == 0;
+    int rc = !v || strcmp((const char *)v, a) == 0 ? 0 : strcmp((const char *)v, b) == 0 ? 1 : -1;
+    if (rc < 0)
+        snprintf(why, n, "queueContext/@%s is '%.60s': it takes %s or %s", attr, (const char *)v, a, b);
     xmlFree(v);
-    return yes;
+    return rc;
 }
 
-/* The queueContext's policy, with the local queue's defaults (retryInterval 1000 ms). */
-static policy read_policy(const char *text, size_t len)
+/* Reads qc into p, refusing what the local queue's submit refuses, in its words: 0, or -1
+ * with why. */
+static int check_policy(xmlNodePtr qc, policy *p, char *why, size_t n)
 {
-    policy p = {.interval = 1000};
+    static const struct {
+        const char *attr;
+        unsigned long max;
+        int base;
+    } nums[] = {{"retryCount", 65535, 10}, {"retryInterval", 4294967295ul, 10}, {"retryStopOnFailure", 0xFFFFFFFFul, 16}};
+    unsigned long *to[] = {&p->count, &p->interval, &p->stop};
+    for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) {
+        unsigned long v = 0;
+        int got = num(qc, nums[i].attr, nums[i].max, nums[i].base, &v);
+        if (got < 0) {
+            snprintf(why, n, "queueContext/@%s is not a number from 0 to %lu%s", nums[i].attr, nums[i].max,
+                     nums[i].base == 16 ? " (an HRESULT such as 0x80070057)" : "");
+            return -1;
+        }
+        if (got > 0)
+            *to[i] = v;
+    }
+    int expo = word(qc, "retryType", "fixed", "exponential", why, n);
+    int op = expo < 0 ? -1 : word(qc, "onFailure", "continue", "queueToOperator", why, n);
+    if (op < 0)
+        return -1;
+    p->expo = expo > 0;
+    p->op = op > 0;
+    /* the cluster has no priorities, but a request the local queue refuses is refused here */
+    xmlChar *pr = xmlGetNoNsProp(qc, BAD_CAST "priority");
+    if (!pr)
+        return 0;
+    char *end;
+    long v = strtol((const char *)pr, &end, 10);
+    int rc = *pr && !*end && v >= -32768 && v <= 32767 ? 0 : -1;
+    if (rc)
+        snprintf(why, n, "queueContext/@priority is '%.40s': it takes a number from -32768 to 32767", (const char *)pr);
+    xmlFree(pr);
+    return rc;
+}
+
+/* The policy of a request's context/queueContext (where the local queue reads it), with
+ * the local queue's defaults (retryInterval 1000 ms) and bounds.  0, or -1 with why. */
+static int read_policy(const char *text, size_t len, policy *p, char *why, size_t n)
+{
+    *p = (policy){.interval = 1000};
     if (!strstr(text, "queueContext"))
-        return p;
+        return 0;
     provost_xml_error xerr;
     xmlDocPtr d = provost_xml_read(text, len, "request", NULL, 0, &xerr);
-    xmlNodePtr qc = d ? find(xmlDocGetRootElement(d), "queueContext") : NULL;
-    if (qc) {
-        p.count = num(qc, "retryCount", 0, 10);
-        p.count = p.count > 65535 ? 65535 : p.count;
-        p.interval = num(qc, "retryInterval", 1000, 10);
-        p.stop = num(qc, "retryStopOnFailure", 0, 16);
-        p.expo = word(qc, "retryType", "exponential");
-        p.op = word(qc, "onFailure", "queueToOperator");
-    }
+    xmlNodePtr qc = d ? child(child(xmlDocGetRootElement(d), "context"), "queueContext") : NULL;
+    int rc = qc ? check_policy(qc, p, why, n) : 0;
     xmlFreeDoc(d);
-    return p;
+    return rc;
 }
 
 static int grow(provost_cluster_batch *b, size_t more)
@@ -200,7 +236,10 @@ int provost_cluster_batch_add(provost_cluster_batch *b, uint64_t pos, const char
     b->n++;
     if (kind == 'i')
         return add_invalid(b, pos, input, line, text) == 0 ? 0 : pcl_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
-    policy p = read_policy(text, len);
+    policy p = {.interval = 1000}; /* a call's data has no context: the defaults */
+    char why[300];
+    if (kind == 'r' && read_policy(text, len, &p, why, sizeof why) != 0)
+        return add_invalid(b, pos, input, line, why) == 0 ? 0 : pcl_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
     char num[5][32], k[2] = {(char)kind, 0};
     snprintf(num[0], sizeof num[0], "%" PRIu64, pos);
     snprintf(num[1], sizeof num[1], "%lu", line);
