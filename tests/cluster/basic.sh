@@ -78,6 +78,20 @@ bad '<queueContext onFailure="queueToOperator"/>' > "$T/op.xml"
 op=$("$P" batch --cluster "$C" --detach "$T/op.xml")
 "$P" batch --cluster "$C" wait "$op" -q 2> /dev/null
 check "queueToOperator before invalid" 15 "$(q "SELECT state FROM provost.results WHERE batch = $op")"
+# an attempt the engine cannot run at all, with no retry left: invalid with the engine's
+# code as a local batch reports it, and state 1 (ERROR) as the local queue ends it
+bad '' > "$T/err.xml"
+ev=$("$P" batch --cluster "$C" --detach "$T/err.xml")
+"$P" batch --cluster "$C" wait "$ev" -q 2> /dev/null
+check "an engine error, no retries: invalid, state 1, one attempt" "invalid 1 1" \
+    "$(q "SELECT status || ' ' || state || ' ' || attempts FROM provost.results WHERE batch = $ev")"
+"$P" batch --cluster "$C" results "$ev" | sed 's/.*"status"/"status"/; s/,"description".*//' > "$T/cl.res"
+"$P" --db "$T/local" batch -q "$T/err.xml" 2> /dev/null | sed 's/.*"status"/"status"/; s/,"description".*//' \
+    > "$T/lo.res"
+check "... as a local batch's status and code" "$(cat "$T/lo.res")" "$(cat "$T/cl.res")"
+"$P" --db "$T/local" queue submit "$T/err.xml" > /dev/null
+"$P" --db "$T/local" worker --drain --quiet 2> /dev/null
+"$P" --db "$T/local" queue list > "$T/out"; contains "... as the local queue's state" "$T/out" " 1   ERROR"
 # a policy the local queue refuses is refused here with the queue's words (an invalid
 # result at once, never run), and one it takes at its bounds is taken
 policy() { # NAME QUEUECONTEXT-ATTRIBUTES EXPECTED-STATUS EXPECTED-DESCRIPTION
