@@ -51,6 +51,20 @@ int provost_cluster_batch_status(provost_cluster *c, int64_t id, provost_cluster
     return 0;
 }
 
+int provost_cluster_batch_pending(provost_cluster *c, int64_t id, provost_error *err)
+{
+    char ids[32];
+    snprintf(ids, sizeof ids, "%" PRId64, id);
+    const char *p[1] = {ids};
+    /* one probe of the (batch, position) key of the hot table: no count, no results */
+    PGresult *r = pcl_query(c->pg, "batch", "SELECT EXISTS (SELECT 1 FROM provost.jobs WHERE batch = $1)", 1, p, err);
+    if (!r)
+        return -1;
+    int some = PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    return some;
+}
+
 int provost_cluster_batch_results(provost_cluster *c, int64_t id, FILE *to, provost_error *err)
 {
     provost_cluster_batch_info info;

@@ -44,30 +44,39 @@ static int parse_id(const char *v, int64_t *id)
 }
 
 /* Waits until the batch is finished, showing progress; then the summary and the exit
- * status of a local batch (0 all succeeded, 1 some did not, 128+N interrupted). */
+ * status of a local batch (0 all succeeded, 1 some did not, 128+N interrupted).  Every
+ * 250 ms it asks only whether a job of the batch is left (one index probe); the counts,
+ * a read of the batch's results, only for a progress line and at the end. */
 static int wait_batch(provost_cluster *c, int64_t id, bool quiet)
 {
     provost_cluster_batch_info v;
     provost_error err;
     bool tty = !quiet && isatty(2);
+    int every = quiet ? 0 : tty ? 4 : 20; /* rounds between progress lines: 1 s on a terminal, else 5 s */
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     uint64_t first = 0, shown = 0;
     for (int round = 0;; round++) {
-        if (provost_cluster_batch_status(c, id, &v, &err) != 0)
+        int pending = provost_cluster_batch_pending(c, id, &err);
+        if (pending < 0)
             return die("batch: %s", err.message);
-        if (round == 0)
-            first = v.done;
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        double el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-        if (!quiet && (tty || round % 20 == 0 || v.done == v.total) && (v.done != shown || round == 0)) {
-            provost_batch_progress p = {.done = v.done, .total = v.total, .failed = v.done - v.succeeded,
-                                        .done_this_run = v.done - first, .elapsed = el,
-                                        .rate = el > 0 ? (double)(v.done - first) / el : 0};
-            batch_print_progress(stderr, &p, tty);
-            shown = v.done;
+        bool last = !pending || interrupted;
+        if (round == 0 || last || (every && round % every == 0)) {
+            if (provost_cluster_batch_status(c, id, &v, &err) != 0)
+                return die("batch: %s", err.message);
+            if (round == 0)
+                first = v.done;
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            double el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+            if (!quiet && (v.done != shown || round == 0)) {
+                provost_batch_progress p = {.done = v.done, .total = v.total, .failed = v.done - v.succeeded,
+                                            .done_this_run = v.done - first, .elapsed = el,
+                                            .rate = el > 0 ? (double)(v.done - first) / el : 0};
+                batch_print_progress(stderr, &p, tty);
+                shown = v.done;
+            }
         }
-        if (v.done >= v.total || interrupted)
+        if (last)
             break;
         struct timespec nap = {0, 250 * 1000000};
         nanosleep(&nap, NULL);

@@ -68,6 +68,10 @@ int provost_cluster_batch_codes(provost_cluster *c, int64_t id, uint32_t *codes,
 /* Writes its results as JSON Lines, by position (as a local batch's results file). */
 int provost_cluster_batch_results(provost_cluster *c, int64_t id, FILE *to, provost_error *err);
 
+/* Jobs of the batch still queued or running: 1 some, 0 none (also for no such batch), -1
+ * error.  One probe of an index of the hot table, whatever the batch's size. */
+int provost_cluster_batch_pending(provost_cluster *c, int64_t id, provost_error *err);
+
 /* ---- retention ------------------------------------------------------------------------ */
 
 /* Results deleted per statement (each its own transaction) unless a chunk is given. */

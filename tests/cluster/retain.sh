@@ -49,6 +49,18 @@ lines "delete again"; contains "delete again says why" "$T/err" "no such batch"
 
 # prune: b and c finished two hours ago, e just now, d still queued (and made long ago)
 d=$("$P" batch --cluster "$C" --detach --call T Echo --rows "$T/three.csv")
+# a wait asks only whether a job is left (one probe of the hot table), and SIGTERM stops
+# the wait, not the batch
+"$P" batch --cluster "$C" wait "$d" > /dev/null 2> "$T/wait.err" &
+wp=$!
+PIDS="$PIDS $wp"
+probes() { q "SELECT count(*) FROM pg_stat_activity
+    WHERE query = 'SELECT EXISTS (SELECT 1 FROM provost.jobs WHERE batch = \$1)'"; }
+n=0
+while [ "$(probes)" = 0 ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n + 1)); done
+check "the wait probes for a job left" 1 "$(probes)"
+kill -TERM "$wp"; wait "$wp"; check "a wait stopped by SIGTERM" 143 $?
+contains "... says the batch goes on" "$T/wait.err" "0/3 done; it goes on in the cluster"
 "$P" --cluster "$C" cluster prune --older-than 1h > "$T/out" 2> "$T/err"; check "prune, nothing old" 0 $?
 contains "nothing pruned" "$T/out" "pruned 0 batches, 0 results"
 check "nothing pruned: b kept" 3 "$(results "$b")"
@@ -64,7 +76,12 @@ check "b's and c's rows gone" 0 "$(q "SELECT count(*) FROM provost.batches WHERE
 check "a batch still queued is kept" 1 "$(batches "$d")"
 check "... with its jobs" 3 "$(q "SELECT count(*) FROM provost.jobs WHERE batch = $d")"
 e=$("$P" batch --cluster "$C" --detach --call T Echo --rows "$T/three.csv")
+"$P" batch --cluster "$C" wait "$e" > /dev/null 2> "$T/wait.err" &
+wp=$!
+PIDS="$PIDS $wp"
 drain
+wait "$wp"; check "a wait ends when the batch is finished" 0 $?
+contains "... with the summary" "$T/wait.err" "3 requests: 3 succeeded, 0 failed"
 "$P" --cluster "$C" cluster prune --older-than 90m > "$T/out" 2> "$T/err"; check "prune again" 0 $?
 contains "nothing more to prune" "$T/out" "pruned 0 batches"
 check "a batch finished just now is kept" 3 "$(results "$e")"
