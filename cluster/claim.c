@@ -32,8 +32,53 @@ static char *dup_value(PGresult *r, int row, int col)
     return PQgetisnull(r, row, col) ? NULL : strdup(PQgetvalue(r, row, col));
 }
 
-static int release(PGconn *pg, int64_t id, int64_t epoch, const char *const *idstr, pcl_job **jobs, size_t n,
-                   provost_error *err);
+/* Never started: the attempt the claim counted did not happen.  $1 worker, $2 epoch, $3
+ * the jobs' ids (an array). */
+#define RELEASE_SQL                                                                    \
+    "UPDATE provost.jobs SET worker = NULL, epoch = NULL, claimed = NULL,"             \
+    " attempt = attempt - 1 WHERE id = ANY($3::bigint[]) AND worker = $1 AND epoch = $2"
+
+/* A claim reads at most this many rows, so the ids of the ones it cannot hold fit in a
+ * buffer on the stack (an id: at most 20 characters and a comma). */
+#define CLAIM_MAX 256
+
+/* Row i of a claim as a job, whole, or NULL when memory ran out. */
+static pcl_job *job_of(PGresult *r, int i)
+{
+    pcl_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return NULL;
+    j->id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+    j->batch = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+    j->pos = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+    j->attempt = atoi(PQgetvalue(r, i, 3));
+    j->kind = PQgetvalue(r, i, 4)[0];
+    j->ns = dup_value(r, i, 5);
+    j->proc = dup_value(r, i, 6);
+    j->request = dup_value(r, i, 7);
+    /* a job missing a part would run as another request: it is not held at all */
+    if ((!j->ns && !PQgetisnull(r, i, 5)) || (!j->proc && !PQgetisnull(r, i, 6)) ||
+        (!j->request && !PQgetisnull(r, i, 7))) {
+        pcl_job_free(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* Gives back the rows of a claim from row `from` on, which memory could not hold: their
+ * ids are written on the stack, so only libpq's own sending needs memory. */
+static int give_back(PGconn *pg, const char *worker, const char *epoch, PGresult *r, int from, provost_error *err)
+{
+    char ids[CLAIM_MAX * 21 + 3];
+    size_t len = 0;
+    ids[len++] = '{';
+    for (int k = from; k < PQntuples(r) && k - from < CLAIM_MAX; k++)
+        len += (size_t)snprintf(ids + len, sizeof ids - len, "%s%.20s", k > from ? "," : "", PQgetvalue(r, k, 0));
+    ids[len++] = '}';
+    ids[len] = 0;
+    const char *p[3] = {worker, epoch, ids};
+    return pcl_exec(pg, "release unstarted jobs", RELEASE_SQL, 3, p, err);
+}
 
 int pcl_claim(PGconn *pg, int64_t id, int64_t epoch, unsigned max, pcl_job ***out, size_t *n, provost_error *err)
 {
@@ -42,7 +87,7 @@ int pcl_claim(PGconn *pg, int64_t id, int64_t epoch, unsigned max, pcl_job ***ou
     char a[24], b[24], m[24];
     snprintf(a, sizeof a, "%" PRId64, id);
     snprintf(b, sizeof b, "%" PRId64, epoch);
-    snprintf(m, sizeof m, "%u", max);
+    snprintf(m, sizeof m, "%u", max < CLAIM_MAX ? max : CLAIM_MAX);
     const char *p[3] = {a, b, m};
     PGresult *r = pcl_query(pg, "claim",
                             "WITH me AS (SELECT id FROM provost.workers WHERE id = $1 AND epoch = $2"
@@ -57,33 +102,22 @@ int pcl_claim(PGconn *pg, int64_t id, int64_t epoch, unsigned max, pcl_job ***ou
         return -1;
     int rows = PQntuples(r);
     pcl_job **v = rows ? calloc((size_t)rows, sizeof *v) : NULL;
-    if (rows && !v) {
-        PQclear(r);
-        return pcl_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
-    }
     int i = 0;
-    for (; i < rows; i++) {
-        pcl_job *j = calloc(1, sizeof *j);
+    for (; v && i < rows; i++) {
+        pcl_job *j = job_of(r, i);
         if (!j)
             break;
-        j->id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
-        j->batch = strtoll(PQgetvalue(r, i, 1), NULL, 10);
-        j->pos = strtoll(PQgetvalue(r, i, 2), NULL, 10);
-        j->attempt = atoi(PQgetvalue(r, i, 3));
-        j->kind = PQgetvalue(r, i, 4)[0];
-        j->ns = dup_value(r, i, 5);
-        j->proc = dup_value(r, i, 6);
-        j->request = dup_value(r, i, 7);
         v[(*n)++] = j;
     }
-    if (i < rows) { /* the jobs that could not be held in memory go back at once */
-        const char **ids = malloc((size_t)(rows - i) * sizeof *ids);
-        provost_error ignored;
-        for (int k = i; ids && k < rows; k++)
-            ids[k - i] = PQgetvalue(r, k, 0);
-        if (ids) /* if even this fails, they stay claimed until this worker's lease ends */
-            release(pg, id, epoch, ids, NULL, (size_t)(rows - i), &ignored);
-        free(ids);
+    /* the jobs that cannot be held go back at once, rather than stay claimed by a worker
+       that lives on; if even that fails, the worker stops and its jobs are re-driven */
+    if (i < rows && give_back(pg, a, b, r, i, err) != 0) {
+        for (size_t k = 0; k < *n; k++)
+            pcl_job_free(v[k]);
+        free(v);
+        *n = 0;
+        PQclear(r);
+        return -1;
     }
     PQclear(r);
     *out = v;
@@ -182,9 +216,7 @@ out:
     return rc;
 }
 
-/* Releases the jobs of ids (strings) or of jobs, n of them. */
-static int release(PGconn *pg, int64_t id, int64_t epoch, const char *const *idstr, pcl_job **jobs, size_t n,
-                   provost_error *err)
+int pcl_release(PGconn *pg, int64_t id, int64_t epoch, pcl_job **jobs, size_t n, provost_error *err)
 {
     if (!n)
         return 0;
@@ -195,8 +227,8 @@ static int release(PGconn *pg, int64_t id, int64_t epoch, const char *const *ids
     strcpy(ids, "{");
     for (size_t i = 0; i < n; i++) {
         char idv[24];
-        snprintf(idv, sizeof idv, "%" PRId64, jobs ? jobs[i]->id : 0);
-        if (pcl_array_add(&ids, &len, &cap, jobs ? idv : idstr[i]) != 0) {
+        snprintf(idv, sizeof idv, "%" PRId64, jobs[i]->id);
+        if (pcl_array_add(&ids, &len, &cap, idv) != 0) {
             free(ids);
             return pcl_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
         }
@@ -207,18 +239,9 @@ static int release(PGconn *pg, int64_t id, int64_t epoch, const char *const *ids
     snprintf(a, sizeof a, "%" PRId64, id);
     snprintf(b, sizeof b, "%" PRId64, epoch);
     const char *p[3] = {a, b, ids};
-    /* never started: the attempt the claim counted did not happen */
-    int rc = pcl_exec(pg, "release unstarted jobs",
-                      "UPDATE provost.jobs SET worker = NULL, epoch = NULL, claimed = NULL,"
-                      " attempt = attempt - 1 WHERE id = ANY($3::bigint[]) AND worker = $1 AND epoch = $2",
-                      3, p, err);
+    int rc = pcl_exec(pg, "release unstarted jobs", RELEASE_SQL, 3, p, err);
     free(ids);
     return rc;
-}
-
-int pcl_release(PGconn *pg, int64_t id, int64_t epoch, pcl_job **jobs, size_t n, provost_error *err)
-{
-    return release(pg, id, epoch, NULL, jobs, n, err);
 }
 
 int pcl_busy(PGconn *pg, provost_error *err)

@@ -94,8 +94,10 @@ typedef struct pcl_job {
 } pcl_job;
 
 void pcl_job_free(pcl_job *j);
-/* Claims at most max due jobs for the worker (id, epoch): one UPDATE ... RETURNING over
- * rows chosen FOR UPDATE SKIP LOCKED.  0 with *out (malloc'd, *n of them), or -1. */
+/* Claims at most max (at most 256) due jobs for the worker (id, epoch): one UPDATE ...
+ * RETURNING over rows chosen FOR UPDATE SKIP LOCKED.  Jobs memory cannot hold whole go
+ * back to the queue at once, their attempt not counted.  0 with *out (malloc'd, *n of
+ * them), or -1 (also when those could not be given back). */
 int pcl_claim(PGconn *pg, int64_t id, int64_t epoch, unsigned max, pcl_job ***out, size_t *n, provost_error *err);
 /* Completes jobs in one statement that checks the worker's epoch and lease: finished ones
  * move to results, failed ones with retries left go back to the queue, due per policy.
