@@ -85,12 +85,15 @@ int provost_cluster_prune(provost_cluster *c, uint64_t seconds, unsigned chunk,
     char secs[24];
     snprintf(secs, sizeof secs, "%" PRIu64, seconds);
     const char *p[1] = {secs};
-    /* finished: no job left; its age: its last result's (its creation's when it has none) */
+    /* finished: no job left; old: made before the cutoff, no result since (a result is
+       never older than its batch).  Asked as "no recent result" rather than as the age of
+       each batch's last one, the index on finished reads only the recent results, not
+       every old batch's whole history. */
     PGresult *r = pcl_query(c->pg, "prune",
-                            "SELECT b.id FROM provost.batches b"
-                            " WHERE NOT EXISTS (SELECT 1 FROM provost.jobs j WHERE j.batch = b.id)"
-                            " AND coalesce((SELECT max(finished) FROM provost.results r WHERE r.batch = b.id), b.created)"
-                            "  < now() - $1::bigint * interval '1 second'"
+                            "WITH cut AS (SELECT now() - $1::bigint * interval '1 second' AS t)"
+                            " SELECT b.id FROM provost.batches b, cut WHERE b.created < cut.t"
+                            " AND NOT EXISTS (SELECT 1 FROM provost.jobs j WHERE j.batch = b.id)"
+                            " AND NOT EXISTS (SELECT 1 FROM provost.results r WHERE r.batch = b.id AND r.finished >= cut.t)"
                             " ORDER BY b.id",
                             1, p, err);
     if (!r)
