@@ -2,7 +2,8 @@
 # directory, and a private PostgreSQL server started in it (a Unix socket there, no TCP;
 # as the postgres account when run as root, since PostgreSQL refuses root), stopped with
 # every worker the test started when the script exits, however it exits.
-# Sets T (the directory), PGDIR, C (the cluster's conninfo); pg_start, pg_stop, psql_.
+# Sets T (the directory), PGDIR, C (the cluster's conninfo); pg_start, pg_stop, pg_restart,
+# psql_.
 . "$(dirname "$0")/../cli/lib.sh"
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 T=$(mktemp -d)
@@ -27,6 +28,10 @@ pg_start() {
 }
 pg_stop() {
     as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast -w stop > /dev/null 2>&1
+}
+# a fast restart, as an operator's: every session is ended, the options kept
+pg_restart() {
+    as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" -m fast -w restart > "$T/pg_ctl.log" 2>&1
 }
 if ! as_pg "$PGBIN/initdb" -D "$PGDIR/data" -A trust -U provost > "$T/initdb.log" 2>&1; then
     echo "FAIL: initdb could not make a cluster in $PGDIR/data:"; cat "$T/initdb.log"; exit 1
