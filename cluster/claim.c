@@ -216,9 +216,11 @@ out:
     return rc;
 }
 
-int pcl_release(PGconn *pg, int64_t id, int64_t epoch, pcl_job **jobs, size_t n, provost_error *err)
+/* Releases jobs, n of them; or, others, every job the worker holds but those. */
+static int release(PGconn *pg, int64_t id, int64_t epoch, pcl_job **jobs, size_t n, bool others,
+                   provost_error *err)
 {
-    if (!n)
+    if (!n && !others)
         return 0;
     size_t len = 1, cap = 256;
     char *ids = malloc(cap);
@@ -239,9 +241,23 @@ int pcl_release(PGconn *pg, int64_t id, int64_t epoch, pcl_job **jobs, size_t n,
     snprintf(a, sizeof a, "%" PRId64, id);
     snprintf(b, sizeof b, "%" PRId64, epoch);
     const char *p[3] = {a, b, ids};
-    int rc = pcl_exec(pg, "release unstarted jobs", RELEASE_SQL, 3, p, err);
+    int rc = pcl_exec(pg, "release unstarted jobs",
+                      others ? "UPDATE provost.jobs SET worker = NULL, epoch = NULL, claimed = NULL,"
+                               " attempt = attempt - 1 WHERE worker = $1 AND epoch = $2 AND id <> ALL($3::bigint[])"
+                             : RELEASE_SQL,
+                      3, p, err);
     free(ids);
     return rc;
+}
+
+int pcl_release(PGconn *pg, int64_t id, int64_t epoch, pcl_job **jobs, size_t n, provost_error *err)
+{
+    return release(pg, id, epoch, jobs, n, false, err);
+}
+
+int pcl_release_others(PGconn *pg, int64_t id, int64_t epoch, pcl_job **jobs, size_t n, provost_error *err)
+{
+    return release(pg, id, epoch, jobs, n, true, err);
 }
 
 int pcl_busy(PGconn *pg, provost_error *err)

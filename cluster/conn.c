@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pcl.h"
 #include "util/vec.h"
@@ -63,6 +64,28 @@ int pcl_exec(PGconn *pg, const char *what, const char *sql, int n, const char *c
 const char *pcl_sqlstate(void)
 {
     return last_state;
+}
+
+bool pcl_lost(PGconn *pg)
+{
+    /* class 08: connection exceptions; 57P01..57P03: the server shuts down, crashed, or is
+       not yet accepting connections -- a restart, as opposed to a statement's own error */
+    const char *st = last_state;
+    return PQstatus(pg) != CONNECTION_OK || strncmp(st, "08", 2) == 0 || strcmp(st, "57P01") == 0 ||
+           strcmp(st, "57P02") == 0 || strcmp(st, "57P03") == 0;
+}
+
+PGconn *pcl_reconnect(const char *conninfo, bool (*give_up)(void *), void *ud, provost_error *err)
+{
+    long wait_ms = 100;
+    for (;;) {
+        struct timespec nap = {wait_ms / 1000, (wait_ms % 1000) * 1000000L};
+        nanosleep(&nap, NULL);
+        PGconn *pg = pcl_connect(conninfo, true, err);
+        if (pg || give_up(ud))
+            return pg;
+        wait_ms = wait_ms * 2 < 2000 ? wait_ms * 2 : 2000;
+    }
 }
 
 /* The conninfo to show in a message: what it sets, secrets (libpq's "*" options, such as

@@ -26,6 +26,12 @@ int pcl_exec(PGconn *pg, const char *what, const char *sql, int n, const char *c
 const char *pcl_sqlstate(void);
 /* Connects and checks the schema version when asked (conn.c). */
 PGconn *pcl_connect(const char *conninfo, bool need_schema, provost_error *err);
+/* Whether the last statement on pg failed because the connection is gone (or the server
+ * is shutting down or starting up), rather than for something the statement did. */
+bool pcl_lost(PGconn *pg);
+/* Connects again, waiting 100 ms, doubling to 2 s, before each attempt, until it connects
+ * or give_up(ud) says to stop trying (then NULL, err the last attempt's error). */
+PGconn *pcl_reconnect(const char *conninfo, bool (*give_up)(void *), void *ud, provost_error *err);
 /* The cluster's random id (meta 'cluster_id'), made when it has none; into id when not
  * NULL.  0 or -1 (schema.c). */
 int pcl_cluster_id(PGconn *pg, char *id, size_t n, provost_error *err);
@@ -107,6 +113,9 @@ int pcl_complete(PGconn *pg, int64_t id, int64_t epoch, pcl_job **jobs, size_t n
 /* Gives back claimed jobs that never started (a worker that stops, or could not hold
  * them): unclaimed, the claim's attempt undone, due as they were.  0 or -1. */
 int pcl_release(PGconn *pg, int64_t id, int64_t epoch, pcl_job **jobs, size_t n, provost_error *err);
+/* The same for every job the worker holds but jobs: after a lost connection, those of a
+ * claim that committed but whose rows never arrived.  0 or -1. */
+int pcl_release_others(PGconn *pg, int64_t id, int64_t epoch, pcl_job **jobs, size_t n, provost_error *err);
 /* Jobs queued or running anywhere in the cluster: 1 some, 0 none, -1 error. */
 int pcl_busy(PGconn *pg, provost_error *err);
 

@@ -5,6 +5,8 @@
  * namespace revisions between claims (LISTEN provost_bundles), sleeps on LISTEN
  * provost_jobs when idle (and polls, for jobs scheduled later), and fences expired workers.
  * Once fenced -- its own lease taken over -- the worker writes nothing more and stops.
+ * A lost connection (PostgreSQL restarted, the network gone) is made again, and the
+ * statement that found it lost is sent again.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -57,9 +59,13 @@ typedef struct cw {
     pthread_cond_t work, finished;
     jlist todo, done;
     pcl_jstore *js; /* the journal of its transactions, in the cluster */
+    pcl_job **run; /* the jobs running, one slot per job thread */
+    pcl_job **got; /* jobs just claimed, not yet in todo (ngot of them) */
+    size_t ngot;
     size_t running;
-    size_t left; /* jobs whose transaction stays unfinished: the worker must be taken over */
+    jlist kept; /* jobs whose transaction stays unfinished: held until the worker is taken over */
     atomic_int fenced, quit, hb_stop, hb_failed;
+    atomic_llong renewed; /* now_ms() when the last renewal that succeeded was sent */
     provost_error hb_err;
     wrun_bundles known;
     char cluster[64]; /* the cluster's id: outcome keys of another cluster never match */
@@ -96,6 +102,10 @@ static void *job_thread(void *arg)
             break;
         pcl_job *j = w->todo.v[0];
         memmove(w->todo.v, w->todo.v + 1, --w->todo.n * sizeof *w->todo.v);
+        size_t slot = 0;
+        while (w->run[slot])
+            slot++;
+        w->run[slot] = j;
         w->running++;
         pthread_mutex_unlock(&w->m);
         wrun_job(w->o->engine, w->cluster, j);
@@ -105,10 +115,12 @@ static void *job_thread(void *arg)
         if (pcl_jstore_broken(w->js))
             atomic_store(&stop_asked, 1); /* leave, for a takeover to settle what it ran */
         pthread_mutex_lock(&w->m);
+        w->run[slot] = NULL;
         w->running--;
         if (j->left) {
-            w->left++; /* stays claimed: the takeover of this worker recovers and re-drives it */
-            pcl_job_free(j);
+            /* stays claimed: the takeover of this worker recovers and re-drives it */
+            if (jl_push(&w->kept, j) != 0)
+                pcl_job_free(j);
         } else if (jl_push(&w->done, j) != 0)
             pcl_job_free(j); /* left claimed: takeover re-drives it */
         pthread_cond_signal(&w->finished);
@@ -120,7 +132,7 @@ static void *job_thread(void *arg)
 static void *heartbeat(void *arg)
 {
     cw *w = arg;
-    unsigned every = w->o->lease_ms / 3;
+    unsigned every = w->o->lease_ms / 3, retry = 100;
     int64_t next = now_ms() + every;
     /* its own stop: the lease must hold until the last complete() of a stopping worker */
     while (!atomic_load(&w->hb_stop) && !atomic_load(&w->fenced)) {
@@ -128,12 +140,24 @@ static void *heartbeat(void *arg)
         nanosleep(&nap, NULL);
         if (now_ms() < next)
             continue;
-        next = now_ms() + every;
+        int64_t sent = now_ms();
+        next = sent + every;
         int rc = pcl_worker_renew(w->hb, w->id, w->epoch, &w->hb_err);
         if (rc == 0) {
             atomic_store(&w->fenced, 1);
-        } else if (rc < 0 && PQstatus(w->hb) != CONNECTION_OK) {
-            PQreset(w->hb); /* the lease decides: renewed in time, or fenced */
+        } else if (rc > 0) {
+            atomic_store(&w->renewed, sent);
+            retry = 100;
+        } else if (PQstatus(w->hb) != CONNECTION_OK) {
+            /* the lease decides: renewed in time, or fenced; so renew at once when the
+               connection is back, and until then, try again soon */
+            PQreset(w->hb);
+            if (PQstatus(w->hb) == CONNECTION_OK) {
+                next = now_ms();
+            } else {
+                next = now_ms() + (retry < every ? retry : every);
+                retry = retry < every ? 2 * retry : every;
+            }
         }
     }
     pthread_mutex_lock(&w->m);
@@ -142,23 +166,62 @@ static void *heartbeat(void *arg)
     return NULL;
 }
 
+static int redial(cw *w, provost_error *err);
+
+/* Puts jobs whose completion did not get through back before those finished since. */
+static int undone(cw *w, jlist *d, provost_error *err)
+{
+    pthread_mutex_lock(&w->m);
+    int rc = PU_GROW(d->v, d->cap, d->n + w->done.n);
+    if (rc == 0) {
+        for (size_t i = 0; i < w->done.n; i++)
+            d->v[d->n++] = w->done.v[i];
+        free(w->done.v);
+        w->done = *d;
+    }
+    pthread_mutex_unlock(&w->m);
+    return rc == 0 ? 0 : pcl_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+}
+
 /* Completes what the job threads finished.  0, or -1 (fenced or an error: err). */
 static int complete(cw *w, provost_error *err)
 {
-    pthread_mutex_lock(&w->m);
-    jlist d = w->done;
-    w->done = (jlist){0};
-    pthread_mutex_unlock(&w->m);
-    if (!d.n) {
-        free(d.v);
-        return 0;
-    }
+    jlist d;
     size_t retried = 0;
-    char why[300];
-    /* the ends that wait in memory go first: a result never precedes its journal's end */
-    int rc = pcl_jstore_flush(w->js, why, sizeof why) == 0 ? pcl_complete(w->pg, w->id, w->epoch, d.v, d.n, &retried, err)
-             : pcl_jstore_fenced(w->js)                  ? 0
-                                                         : pcl_fail(err, PROVOST_E_JOURNAL, "%s", why);
+    int rc;
+    for (;;) {
+        pthread_mutex_lock(&w->m);
+        d = w->done;
+        w->done = (jlist){0};
+        pthread_mutex_unlock(&w->m);
+        if (!d.n) {
+            free(d.v);
+            return 0;
+        }
+        /* the ends that wait in memory go first: a result never precedes its journal's end */
+        char why[300];
+        if (pcl_jstore_flush(w->js, why, sizeof why) != 0) {
+            if (pcl_jstore_fenced(w->js)) {
+                rc = 0;
+                break;
+            }
+            provost_error keep;
+            if (undone(w, &d, &keep) != 0 || pcl_jstore_broken(w->js))
+                return pcl_fail(err, PROVOST_E_JOURNAL, "%s", why);
+            return 0; /* tried again with the next completion */
+        }
+        rc = pcl_complete(w->pg, w->id, w->epoch, d.v, d.n, &retried, err);
+        if (rc >= 0 || !pcl_lost(w->pg))
+            break;
+        /* sent again once reconnected, it completes only what this one did not: a job it
+           did complete is no longer held by this worker under its epoch */
+        provost_error again = *err;
+        if (undone(w, &d, err) != 0)
+            break;
+        *err = again;
+        if (!redial(w, err))
+            return -1; /* the jobs stay in done, for finish() */
+    }
     if (rc == 0) {
         atomic_store(&w->fenced, 1);
     } else if (rc > 0) {
@@ -190,7 +253,9 @@ static int notifications(cw *w, provost_error *err)
         bundles |= strcmp(n->relname, "provost_bundles") == 0;
         PQfreemem(n);
     }
-    return bundles ? wrun_load_bundles(w->pg, w->o, &w->known, &w->s->bundles, err) : 0;
+    if (!bundles || wrun_load_bundles(w->pg, w->o, &w->known, &w->s->bundles, err) == 0)
+        return 0;
+    return redial(w, err) ? 0 : -1; /* once reconnected, every newer revision is loaded */
 }
 
 /* Sleeps until a notification, a finished job, or the poll interval (jobs due later). */
@@ -219,6 +284,73 @@ static void idle_wait(cw *w, size_t inflight)
     struct timeval tv = {0, 250 * 1000};
     select(fd >= 0 ? fd + 1 : 0, &rd, NULL, NULL, &tv);
     PQconsumeInput(w->pg);
+}
+
+/* Whether to stop trying to reach the cluster: fenced, or stopping once its lease ran out
+ * by its own clock (counted from before its last renewal was sent), when nothing it could
+ * write would count any more. */
+static bool give_up(void *arg)
+{
+    cw *w = arg;
+    if (atomic_load(&w->fenced))
+        return true;
+    return (atomic_load(&stop_asked) || atomic_load(&w->quit)) &&
+           now_ms() - atomic_load(&w->renewed) > (int64_t)w->o->lease_ms;
+}
+
+/* On a new connection: listens again, loads the revisions registered meanwhile, and gives
+ * back what this worker holds but does not know of (a claim whose rows were lost). */
+static int resume(cw *w, provost_error *err)
+{
+    if (pcl_exec(w->pg, "listen", "LISTEN provost_jobs; LISTEN provost_bundles", 0, NULL, err) != 0 ||
+        wrun_load_bundles(w->pg, w->o, &w->known, &w->s->bundles, err) != 0)
+        return -1;
+    jlist held = {0};
+    pthread_mutex_lock(&w->m);
+    int rc = PU_GROW(held.v, held.cap, w->todo.n + w->done.n + w->o->threads + w->ngot + w->kept.n);
+    for (size_t i = 0; rc == 0 && i < w->kept.n; i++)
+        held.v[held.n++] = w->kept.v[i];
+    for (size_t i = 0; rc == 0 && i < w->ngot; i++)
+        held.v[held.n++] = w->got[i];
+    for (size_t i = 0; rc == 0 && i < w->todo.n; i++)
+        held.v[held.n++] = w->todo.v[i];
+    for (size_t i = 0; rc == 0 && i < w->done.n; i++)
+        held.v[held.n++] = w->done.v[i];
+    for (size_t i = 0; rc == 0 && i < w->o->threads; i++)
+        if (w->run[i])
+            held.v[held.n++] = w->run[i];
+    pthread_mutex_unlock(&w->m);
+    if (rc == 0)
+        rc = pcl_release_others(w->pg, w->id, w->epoch, held.v, held.n, err);
+    else
+        pcl_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
+    free(held.v);
+    return rc;
+}
+
+/* After a statement on the dispatcher's connection failed (err): when the connection was
+ * lost, connects again (with backoff), resumes, and returns 1: the caller sends its
+ * statement again.  0 for any other error, or when it gave up (err says why). */
+static int redial(cw *w, provost_error *err)
+{
+    if (!pcl_lost(w->pg))
+        return 0;
+    char why[sizeof err->message];
+    snprintf(why, sizeof why, "%s", err->message);
+    int rc;
+    do {
+        PGconn *pg = pcl_reconnect(w->o->conninfo, give_up, w, err);
+        if (!pg)
+            return 0;
+        PQfinish(w->pg);
+        w->pg = pg;
+    } while ((rc = resume(w, err)) != 0 && pcl_lost(w->pg));
+    if (rc != 0)
+        return 0;
+    w->s->reconnects++;
+    if (w->o->on_reconnect)
+        w->o->on_reconnect(w->o->ud, why);
+    return 1;
 }
 
 /* Finishes, through this worker's engine, the transactions of the workers it took over,
@@ -258,10 +390,10 @@ static int sweep(cw *w, provost_error *err)
     if (rc == 0)
         rc = pcl_worker_redrive(w->pg, w->id, &nj, err);
     if (rc != 0) {
-        /* a deadlock or serialization failure with another sweep: the next one redoes
-           it; anything else is a real error */
+        /* a deadlock or serialization failure with another sweep, or a lost connection:
+           the next sweep redoes it; anything else is a real error */
         const char *st = pcl_sqlstate();
-        if (strcmp(st, "40P01") != 0 && strcmp(st, "40001") != 0)
+        if (strcmp(st, "40P01") != 0 && strcmp(st, "40001") != 0 && !redial(w, err))
             return -1;
     }
     w->s->taken_over += nw;
@@ -288,11 +420,18 @@ static int dispatch(cw *w, provost_error *err)
         size_t want = 2 * (size_t)threads > inflight ? 2 * (size_t)threads - inflight : 0;
         pcl_job **got = NULL;
         size_t n = 0;
-        if (want && pcl_claim(w->pg, w->id, w->epoch, (unsigned)(want < 256 ? want : 256), &got, &n, err) != 0)
+        if (want && pcl_claim(w->pg, w->id, w->epoch, (unsigned)(want < 256 ? want : 256), &got, &n, err) != 0) {
+            if (redial(w, err))
+                continue; /* a claim that committed unseen was given back by then */
             return -1;
+        }
         /* a revision registered before these jobs were enqueued is known by now: the
            server sends a notification before the result of the next statement */
-        if (n && notifications(w, err) != 0) {
+        w->got = got; /* held, though no job thread has them yet: see resume() */
+        w->ngot = n;
+        int nrc = n ? notifications(w, err) : 0;
+        w->ngot = 0;
+        if (nrc != 0) {
             for (size_t i = 0; i < n; i++)
                 pcl_job_free(got[i]);
             free(got);
@@ -310,12 +449,14 @@ static int dispatch(cw *w, provost_error *err)
         for (size_t i = 0; i < unheld; i++)
             pcl_job_free(got[i]);
         free(got);
-        if (rel != 0)
+        if (rel != 0 && !redial(w, err))
             return -1;
-        if (n)
+        if (n || rel != 0)
             continue;
         if (w->o->drain && !inflight) {
             int busy = pcl_busy(w->pg, err);
+            if (busy < 0 && redial(w, err))
+                continue;
             if (busy <= 0)
                 return busy;
         }
@@ -337,31 +478,37 @@ static int finish(cw *w, pthread_t *t, unsigned started, pthread_t hb, bool hb_s
     if (!atomic_load(&w->fenced))
         rc = complete(w, err);
     /* claimed, never started: back to the queue now rather than after a takeover */
-    if (!atomic_load(&w->fenced) && rc == 0)
-        rc = pcl_release(w->pg, w->id, w->epoch, w->todo.v, w->todo.n, err);
+    while (!atomic_load(&w->fenced) && rc == 0 &&
+           (rc = pcl_release(w->pg, w->id, w->epoch, w->todo.v, w->todo.n, err)) != 0 && redial(w, err))
+        rc = 0;
     /* the heartbeat stops only now, so the lease held through the final writes; ending
        the worker after it stopped keeps a late renewal from reading the end as a fence */
     atomic_store(&w->hb_stop, 1);
     if (hb_started)
         pthread_join(hb, NULL);
-    if (!atomic_load(&w->fenced) && rc == 0 && w->left)
+    if (!atomic_load(&w->fenced) && rc == 0 && w->kept.n)
         rc = pcl_fail(err, PROVOST_E_JOURNAL,
                       "%zu transaction%s could not be finished (the cluster's journal failed): the worker leaves "
                       "its lease to run out, and the worker that takes it over finishes %s",
-                      w->left, w->left == 1 ? "" : "s", w->left == 1 ? "it" : "them");
-    else if (!atomic_load(&w->fenced) && rc == 0)
-        rc = pcl_worker_end(w->pg, w->id, w->epoch, err);
+                      w->kept.n, w->kept.n == 1 ? "" : "s", w->kept.n == 1 ? "it" : "them");
+    while (!atomic_load(&w->fenced) && rc == 0 && (rc = pcl_worker_end(w->pg, w->id, w->epoch, err)) != 0 &&
+           redial(w, err))
+        rc = 0;
     for (size_t i = 0; i < w->todo.n; i++)
         pcl_job_free(w->todo.v[i]);
     for (size_t i = 0; i < w->done.n; i++)
         pcl_job_free(w->done.v[i]);
+    for (size_t i = 0; i < w->kept.n; i++)
+        pcl_job_free(w->kept.v[i]);
     free(w->todo.v);
     free(w->done.v);
+    free(w->kept.v);
     return rc;
 }
 
 static int start(cw *w, provost_error *err)
 {
+    int64_t sent = now_ms();
     if (!(w->pg = pcl_connect(w->o->conninfo, true, err)) || !(w->hb = pcl_connect(w->o->conninfo, true, err)))
         return -1;
     if (pcl_exec(w->pg, "listen", "LISTEN provost_jobs; LISTEN provost_bundles", 0, NULL, err) != 0 ||
@@ -379,6 +526,7 @@ static int start(cw *w, provost_error *err)
         return -1;
     }
     w->attached = true;
+    atomic_store(&w->renewed, sent);
     if (w->o->on_ready)
         w->o->on_ready(w->o->ud, w->id, w->epoch);
     return 0;
@@ -401,9 +549,10 @@ int provost_cluster_worker_run(const provost_cluster_worker_options *o, provost_
     pthread_cond_init(&w.finished, NULL);
     int rc = start(&w, err);
     pthread_t *t = rc == 0 ? calloc(n, sizeof *t) : NULL, hb;
+    w.run = rc == 0 ? calloc(n, sizeof *w.run) : NULL;
     unsigned started = 0;
     bool hb_started = false;
-    if (rc == 0 && !t)
+    if (rc == 0 && (!t || !w.run))
         rc = pcl_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
     if (rc == 0)
         hb_started = pthread_create(&hb, NULL, heartbeat, &w) == 0;
@@ -423,6 +572,7 @@ int provost_cluster_worker_run(const provost_cluster_worker_options *o, provost_
     if (w.attached) /* the engine outlives the store */
         provost_journal_attach(o->engine, NULL, &ferr);
     pcl_jstore_free(w.js);
+    free(w.run);
     wrun_bundles_free(&w.known);
     PQfinish(w.pg);
     PQfinish(w.hb);

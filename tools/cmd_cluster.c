@@ -276,6 +276,12 @@ static void on_stuck(void *ud, const char *txid, const char *why)
     fprintf(stderr, "provost worker: transaction %s taken over stays stuck: %s\n", txid, why);
 }
 
+static void on_reconnect(void *ud, const char *why)
+{
+    (void)ud;
+    fprintf(stderr, "provost worker: reconnected to the cluster after: %s\n", why);
+}
+
 static int number(const char *what, const char *v, long lo, long hi, long *out)
 {
     char *end;
@@ -292,8 +298,7 @@ int cmd_cluster_worker(const char *conninfo, int argc, char **argv)
     int quiet = 0;
     provost_cluster_worker_options o = {.conninfo = conninfo, .threads = 1, .lease_ms = 10000, .on_job = print_job,
                                         .on_ready = on_ready, .on_bundle = on_bundle, .on_takeover = on_takeover,
-                                        .on_stuck = on_stuck,
-                                        .ud = &quiet};
+                                        .on_stuck = on_stuck, .on_reconnect = on_reconnect, .ud = &quiet};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         long n = 0;
@@ -342,6 +347,8 @@ int cmd_cluster_worker(const char *conninfo, int argc, char **argv)
             s.retried, s.failed);
     if (s.taken_over)
         fprintf(stderr, "; took over %zu expired worker%s", s.taken_over, s.taken_over == 1 ? "" : "s");
+    if (s.reconnects)
+        fprintf(stderr, "; reconnected %zu time%s", s.reconnects, s.reconnects == 1 ? "" : "s");
     fputc('\n', stderr);
     if (rc != 0)
         return die("worker: %s", err.message);

@@ -114,6 +114,8 @@ typedef struct provost_cluster_worker_options {
     void (*on_takeover)(void *ud, size_t workers, size_t txns, size_t jobs);
     /* a taken-over transaction that stays stuck (in the cluster's journal, for an operator) */
     void (*on_stuck)(void *ud, const char *txid, const char *why);
+    /* the dispatcher's connection was lost (why: the statement's error) and is back */
+    void (*on_reconnect)(void *ud, const char *why);
     void *ud;
 } provost_cluster_worker_options;
 
@@ -122,6 +124,7 @@ typedef struct provost_cluster_worker_summary {
     size_t taken_over;  /* expired workers this one took over */
     size_t recovered;   /* their transactions it finished */
     size_t bundles;     /* namespace revisions loaded */
+    size_t reconnects;  /* times the dispatcher's connection was lost and made again */
     int fenced;         /* its lease was taken over: it wrote nothing after */
 } provost_cluster_worker_summary;
 

@@ -19,8 +19,7 @@ XML
 "$P" --cluster "$C" register "$T/ns.xml" > /dev/null || { echo "FAIL: register"; exit 1; }
 {
     printf '<request>\n'
-    i=1
-    while [ $i -le "$N" ]; do printf '<data><n>%d</n><ms>2</ms></data>\n' $i; i=$((i + 1)); done
+    awk -v n="$N" 'BEGIN { for (i = 1; i <= n; i++) printf "<data><n>%d</n><ms>2</ms></data>\n", i }'
     printf '<procedure><execute namespace="R" procedure="Sleep">'
     printf '<before source="data" destination="executeData" mode="merge"/></execute></procedure></request>\n'
 } > "$T/jobs.xml"
