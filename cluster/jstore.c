@@ -46,6 +46,7 @@ typedef struct memo {
 } memo;
 
 #define MEMO_BUCKETS 1024
+#define RESEND_MS 10000 /* how long a flush is sent again while the cluster cannot be reached */
 
 struct pcl_jstore {
     provost_jstore api;
@@ -249,38 +250,53 @@ static int send(pcl_jstore *s, const jop *list, char *err, size_t errlen)
     snprintf(b, sizeof b, "%" PRId64, s->epoch);
     const char *p[8] = {a, b, col_end(&c[0]), col_end(&c[1]), col_end(&c[2]), col_end(&c[3]), col_end(&c[4]),
                         col_end(&c[5])};
-    pthread_mutex_lock(&s->conn);
-    if (connected(s, err, errlen) != 0) {
+    /* a server restarting or a connection lost: sent again, for a while, when it surely
+       did not commit (the lease decides how long that may go on: a late one is fenced) */
+    PGresult *r = NULL;
+    provost_error perr = {0};
+    for (unsigned nap = 100, waited = 0;; waited += nap, nap = nap < 1000 ? 2 * nap : 1000) {
+        if (waited) {
+            struct timespec ts = {nap / 1000, (long)(nap % 1000) * 1000000};
+            nanosleep(&ts, NULL);
+        }
+        pthread_mutex_lock(&s->conn);
+        if (connected(s, err, errlen) != 0) {
+            pthread_mutex_unlock(&s->conn);
+            if (waited < RESEND_MS)
+                continue;
+            goto out;
+        }
+        r = pcl_query(
+            s->pg, "the cluster's journal",
+            "WITH me AS (SELECT id FROM provost.workers WHERE id = $1 AND epoch = $2 AND ended IS NULL"
+            "  AND lease_until > now() FOR SHARE),"
+            " a AS (INSERT INTO provost.journal (worker, txid, seq, rec) SELECT $1, t, q, decode(r, 'hex')"
+            "  FROM me, unnest($3::text[], $4::integer[], $5::text[]) AS u(t, q, r)),"
+            " d AS (DELETE FROM provost.journal j USING me WHERE j.txid = ANY ($6::text[])),"
+            " o AS (INSERT INTO provost.outcomes (key, value) SELECT k, v FROM me, unnest($7::text[], $8::text[])"
+            "  AS u(k, v) ON CONFLICT (key) DO UPDATE SET value = excluded.value)"
+            " SELECT count(*) FROM me",
+            8, p, &perr);
+        /* the connection lost with the statement: it may have committed or not */
+        bool lost = !r && PQstatus(s->pg) != CONNECTION_OK;
+        int known = lost ? probe(s, list) : 0;
         pthread_mutex_unlock(&s->conn);
-        goto out;
-    }
-    provost_error perr;
-    PGresult *r = pcl_query(
-        s->pg, "the cluster's journal",
-        "WITH me AS (SELECT id FROM provost.workers WHERE id = $1 AND epoch = $2 AND ended IS NULL"
-        "  AND lease_until > now() FOR SHARE),"
-        " a AS (INSERT INTO provost.journal (worker, txid, seq, rec) SELECT $1, t, q, decode(r, 'hex')"
-        "  FROM me, unnest($3::text[], $4::integer[], $5::text[]) AS u(t, q, r)),"
-        " d AS (DELETE FROM provost.journal j USING me WHERE j.txid = ANY ($6::text[])),"
-        " o AS (INSERT INTO provost.outcomes (key, value) SELECT k, v FROM me, unnest($7::text[], $8::text[])"
-        "  AS u(k, v) ON CONFLICT (key) DO UPDATE SET value = excluded.value)"
-        " SELECT count(*) FROM me",
-        8, p, &perr);
-    /* the connection lost with the statement: it may have committed or not */
-    int known = r || PQstatus(s->pg) == CONNECTION_OK ? 0 : probe(s, list);
-    pthread_mutex_unlock(&s->conn);
-    atomic_fetch_add(&s->flushes, 1);
-    if (known == 1) {
-        rc = 0;
-        goto out;
-    }
-    if (known < 0) {
-        rc = 2;
-        snprintf(err, errlen,
-                 "%.120s; whether the cluster wrote it is unknown, so the journal writes nothing more (the worker's "
-                 "takeover settles its transactions)",
-                 perr.message);
-        goto out;
+        atomic_fetch_add(&s->flushes, 1);
+        if (known == 1) {
+            rc = 0;
+            goto out;
+        }
+        if (known < 0) {
+            rc = 2;
+            snprintf(err, errlen,
+                     "%.120s; whether the cluster wrote it is unknown, so the journal writes nothing more (the "
+                     "worker's takeover settles its transactions)",
+                     perr.message);
+            goto out;
+        }
+        if (!lost || waited >= RESEND_MS)
+            break;
+        waited = waited ? waited : 1; /* surely not written: sent again after a pause */
     }
     if (!r) {
         snprintf(err, errlen, "%.280s", perr.message);
