@@ -90,6 +90,8 @@ while [ "$(done_now)" -lt "$N" ] && [ $round -lt $((600 + N / 10)) ]; do
         cat "$T"/err0.* > "$T/stopped.err"
         contains "it says it was fenced" "$T/stopped.err" "fenced"
         check "no result of the fenced worker after its stop" "$before" "$(q "$own")"
+        check "no journal record of the fenced worker left (its records were taken over)" 0 \
+            "$(q "SELECT count(*) FROM provost.journal WHERE worker = $wid")"
         rm -f "$T"/err0.*
         start 0
     elif [ $kills -lt 4 ]; then # kill -9 slot 1 or 2, restart it
