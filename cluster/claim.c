@@ -89,7 +89,7 @@ int pcl_claim(PGconn *pg, int64_t id, int64_t epoch, unsigned max, pcl_job ***ou
     snprintf(b, sizeof b, "%" PRId64, epoch);
     snprintf(m, sizeof m, "%u", max < CLAIM_MAX ? max : CLAIM_MAX);
     const char *p[3] = {a, b, m};
-    PGresult *r = pcl_query(pg, "claim",
+    PGresult *r = pcl_query_named(pg, "provost_claim", "claim",
                             "WITH me AS (SELECT id FROM provost.workers WHERE id = $1 AND epoch = $2"
                             "  AND ended IS NULL AND lease_until > now() FOR SHARE),"
                             " c AS (SELECT j.id FROM provost.jobs j WHERE j.worker IS NULL AND j.due <= now()"
@@ -173,8 +173,8 @@ int pcl_complete(PGconn *pg, int64_t id, int64_t epoch, pcl_job **jobs, size_t n
     snprintf(a, sizeof a, "%" PRId64, id);
     snprintf(b, sizeof b, "%" PRId64, epoch);
     const char *p[8] = {a, b, col[0].buf, col[1].buf, col[2].buf, col[3].buf, col[4].buf, col[5].buf};
-    PGresult *r = pcl_query(
-        pg, "complete",
+    PGresult *r = pcl_query_named(
+        pg, "provost_complete", "complete",
         "WITH me AS (SELECT id FROM provost.workers WHERE id = $1 AND epoch = $2 AND ended IS NULL"
         "  AND lease_until > now() FOR UPDATE),"
         " d AS (SELECT * FROM unnest($3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[])"

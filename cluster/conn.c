@@ -35,11 +35,9 @@ static void first_line(char *to, size_t n, const char *msg)
     to[len] = 0;
 }
 
-PGresult *pcl_query(PGconn *pg, const char *what, const char *sql, int n, const char *const *params,
-                    provost_error *err)
+/* r when it is a statement's success, else NULL with err. */
+static PGresult *checked(PGconn *pg, const char *what, PGresult *r, provost_error *err)
 {
-    /* without parameters, one string may hold several statements */
-    PGresult *r = n ? PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0) : PQexec(pg, sql);
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
         last_state[0] = 0;
@@ -52,6 +50,29 @@ PGresult *pcl_query(PGconn *pg, const char *what, const char *sql, int n, const 
     pcl_fail(err, PROVOST_E_FAIL, "%s: %s", what, line);
     PQclear(r);
     return NULL;
+}
+
+PGresult *pcl_query(PGconn *pg, const char *what, const char *sql, int n, const char *const *params,
+                    provost_error *err)
+{
+    /* without parameters, one string may hold several statements */
+    return checked(pg, what, n ? PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0) : PQexec(pg, sql), err);
+}
+
+PGresult *pcl_query_named(PGconn *pg, const char *name, const char *what, const char *sql, int n,
+                          const char *const *params, provost_error *err)
+{
+    PGresult *r = PQexecPrepared(pg, name, n, params, NULL, NULL, 0);
+    const char *state = PQresultStatus(r) == PGRES_FATAL_ERROR ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (state && strcmp(state, "26000") == 0) { /* not prepared on this connection yet */
+        PQclear(r);
+        r = checked(pg, what, PQprepare(pg, name, sql, n, NULL), err);
+        if (!r)
+            return NULL;
+        PQclear(r);
+        r = PQexecPrepared(pg, name, n, params, NULL, NULL, 0);
+    }
+    return checked(pg, what, r, err);
 }
 
 int pcl_exec(PGconn *pg, const char *what, const char *sql, int n, const char *const *params, provost_error *err)

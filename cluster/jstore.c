@@ -266,8 +266,8 @@ static int send(pcl_jstore *s, const jop *list, char *err, size_t errlen)
                 continue;
             goto out;
         }
-        r = pcl_query(
-            s->pg, "the cluster's journal",
+        r = pcl_query_named(
+            s->pg, "provost_journal", "the cluster's journal",
             "WITH me AS (SELECT id FROM provost.workers WHERE id = $1 AND epoch = $2 AND ended IS NULL"
             "  AND lease_until > now() FOR SHARE),"
             " a AS (INSERT INTO provost.journal (worker, txid, seq, rec) SELECT $1, t, q, decode(r, 'hex')"

@@ -20,6 +20,11 @@ int pcl_fail(provost_error *err, uint32_t code, const char *fmt, ...) __attribut
  * PGRES_TUPLES_OK), else NULL with err set to "WHAT: PostgreSQL's first line". */
 PGresult *pcl_query(PGconn *pg, const char *what, const char *sql, int n, const char *const *params,
                     provost_error *err);
+/* The same for one of the statements a worker runs again and again: prepared under name
+ * on the connection the first time (and again on a new connection), so that it is planned
+ * once, not on every call. */
+PGresult *pcl_query_named(PGconn *pg, const char *name, const char *what, const char *sql, int n,
+                          const char *const *params, provost_error *err);
 /* The same for a statement whose rows are not wanted: 0 or -1. */
 int pcl_exec(PGconn *pg, const char *what, const char *sql, int n, const char *const *params, provost_error *err);
 /* The SQLSTATE of the last failed pcl_query, "" when none. */

@@ -59,7 +59,16 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS provost.outcomes (key text PRIMARY KEY, value text NOT NULL);"
     /* a worker taken over is settled once its journal is finished by the one who took it */
     "ALTER TABLE provost.workers ADD COLUMN IF NOT EXISTS taken_by bigint;"
-    "ALTER TABLE provost.workers ADD COLUMN IF NOT EXISTS settled boolean NOT NULL DEFAULT true;";
+    "ALTER TABLE provost.workers ADD COLUMN IF NOT EXISTS settled boolean NOT NULL DEFAULT true;"
+    /* every row of the hot tables is short-lived: each claim, completion and journal end
+       leaves dead rows (and index entries the next claim walks over) that a vacuum after a
+       fixed number of them keeps few, however large the tables have grown */
+    "ALTER TABLE provost.jobs SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 2000,"
+    " autovacuum_vacuum_cost_delay = 0);"
+    "ALTER TABLE provost.journal SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 2000,"
+    " autovacuum_vacuum_cost_delay = 0);"
+    "ALTER TABLE provost.outcomes SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 2000,"
+    " autovacuum_vacuum_cost_delay = 0);";
 
 int provost_cluster_init(provost_cluster *c, int *created, provost_error *err)
 {

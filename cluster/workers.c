@@ -49,7 +49,7 @@ int pcl_worker_renew(PGconn *pg, int64_t id, int64_t epoch, provost_error *err)
     const char *p[2] = {a, b};
     /* a lease that ran out is not renewed even when nobody took it over yet: the worker
        cannot know whether someone is about to */
-    PGresult *r = pcl_query(pg, "heartbeat",
+    PGresult *r = pcl_query_named(pg, "provost_renew", "heartbeat",
                             "UPDATE provost.workers SET heartbeat = now(),"
                             " lease_until = now() + lease_ms * interval '1 ms'"
                             " WHERE id = $1 AND epoch = $2 AND ended IS NULL AND lease_until > now()",
