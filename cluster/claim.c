@@ -124,55 +124,32 @@ int pcl_claim(PGconn *pg, int64_t id, int64_t epoch, unsigned max, pcl_job ***ou
     return 0;
 }
 
-typedef struct arr {
-    char *buf;
-    size_t len, cap;
-} arr;
-
-static int arr_close(arr *a)
-{
-    if (pcl_array_add(&a->buf, &a->len, &a->cap, "") != 0)
-        return -1;
-    /* the empty element only made room: drop it (and its comma) and close */
-    a->len -= a->len > 3 ? 3 : 2;
-    a->buf[a->len++] = '}';
-    a->buf[a->len] = 0;
-    return 0;
-}
-
 int pcl_complete(PGconn *pg, int64_t id, int64_t epoch, pcl_job **jobs, size_t n, size_t *retried,
                  provost_error *err)
 {
     *retried = 0;
-    arr col[6] = {{0}};
+    pcl_arr col[6] = {{0}};
     int rc = -1;
-    for (int k = 0; k < 6; k++) {
-        col[k].buf = malloc(256);
-        if (!col[k].buf)
-            goto out;
-        col[k].cap = 256;
-        strcpy(col[k].buf, "{");
-        col[k].len = 1;
-    }
     for (size_t i = 0; i < n; i++) {
         char idv[24], code[24];
         snprintf(idv, sizeof idv, "%" PRId64, jobs[i]->id);
         snprintf(code, sizeof code, "%" PRIu32, jobs[i]->code);
-        if (pcl_array_add(&col[0].buf, &col[0].len, &col[0].cap, idv) ||
-            pcl_array_add(&col[1].buf, &col[1].len, &col[1].cap, jobs[i]->status) ||
-            pcl_array_add(&col[2].buf, &col[2].len, &col[2].cap, code) ||
-            pcl_array_add(&col[3].buf, &col[3].len, &col[3].cap, jobs[i]->description) ||
-            pcl_array_add(&col[4].buf, &col[4].len, &col[4].cap, jobs[i]->response) ||
-            pcl_array_add(&col[5].buf, &col[5].len, &col[5].cap, jobs[i]->txid))
+        if (pcl_arr_add(&col[0], idv) || pcl_arr_add(&col[1], jobs[i]->status) || pcl_arr_add(&col[2], code) ||
+            pcl_arr_add(&col[3], jobs[i]->description) || pcl_arr_add(&col[4], jobs[i]->response) ||
+            pcl_arr_add(&col[5], jobs[i]->txid))
             goto oom;
     }
-    for (int k = 0; k < 6; k++)
-        if (arr_close(&col[k]) != 0)
-            goto oom;
     char a[24], b[24];
     snprintf(a, sizeof a, "%" PRId64, id);
     snprintf(b, sizeof b, "%" PRId64, epoch);
-    const char *p[8] = {a, b, col[0].buf, col[1].buf, col[2].buf, col[3].buf, col[4].buf, col[5].buf};
+    const char *p[8] = {a,
+                        b,
+                        pcl_arr_text(&col[0]),
+                        pcl_arr_text(&col[1]),
+                        pcl_arr_text(&col[2]),
+                        pcl_arr_text(&col[3]),
+                        pcl_arr_text(&col[4]),
+                        pcl_arr_text(&col[5])};
     PGresult *r = pcl_query_named(
         pg, "provost_complete", "complete",
         "WITH me AS (SELECT id FROM provost.workers WHERE id = $1 AND epoch = $2 AND ended IS NULL"
@@ -184,9 +161,7 @@ int pcl_complete(PGconn *pg, int64_t id, int64_t epoch, pcl_job **jobs, size_t n
         "  AS again FROM provost.jobs jb JOIN d ON d.id = jb.id"
         "  WHERE jb.worker = $1 AND jb.epoch = $2 AND EXISTS (SELECT 1 FROM me) FOR UPDATE OF jb),"
         /* the outcome the journal's end recorded is carried by this completion */
-        " gone AS (DELETE FROM provost.outcomes oc USING j WHERE oc.key = 'cluster:'"
-        "  || (SELECT value FROM provost.meta WHERE key = 'cluster_id') || ':' || j.batch || ':' || j.position"
-        "  || ':' || j.attempt),"
+        " gone AS (DELETE FROM provost.outcomes oc USING j WHERE oc.key = " PCL_OUTCOME_KEY("j") "),"
         " fin AS (DELETE FROM provost.jobs jb USING j WHERE jb.id = j.id AND NOT j.again RETURNING 1),"
         " res AS (INSERT INTO provost.results (batch, position, input, line, client, txid, status, state,"
         "  code, description, response, attempts, worker, epoch)"
@@ -212,7 +187,7 @@ oom:
     pcl_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
 out:
     for (int k = 0; k < 6; k++)
-        free(col[k].buf);
+        pcl_arr_free(&col[k]);
     return rc;
 }
 
@@ -222,31 +197,25 @@ static int release(PGconn *pg, int64_t id, int64_t epoch, pcl_job **jobs, size_t
 {
     if (!n && !others)
         return 0;
-    size_t len = 1, cap = 256;
-    char *ids = malloc(cap);
-    if (!ids)
-        return pcl_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
-    strcpy(ids, "{");
+    pcl_arr ids = {0};
     for (size_t i = 0; i < n; i++) {
         char idv[24];
         snprintf(idv, sizeof idv, "%" PRId64, jobs[i]->id);
-        if (pcl_array_add(&ids, &len, &cap, idv) != 0) {
-            free(ids);
+        if (pcl_arr_add(&ids, idv) != 0) {
+            pcl_arr_free(&ids);
             return pcl_fail(err, PROVOST_E_OUTOFMEMORY, "out of memory");
         }
     }
-    ids[len++] = '}'; /* pcl_array_add left room */
-    ids[len] = 0;
     char a[24], b[24];
     snprintf(a, sizeof a, "%" PRId64, id);
     snprintf(b, sizeof b, "%" PRId64, epoch);
-    const char *p[3] = {a, b, ids};
+    const char *p[3] = {a, b, pcl_arr_text(&ids)};
     int rc = pcl_exec(pg, "release unstarted jobs",
                       others ? "UPDATE provost.jobs SET worker = NULL, epoch = NULL, claimed = NULL,"
                                " attempt = attempt - 1 WHERE worker = $1 AND epoch = $2 AND id <> ALL($3::bigint[])"
                              : RELEASE_SQL,
                       3, p, err);
-    free(ids);
+    pcl_arr_free(&ids);
     return rc;
 }
 

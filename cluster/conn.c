@@ -214,12 +214,16 @@ void provost_cluster_close(provost_cluster *c)
     free(c);
 }
 
-int pcl_array_add(char **buf, size_t *len, size_t *cap, const char *s)
+int pcl_arr_add(pcl_arr *a, const char *s)
 {
-    if (PU_GROW(*buf, *cap, *len + 2 * strlen(s ? s : "") + 8) != 0)
+    bool first = !a->buf;
+    /* room for the element quoted and escaped, its comma, and the closing brace */
+    if (PU_GROW(a->buf, a->cap, a->len + 2 * strlen(s ? s : "") + 8) != 0)
         return -1;
-    char *p = *buf + *len;
-    if (*len > 1)
+    char *p = a->buf + a->len;
+    if (first)
+        *p++ = '{';
+    else
         *p++ = ',';
     if (!s) {
         memcpy(p, "NULL", 4);
@@ -234,6 +238,24 @@ int pcl_array_add(char **buf, size_t *len, size_t *cap, const char *s)
         *p++ = '"';
     }
     *p = 0;
-    *len = (size_t)(p - *buf);
+    a->len = (size_t)(p - a->buf);
     return 0;
+}
+
+const char *pcl_arr_text(pcl_arr *a)
+{
+    if (!a->buf)
+        return "{}";
+    if (!a->closed) {
+        a->buf[a->len++] = '}'; /* pcl_arr_add left room */
+        a->buf[a->len] = 0;
+        a->closed = true;
+    }
+    return a->buf;
+}
+
+void pcl_arr_free(pcl_arr *a)
+{
+    free(a->buf);
+    *a = (pcl_arr){0};
 }

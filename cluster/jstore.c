@@ -73,6 +73,14 @@ static void free_op(jop *o)
         free(o);
 }
 
+/* An op that was never queued. */
+static void drop(jop *o)
+{
+    o->waited = true; /* so that free_op leaves o to the free below */
+    free_op(o);
+    free(o);
+}
+
 static unsigned hash(const char *s)
 {
     unsigned h = 2166136261u;
@@ -116,31 +124,6 @@ static char *memo_take(pcl_jstore *s, const char *key)
 }
 
 /* ---- the flush ------------------------------------------------------------------------ */
-
-typedef struct col {
-    char *buf;
-    size_t len, cap;
-} col;
-
-static int col_add(col *c, const char *v)
-{
-    if (!c->buf) {
-        if (PU_GROW(c->buf, c->cap, 256) != 0)
-            return -1;
-        strcpy(c->buf, "{");
-        c->len = 1;
-    }
-    return pcl_array_add(&c->buf, &c->len, &c->cap, v);
-}
-
-static const char *col_end(col *c)
-{
-    if (!c->buf)
-        return "{}";
-    c->buf[c->len++] = '}'; /* pcl_array_add left room */
-    c->buf[c->len] = 0;
-    return c->buf;
-}
 
 static bool ends_in(const jop *list, const char *txid)
 {
@@ -229,7 +212,7 @@ static int probe(pcl_jstore *s, const jop *list)
  * or -1 with err. */
 static int send(pcl_jstore *s, const jop *list, char *err, size_t errlen)
 {
-    col c[8] = {{0}};
+    pcl_arr c[6] = {{0}};
     int rc = -1;
     for (const jop *o = list; o; o = o->next) {
         char seq[16];
@@ -237,19 +220,25 @@ static int send(pcl_jstore *s, const jop *list, char *err, size_t errlen)
         /* records of a transaction that ends in this flush would outlive its end (the
            statement's parts do not see one another's rows): they are not sent */
         if (o->kind == 'a' && !ends_in(list, o->txid) &&
-            (col_add(&c[0], o->txid) || col_add(&c[1], seq) || col_add(&c[2], o->rec)))
+            (pcl_arr_add(&c[0], o->txid) || pcl_arr_add(&c[1], seq) || pcl_arr_add(&c[2], o->rec)))
             goto oom;
-        if (o->kind == 'e' && o->txid[0] && col_add(&c[3], o->txid))
+        if (o->kind == 'e' && o->txid[0] && pcl_arr_add(&c[3], o->txid))
             goto oom;
         /* one row may be put once per statement: the last put wins */
-        if (o->okey && !put_later(o, o->okey) && (col_add(&c[4], o->okey) || col_add(&c[5], o->oval)))
+        if (o->okey && !put_later(o, o->okey) && (pcl_arr_add(&c[4], o->okey) || pcl_arr_add(&c[5], o->oval)))
             goto oom;
     }
     char a[24], b[24];
     snprintf(a, sizeof a, "%" PRId64, s->worker);
     snprintf(b, sizeof b, "%" PRId64, s->epoch);
-    const char *p[8] = {a, b, col_end(&c[0]), col_end(&c[1]), col_end(&c[2]), col_end(&c[3]), col_end(&c[4]),
-                        col_end(&c[5])};
+    const char *p[8] = {a,
+                        b,
+                        pcl_arr_text(&c[0]),
+                        pcl_arr_text(&c[1]),
+                        pcl_arr_text(&c[2]),
+                        pcl_arr_text(&c[3]),
+                        pcl_arr_text(&c[4]),
+                        pcl_arr_text(&c[5])};
     /* a server restarting or a connection lost: sent again, for a while, when it surely
        did not commit (the lease decides how long that may go on: a late one is fenced) */
     PGresult *r = NULL;
@@ -313,8 +302,8 @@ static int send(pcl_jstore *s, const jop *list, char *err, size_t errlen)
 oom:
     snprintf(err, errlen, "out of memory");
 out:
-    for (int k = 0; k < 8; k++)
-        free(c[k].buf);
+    for (int k = 0; k < 6; k++)
+        pcl_arr_free(&c[k]);
     return rc;
 }
 
@@ -389,9 +378,7 @@ static jop *new_op(char kind, const char *txid, const char *okey, const char *ov
         memcpy(o->txid, txid, 38);
     o->waited = durable != 0;
     if (okey && oval && (!(o->okey = strdup(okey)) || !(o->oval = strdup(oval)))) {
-        o->waited = true; /* so that free_op leaves o to the free below */
-        free_op(o);
-        free(o);
+        drop(o);
         return NULL;
     }
     return o;
@@ -407,11 +394,8 @@ static int js_append(void *ctx, const char *key, size_t klen, const char *val, s
     jop *o = new_op('a', key, okey, oval, durable);
     char *hex = o ? malloc(2 * vlen + 1) : NULL;
     if (!hex) {
-        if (o) {
-            o->waited = true;
-            free_op(o);
-            free(o);
-        }
+        if (o)
+            drop(o);
         snprintf(err, errlen, "out of memory");
         return -1;
     }

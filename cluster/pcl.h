@@ -40,8 +40,18 @@ PGconn *pcl_reconnect(const char *conninfo, bool (*give_up)(void *), void *ud, p
 /* The cluster's random id (meta 'cluster_id'), made when it has none; into id when not
  * NULL.  0 or -1 (schema.c). */
 int pcl_cluster_id(PGconn *pg, char *id, size_t n, provost_error *err);
-/* Appends S as one element of a PostgreSQL array literal ("..." quoted), or NULL. */
-int pcl_array_add(char **buf, size_t *len, size_t *cap, const char *s);
+/* A PostgreSQL array literal being built, {"a","b",NULL}: a statement's many rows as one
+ * text parameter.  Start from {0}. */
+typedef struct pcl_arr {
+    char *buf;
+    size_t len, cap;
+    bool closed;
+} pcl_arr;
+/* Appends s as one element ("..." quoted), or NULL when s is.  0, or -1 out of memory. */
+int pcl_arr_add(pcl_arr *a, const char *s);  /* not once closed */
+/* The literal, closed ("{}" with no element); it lives until pcl_arr_free. */
+const char *pcl_arr_text(pcl_arr *a);
+void pcl_arr_free(pcl_arr *a);
 
 
 /* ---- workers.c: registration, lease, heartbeat, epoch, takeover ---------------------- */
@@ -89,6 +99,12 @@ bool pcl_jstore_broken(pcl_jstore *s);
 /* Statements sent, and writes carried, so far. */
 void pcl_jstore_counts(pcl_jstore *s, unsigned long *flushes, unsigned long *ops);
 void pcl_jstore_free(pcl_jstore *s);
+
+/* The key under which a job's attempt records its outcome (wrun.c makes the same in C:
+ * cluster:ID:BATCH:POSITION:ATTEMPT), in SQL for the job row J. */
+#define PCL_OUTCOME_KEY(J)                                                                            \
+    "('cluster:' || (SELECT value FROM provost.meta WHERE key = 'cluster_id') || ':' || " J ".batch" \
+    " || ':' || " J ".position || ':' || " J ".attempt)"
 
 /* ---- claim.c: claim and complete --------------------------------------------------- */
 

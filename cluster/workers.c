@@ -143,14 +143,12 @@ int pcl_worker_redrive(PGconn *pg, int64_t self, size_t *jobs, provost_error *er
        takeover's recovery) follows that outcome; one without never began a transaction */
     PGresult *r = pcl_query(
         pg, "take over",
-        "WITH cid AS (SELECT value AS v FROM provost.meta WHERE key = 'cluster_id'),"
-        " o AS (SELECT j.id, oc.key AS okey, split_part(oc.value, ' ', 1) AS ost,"
+        "WITH o AS (SELECT j.id, oc.key AS okey, split_part(oc.value, ' ', 1) AS ost,"
         "  CASE WHEN oc.key IS NULL THEN x'80004004'::bigint"
         "  ELSE ('x' || lpad(substr(split_part(oc.value, ' ', 2), 3), 16, '0'))::bit(64)::bigint END AS c,"
         "  nullif(split_part(oc.value, ' ', 3), '') AS tx"
         "  FROM provost.jobs j JOIN provost.workers w ON w.id = j.worker"
-        "  LEFT JOIN provost.outcomes oc ON oc.key = 'cluster:' || (SELECT v FROM cid) || ':' || j.batch || ':'"
-        "   || j.position || ':' || j.attempt"
+        "  LEFT JOIN provost.outcomes oc ON oc.key = " PCL_OUTCOME_KEY("j")
         "  WHERE j.worker IS NOT NULL AND w.settled AND (w.epoch <> j.epoch OR w.ended IS NOT NULL)"
         "  FOR UPDATE OF j SKIP LOCKED),"
         " k AS (SELECT j.*, o.okey, o.c, o.tx, CASE WHEN o.ost = 'committed' THEN 'succeeded'"

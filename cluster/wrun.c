@@ -115,6 +115,7 @@ static char *description(const char *xml, size_t len)
     return out;
 }
 
+/* PCL_OUTCOME_KEY in SQL */
 static void job_key(const char *cluster, const pcl_job *j, char *key, size_t n)
 {
     snprintf(key, n, "cluster:%s:%" PRId64 ":%" PRId64 ":%d", cluster, j->batch, j->pos, j->attempt);
